@@ -1,0 +1,38 @@
+/**
+ * A Segment-spec event after ingest has normalised it (batch context merged, messageId set,
+ * v1 names kept as sent). This is the unit the lane queue stores and the destination maps.
+ */
+export type JsonObject = { [key: string]: unknown };
+
+export type SegmentEventType = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias' | 'delete';
+
+export interface SegmentEvent {
+  type: SegmentEventType;
+  /** Always present after normalising (generated when the client sent none). */
+  messageId: string;
+  userId?: string | null;
+  anonymousId?: string | null;
+  /** track: the event name. */
+  event?: string;
+  /** page/screen: the page name. */
+  name?: string;
+  /** alias: the id being merged into userId. */
+  previousId?: string;
+  traits?: JsonObject;
+  properties?: JsonObject;
+  context?: JsonObject;
+  integrations?: JsonObject;
+  /** ISO-8601; Segment's corrected event time. */
+  timestamp?: string;
+  originalTimestamp?: string;
+  sentAt?: string;
+  receivedAt?: string;
+  [key: string]: unknown;
+}
+
+/** The lane a user's events travel in: userId, else anonymousId (SPEC.md §0). */
+export function laneKeyOf(event: Pick<SegmentEvent, 'userId' | 'anonymousId'>): string | null {
+  if (typeof event.userId === 'string' && event.userId !== '') return event.userId;
+  if (typeof event.anonymousId === 'string' && event.anonymousId !== '') return event.anonymousId;
+  return null;
+}
