@@ -8,5 +8,6 @@ export default defineConfig({
     // Tests start real servers on ephemeral ports; two workers match the two cores here.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
