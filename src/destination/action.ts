@@ -1,0 +1,61 @@
+import type { SegmentEvent } from '../segment/event.ts';
+import type { BoundedCache } from './bounded-cache.ts';
+import type { EventSettings } from './overrides.ts';
+import type { SailthruPort } from './sailthru-port.ts';
+import type { DestinationSettings } from './settings.ts';
+
+/**
+ * One event kind's work (Segment action-destinations style): what it reads from the event, which
+ * Sailthru calls it may make, and `perform`, which builds the payloads with the pure mapping
+ * functions next to it and makes the calls.
+ */
+export interface Action {
+  name: string;
+  /** Event fields the mapping reads (the mapping table in docs/sailthru-setup.md follows these). */
+  reads: readonly string[];
+  /** Sailthru calls it may make, in order. */
+  sends: readonly string[];
+  perform(ctx: ActionContext): Promise<ActionResult>;
+}
+
+/** An outcome before the calls and warnings are attached (deliver adds those). */
+export type ActionResult =
+  | { state: 'delivered' }
+  | { state: 'skipped'; reason: string }
+  | { state: 'retry'; reason: string; retryAfterMs?: number }
+  | { state: 'failed'; reason: string }
+  | { state: 'paused'; reason: string };
+
+/** What the destination remembers between events (per process, bounded). */
+export interface DestinationMemory {
+  /** extid → email, so repeat buyers cost no lookup (SPEC.md §5). */
+  emails: BoundedCache<string, string>;
+  /** anonymousIds already merged into a userId profile (SPEC.md §2.3). */
+  mergedAnonymousIds: BoundedCache<string, true>;
+}
+
+export interface ActionContext {
+  event: SegmentEvent;
+  /** userId, else anonymousId; deliver refuses events with neither before any action runs. */
+  extid: string;
+  settings: DestinationSettings;
+  eventSettings: EventSettings;
+  /** Every call made through it is recorded in the outcome, in order. */
+  sailthru: SailthruPort;
+  memory: DestinationMemory;
+  now(): number;
+  warn(...messages: string[]): void;
+}
+
+export const delivered: ActionResult = { state: 'delivered' };
+
+export function failed(reason: string): ActionResult {
+  return { state: 'failed', reason };
+}
+
+export function skipped(reason: string): ActionResult {
+  return { state: 'skipped', reason };
+}
+
+/** What a pure mapping function returns: the payload, or why the event cannot be sent. */
+export type Mapped<T> = { ok: true; value: T; warnings: string[] } | { ok: false; reason: string };

@@ -1,0 +1,39 @@
+import type { SegmentEvent } from '../../segment/event.ts';
+import { delivered, failed, skipped, type Action } from '../action.ts';
+import { eventEmailOf, userIdOf } from '../identity.ts';
+import { lookupAnonymousProfile } from '../profile-lookup.ts';
+import { textOf, type JsonObject } from '../read.ts';
+import { resultOfError } from '../sailthru-port.ts';
+
+/** SPEC.md §4 + §2.3: the previous id's profile takes the userId as extid and merges. Pure. */
+export function aliasPayload(event: SegmentEvent, previousId: string, userId: string): JsonObject {
+  const keys: JsonObject = {};
+  const email = eventEmailOf(event);
+  if (email !== undefined) keys.email = email;
+  keys.extid = userId;
+  return { id: previousId, key: 'extid', keysconflict: 'merge', keys };
+}
+
+export const alias: Action = {
+  name: 'alias',
+  reads: ['previousId', 'userId', 'context.traits.email'],
+  sends: ['GET /user (previous profile)', 'POST /user'],
+  async perform(ctx) {
+    const userId = userIdOf(ctx.event);
+    const previousId = textOf(ctx.event.previousId);
+    if (userId === null) return failed('alias requires userId (the id the previous profile is merged into)');
+    if (previousId === undefined) return failed('alias requires previousId (the id being merged into userId)');
+    if (previousId === userId) return skipped('previousId equals userId; nothing to merge');
+    if (ctx.memory.mergedAnonymousIds.has(previousId)) return skipped(`${previousId} was already merged into a userId profile`);
+
+    const profile = await lookupAnonymousProfile(ctx, previousId);
+    if (profile.kind === 'error') return profile.result;
+    if (profile.kind === 'absent') return skipped(`Sailthru has no profile with extid ${previousId}; nothing to merge`);
+    if (profile.kind === 'unknown') return failed(`Could not look up the profile with extid ${previousId}: ${profile.reason}`);
+
+    const result = await ctx.sailthru.postUser(aliasPayload(ctx.event, previousId, userId));
+    if (!result.ok) return resultOfError(result);
+    ctx.memory.mergedAnonymousIds.set(previousId, true);
+    return delivered;
+  },
+};

@@ -1,0 +1,115 @@
+import { delivered, failed, skipped, type Action, type ActionContext, type ActionResult } from '../action.ts';
+import {
+  addToCart,
+  alreadyApplied,
+  cartFromStored,
+  cartPurchasePayload,
+  emptyCart,
+  isExpired,
+  remindersOf,
+  removeFromCart,
+  type Cart,
+} from '../cart.ts';
+import { eventEmailOf, userIdOf } from '../identity.ts';
+import { itemFromProduct, productIdOf, quantityOf } from '../products.ts';
+import { noEmailReason } from '../profile-lookup.ts';
+import { field, objectOf, pathOf, stringOf, textOf } from '../read.ts';
+import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
+
+export const USER_ID_REQUIRED = 'Product Added/Removed requires userId';
+export const NOTHING_TO_REMOVE = 'Nothing to remove from Incomplete Cart for this user.';
+
+type Change = 'add' | 'remove';
+
+/** The change this event makes to a cart, decided before any call (pure). */
+type CartChange = (cart: Cart) => { cart: Cart } | { result: ActionResult };
+
+function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | { result: ActionResult } {
+  const properties = objectOf(ctx.event.properties);
+  if (change === 'add') {
+    const mapped = itemFromProduct(properties, {
+      label: 'properties',
+      pageUrl: stringOf(pathOf(ctx.event.context, 'page', 'url')),
+      productBaseUrl: ctx.settings.productBaseUrl,
+    });
+    ctx.warn(...mapped.warnings);
+    if (!mapped.ok) {
+      return { result: failed(mapped.missing === 'url' ? mapped.reason : 'Product Added has no product_id, id or sku') };
+    }
+    return { apply: (cart) => ({ cart: addToCart(cart, mapped.item) }) };
+  }
+  const id = productIdOf(properties);
+  if (id === undefined) return { result: failed('Product Removed has no product_id, id or sku') };
+  const warnings: string[] = [];
+  const qty = quantityOf(properties, 'properties', warnings);
+  ctx.warn(...warnings);
+  return {
+    apply: (cart) => {
+      const removal = removeFromCart(cart, id, qty);
+      if (removal.kind === 'cart-empty') return { result: failed(NOTHING_TO_REMOVE) };
+      if (removal.kind === 'not-in-cart') return { result: skipped(`Product ${id} is not in the user's cart; nothing to remove`) };
+      return { cart: removal.cart };
+    },
+  };
+}
+
+/**
+ * SPEC.md §6: one GET /user for email and stored cart, the change applied to the whole cart, one
+ * POST /purchase with `incomplete: 1`. The cart carries the messageId of the last change it got,
+ * so a retry after a POST that landed (but whose answer was lost) does not apply it twice.
+ */
+function cartAction(change: Change, name: string): Action {
+  return {
+    name,
+    reads: [
+      'userId',
+      'messageId',
+      'properties (one product: product_id/id/sku, name, quantity, price, url, tags, image_url, image_url_thumb)',
+      'context.page.url',
+      'context.traits.email',
+      'integrations.Sailthru.reminderTemplate',
+      'integrations.Sailthru.reminderTime',
+    ],
+    sends: ['GET /user (email + purchase_incomplete)', 'POST /purchase (incomplete: 1)'],
+    async perform(ctx) {
+      const userId = userIdOf(ctx.event);
+      if (userId === null) return failed(USER_ID_REQUIRED);
+      const planned = changeOf(ctx, change);
+      if ('result' in planned) return planned.result;
+
+      const lookup = await ctx.sailthru.getUser({ id: userId, key: 'extid', fields: { keys: 1, purchase_incomplete: 1 } });
+      if (!lookup.ok && !isUserNotFound(lookup)) return resultOfError(lookup);
+      const profile = lookup.ok ? objectOf(lookup.body) : undefined;
+      const profileEmail = stringOf(field(objectOf(field(profile, 'keys')), 'email'));
+      if (profileEmail !== undefined) ctx.memory.emails.set(userId, profileEmail);
+      const email = eventEmailOf(ctx.event) ?? profileEmail;
+      if (email === undefined) return failed(noEmailReason(userId));
+
+      const stored = field(profile, 'purchase_incomplete');
+      const messageId = textOf(ctx.event.messageId);
+      if (messageId !== undefined && alreadyApplied(stored, messageId)) {
+        ctx.warn(`the stored cart already carries this change (messageId ${messageId}): an earlier attempt's POST landed; not posted again`);
+        return delivered;
+      }
+      let cart = emptyCart();
+      if (isExpired(stored, ctx.now(), ctx.settings.cartExpiryHours)) {
+        ctx.warn(`the stored cart is older than ${ctx.settings.cartExpiryHours} hours and was treated as empty`);
+      } else {
+        const fetched = cartFromStored(stored);
+        ctx.warn(...fetched.warnings);
+        cart = fetched.cart;
+      }
+
+      const changed = planned.apply(cart);
+      if ('result' in changed) return changed.result;
+
+      const reminders = remindersOf(ctx.eventSettings.reminderTemplate, ctx.eventSettings.reminderTime);
+      if (reminders.warning !== undefined) ctx.warn(reminders.warning);
+      const result = await ctx.sailthru.postPurchase(cartPurchasePayload(email, changed.cart, messageId, reminders.fields));
+      return result.ok ? delivered : resultOfError(result);
+    },
+  };
+}
+
+export const productAdded = cartAction('add', 'Product Added');
+export const productRemoved = cartAction('remove', 'Product Removed');

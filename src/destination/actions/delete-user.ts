@@ -1,0 +1,19 @@
+import { delivered, skipped, type Action } from '../action.ts';
+import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
+
+/**
+ * SPEC.md §7: a Segment `delete` notification or a `User Deleted` track event removes the
+ * profile. The destination forgets what it remembered about the user too.
+ */
+export const deleteUser: Action = {
+  name: 'user deletion',
+  reads: ['userId (else anonymousId)'],
+  sends: ['DELETE /user'],
+  async perform(ctx) {
+    ctx.memory.emails.delete(ctx.extid);
+    const result = await ctx.sailthru.deleteUser({ id: ctx.extid, key: 'extid' });
+    if (result.ok) return delivered;
+    if (isUserNotFound(result)) return skipped(`Sailthru has no profile with extid ${ctx.extid}; nothing to delete`);
+    return resultOfError(result);
+  },
+};

@@ -1,0 +1,78 @@
+import type { SegmentEvent } from '../../segment/event.ts';
+import { delivered, type Action } from '../action.ts';
+import { flatten, isEmptyVars } from '../flatten.ts';
+import { anonymousIdOf, eventEmailOf, extidOf, userIdOf } from '../identity.ts';
+import type { EventSettings } from '../overrides.ts';
+import { lookupAnonymousProfile } from '../profile-lookup.ts';
+import { objectOf, omitKeys, type JsonObject } from '../read.ts';
+import { resultOfError } from '../sailthru-port.ts';
+
+/** Traits that are identity or settings, not profile vars (SPEC.md §2.1). */
+const NOT_VARS = ['email', 'id', 'userId', 'anonymousId', 'defaultListName', 'optoutValue', 'optout_email'] as const;
+
+/** An object with one key, whatever its text (a list named `__proto__` stays a key). */
+export function singleKey(key: string, value: unknown): JsonObject {
+  const out: JsonObject = {};
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/**
+ * SPEC.md §2, the POST /user payload. With `mergeFrom` (the anonymousId of an existing profile)
+ * the anonymous profile is addressed and given the userId as its extid, so Sailthru merges it
+ * into any profile that already has that userId. Pure.
+ */
+export function identifyPayload(
+  event: SegmentEvent,
+  eventSettings: EventSettings,
+  mergeFrom?: string,
+): { payload: JsonObject; warnings: string[] } {
+  const extid = extidOf(event) ?? '';
+  const userId = userIdOf(event);
+  const email = eventEmailOf(event);
+  const payload: JsonObject = { id: mergeFrom ?? extid, key: 'extid', keysconflict: 'merge' };
+
+  const keys: JsonObject = {};
+  if (email !== undefined) keys.email = email;
+  if (mergeFrom !== undefined && userId !== null) keys.extid = userId;
+  if (Object.keys(keys).length > 0) payload.keys = keys;
+
+  if (eventSettings.listName !== undefined) payload.lists = singleKey(eventSettings.listName, 1);
+
+  // SPEC.md §2.4: `none` on every identify would re-subscribe people who unsubscribed.
+  const optout = eventSettings.optout;
+  if (optout !== undefined && (optout.fromEvent || optout.value !== 'none')) payload.optout_email = optout.value;
+
+  const { vars, warnings } = flatten(omitKeys(objectOf(event.traits), NOT_VARS), 'traits');
+  if (!isEmptyVars(vars)) payload.vars = vars;
+  return { payload, warnings };
+}
+
+export const identify: Action = {
+  name: 'identify',
+  reads: ['userId', 'anonymousId', 'traits', 'traits.email', 'context.traits.email', 'integrations.Sailthru'],
+  sends: ['GET /user (anonymous profile, when userId and anonymousId differ)', 'POST /user'],
+  async perform(ctx) {
+    const userId = userIdOf(ctx.event);
+    const anonymousId = anonymousIdOf(ctx.event);
+    let mergeFrom: string | undefined;
+    if (userId !== null && anonymousId !== null && anonymousId !== userId && !ctx.memory.mergedAnonymousIds.has(anonymousId)) {
+      const profile = await lookupAnonymousProfile(ctx, anonymousId);
+      if (profile.kind === 'error') return profile.result;
+      if (profile.kind === 'found') mergeFrom = anonymousId;
+      if (profile.kind === 'unknown') {
+        ctx.warn(`could not look up the anonymous profile ${anonymousId} (${profile.reason}); identified by userId without merging`);
+      }
+    }
+
+    const { payload, warnings } = identifyPayload(ctx.event, ctx.eventSettings, mergeFrom);
+    ctx.warn(...warnings);
+    const result = await ctx.sailthru.postUser(payload);
+    if (!result.ok) return resultOfError(result);
+
+    if (mergeFrom !== undefined) ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
+    const email = eventEmailOf(ctx.event);
+    if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
+    return delivered;
+  },
+};

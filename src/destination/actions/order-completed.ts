@@ -1,0 +1,93 @@
+import type { SegmentEvent } from '../../segment/event.ts';
+import { delivered, failed, type Action, type Mapped } from '../action.ts';
+import { flatten, isEmptyVars } from '../flatten.ts';
+import type { EventSettings } from '../overrides.ts';
+import { adjustmentsOf, itemFromProduct, type PurchaseItem } from '../products.ts';
+import { resolvePurchaseEmail } from '../profile-lookup.ts';
+import { field, objectOf, omitKeys, pathOf, stringOf, textOf, type JsonObject } from '../read.ts';
+import { resultOfError } from '../sailthru-port.ts';
+
+/** Order properties that become items or adjustments rather than purchase vars (SPEC.md §5). */
+const NOT_VARS = ['products', 'tax', 'shipping', 'discount', 'adjustments'] as const;
+
+export const NO_ITEMS_REASON = 'No items in purchase';
+
+/**
+ * SPEC.md §5, the POST /purchase payload of a completed order, without `email` (resolved
+ * separately, as it may need a lookup). Pure.
+ */
+export function completedPurchasePayload(
+  event: SegmentEvent,
+  eventSettings: EventSettings,
+  productBaseUrl: string | undefined,
+): Mapped<JsonObject> {
+  const warnings: string[] = [];
+  const properties = objectOf(event.properties);
+  const products = field(properties, 'products');
+  const pageUrl = stringOf(pathOf(event.context, 'page', 'url'));
+
+  const items: PurchaseItem[] = [];
+  if (Array.isArray(products)) {
+    for (let index = 0; index < products.length; index++) {
+      const label = `products[${index}]`;
+      const mapped = itemFromProduct(products[index], { label, pageUrl, productBaseUrl });
+      warnings.push(...mapped.warnings);
+      if (mapped.ok) items.push(mapped.item);
+      else if (mapped.missing === 'url') return { ok: false, reason: mapped.reason };
+      else warnings.push(`${label} dropped: it has no product_id, id or sku`);
+    }
+  } else if (products !== undefined) {
+    warnings.push('properties.products ignored: it is not an array');
+  }
+  if (items.length === 0) {
+    return { ok: false, reason: `${NO_ITEMS_REASON}: properties.products needs at least one product with a product_id, id or sku` };
+  }
+
+  const payload: JsonObject = { incomplete: 0, items };
+  const { adjustments, warnings: adjustmentWarnings } = adjustmentsOf(properties);
+  warnings.push(...adjustmentWarnings);
+  if (adjustments.length > 0) payload.adjustments = adjustments;
+
+  const timestamp = stringOf(event.timestamp);
+  if (timestamp !== undefined && Number.isFinite(Date.parse(timestamp))) payload.date = timestamp;
+  else if (timestamp !== undefined) warnings.push('timestamp is not a date Sailthru can read; the purchase is dated now');
+
+  const orderId = textOf(field(properties, 'order_id'));
+  if (orderId !== undefined) payload.purchase_keys = { extid: orderId };
+  if (eventSettings.sendTemplate !== undefined) payload.send_template = eventSettings.sendTemplate;
+  const userAgent = stringOf(pathOf(event.context, 'userAgent'));
+  if (userAgent !== undefined) payload.user_agent = userAgent;
+
+  const { vars, warnings: varWarnings } = flatten(omitKeys(properties, NOT_VARS), 'properties');
+  warnings.push(...varWarnings);
+  if (!isEmptyVars(vars)) payload.vars = vars;
+  return { ok: true, value: payload, warnings };
+}
+
+export const orderCompleted: Action = {
+  name: 'Order Completed',
+  reads: [
+    'properties.products',
+    'properties.order_id',
+    'properties.tax',
+    'properties.shipping',
+    'properties.discount',
+    'properties.adjustments',
+    'timestamp',
+    'context.userAgent',
+    'context.page.url',
+    'context.traits.email',
+    'properties.email',
+    'integrations.Sailthru.sendTemplate',
+  ],
+  sends: ['GET /user (email, when the event has none and it is not cached)', 'POST /purchase'],
+  async perform(ctx) {
+    const mapped = completedPurchasePayload(ctx.event, ctx.eventSettings, ctx.settings.productBaseUrl);
+    if (!mapped.ok) return failed(mapped.reason);
+    ctx.warn(...mapped.warnings);
+    const email = await resolvePurchaseEmail(ctx);
+    if (!email.ok) return email.result;
+    const result = await ctx.sailthru.postPurchase({ email: email.email, ...mapped.value });
+    return result.ok ? delivered : resultOfError(result);
+  },
+};

@@ -1,0 +1,136 @@
+import type { SegmentEvent } from '../segment/event.ts';
+import { SailthruClient } from '../sailthru/client.ts';
+import type { CallRecord, RequestGate } from '../sailthru/types.ts';
+import type { ActionContext, ActionResult, DestinationMemory } from './action.ts';
+import { BoundedCache } from './bounded-cache.ts';
+import { extidOf } from './identity.ts';
+import type { Outcome } from './outcome.ts';
+import { resolveEventSettings, skipReasonOf } from './overrides.ts';
+import { routeOf } from './route.ts';
+import { recordingPort, type SailthruPort } from './sailthru-port.ts';
+import type { DestinationSettings } from './settings.ts';
+
+export interface DestinationOptions {
+  /** A client to use instead of one built from the settings (the caller then owns closing it). */
+  client?: SailthruClient;
+  /** The rate limiter the built client asks before each request. */
+  gate?: RequestGate;
+  /** extid → email cache: entries (default 10 000) and time to live (default 15 minutes). */
+  emailCacheSize?: number;
+  emailCacheTtlMs?: number;
+  /** Merged anonymousIds remembered (default 10 000). */
+  mergedIdsSize?: number;
+  now?: () => number;
+}
+
+export interface Destination {
+  /** Maps and delivers one event. Never rejects: every problem is an Outcome. */
+  deliver(event: SegmentEvent): Promise<Outcome>;
+  /** The Sailthru client (for `rateLimits()`). */
+  readonly client: SailthruClient;
+  close(): Promise<void>;
+}
+
+const DEFAULT_CACHE_SIZE = 10_000;
+const DEFAULT_EMAIL_TTL_MS = 15 * 60_000;
+/** Merged ids stay merged; the bound is only about memory. */
+const MERGED_TTL_MS = 7 * 24 * 3_600_000;
+
+export function createDestination(settings: DestinationSettings, opts: DestinationOptions = {}): Destination {
+  const now = opts.now ?? Date.now;
+  const ownsClient = opts.client === undefined;
+  const client =
+    opts.client ??
+    new SailthruClient(
+      {
+        apiKey: settings.apiKey,
+        sharedSecret: settings.sharedSecret,
+        apiUrl: settings.apiUrl,
+        trackUrl: settings.trackUrl,
+        ...(settings.customerId !== undefined ? { customerId: settings.customerId } : {}),
+      },
+      opts.gate !== undefined ? { gate: opts.gate } : {},
+    );
+  const memory: DestinationMemory = {
+    emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),
+    mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
+  };
+  const redact = redactorFor(settings);
+
+  async function deliver(event: SegmentEvent): Promise<Outcome> {
+    const calls: CallRecord[] = [];
+    const warnings: string[] = [];
+    let result: ActionResult;
+    try {
+      result = await run(event, client, calls, warnings);
+    } catch (err) {
+      // A bug in the mapping fails the same way on every attempt: dead-letter it, say where.
+      const detail = err instanceof Error ? `${err.name}: ${err.message}` : 'a non-error value was thrown';
+      result = { state: 'failed', reason: `Internal error while mapping the event (${detail}); please report it` };
+    }
+    return outcomeOf(result, calls, warnings, redact);
+  }
+
+  async function run(event: SegmentEvent, sailthru: SailthruPort, calls: CallRecord[], warnings: string[]): Promise<ActionResult> {
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+      return { state: 'failed', reason: 'not a Segment event: expected a JSON object' };
+    }
+    const skip = skipReasonOf(event);
+    if (skip !== null) return { state: 'skipped', reason: skip };
+    const route = routeOf(event);
+    if ('skip' in route) return { state: 'skipped', reason: route.skip };
+    if ('reject' in route) return { state: 'failed', reason: route.reject };
+    const extid = extidOf(event);
+    if (extid === null) return { state: 'failed', reason: 'event has neither userId nor anonymousId' };
+
+    const { eventSettings, warnings: overrideWarnings } = resolveEventSettings(event, settings);
+    warnings.push(...overrideWarnings);
+    const ctx: ActionContext = {
+      event,
+      extid,
+      settings,
+      eventSettings,
+      sailthru: recordingPort(sailthru, calls),
+      memory,
+      now,
+      warn: (...messages) => warnings.push(...messages),
+    };
+    return route.action.perform(ctx);
+  }
+
+  return {
+    deliver,
+    client,
+    async close() {
+      if (ownsClient) await client.close();
+    },
+  };
+}
+
+function outcomeOf(result: ActionResult, calls: CallRecord[], warnings: string[], redact: (text: string) => string): Outcome {
+  const w = warnings.map(redact);
+  switch (result.state) {
+    case 'delivered':
+      return { state: 'delivered', calls, warnings: w };
+    case 'retry': {
+      const outcome: Outcome = { state: 'retry', reason: redact(result.reason), calls, warnings: w };
+      if (result.retryAfterMs !== undefined) outcome.retryAfterMs = result.retryAfterMs;
+      return outcome;
+    }
+    default:
+      return { state: result.state, reason: redact(result.reason), calls, warnings: w };
+  }
+}
+
+/** Belt and braces: whatever an error message quotes, the secret never reaches the delivery log. */
+function redactorFor(settings: DestinationSettings): (text: string) => string {
+  const secret = settings.sharedSecret;
+  if (typeof secret !== 'string' || secret.length < 4) return (text) => text;
+  return (text) => text.split(secret).join('[redacted]');
+}
+
+export { validateSettings } from './settings.ts';
+export type { DestinationSettings, SettingsValidation } from './settings.ts';
+export type { Outcome } from './outcome.ts';
+export { resolveEventSettings, skipReasonOf } from './overrides.ts';
+export { flatten } from './flatten.ts';
