@@ -1,0 +1,27 @@
+/** Segment wire formats: event types, limits, safe parsing and normalising of request bodies. */
+export * from './event.ts';
+export * from './limits.ts';
+export { parseJsonBody, dropUnsafeKeys, UNSAFE_KEYS, type JsonParseResult } from './safe-json.ts';
+export { locateJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
+export { generateMessageId, boundMessageId } from './message-id.ts';
+export { parseIsoTime, resolveTimes, type EventTimes, type ResolvedTimes } from './timestamps.ts';
+export { mergeOneLevel } from './batch-context.ts';
+export {
+  TRACKING_TYPES,
+  WEBHOOK_TYPES,
+  normalizeEvent,
+  isJsonObject,
+  type EventContext,
+  type EventRejection,
+  type EventCheck,
+} from './event-rules.ts';
+export {
+  TRACKING_ROUTES,
+  normalizeTrackingBody,
+  normalizeWebhookBody,
+  writeKeyInBody,
+  type TrackingRoute,
+  type SingleEventRoute,
+  type NormalizedRequest,
+  type NormalizeResult,
+} from './normalize.ts';

@@ -1,0 +1,119 @@
+import type { JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
+import {
+  TRACKING_TYPES,
+  WEBHOOK_TYPES,
+  describeJsonType,
+  isJsonObject,
+  normalizeEvent,
+  serializedBytes,
+  type EventContext,
+  type EventRejection,
+} from './event-rules.ts';
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.ts';
+import { parseIsoTime } from './timestamps.ts';
+
+/**
+ * Turning a parsed request body into normalised events plus per-event rejections.
+ *
+ * Whole-request problems (wrong shape, too many events, a single event over 32 KB) come back as
+ * `{ ok: false, error }` and the HTTP layer answers 400; problems with one event become a
+ * rejection and the other events go on.
+ */
+
+/** The single-event routes of the tracking API, named by the type they imply. */
+export type SingleEventRoute = Exclude<SegmentEventType, 'delete'>;
+export type TrackingRoute = 'batch' | SingleEventRoute;
+
+export const TRACKING_ROUTES: readonly TrackingRoute[] = ['batch', 'identify', 'track', 'page', 'screen', 'group', 'alias'];
+
+export interface NormalizedRequest {
+  ok: true;
+  /** Valid events, in the order the client sent them. */
+  accepted: SegmentEvent[];
+  rejected: EventRejection[];
+}
+
+export type NormalizeResult = NormalizedRequest | { ok: false; error: string };
+
+/** `writeKey` from a tracking API body (the alternative to Basic auth), if it has one. */
+export function writeKeyInBody(body: unknown): string | undefined {
+  if (!isJsonObject(body)) return undefined;
+  const key = body.writeKey;
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}
+
+/** A body of Segment's HTTP Tracking API: `/v1/batch` or one of the single-event routes. */
+export function normalizeTrackingBody(body: unknown, route: TrackingRoute, receivedAt: Date): NormalizeResult {
+  const base = { allowedTypes: TRACKING_TYPES, receivedAt, correctClockSkew: true };
+  if (route === 'batch') {
+    if (!isJsonObject(body)) {
+      return { ok: false, error: `The body must be a JSON object with a "batch" array, not ${describeJsonType(body)}` };
+    }
+    return normalizeBatchObject(body, base);
+  }
+  return normalizeSingle(body, { ...base, routeType: route });
+}
+
+/**
+ * A body from Segment's Webhooks destinations: one event, an array of events (Webhooks Actions
+ * with batching), a `{"type": "delete", "userId"}` notification, or a `{"batch": [...]}` body.
+ * Timestamps are kept as Segment computed them.
+ */
+export function normalizeWebhookBody(body: unknown, receivedAt: Date): NormalizeResult {
+  const base = { allowedTypes: WEBHOOK_TYPES, receivedAt, correctClockSkew: false };
+  if (Array.isArray(body)) return normalizeItems(body, base);
+  if (isJsonObject(body)) {
+    if (Array.isArray(body.batch) && body.type === undefined) return normalizeBatchObject(body, base);
+    return normalizeSingle(body, base);
+  }
+  return {
+    ok: false,
+    error: `The body must be a Segment event, an array of events or {"batch": [...]}, not ${describeJsonType(body)}`,
+  };
+}
+
+function normalizeSingle(body: unknown, rules: EventContext): NormalizeResult {
+  if (!isJsonObject(body)) {
+    return { ok: false, error: `The body must be one event as a JSON object, not ${describeJsonType(body)}` };
+  }
+  const bytes = serializedBytes(body);
+  // null (too deep to serialise) is left to normalizeEvent, which rejects it with the reason.
+  if (bytes !== null && bytes > MAX_EVENT_BYTES) {
+    return { ok: false, error: `The event is over the limit of 32 KB (${MAX_EVENT_BYTES} bytes) as JSON` };
+  }
+  return normalizeItems([body], rules);
+}
+
+function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeResult {
+  const { batch, context, integrations, sentAt } = body;
+  if (!Array.isArray(batch)) {
+    return { ok: false, error: `"batch" must be an array of events, not ${describeJsonType(batch)}` };
+  }
+  if (context !== undefined && context !== null && !isJsonObject(context)) {
+    return { ok: false, error: `The batch's "context" must be a JSON object, not ${describeJsonType(context)}` };
+  }
+  if (integrations !== undefined && integrations !== null && !isJsonObject(integrations)) {
+    return { ok: false, error: `The batch's "integrations" must be a JSON object, not ${describeJsonType(integrations)}` };
+  }
+  const rules: EventContext = { ...base };
+  if (isJsonObject(context)) rules.batchContext = context;
+  if (isJsonObject(integrations)) rules.batchIntegrations = integrations;
+  // A batch-level sentAt that is not a date is ignored rather than failing the whole batch:
+  // it only serves to correct clock skew.
+  if (typeof sentAt === 'string' && parseIsoTime(sentAt) !== null) rules.batchSentAt = sentAt;
+  return normalizeItems(batch, rules);
+}
+
+function normalizeItems(items: readonly unknown[], rules: EventContext): NormalizeResult {
+  if (items.length > MAX_BATCH_EVENTS) {
+    return { ok: false, error: `The batch has ${items.length} events, over the limit of ${MAX_BATCH_EVENTS}` };
+  }
+  const accepted: SegmentEvent[] = [];
+  const rejected: EventRejection[] = [];
+  items.forEach((item, index) => {
+    const check = normalizeEvent(item, index, rules);
+    if (check.ok) accepted.push(check.event);
+    else rejected.push(check.rejection);
+  });
+  return { ok: true, accepted, rejected };
+}
