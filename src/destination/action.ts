@@ -32,6 +32,11 @@ export interface DestinationMemory {
   emails: BoundedCache<string, string>;
   /** anonymousIds already merged into a userId profile (SPEC.md §2.3). */
   mergedAnonymousIds: BoundedCache<string, true>;
+  /**
+   * messageIds of cart changes whose POST emptied the cart. An emptied cart carries no marker
+   * (Sailthru drops it), so this is how a retry of such a change knows it already landed.
+   */
+  clearedCarts: BoundedCache<string, true>;
 }
 
 export interface ActionContext {

@@ -100,8 +100,14 @@ function cartAction(change: Change, name: string): Action {
         cart = fetched.cart;
       }
 
+      if (change === 'remove' && cart.items.length === 0 && messageId !== undefined && ctx.memory.clearedCarts.has(messageId)) {
+        ctx.warn(`the cart is empty and an earlier attempt of this change (messageId ${messageId}) emptied it; not posted again`);
+        return delivered;
+      }
       const changed = planned.apply(cart);
       if ('result' in changed) return changed.result;
+      // Remembered before sending: the answer may be lost after Sailthru applied the change.
+      if (changed.cart.items.length === 0 && messageId !== undefined) ctx.memory.clearedCarts.set(messageId, true);
 
       const reminders = remindersOf(ctx.eventSettings.reminderTemplate, ctx.eventSettings.reminderTime);
       if (reminders.warning !== undefined) ctx.warn(reminders.warning);
