@@ -1,0 +1,87 @@
+/**
+ * The SQLite schema, as ordered migrations. The PostgreSQL store keeps the same tables and
+ * columns (BIGINT epoch-ms times, JSON as TEXT/JSONB, BIGSERIAL ids) so both stores share
+ * semantics and the contract suite.
+ *
+ * Times are epoch milliseconds (INTEGER): the same in both stores, no time-zone handling.
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE destinations (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    paused INTEGER NOT NULL DEFAULT 0,
+    pause_reason TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE write_keys (
+    id TEXT PRIMARY KEY,
+    key_hash TEXT NOT NULL UNIQUE,
+    destination_id TEXT NOT NULL,
+    label TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX write_keys_destination ON write_keys (destination_id);
+
+  -- AUTOINCREMENT: ids are never reused after deletes, so id order stays arrival order.
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    destination_id TEXT NOT NULL,
+    lane_key TEXT,
+    message_id TEXT,
+    type TEXT,
+    event_name TEXT,
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    first_attempt_at INTEGER,
+    last_error TEXT,
+    received_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    settled_at INTEGER,
+    outcome TEXT
+  );
+  -- Dedupe: one accepted event per (destination, messageId). Rejected events are outside it so a
+  -- corrected resend with the same messageId is still accepted.
+  CREATE UNIQUE INDEX events_message ON events (message_id, destination_id) WHERE status <> 'rejected';
+  -- The head of a lane: the oldest unsettled event of (destination, lane).
+  CREATE INDEX events_lane_head ON events (destination_id, lane_key, id) WHERE status IN ('pending', 'retrying');
+  -- Delivery log searches, newest first.
+  CREATE INDEX events_lane_key ON events (lane_key, id);
+  CREATE INDEX events_status ON events (status, destination_id, id);
+  CREATE INDEX events_event_name ON events (event_name, id);
+
+  -- One row per (destination, lane). next_run_at is when the lane is next due: now, its head's
+  -- retry time, or (while leased) the end of the lease, so a dead worker's lane comes back by itself.
+  CREATE TABLE lanes (
+    destination_id TEXT NOT NULL,
+    lane_key TEXT NOT NULL,
+    pending INTEGER NOT NULL DEFAULT 0,
+    next_run_at INTEGER NOT NULL,
+    leased_by TEXT,
+    lease_until INTEGER,
+    PRIMARY KEY (destination_id, lane_key)
+  );
+  CREATE INDEX lanes_due ON lanes (next_run_at) WHERE pending > 0;
+
+  CREATE TABLE attempts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    calls TEXT NOT NULL,
+    warnings TEXT NOT NULL,
+    worker_id TEXT NOT NULL
+  );
+  CREATE INDEX attempts_event ON attempts (event_id, id);
+  `,
+];

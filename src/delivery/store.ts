@@ -1,0 +1,275 @@
+import type { CallRecord } from '../sailthru/types.ts';
+import type { DestinationSettings } from '../destination/settings.ts';
+import type { OutcomeState } from '../destination/outcome.ts';
+import type { SegmentEvent } from '../segment/event.ts';
+import type { IngestSink, WriteKeyDirectory } from './ingest.ts';
+
+/**
+ * The lane queue's storage, as one interface that SQLite (embedded, one process) and PostgreSQL
+ * (many processes) both implement with the same semantics; test/delivery/store-contract.ts holds
+ * the one suite both must pass. Every method is async so a networked store fits the same shape;
+ * ids and times cross it as plain numbers and Dates, never as driver types.
+ */
+
+/** SPEC.md §9: `pending`/`retrying` are in progress; the rest are final. */
+export type EventStatus = 'pending' | 'retrying' | 'delivered' | 'skipped' | 'failed' | 'rejected';
+
+export const UNSETTLED_STATUSES: readonly EventStatus[] = ['pending', 'retrying'];
+export const EVENT_STATUSES: readonly EventStatus[] = ['pending', 'retrying', 'delivered', 'skipped', 'failed', 'rejected'];
+
+/** The store's notion of now; injected so tests can move time (leases, retry windows). */
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** What the last attempt (or ingest, for rejected events) concluded, as the delivery log shows it. */
+export interface OutcomeDetail {
+  state: OutcomeState | 'rejected';
+  reason?: string;
+  calls: CallRecord[];
+  warnings: string[];
+}
+
+export interface StoredEvent {
+  /** Increasing in arrival order; a lane delivers in this order. */
+  id: number;
+  destinationId: string;
+  /** userId ?? anonymousId; null only for rejected events that had neither. */
+  laneKey: string | null;
+  messageId: string | null;
+  type: string | null;
+  /** track: `event`; page/screen: `name`. */
+  eventName: string | null;
+  /** The normalised SegmentEvent (or, when rejected, the event as received). */
+  payload: unknown;
+  status: EventStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  firstAttemptAt: Date | null;
+  lastError: string | null;
+  receivedAt: Date;
+  updatedAt: Date;
+  settledAt: Date | null;
+  outcome: OutcomeDetail | null;
+}
+
+/** An event at the head of its lane: always an accepted (hence valid) SegmentEvent. */
+export interface QueuedEvent extends StoredEvent {
+  laneKey: string;
+  messageId: string;
+  payload: SegmentEvent;
+}
+
+/** One delivery attempt, one row, so the console can show each. */
+export interface AttemptRecord {
+  eventId: number;
+  /** 1-based attempt number of this event. */
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  /** What the worker concluded: the outcome state, or `failed` when the retry window ran out. */
+  state: OutcomeState;
+  error: string | null;
+  calls: CallRecord[];
+  warnings: string[];
+  workerId: string;
+}
+
+export interface LaneRef {
+  destinationId: string;
+  laneKey: string;
+}
+
+export interface LaneLease extends LaneRef {
+  pending: number;
+  leaseUntil: Date;
+}
+
+/**
+ * How the worker settles the head of a lane. `retrying` keeps it at the head until nextAttemptAt;
+ * `paused` keeps it queued and pauses its destination; the others are final.
+ */
+export type Settlement =
+  | { state: 'delivered' }
+  | { state: 'skipped'; reason: string }
+  | { state: 'retrying'; reason: string; nextAttemptAt: Date }
+  | { state: 'failed'; reason: string }
+  | { state: 'paused'; reason: string };
+
+export interface SettleInput {
+  event: Pick<StoredEvent, 'id' | 'destinationId' | 'laneKey'> & { laneKey: string };
+  workerId: string;
+  settlement: Settlement;
+  attempt: {
+    startedAt: Date;
+    durationMs: number;
+    calls: CallRecord[];
+    warnings: string[];
+  };
+}
+
+export interface SettleResult {
+  /** False when the event was already settled (a worker whose lease had run out settling late). */
+  applied: boolean;
+}
+
+export interface DestinationBacklog {
+  destinationId: string;
+  /** pending + retrying */
+  unsettled: number;
+  retrying: number;
+  failed: number;
+  /** Age of the oldest unsettled event, ms; null when none. */
+  oldestUnsettledAgeMs: number | null;
+}
+
+export interface EventFilter {
+  destinationId?: string;
+  /** userId or anonymousId */
+  laneKey?: string;
+  messageId?: string;
+  eventName?: string;
+  type?: string;
+  status?: EventStatus | EventStatus[];
+  receivedFrom?: Date;
+  /** exclusive */
+  receivedTo?: Date;
+}
+
+export interface EventQuery extends EventFilter {
+  /** Keyset paging, newest first: pass the previous page's nextBeforeId. */
+  beforeId?: number;
+  /** default 50, at most 500 */
+  limit?: number;
+}
+
+export interface EventPage {
+  events: StoredEvent[];
+  /** Pass as beforeId for the next (older) page; null when this was the last. */
+  nextBeforeId: number | null;
+}
+
+export interface EventDetail {
+  event: StoredEvent;
+  attempts: AttemptRecord[];
+}
+
+/** Which dead letters (status `failed`) an operator retries or drops. */
+export type DeadLetterSelector = { ids: number[] } | { filter: Omit<EventFilter, 'status'> };
+
+export interface Destination {
+  id: string;
+  name: string;
+  /** Includes the shared secret: never log or render it. */
+  settings: DestinationSettings;
+  paused: boolean;
+  pauseReason: string | null;
+  /** Bumped on every settings change, so caches of built destinations know when to rebuild. */
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface NewDestination {
+  /** Generated (UUID) when absent. */
+  id?: string;
+  name: string;
+  settings: DestinationSettings;
+}
+
+export interface DestinationPatch {
+  name?: string;
+  /** Replaces the settings; a change also resumes a paused destination (SPEC.md §9). */
+  settings?: DestinationSettings;
+}
+
+export interface WriteKeyRecord {
+  id: string;
+  destinationId: string;
+  label: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface CreatedWriteKey {
+  /** The only time the plain key exists outside the client: the store keeps a SHA-256 of it. */
+  key: string;
+  record: WriteKeyRecord;
+}
+
+export interface PruneOptions {
+  /** Final events received before this are deleted (with their attempts). */
+  olderThan: Date;
+  /** default delivered, skipped, rejected; dead letters (`failed`) stay until retried or dropped. */
+  statuses?: EventStatus[];
+  /** Rows per transaction, so no lock is held for long; default 1000. */
+  batchSize?: number;
+}
+
+/** The part the delivery worker uses. */
+export interface LaneQueue {
+  /**
+   * Lease up to `limit` due lanes of unpaused destinations for `leaseMs`. A lane is due when it
+   * has unsettled events, its head's retry time has come and no live lease holds it; a lease that
+   * runs out (dead worker) makes the lane due again.
+   */
+  claimLanes(workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]>;
+  /** The oldest unsettled event of the lane, or null when the lane is empty. */
+  head(lane: LaneRef): Promise<QueuedEvent | null>;
+  settle(input: SettleInput): Promise<SettleResult>;
+  /** Extend the leases this worker still holds; returns those it still holds. */
+  renewLeases(workerId: string, lanes: LaneRef[], leaseMs: number): Promise<LaneRef[]>;
+  /** Give the lane back (due again at once if it still has events). */
+  releaseLane(workerId: string, lane: LaneRef): Promise<void>;
+  /**
+   * Called (in this process) whenever events may have become due: appends, dead-letter retries,
+   * resumes. Postgres adds LISTEN/NOTIFY for other processes. Returns an unsubscribe function.
+   */
+  onWorkAvailable(listener: () => void): () => void;
+}
+
+/** The part the console, admin API, metrics and CLI use. */
+export interface DeliveryLog {
+  backlogByDestination(): Promise<DestinationBacklog[]>;
+  search(query: EventQuery): Promise<EventPage>;
+  getEvent(id: number): Promise<EventDetail | null>;
+  /** Put dead letters back at the head of their lanes with a fresh retry window; returns how many. */
+  retryDeadLetters(selector: DeadLetterSelector): Promise<number>;
+  /** Delete dead letters and their attempts; returns how many. */
+  dropDeadLetters(selector: DeadLetterSelector): Promise<number>;
+  /** Delete old final events in batches; returns how many. */
+  prune(options: PruneOptions): Promise<number>;
+}
+
+export interface DestinationDirectory {
+  createDestination(input: NewDestination): Promise<Destination>;
+  getDestination(id: string): Promise<Destination | null>;
+  listDestinations(): Promise<Destination[]>;
+  /** Returns null when there is no such destination. */
+  updateDestination(id: string, patch: DestinationPatch): Promise<Destination | null>;
+  /** Deletes the destination, its write keys, lanes and events. Returns false when absent. */
+  deleteDestination(id: string): Promise<boolean>;
+  /** Stop delivering (events stay queued) and say why. */
+  pauseDestination(id: string, reason: string): Promise<void>;
+  resumeDestination(id: string): Promise<void>;
+}
+
+export interface WriteKeyStore extends WriteKeyDirectory {
+  createWriteKey(destinationId: string, label: string): Promise<CreatedWriteKey>;
+  /**
+   * Register a key chosen elsewhere (the WRITE_KEYS env var) for a destination; idempotent.
+   * Only its hash is stored.
+   */
+  importWriteKey(destinationId: string, key: string, label: string): Promise<WriteKeyRecord>;
+  /** Returns false when there is no such key or it was already revoked. */
+  revokeWriteKey(id: string): Promise<boolean>;
+  listWriteKeys(destinationId?: string): Promise<WriteKeyRecord[]>;
+}
+
+export interface EventStore extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore {
+  /** Create or upgrade the schema; safe to call on every start. */
+  migrate(): Promise<void>;
+  /** Finish pending writes and close. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
+import { parseDatabaseUrl } from '../../src/delivery/open-store.ts';
+import { storeContract } from './store-contract.ts';
+import { FakeClock, SETTINGS, batchOf, tempDir, trackEvent } from './helpers.ts';
+
+storeContract('SQLite', async () => {
+  const tmp = tempDir('sqlite-store-');
+  const path = join(tmp.dir, 'nested', 'events.db');
+  return {
+    open: (clock) => openSqliteStore({ path, clock }),
+    async persistedBytes() {
+      const files = [path, `${path}-wal`, `${path}-shm`].filter((f) => existsSync(f));
+      return Buffer.concat(files.map((f) => readFileSync(f)));
+    },
+    async dispose() {
+      tmp.remove();
+    },
+  };
+});
+
+describe('SQLite store specifics', () => {
+  it('runs WAL with synchronous=FULL and shares one commit among concurrent appends', async () => {
+    const tmp = tempDir('sqlite-store-');
+    const store = await openSqliteStore({ path: join(tmp.dir, 'e.db'), clock: new FakeClock() });
+    try {
+      await store.createDestination({ id: 'd', name: 'd', settings: SETTINGS });
+      const pragmas = store.pragmas();
+      expect(pragmas).toEqual({ journalMode: 'wal', synchronous: 2 });
+      const before = store.commitCount;
+      await Promise.all(Array.from({ length: 25 }, () => store.append(batchOf('d', [trackEvent('u')]))));
+      // 25 appends issued in one turn of the event loop: one transaction, one fsync.
+      expect(store.commitCount - before).toBe(1);
+      expect(await store.backlog()).toBe(25);
+    } finally {
+      await store.close();
+      tmp.remove();
+    }
+  });
+
+  it('migrating twice is harmless', async () => {
+    const tmp = tempDir('sqlite-store-');
+    const path = join(tmp.dir, 'e.db');
+    try {
+      const a = await openSqliteStore({ path });
+      await a.migrate();
+      await a.close();
+      const b = await openSqliteStore({ path });
+      expect(await b.listDestinations()).toEqual([]);
+      await b.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it('parses DATABASE_URL without echoing secrets', () => {
+    expect(parseDatabaseUrl('sqlite:./data/x.db')).toEqual({ kind: 'sqlite', path: './data/x.db' });
+    expect(parseDatabaseUrl('sqlite:///var/lib/x.db')).toEqual({ kind: 'sqlite', path: '/var/lib/x.db' });
+    expect(parseDatabaseUrl('postgres://u:p@h/db')).toEqual({ kind: 'postgres', url: 'postgres://u:p@h/db' });
+    expect(() => parseDatabaseUrl('mysql://user:hunter2@h/db')).toThrow(/got a mysql: URL/);
+    try {
+      parseDatabaseUrl('mysql://user:hunter2@h/db');
+    } catch (error) {
+      expect(String(error)).not.toContain('hunter2');
+    }
+  });
+});
