@@ -102,7 +102,7 @@ export function emulatorCommand(): Command {
         'requests per window for a route, e.g. --limit "POST /event=40" (repeatable). Unlisted routes get ' +
           "Sailthru's defaults scaled to the window: POST /user and GET 18000/min, other POST and DELETE 2400/min",
       )
-        .default({})
+        .default({}, 'none')
         .argParser(collectRouteCounts),
     )
     .addOption(new Option('--fail-rate <share>', 'share of requests answered HTTP 500 {"error":9} (not applied)').argParser(share))
@@ -113,12 +113,12 @@ export function emulatorCommand(): Command {
     .addOption(new Option('--drop-rate <share>', 'share of requests whose connection is closed without an answer (not applied)').argParser(share))
     .addOption(
       new Option('--fault-endpoint <route>', 'limit the faults above to a route, "POST /purchase" or "/user" (repeatable)')
-        .default([])
+        .default([], 'all')
         .argParser(collect),
     )
     .addOption(
       new Option('--apply-then-fail <route=n>', 'apply the next n successful requests of a route, then answer 500 (repeatable)')
-        .default({})
+        .default({}, 'none')
         .argParser(collectRouteCounts),
     )
     .addOption(new Option('--seed <n>', 'seed for the fault draws, for reproducible runs').argParser(integer(0)))
