@@ -1,0 +1,181 @@
+import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { HttpMethod, RateLimitInfo, RequestGate } from '../sailthru/types.ts';
+
+/**
+ * Requests per second per (method, endpoint). A key is `METHOD /path` for one endpoint or
+ * `METHOD` for every other endpoint of that method. Sailthru's published ceilings
+ * (reference/sailthru-api.md §1.6): POST /user 300/s, every GET 300/s, other POSTs and DELETEs 40/s.
+ */
+export type RateLimits = Record<string, number>;
+
+export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = {
+  'POST /user': 300,
+  GET: 300,
+  POST: 40,
+  DELETE: 40,
+};
+
+/**
+ * Builds the counter behind one endpoint's budget. Memory by default (one process); pass one
+ * that returns RateLimiterPostgres / RateLimiterRedis (same keyPrefix, a shared storeClient) so
+ * every process spending the same account shares one budget.
+ */
+export type LimiterFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+
+export const memoryLimiterFactory: LimiterFactory = (options) => new RateLimiterMemory(options);
+
+export interface RateLimitWait {
+  account: string;
+  method: HttpMethod;
+  endpoint: string;
+  waitedMs: number;
+}
+
+export interface SailthruRateGateOptions {
+  /**
+   * Which Sailthru account's budget this is; part of the shared counter key. Pass an opaque id
+   * (e.g. a hash of the API key), not a credential: with Redis or Postgres it is stored there.
+   */
+  account: string;
+  limits?: RateLimits;
+  factory?: LimiterFactory;
+  /** Called for every request that had to wait for its turn (metrics). */
+  onWait?: (wait: RateLimitWait) => void;
+  /** Called when the counter store fails; the request then goes ahead (fail open). */
+  onStoreError?: (error: unknown) => void;
+}
+
+/** Longest we believe a Sailthru reset can be away (its windows are one minute). */
+const MAX_HOLD_MS = 60_000;
+/** When Sailthru's reset is already past by our clock (skew), hold this long instead. */
+const MIN_HOLD_MS = 1000;
+
+interface Waiter {
+  resolve: () => void;
+  since: number;
+}
+
+/** One (method, endpoint) budget: a counter, a FIFO of waiting requests and an optional hold. */
+class EndpointBudget {
+  readonly waiters: Waiter[] = [];
+  heldUntil = 0;
+  pumping = false;
+  constructor(
+    readonly method: HttpMethod,
+    readonly endpoint: string,
+    readonly key: string,
+    readonly limiter: RateLimiterAbstract,
+  ) {}
+}
+
+/**
+ * The RequestGate of one Sailthru account: requests wait in line, first come first served, for a
+ * point of their endpoint's per-second budget rather than being refused, so Sailthru rarely has
+ * to answer 429. Sailthru's X-Rate-Limit-* headers correct the budget: a lower published limit
+ * lowers ours, and `remaining: 0` holds the endpoint until the reset Sailthru announced.
+ */
+export class SailthruRateGate implements RequestGate {
+  private readonly budgets = new Map<string, EndpointBudget>();
+  private readonly limits: RateLimits;
+  private readonly factory: LimiterFactory;
+
+  constructor(private readonly options: SailthruRateGateOptions) {
+    this.limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
+    this.factory = options.factory ?? memoryLimiterFactory;
+  }
+
+  acquire(method: HttpMethod, endpoint: string): Promise<void> {
+    const budget = this.budgetFor(method, endpoint);
+    return new Promise<void>((resolve) => {
+      budget.waiters.push({ resolve, since: Date.now() });
+      if (!budget.pumping) void this.pump(budget);
+    });
+  }
+
+  observe(method: HttpMethod, endpoint: string, info: RateLimitInfo): void {
+    const budget = this.budgetFor(method, endpoint);
+    const perSecond = Math.floor(info.limit / 60);
+    if (Number.isFinite(perSecond) && perSecond >= 1 && perSecond < budget.limiter.points) {
+      budget.limiter.points = perSecond;
+    }
+    if (info.remaining <= 0) {
+      const now = Date.now();
+      const resetAt = info.reset * 1000;
+      const until = resetAt > now ? Math.min(resetAt, now + MAX_HOLD_MS) : now + MIN_HOLD_MS;
+      budget.heldUntil = Math.max(budget.heldUntil, until);
+    }
+  }
+
+  /** The per-second budget now in force for an endpoint (after header corrections). */
+  pointsPerSecond(method: HttpMethod, endpoint: string): number {
+    return this.budgetFor(method, endpoint).limiter.points;
+  }
+
+  /** Requests waiting in line for an endpoint. */
+  waiting(method: HttpMethod, endpoint: string): number {
+    return this.budgetFor(method, endpoint).waiters.length;
+  }
+
+  private budgetFor(method: HttpMethod, rawEndpoint: string): EndpointBudget {
+    const endpoint = normaliseEndpoint(rawEndpoint);
+    const id = `${method} ${endpoint}`;
+    let budget = this.budgets.get(id);
+    if (!budget) {
+      const points = this.limits[id] ?? this.limits[method] ?? DEFAULT_RATE_LIMITS[method]!;
+      const limiter = this.factory({ keyPrefix: 'sailthru-rate', points, duration: 1 });
+      budget = new EndpointBudget(method, endpoint, `${this.options.account}:${id}`, limiter);
+      this.budgets.set(id, budget);
+    }
+    return budget;
+  }
+
+  /** Hands out points to the waiters of one budget, in order, waiting whenever none is left. */
+  private async pump(budget: EndpointBudget): Promise<void> {
+    budget.pumping = true;
+    try {
+      while (budget.waiters.length > 0) {
+        const held = budget.heldUntil - Date.now();
+        if (held > 0) {
+          await sleep(held);
+          continue;
+        }
+        const wait = await this.take(budget);
+        if (wait > 0) {
+          await sleep(wait);
+          continue;
+        }
+        const waiter = budget.waiters.shift()!;
+        const waitedMs = Date.now() - waiter.since;
+        if (waitedMs > 0) {
+          this.options.onWait?.({ account: this.options.account, method: budget.method, endpoint: budget.endpoint, waitedMs });
+        }
+        waiter.resolve();
+      }
+    } finally {
+      budget.pumping = false;
+    }
+  }
+
+  /** 0 when a point was taken, else how long until the window has points again. */
+  private async take(budget: EndpointBudget): Promise<number> {
+    try {
+      await budget.limiter.consume(budget.key, 1);
+      return 0;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) return Math.max(1, rejection.msBeforeNext);
+      // The shared counter is unreachable: sending is better than stalling every delivery, and a
+      // 429 from Sailthru is still handled as a retry.
+      this.options.onStoreError?.(rejection);
+      return 0;
+    }
+  }
+}
+
+function normaliseEndpoint(endpoint: string): string {
+  const path = endpoint.split('?')[0]!.toLowerCase();
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

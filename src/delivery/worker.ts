@@ -1,0 +1,273 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import type { Outcome } from '../destination/outcome.ts';
+import { RetryPolicy } from './retry-policy.ts';
+import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
+
+/** Delivers one event to its destination; the destination module decides the outcome. */
+export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<Outcome>;
+
+export interface DeliveryWorkerOptions {
+  store: LaneQueue;
+  deliver: Deliver;
+  /** Lanes in flight at once. */
+  concurrency?: number;
+  /** How long a claimed lane stays ours without renewal; a dead worker's lanes return after it. */
+  leaseMs?: number;
+  /** Backstop for wake-ups that cannot reach us (other processes, retry times coming due). */
+  pollMs?: number;
+  retryPolicy?: RetryPolicy;
+  clock?: Clock;
+  workerId?: string;
+}
+
+/** What happened to one attempt, for metrics and logs. */
+export interface SettledEvent {
+  destinationId: string;
+  event: QueuedEvent;
+  outcome: Outcome;
+  /** What the queue recorded: `failed` also when retries ran out. */
+  settlement: Settlement;
+  /** False when the event had already been settled elsewhere (our lease had run out). */
+  applied: boolean;
+  durationMs: number;
+  /** From receipt to this final settlement; null while the event is still queued. */
+  latencyMs: number | null;
+}
+
+export interface DeliveryWorkerEvents {
+  settled: [SettledEvent];
+  /** The store failed under us; the worker carries on and the lease brings the lane back. */
+  problem: [unknown];
+}
+
+interface ActiveLane {
+  lane: LaneRef;
+  lost: boolean;
+  done: Promise<void>;
+}
+
+/**
+ * Claims due lanes and delivers each lane's events one at a time, strictly in id order. A
+ * failing event holds its own lane until it succeeds or is dead-lettered; other lanes go on.
+ */
+export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
+  readonly workerId: string;
+  private readonly store: LaneQueue;
+  private readonly deliver: Deliver;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly pollMs: number;
+  private readonly policy: RetryPolicy;
+  private readonly clock: Clock;
+  private readonly active = new Map<string, ActiveLane>();
+  /** Destinations found paused while lanes of theirs were in flight: those lanes stop early. */
+  private readonly pausedHere = new Set<string>();
+  private running = false;
+  private stopping = false;
+  private claiming: Promise<void> | null = null;
+  private claimAgain = false;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(options: DeliveryWorkerOptions) {
+    super();
+    this.store = options.store;
+    this.deliver = options.deliver;
+    this.concurrency = options.concurrency ?? 32;
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.pollMs = options.pollMs ?? 1000;
+    this.policy = options.retryPolicy ?? new RetryPolicy();
+    this.clock = options.clock ?? systemClock;
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  }
+
+  get inFlight(): number {
+    return this.active.size;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.stopping = false;
+    this.unsubscribe = this.store.onWorkAvailable(() => this.wake());
+    this.pollTimer = setInterval(() => this.wake(), this.pollMs);
+    this.pollTimer.unref();
+    this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(10, Math.floor(this.leaseMs / 3)));
+    this.leaseTimer.unref();
+    this.wake();
+  }
+
+  /** Look for due lanes now (appends in this process call it through onWorkAvailable). */
+  wake(): void {
+    if (!this.running || this.stopping) return;
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = this.fill().finally(() => {
+      this.claiming = null;
+    });
+  }
+
+  /** Stop claiming, finish the events in flight, give the lanes back, then resolve. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.stopping = true;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = null;
+    await this.claiming;
+    // Leases keep being renewed while the last events finish.
+    await Promise.all([...this.active.values()].map((a) => a.done));
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
+    this.running = false;
+  }
+
+  private async fill(): Promise<void> {
+    do {
+      this.claimAgain = false;
+      const free = this.concurrency - this.active.size;
+      if (free <= 0 || this.stopping) return;
+      let lanes: LaneLease[];
+      try {
+        lanes = await this.store.claimLanes(this.workerId, free, this.leaseMs);
+      } catch (error) {
+        this.emit('problem', error);
+        return;
+      }
+      for (const lane of lanes) {
+        // Claims only return lanes of unpaused destinations: a resume has happened.
+        this.pausedHere.delete(lane.destinationId);
+        if (this.stopping) void this.release(lane);
+        else this.startLane(lane);
+      }
+      // A full claim means more lanes may be due; claim again once slots free up (startLane's finally).
+    } while (this.claimAgain);
+  }
+
+  private startLane(lease: LaneLease): void {
+    const key = laneId(lease);
+    const lane: LaneRef = { destinationId: lease.destinationId, laneKey: lease.laneKey };
+    const entry: ActiveLane = { lane, lost: false, done: Promise.resolve() };
+    this.active.set(key, entry);
+    entry.done = this.runLane(entry)
+      .catch((error: unknown) => {
+        this.emit('problem', error);
+      })
+      .finally(() => {
+        this.active.delete(key);
+        this.wake();
+      });
+  }
+
+  private async runLane(entry: ActiveLane): Promise<void> {
+    const { lane } = entry;
+    let handedBack = false;
+    try {
+      while (!this.stopping && !entry.lost && !this.pausedHere.has(lane.destinationId)) {
+        const head = await this.store.head(lane);
+        if (!head) break;
+        const settlement = await this.deliverOne(head);
+        if (settlement.state === 'retrying' || settlement.state === 'paused') {
+          // settle() already gave the lane back, due at the retry time (or on resume).
+          handedBack = true;
+          return;
+        }
+      }
+    } finally {
+      if (!handedBack && !entry.lost) await this.release(lane);
+    }
+  }
+
+  private async deliverOne(head: QueuedEvent): Promise<Settlement> {
+    const startedAt = this.clock.now();
+    const t0 = performance.now();
+    let outcome: Outcome;
+    try {
+      outcome = await this.deliver(head.destinationId, head);
+    } catch (error) {
+      // A bug or an unexpected throw must not lose the event or wedge the lane: retry it.
+      outcome = { state: 'retry', reason: `delivery threw: ${errorMessage(error)}`, calls: [], warnings: [] };
+    }
+    const durationMs = performance.now() - t0;
+    const settlement = this.settlementFor(head, outcome, startedAt);
+    if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
+    const { applied } = await this.store.settle({
+      event: { id: head.id, destinationId: head.destinationId, laneKey: head.laneKey },
+      workerId: this.workerId,
+      settlement,
+      attempt: { startedAt: new Date(startedAt), durationMs, calls: outcome.calls, warnings: outcome.warnings },
+    });
+    const final = settlement.state === 'delivered' || settlement.state === 'skipped' || settlement.state === 'failed';
+    this.emit('settled', {
+      destinationId: head.destinationId,
+      event: head,
+      outcome,
+      settlement,
+      applied,
+      durationMs,
+      latencyMs: final ? Math.max(0, this.clock.now() - head.receivedAt.getTime()) : null,
+    });
+    return settlement;
+  }
+
+  private settlementFor(head: QueuedEvent, outcome: Outcome, startedAt: number): Settlement {
+    switch (outcome.state) {
+      case 'delivered':
+        return { state: 'delivered' };
+      case 'skipped':
+        return { state: 'skipped', reason: outcome.reason };
+      case 'failed':
+        return { state: 'failed', reason: outcome.reason };
+      case 'paused':
+        return { state: 'paused', reason: outcome.reason };
+      case 'retry': {
+        const decision = this.policy.decide({
+          attempts: head.attempts + 1,
+          firstAttemptAt: head.firstAttemptAt ?? new Date(startedAt),
+          now: new Date(this.clock.now()),
+          retryAfterMs: outcome.retryAfterMs,
+          reason: outcome.reason,
+        });
+        return decision.retry
+          ? { state: 'retrying', reason: outcome.reason, nextAttemptAt: decision.at }
+          : { state: 'failed', reason: decision.reason };
+      }
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const entries = [...this.active.values()].filter((a) => !a.lost);
+    if (entries.length === 0) return;
+    try {
+      const held = new Set((await this.store.renewLeases(this.workerId, entries.map((e) => e.lane), this.leaseMs)).map(laneId));
+      for (const entry of entries) {
+        // Another worker may own it now: finish the event in hand, then leave the lane alone.
+        if (!held.has(laneId(entry.lane)) && this.active.get(laneId(entry.lane)) === entry) entry.lost = true;
+      }
+    } catch (error) {
+      this.emit('problem', error);
+    }
+  }
+
+  private async release(lane: LaneRef): Promise<void> {
+    try {
+      await this.store.releaseLane(this.workerId, lane);
+    } catch (error) {
+      this.emit('problem', error);
+    }
+  }
+}
+
+function laneId(lane: LaneRef): string {
+  return JSON.stringify([lane.destinationId, lane.laneKey]);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

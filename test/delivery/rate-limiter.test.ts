@@ -1,0 +1,163 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { SailthruRateGate, type LimiterFactory, type RateLimitWait } from '../../src/delivery/rate-limiter.ts';
+import type { HttpMethod } from '../../src/sailthru/types.ts';
+
+const START = Date.parse('2024-03-01T12:00:00.000Z');
+
+/** Fires `count` acquisitions at once and records the (fake) time each is granted. */
+function fire(gate: SailthruRateGate, method: HttpMethod, endpoint: string, count: number): { granted: number[]; order: number[] } {
+  const granted: number[] = [];
+  const order: number[] = [];
+  for (let i = 0; i < count; i++) {
+    void gate.acquire(method, endpoint).then(() => {
+      granted.push(Date.now());
+      order.push(i);
+    });
+  }
+  return { granted, order };
+}
+
+/** Grants per one-second window counted from START. */
+function perSecond(granted: number[]): number[] {
+  const counts: number[] = [];
+  for (const t of granted) {
+    const w = Math.floor((t - START) / 1000);
+    counts[w] = (counts[w] ?? 0) + 1;
+  }
+  return Array.from(counts, (c) => c ?? 0);
+}
+
+describe('SailthruRateGate (fake clock)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(START);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('paces other POSTs at 40 per second, in the order they asked, without refusing any', async () => {
+    const gate = new SailthruRateGate({ account: 'acct' });
+    const { granted, order } = fire(gate, 'POST', '/event', 100);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(40);
+    expect(gate.waiting('POST', '/event')).toBe(60);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(granted).toHaveLength(100);
+    expect(perSecond(granted)).toEqual([40, 40, 20]);
+    expect(order).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('has Sailthru’s defaults per method and endpoint, each its own budget', async () => {
+    const gate = new SailthruRateGate({ account: 'acct' });
+    expect(gate.pointsPerSecond('POST', '/user')).toBe(300);
+    expect(gate.pointsPerSecond('GET', '/user')).toBe(300);
+    expect(gate.pointsPerSecond('GET', '/purchase')).toBe(300);
+    expect(gate.pointsPerSecond('POST', '/purchase')).toBe(40);
+    expect(gate.pointsPerSecond('DELETE', '/user')).toBe(40);
+    expect(gate.pointsPerSecond('POST', '/v1/track/event/pageview')).toBe(40);
+
+    const user = fire(gate, 'POST', '/user', 350);
+    const purchase = fire(gate, 'POST', '/purchase', 50);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(user.granted).toHaveLength(300);
+    expect(purchase.granted).toHaveLength(40);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(perSecond(user.granted)).toEqual([300, 50]);
+    expect(perSecond(purchase.granted)).toEqual([40, 10]);
+  });
+
+  it('takes limits from options, exact endpoints before method-wide ones', () => {
+    const gate = new SailthruRateGate({ account: 'acct', limits: { 'POST /event': 5, POST: 7 } });
+    expect(gate.pointsPerSecond('POST', '/event')).toBe(5);
+    expect(gate.pointsPerSecond('POST', '/purchase')).toBe(7);
+    expect(gate.pointsPerSecond('POST', '/user')).toBe(300);
+  });
+
+  it('holds an endpoint whose Sailthru budget is spent until the announced reset', async () => {
+    const gate = new SailthruRateGate({ account: 'acct' });
+    const resetSec = Math.floor(START / 1000) + 20;
+    gate.observe('POST', '/event', { limit: 2400, remaining: 0, reset: resetSec });
+    const held = fire(gate, 'POST', '/event', 3);
+    const other = fire(gate, 'POST', '/purchase', 1);
+    await vi.advanceTimersByTimeAsync(19_999);
+    expect(held.granted).toHaveLength(0);
+    expect(other.granted).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(held.granted).toEqual([resetSec * 1000, resetSec * 1000, resetSec * 1000]);
+  });
+
+  it('bounds a hold when the announced reset is in the past or implausibly far', async () => {
+    const gate = new SailthruRateGate({ account: 'acct' });
+    gate.observe('GET', '/user', { limit: 18_000, remaining: 0, reset: Math.floor(START / 1000) - 5 });
+    const past = fire(gate, 'GET', '/user', 1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(past.granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(past.granted).toHaveLength(1);
+
+    gate.observe('DELETE', '/user', { limit: 2400, remaining: 0, reset: Math.floor(START / 1000) + 3600 });
+    const far = fire(gate, 'DELETE', '/user', 1);
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(far.granted).toHaveLength(1);
+  });
+
+  it('lowers its per-second budget to a lower per-minute limit Sailthru announces, never raises it', async () => {
+    const gate = new SailthruRateGate({ account: 'acct' });
+    gate.observe('POST', '/user', { limit: 600, remaining: 500, reset: Math.floor(START / 1000) + 60 });
+    expect(gate.pointsPerSecond('POST', '/user')).toBe(10);
+    gate.observe('POST', '/user', { limit: 36_000, remaining: 500, reset: Math.floor(START / 1000) + 60 });
+    expect(gate.pointsPerSecond('POST', '/user')).toBe(10);
+    const { granted } = fire(gate, 'POST', '/user', 25);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(perSecond(granted)).toEqual([10, 10, 5]);
+  });
+
+  it('reports each wait for the metrics', async () => {
+    const waits: RateLimitWait[] = [];
+    const gate = new SailthruRateGate({ account: 'acct', limits: { POST: 2 }, onWait: (w) => waits.push(w) });
+    fire(gate, 'POST', '/Event?x=1', 5);
+    await vi.advanceTimersByTimeAsync(3000);
+    // Two go at once; the next two wait for the second window, the last for the third.
+    expect(waits).toEqual([
+      { account: 'acct', method: 'POST', endpoint: '/event', waitedMs: 1000 },
+      { account: 'acct', method: 'POST', endpoint: '/event', waitedMs: 1000 },
+      { account: 'acct', method: 'POST', endpoint: '/event', waitedMs: 2000 },
+    ]);
+  });
+
+  it('shares one budget between gates of the same account on a shared counter store', async () => {
+    // Two processes on one Redis/Postgres counter look like two gates on one limiter store.
+    const shared = new Map<number, RateLimiterMemory>();
+    const factory: LimiterFactory = (opts) => {
+      const existing = shared.get(opts.points);
+      if (existing) return existing;
+      const limiter = new RateLimiterMemory(opts);
+      shared.set(opts.points, limiter);
+      return limiter;
+    };
+    const a = new SailthruRateGate({ account: 'acct', factory });
+    const b = new SailthruRateGate({ account: 'acct', factory });
+    const ga = fire(a, 'POST', '/event', 30);
+    const gb = fire(b, 'POST', '/event', 30);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(ga.granted.length + gb.granted.length).toBe(40);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(perSecond([...ga.granted, ...gb.granted])).toEqual([40, 20]);
+  });
+
+  it('lets requests go when the counter store fails, and says so', async () => {
+    const errors: unknown[] = [];
+    const broken: LimiterFactory = (opts) => {
+      const limiter = new RateLimiterMemory(opts);
+      limiter.consume = () => Promise.reject(new Error('redis down'));
+      return limiter;
+    };
+    const gate = new SailthruRateGate({ account: 'acct', factory: broken, onStoreError: (e) => errors.push(e) });
+    const { granted } = fire(gate, 'POST', '/event', 3);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(3);
+    expect(errors).toHaveLength(3);
+  });
+});
