@@ -1,0 +1,178 @@
+import { describe, expect, it } from 'vitest';
+import { validateSettings } from '../../src/destination/settings.ts';
+import { resolveEventSettings, skipReasonOf } from '../../src/destination/overrides.ts';
+import type { DestinationSettings } from '../../src/destination/settings.ts';
+import type { SegmentEvent } from '../../src/segment/event.ts';
+
+const BASE: DestinationSettings = {
+  apiKey: 'k',
+  sharedSecret: 's',
+  optoutValue: 'none',
+  apiUrl: 'https://api.sailthru.com',
+  trackUrl: 'https://api.sail-track.com',
+};
+
+describe('validateSettings (SPEC.md §1)', () => {
+  it('fills the defaults', () => {
+    expect(validateSettings({ apiKey: 'key', sharedSecret: 'secret' })).toEqual({
+      ok: true,
+      settings: {
+        apiKey: 'key',
+        sharedSecret: 'secret',
+        optoutValue: 'none',
+        apiUrl: 'https://api.sailthru.com',
+        trackUrl: 'https://api.sail-track.com',
+      },
+    });
+  });
+
+  it('accepts every setting, env-style text included', () => {
+    const result = validateSettings({
+      apiKey: 'key',
+      sharedSecret: 'secret',
+      customerId: 'cust',
+      optoutValue: 'blast',
+      defaultListName: 'Newsletter',
+      reminderTemplate: 'abandoned',
+      reminderTime: '24 hours',
+      sendTemplate: 'receipt',
+      productBaseUrl: 'https://shop.example/p/',
+      cartExpiryHours: '48',
+      apiUrl: 'http://127.0.0.1:4010/',
+      trackUrl: 'http://127.0.0.1:4010',
+      customerName: 'ignored: unknown fields are not settings',
+    });
+    expect(result).toEqual({
+      ok: true,
+      settings: {
+        apiKey: 'key',
+        sharedSecret: 'secret',
+        customerId: 'cust',
+        optoutValue: 'blast',
+        defaultListName: 'Newsletter',
+        reminderTemplate: 'abandoned',
+        reminderTime: '24 hours',
+        sendTemplate: 'receipt',
+        productBaseUrl: 'https://shop.example/p',
+        cartExpiryHours: 48,
+        apiUrl: 'http://127.0.0.1:4010',
+        trackUrl: 'http://127.0.0.1:4010',
+      },
+    });
+  });
+
+  it('treats empty strings as not set', () => {
+    const result = validateSettings({ apiKey: 'key', sharedSecret: 'secret', customerId: '', reminderTime: '  ', cartExpiryHours: '' });
+    expect(result.ok && result.settings).toEqual({
+      apiKey: 'key',
+      sharedSecret: 'secret',
+      optoutValue: 'none',
+      apiUrl: 'https://api.sailthru.com',
+      trackUrl: 'https://api.sail-track.com',
+    });
+  });
+
+  it('names every wrong field, and never repeats the secret', () => {
+    const result = validateSettings({
+      sharedSecret: 42,
+      optoutValue: 'sometimes',
+      reminderTime: 'tomorrow-ish',
+      productBaseUrl: 'ftp://x',
+      cartExpiryHours: -1,
+      apiUrl: 'not a url',
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual([
+      'apiKey is required (the Sailthru API key, under Settings → API & Postbacks)',
+      'sharedSecret must be a string',
+      'optoutValue must be one of none, all, basic, blast (got "sometimes")',
+      'reminderTime must be a relative time such as "60 minutes", "24 hours" or "2 weeks" (got "tomorrow-ish")',
+      'productBaseUrl must be an http(s) URL (got "ftp://x")',
+      'cartExpiryHours must be a positive number of hours (got -1)',
+      'apiUrl must be an http(s) URL (got "not a url")',
+    ]);
+    const secretCheck = validateSettings({ apiKey: 'k', sharedSecret: '', optoutValue: 'x' });
+    expect(secretCheck.ok).toBe(false);
+    if (!secretCheck.ok) expect(secretCheck.errors[0]).toBe('sharedSecret is required (the Sailthru API secret, under Settings → API & Postbacks)');
+  });
+
+  it('refuses something that is not an object', () => {
+    expect(validateSettings(null)).toEqual({ ok: false, errors: ['settings must be an object'] });
+    expect(validateSettings([])).toEqual({ ok: false, errors: ['settings must be an object'] });
+  });
+
+  it.each(['60 minutes', '+24 hours', '2 weeks', '1 day 12 hours', '90 mins'])('accepts reminderTime %j', (reminderTime) => {
+    expect(validateSettings({ apiKey: 'k', sharedSecret: 's', reminderTime }).ok).toBe(true);
+  });
+});
+
+const withIntegrations = (integrations: unknown): SegmentEvent =>
+  ({ type: 'track', messageId: 'm', userId: 'u', event: 'E', integrations }) as SegmentEvent;
+
+describe('per-event overrides (SPEC.md §1)', () => {
+  const settings: DestinationSettings = {
+    ...BASE,
+    defaultListName: 'list2',
+    optoutValue: 'all',
+    reminderTemplate: 'reminder-template',
+    reminderTime: '5 minutes',
+    sendTemplate: 'send-template',
+  };
+
+  it('takes the settings when the event has no override', () => {
+    expect(resolveEventSettings(withIntegrations(undefined), settings).eventSettings).toEqual({
+      listName: 'list2',
+      optout: { value: 'all', fromEvent: false },
+      reminderTemplate: 'reminder-template',
+      reminderTime: '5 minutes',
+      sendTemplate: 'send-template',
+    });
+  });
+
+  it('prefers camelCase overrides', () => {
+    const e = withIntegrations({
+      Sailthru: { defaultListName: 'custom-list', optoutValue: 'blast', reminderTemplate: 'reminder', reminderTime: '10m', sendTemplate: 'send' },
+    });
+    expect(resolveEventSettings(e, settings).eventSettings).toEqual({
+      listName: 'custom-list',
+      optout: { value: 'blast', fromEvent: true },
+      reminderTemplate: 'reminder',
+      reminderTime: '10m',
+      sendTemplate: 'send',
+    });
+  });
+
+  it('accepts snake_case overrides, camelCase winning when both are present', () => {
+    const e = withIntegrations({
+      Sailthru: { optout_email: 'basic', reminder_template: 'r', reminder_time: '1 hour', send_template: 's', sendTemplate: 'camel' },
+    });
+    expect(resolveEventSettings(e, settings).eventSettings).toMatchObject({
+      optout: { value: 'basic', fromEvent: true },
+      reminderTemplate: 'r',
+      reminderTime: '1 hour',
+      sendTemplate: 'camel',
+    });
+  });
+
+  it('ignores overrides of the wrong type', () => {
+    const e = withIntegrations({ Sailthru: { sendTemplate: 5, defaultListName: {}, reminderTime: '' } });
+    expect(resolveEventSettings(e, settings).eventSettings).toMatchObject({ sendTemplate: 'send-template', listName: 'list2', reminderTime: '5 minutes' });
+  });
+});
+
+describe('skip rule (SPEC.md §1)', () => {
+  it.each([
+    [{ Sailthru: false }, 'integrations.Sailthru is false'],
+    [{ All: false }, 'integrations.All is false and Sailthru is not enabled'],
+    [{ All: false, Sailthru: false }, 'integrations.Sailthru is false'],
+    [{ All: false, Sailthru: true }, null],
+    [{ All: false, Sailthru: { sendTemplate: 'x' } }, null],
+    [{ All: true, Sailthru: {} }, null],
+    [{ Mixpanel: false }, null],
+    [undefined, null],
+    ['garbage', null],
+  ])('%j → %j', (integrations, expected) => {
+    expect(skipReasonOf(withIntegrations(integrations))).toBe(expected);
+  });
+});
