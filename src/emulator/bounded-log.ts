@@ -9,6 +9,7 @@ export class BoundedLog<T> {
   /** Sequence number of entries[start]. */
   private firstSeq = 1;
   private nextSeqValue = 1;
+  private appendedSinceClear = 0;
 
   constructor(private readonly capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
@@ -23,12 +24,18 @@ export class BoundedLog<T> {
     return this.nextSeqValue - 1;
   }
 
+  /** Entries appended since the log was created or cleared, also those no longer kept. */
+  get appended(): number {
+    return this.appendedSinceClear;
+  }
+
   get size(): number {
     return this.entries.length - this.start;
   }
 
   append(entry: T): number {
     const seq = this.nextSeqValue++;
+    this.appendedSinceClear++;
     this.entries.push(entry);
     if (this.size > this.capacity) {
       this.start++;
@@ -53,5 +60,6 @@ export class BoundedLog<T> {
     this.entries = [];
     this.start = 0;
     this.firstSeq = this.nextSeqValue;
+    this.appendedSinceClear = 0;
   }
 }

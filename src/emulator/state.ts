@@ -1,6 +1,6 @@
 import { BoundedLog } from './bounded-log.ts';
 import { ObjectIdGenerator } from './ids.ts';
-import { ProfileStore, type Profile } from './profiles.ts';
+import { normalizeKeyValue, ProfileStore, type Profile } from './profiles.ts';
 import type { DeletedUser, EventRecord, JobRecord, PageviewRecord, PurchaseRecord, StoredCart, Vars } from './records.ts';
 
 export interface ProfileView {
@@ -83,21 +83,23 @@ export class EmulatorState {
       profiles: this.profiles.size,
       carts: 0,
       purchases: this.purchases.length,
-      events: this.events.lastSeq,
-      pageviews: this.pageviews.lastSeq,
+      events: this.events.appended,
+      pageviews: this.pageviews.appended,
       deletedUsers: this.deletedUsers.length,
       jobs: this.jobs.size,
     };
     for (const profile of this.profiles.all()) if (profile.cart) counts.carts++;
     if (filter.id !== undefined) {
-      const profile = this.profiles.find(filter.key ?? 'email', filter.id);
+      const key = filter.key ?? 'email';
+      const id = normalizeKeyValue(key, filter.id);
+      const profile = this.profiles.find(key, id);
       const sid = profile?.sid;
       return {
         profiles: profile ? [profileView(profile)] : [],
         purchases: profile ? profile.purchases.slice() : [],
         events: this.events.after().filter((e) => e.sid === sid),
         pageviews: this.pageviews.after().filter((p) => p.sid !== null && p.sid === sid),
-        deletedUsers: this.deletedUsers.filter((d) => d.keys[filter.key ?? 'email'] === filter.id || d.mergedInto === sid),
+        deletedUsers: this.deletedUsers.filter((d) => d.keys[key] === id || (sid !== undefined && d.mergedInto === sid)),
         jobs: [...this.jobs.values()],
         counts,
       };

@@ -105,6 +105,13 @@ describe('faults', () => {
     expect(emulator.requests()[0]).toMatchObject({ status: 0, fault: 'apply-then-drop' });
   });
 
+  it('applyThenFail can hang after applying, so the client times out on a change that landed', async () => {
+    const { emulator } = await start({ faults: { applyThenFail: { '/user': { count: 1, mode: 'hang' } } } });
+    await expect(rawPostUser(emulator.url, 'f-10', AbortSignal.timeout(200))).rejects.toThrow();
+    expect(emulator.state({ key: 'extid', id: 'f-10' }).profiles).toHaveLength(1);
+    expect(emulator.requests()[0]).toMatchObject({ status: 0, fault: 'apply-then-hang' });
+  });
+
   it('is deterministic for a seed', async () => {
     const statuses = async (seed: number): Promise<number[]> => {
       const { client } = await start({ faults: { failRate: 0.3, error9Rate: 0.3, seed } });
