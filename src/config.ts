@@ -1,0 +1,166 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * Process configuration: environment first, flags mirror it (DESIGN.md "Contracts"), and an
+ * optional JSON file (CONFIG_FILE / --config) that may define several destinations.
+ *
+ * Decided: destinations given here are applied to the store at every start (they are the
+ * operator's declared intent); the console can edit any destination, and for a destination that
+ * is declared here, a restart re-applies the declared fields. Write keys given here are added,
+ * never removed (revoke them in the console or admin API).
+ */
+export interface DeclaredDestination {
+  id: string;
+  name: string;
+  /** Raw settings as declared; validated by the destination layer before use. */
+  settings: Record<string, unknown>;
+  writeKeys: string[];
+  /** Shared secret of Segment's Webhooks destination (X-Signature), optional. */
+  webhookSecret?: string;
+}
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  redisUrl?: string;
+  adminToken?: string;
+  destinations: DeclaredDestination[];
+  /** Back-pressure: answer 429 above this many unsettled events. */
+  maxBacklog: number;
+  /** Lanes delivered at once per process. */
+  concurrency: number;
+  retryWindowHours: number;
+  /** Delivered/skipped events and their log entries are pruned after this many days. */
+  retentionDays: number;
+  logLevel: string;
+}
+
+export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
+
+type Env = Record<string, string | undefined>;
+
+/** SPEC.md §1 settings by env name. */
+const SETTING_ENV: Record<string, string> = {
+  SAILTHRU_API_KEY: 'apiKey',
+  SAILTHRU_SECRET: 'sharedSecret',
+  SAILTHRU_CUSTOMER_ID: 'customerId',
+  SAILTHRU_API_URL: 'apiUrl',
+  SAILTHRU_TRACK_URL: 'trackUrl',
+  SAILTHRU_OPTOUT: 'optoutValue',
+  SAILTHRU_DEFAULT_LIST: 'defaultListName',
+  SAILTHRU_REMINDER_TEMPLATE: 'reminderTemplate',
+  SAILTHRU_REMINDER_TIME: 'reminderTime',
+  SAILTHRU_SEND_TEMPLATE: 'sendTemplate',
+  SAILTHRU_PRODUCT_BASE_URL: 'productBaseUrl',
+  SAILTHRU_CART_EXPIRY_HOURS: 'cartExpiryHours',
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Env = process.env, overrides: Partial<Record<string, string>> = {}): AppConfig {
+  const e: Env = { ...env, ...stripUndefined(overrides) };
+  const destinations: DeclaredDestination[] = [];
+
+  const fromEnv = destinationFromEnv(e);
+  if (fromEnv) destinations.push(fromEnv);
+
+  const file = e.CONFIG_FILE;
+  if (file) {
+    for (const d of destinationsFromFile(file)) {
+      if (destinations.some((x) => x.id === d.id)) {
+        throw new ConfigError(`${file}: destination id "${d.id}" is also defined by the SAILTHRU_* environment`);
+      }
+      destinations.push(d);
+    }
+  }
+
+  return {
+    port: int(e, 'PORT', 8080, 0, 65535),
+    host: e.HOST || '0.0.0.0',
+    databaseUrl: e.DATABASE_URL || DEFAULT_DATABASE_URL,
+    redisUrl: e.REDIS_URL || undefined,
+    adminToken: e.ADMIN_TOKEN || undefined,
+    destinations,
+    maxBacklog: int(e, 'MAX_BACKLOG', 2_000_000, 1, Number.MAX_SAFE_INTEGER),
+    concurrency: int(e, 'DELIVERY_CONCURRENCY', 64, 1, 10_000),
+    retryWindowHours: num(e, 'RETRY_WINDOW_HOURS', 4),
+    retentionDays: num(e, 'RETENTION_DAYS', 7),
+    logLevel: e.LOG_LEVEL || 'info',
+  };
+}
+
+function destinationFromEnv(e: Env): DeclaredDestination | null {
+  const settings: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(SETTING_ENV)) {
+    const v = e[name];
+    if (v !== undefined && v !== '') settings[field] = field === 'cartExpiryHours' ? Number(v) : v;
+  }
+  const writeKeys = list(e.WRITE_KEYS);
+  if (Object.keys(settings).length === 0 && writeKeys.length === 0) return null;
+  return {
+    id: e.DESTINATION_ID || 'default',
+    name: e.DESTINATION_NAME || 'Sailthru',
+    settings,
+    writeKeys,
+    ...(e.WEBHOOK_SECRET ? { webhookSecret: e.WEBHOOK_SECRET } : {}),
+  };
+}
+
+function destinationsFromFile(path: string): DeclaredDestination[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot read config file ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const list = (parsed as { destinations?: unknown })?.destinations;
+  if (!Array.isArray(list)) throw new ConfigError(`${path}: expected {"destinations": [...]}`);
+  return list.map((raw, i) => {
+    const d = raw as Record<string, unknown>;
+    const where = `${path}: destinations[${i}]`;
+    if (typeof d.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(d.id)) {
+      throw new ConfigError(`${where}.id must be 1-64 letters, digits, "-" or "_"`);
+    }
+    if (d.settings !== undefined && (typeof d.settings !== 'object' || d.settings === null || Array.isArray(d.settings))) {
+      throw new ConfigError(`${where}.settings must be an object`);
+    }
+    if (d.writeKeys !== undefined && (!Array.isArray(d.writeKeys) || d.writeKeys.some((k) => typeof k !== 'string' || k === ''))) {
+      throw new ConfigError(`${where}.writeKeys must be an array of non-empty strings`);
+    }
+    return {
+      id: d.id,
+      name: typeof d.name === 'string' ? d.name : d.id,
+      settings: (d.settings as Record<string, unknown>) ?? {},
+      writeKeys: (d.writeKeys as string[]) ?? [],
+      ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
+    };
+  });
+}
+
+function list(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function int(e: Env, name: string, dflt: number, min: number, max: number): number {
+  const v = e[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got "${v}")`);
+  return n;
+}
+
+function num(e: Env, name: string, dflt: number): number {
+  const v = e[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${name} must be a positive number (got "${v}")`);
+  return n;
+}
+
+function stripUndefined(o: Partial<Record<string, string>>): Env {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
