@@ -55,6 +55,7 @@ export function isJsonObject(value: unknown): value is JsonObject {
 
 export function describeJsonType(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'missing';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;

@@ -86,6 +86,7 @@ function normalizeSingle(body: unknown, rules: EventContext): NormalizeResult {
 
 function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeResult {
   const { batch, context, integrations, sentAt } = body;
+  if (batch === undefined) return { ok: false, error: 'The body has no "batch" array of events' };
   if (!Array.isArray(batch)) {
     return { ok: false, error: `"batch" must be an array of events, not ${describeJsonType(batch)}` };
   }
