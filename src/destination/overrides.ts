@@ -15,7 +15,7 @@ export interface EventSettings {
   sendTemplate?: string;
 }
 
-const OVERRIDE_KEYS = {
+export const OVERRIDE_KEYS = {
   listName: ['defaultListName', 'default_list_name'],
   optout: ['optoutValue', 'optout_email', 'optout_value'],
   reminderTemplate: ['reminderTemplate', 'reminder_template'],

@@ -144,6 +144,16 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
     expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user']);
   });
 
+  it('starts an empty cart with the event\'s email when Sailthru has no profile for the userId', async () => {
+    const outcome = await h.destination.deliver(
+      event({ type: 'track', userId: 'new-shopper', event: 'Product Added', properties: HAT, context: { traits: { email: 'new@example.com' } } }),
+    );
+    expect(outcome.state).toBe('delivered');
+    expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /purchase']);
+    const profile = h.emulator.state({ key: 'email', id: 'new@example.com' }).profiles[0];
+    expect(profile?.cart?.items.map((i) => [i.id, i.qty])).toEqual([['hat-1', 2]]);
+  });
+
   it('treats a stored cart older than cartExpiryHours as empty', async () => {
     await h.destination.deliver(added(SHOE));
     const later = Date.now() + 3 * 3_600_000;

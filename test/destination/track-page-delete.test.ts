@@ -166,3 +166,16 @@ describe('identity (SPEC.md §0)', () => {
     expect(h.received()).toEqual([]);
   });
 });
+
+describe('the emulator request log over HTTP', () => {
+  it('shows the same decoded body through GET /_emulator/requests', async () => {
+    await h.destination.deliver(event({ type: 'track', userId: 'u-http', event: 'Viewed Plans', properties: { tier: { name: 'pro' } } }));
+    const res = await fetch(`${h.emulator.url}/_emulator/requests?path=/event`);
+    const body = (await res.json()) as { requests: Array<{ method: string; payload: unknown; signatureValid: boolean }> };
+    expect(body.requests.map((r) => [r.method, r.payload, r.signatureValid])).toEqual([
+      ['POST', { id: 'u-http', key: 'extid', event: 'Viewed Plans', vars: { tier_name: 'pro' } }, true],
+    ]);
+    const state = (await (await fetch(`${h.emulator.url}/_emulator/state?key=extid&id=u-http`)).json()) as { events: Array<{ vars: unknown }> };
+    expect(state.events.map((e) => e.vars)).toEqual([{ tier_name: 'pro' }]);
+  });
+});

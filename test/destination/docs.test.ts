@@ -1,0 +1,20 @@
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { OVERRIDE_KEYS } from '../../src/destination/overrides.ts';
+import { RESERVED_EVENT_NAMES } from '../../src/destination/actions/track-event.ts';
+import { LAST_MESSAGE_ID_VAR } from '../../src/destination/cart.ts';
+import { NOTHING_TO_REMOVE, USER_ID_REQUIRED } from '../../src/destination/actions/cart-change.ts';
+import { ORDER_COMPLETED_NAMES, PRODUCT_ADDED_NAMES, PRODUCT_REMOVED_NAMES, USER_DELETED_NAME } from '../../src/destination/route.ts';
+
+/** The mapping reference users look things up in must name what the code does. */
+describe('docs/sailthru-setup.md matches the code', () => {
+  it('names every event name, override key, reserved name and fixed message the code uses', async () => {
+    const doc = await readFile(new URL('../../docs/sailthru-setup.md', import.meta.url), 'utf8');
+    const names = [...ORDER_COMPLETED_NAMES, ...PRODUCT_ADDED_NAMES, ...PRODUCT_REMOVED_NAMES, USER_DELETED_NAME];
+    const keys = Object.values(OVERRIDE_KEYS).flat();
+    const reserved = RESERVED_EVENT_NAMES.map((n) => `\`${n}\``);
+    for (const text of [...names, ...keys.map((k) => `\`${k}\``), ...reserved, LAST_MESSAGE_ID_VAR, NOTHING_TO_REMOVE, USER_ID_REQUIRED]) {
+      expect(doc, text).toContain(text);
+    }
+  });
+});
