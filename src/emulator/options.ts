@@ -1,3 +1,5 @@
+import type { RequestLogEntry } from './request-log.ts';
+
 /** How a request chosen by "apply then fail" fails after its change was applied. */
 export type ApplyThenFailMode = '500' | 'drop' | 'hang';
 
@@ -77,7 +79,7 @@ export interface EmulatorOptions extends RateLimitOptions {
   /** Largest accepted request body in bytes. default 20 MB */
   maxBodyBytes?: number;
   /** Called once per answered Sailthru request (e.g. the CLI's --log); keep it cheap. */
-  onRequest?: (entry: import('./request-log.ts').RequestLogEntry) => void;
+  onRequest?: (entry: RequestLogEntry) => void;
 }
 
 export const DEMO_CREDENTIALS = {

@@ -1,4 +1,4 @@
-import { isPlainObject, optionalObject, optionalText, type Payload } from './payload.ts';
+import { optionalObject, optionalText, type Payload } from './payload.ts';
 import { isValidEmail, normalizeKeyValue, type Profile } from './profiles.ts';
 import { rfc2822 } from './dates.ts';
 import { invalidEmail, otherError, userNotFound } from './sailthru-error.ts';
@@ -108,6 +108,3 @@ export function applyUserUpdate(
   return target;
 }
 
-export function isUpdatePayload(value: unknown): value is Payload {
-  return isPlainObject(value);
-}
