@@ -3,7 +3,7 @@ import { mergeOneLevel } from './batch-context.ts';
 import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits.ts';
 import { boundMessageId, generateMessageId } from './message-id.ts';
 import { UNSAFE_KEYS } from './safe-json.ts';
-import { parseIsoTime, resolveTimes } from './timestamps.ts';
+import { isoTime, resolveTimes, type IsoTime } from './timestamps.ts';
 
 /**
  * Checking and normalising one event as it arrives (accept-then-validate, as Segment: a bad event
@@ -23,7 +23,7 @@ export interface EventContext {
   batchContext?: JsonObject;
   batchIntegrations?: JsonObject;
   /** Top-level `sentAt` of a batch (analytics-node puts it there). */
-  batchSentAt?: string;
+  batchSentAt?: IsoTime;
   receivedAt: Date;
   /** Off for webhook events: Segment already corrected their timestamp. */
   correctClockSkew: boolean;
@@ -115,13 +115,13 @@ function optionalObject(raw: JsonObject, field: string): FieldCheck<JsonObject |
   return { ok: false, reason: `${field} must be a JSON object, not ${describeJsonType(value)}` };
 }
 
-function optionalTime(raw: JsonObject, field: string): FieldCheck<string | undefined> {
+function optionalTime(raw: JsonObject, field: string): FieldCheck<IsoTime | undefined> {
   const value = optionalString(raw, field);
-  if (!value.ok || value.value === undefined) return value;
-  if (parseIsoTime(value.value) === null) {
-    return { ok: false, reason: `${field} is not an ISO-8601 date` };
-  }
-  return value;
+  if (!value.ok) return value;
+  if (value.value === undefined) return { ok: true, value: undefined };
+  const time = isoTime(value.value);
+  if (time === null) return { ok: false, reason: `${field} is not an ISO-8601 date` };
+  return { ok: true, value: time };
 }
 
 function eventType(raw: JsonObject, rules: EventContext): FieldCheck<SegmentEventType> {
@@ -226,7 +226,7 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
     objects[field] = value.value;
   }
 
-  const times: Record<string, string | undefined> = {};
+  const times: Record<string, IsoTime | undefined> = {};
   for (const field of TIME_FIELDS) {
     const value = optionalTime(raw, field);
     if (!value.ok) return reject(value.reason, id);
@@ -254,7 +254,7 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   const resolved = resolveTimes({ timestamp: times.timestamp, originalTimestamp: times.originalTimestamp, sentAt }, rules.receivedAt, rules.correctClockSkew);
   event.timestamp = resolved.timestamp;
   setOrDelete(event, 'originalTimestamp', resolved.originalTimestamp);
-  setOrDelete(event, 'sentAt', sentAt);
+  setOrDelete(event, 'sentAt', sentAt?.text);
   event.receivedAt = rules.receivedAt.toISOString();
   return { ok: true, event };
 }

@@ -4,7 +4,7 @@ export * from './limits.ts';
 export { parseJsonBody, dropUnsafeKeys, UNSAFE_KEYS, type JsonParseResult } from './safe-json.ts';
 export { locateJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
 export { generateMessageId, boundMessageId } from './message-id.ts';
-export { parseIsoTime, resolveTimes, type EventTimes, type ResolvedTimes } from './timestamps.ts';
+export { parseIsoTime, isoTime, resolveTimes, type IsoTime, type EventTimes, type ResolvedTimes } from './timestamps.ts';
 export { mergeOneLevel } from './batch-context.ts';
 export {
   TRACKING_TYPES,

@@ -10,7 +10,7 @@ import {
   type EventRejection,
 } from './event-rules.ts';
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.ts';
-import { parseIsoTime } from './timestamps.ts';
+import { isoTime } from './timestamps.ts';
 
 /**
  * Turning a parsed request body into normalised events plus per-event rejections.
@@ -101,7 +101,8 @@ function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeRe
   if (isJsonObject(integrations)) rules.batchIntegrations = integrations;
   // A batch-level sentAt that is not a date is ignored rather than failing the whole batch:
   // it only serves to correct clock skew.
-  if (typeof sentAt === 'string' && parseIsoTime(sentAt) !== null) rules.batchSentAt = sentAt;
+  const batchSentAt = typeof sentAt === 'string' ? isoTime(sentAt) : null;
+  if (batchSentAt !== null) rules.batchSentAt = batchSentAt;
   return normalizeItems(batch, rules);
 }
 

@@ -18,24 +18,39 @@ const ISO_DATE_TIME =
 export function parseIsoTime(text: string): number | null {
   const match = ISO_DATE_TIME.exec(text.trim());
   if (match === null) return null;
-  const [, year, month, day, hours, minutes, seconds, fraction, zone] = match;
-  if (hours === undefined) return finiteOrNull(Date.parse(`${year}-${month}-${day}T00:00:00Z`));
-  // Rebuilt in the one form Date.parse reads the same everywhere: a date-time without a zone
-  // is taken as UTC (Date.parse would use this server's zone) and "+0100"/"+01" become "+01:00".
-  const ms = fraction === undefined ? '' : `.${fraction.slice(0, 3).padEnd(3, '0')}`;
-  const offset =
-    zone === undefined || zone === 'Z' || zone === 'z' ? 'Z' : `${zone.slice(0, 3)}:${zone.slice(3).replace(':', '') || '00'}`;
-  return finiteOrNull(Date.parse(`${year}-${month}-${day}T${hours}:${minutes}:${seconds ?? '00'}${ms}${offset}`));
+  const [, year, month, day, hours = '0', minutes = '0', seconds = '0', fraction = '', zone = 'Z'] = match;
+  const parts = [Number(month), Number(day), Number(hours), Number(minutes), Number(seconds)] as const;
+  const [mo, d, h, mi, s] = parts;
+  // Same ranges as Date.parse accepts (a day past the month's end rolls over, as there).
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
+  const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
+  // A date-time without a zone is read as UTC; "+0100", "+01:00" and "+01" are the same offset.
+  const offsetMinutes =
+    zone === 'Z' || zone === 'z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(3).replace(':', '') || '0'));
+  // setUTCFullYear, not Date.UTC: Date.UTC reads the years 0–99 as 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(Number(year), mo - 1, d);
+  date.setUTCHours(h, mi, s, ms);
+  return date.getTime() - offsetMinutes * 60_000;
 }
 
-function finiteOrNull(ms: number): number | null {
-  return Number.isFinite(ms) ? ms : null;
+/** A time as the client wrote it, and what it means. */
+export interface IsoTime {
+  text: string;
+  ms: number;
 }
 
+/** An IsoTime, or null when `text` is not an ISO-8601 date. */
+export function isoTime(text: string): IsoTime | null {
+  const ms = parseIsoTime(text);
+  return ms === null ? null : { text, ms };
+}
+
+/** The client's times of one event, already checked (see isoTime). */
 export interface EventTimes {
-  timestamp?: string;
-  originalTimestamp?: string;
-  sentAt?: string;
+  timestamp?: IsoTime;
+  originalTimestamp?: IsoTime;
+  sentAt?: IsoTime;
 }
 
 export interface ResolvedTimes {
@@ -46,7 +61,7 @@ export interface ResolvedTimes {
 }
 
 /**
- * Resolves the event time. All inputs must already be valid ISO-8601 (see parseIsoTime).
+ * Resolves the event time.
  *
  * `correctClockSkew` is off for events that come from Segment's webhooks: Segment has already
  * corrected their `timestamp`, and correcting again with our `receivedAt` would move every event
@@ -54,17 +69,13 @@ export interface ResolvedTimes {
  */
 export function resolveTimes(times: EventTimes, receivedAt: Date, correctClockSkew: boolean): ResolvedTimes {
   const original = times.originalTimestamp ?? (correctClockSkew ? times.timestamp : undefined);
-  const originalMs = original === undefined ? null : parseIsoTime(original);
-  const sentAtMs = times.sentAt === undefined ? null : parseIsoTime(times.sentAt);
-
-  if (correctClockSkew && originalMs !== null && sentAtMs !== null) {
-    const corrected = receivedAt.getTime() - (sentAtMs - originalMs);
-    return { timestamp: new Date(corrected).toISOString(), originalTimestamp: original };
+  if (correctClockSkew && original !== undefined && times.sentAt !== undefined) {
+    const corrected = receivedAt.getTime() - (times.sentAt.ms - original.ms);
+    return { timestamp: new Date(corrected).toISOString(), originalTimestamp: original.text };
   }
-  const givenMs = times.timestamp === undefined ? null : parseIsoTime(times.timestamp);
   const result: ResolvedTimes = {
-    timestamp: new Date(givenMs ?? receivedAt.getTime()).toISOString(),
+    timestamp: new Date(times.timestamp?.ms ?? receivedAt.getTime()).toISOString(),
   };
-  if (original !== undefined) result.originalTimestamp = original;
+  if (original !== undefined) result.originalTimestamp = original.text;
   return result;
 }

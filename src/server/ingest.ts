@@ -9,7 +9,6 @@ import {
   writeKeyInBody,
   type NormalizedRequest,
   type NormalizeResult,
-  type TrackingRoute,
 } from '../segment/index.ts';
 import { IngestRefusal, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
 import { basicAuthUsername, destinationBySignature, firstEventSignedText, type WebhookSecret } from './ingest-auth.ts';
@@ -84,7 +83,8 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const answer = errorAnswer(error);
-    if (answer.status >= 500) request.log.error({ err: error }, 'ingest failed');
+    // Refusals are answers on purpose (a failed store is logged where it happens, with its cause).
+    if (answer.status >= 500 && !(error instanceof IngestRefusal)) request.log.error({ err: error }, 'ingest failed');
     for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value);
     return reply.code(answer.status).send(failure(answer.message));
   });
@@ -96,7 +96,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
       const receivedAt = new Date(now());
       const { value } = readBody(request);
       const destinationId = await trackingDestination(request, value);
-      return store(reply, destinationId, normalizeTrackingBody(value, route as TrackingRoute, receivedAt), receivedAt);
+      return store(reply, destinationId, normalizeTrackingBody(value, route, receivedAt), receivedAt);
     });
   }
 
@@ -126,7 +126,12 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
           'retry-after': retryAfter,
         });
       }
-      options.onStored?.(batch, result);
+      try {
+        options.onStored?.(batch, result);
+      } catch (error) {
+        // The events are stored: a failing observer must not turn that into an error answer.
+        reply.log.warn({ err: error }, 'onStored observer failed');
+      }
     }
     reply.code(200);
     return success(normalized);

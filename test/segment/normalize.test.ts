@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeOneLevel } from '../../src/segment/batch-context.ts';
 import { boundMessageId, generateMessageId } from '../../src/segment/message-id.ts';
@@ -9,9 +10,10 @@ import {
   type NormalizedRequest,
 } from '../../src/segment/normalize.ts';
 import { parseJsonBody } from '../../src/segment/safe-json.ts';
-import { parseIsoTime, resolveTimes } from '../../src/segment/timestamps.ts';
+import { isoTime, parseIsoTime, resolveTimes, type IsoTime } from '../../src/segment/timestamps.ts';
 
 const RECEIVED = new Date('2026-03-01T12:00:00.000Z');
+const at = (text: string): IsoTime => isoTime(text) as IsoTime;
 
 function ok(result: NormalizeResult): NormalizedRequest {
   if (!result.ok) throw new Error(`expected ok, got: ${result.error}`);
@@ -324,6 +326,15 @@ describe('messageId', () => {
 });
 
 describe('timestamps', () => {
+  it('read every toISOString() output as Date does', () => {
+    fc.assert(
+      fc.property(fc.date({ noInvalidDate: true, min: new Date('0000-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z') }), (date) => {
+        expect(parseIsoTime(date.toISOString())).toBe(date.getTime());
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
   it('correct the client clock: timestamp = receivedAt − (sentAt − originalTimestamp)', () => {
     // The client clock is 1 h fast; the event happened 30 s before the batch was sent.
     const result = ok(
@@ -343,7 +354,7 @@ describe('timestamps', () => {
 
   it('prefer originalTimestamp and an event-level sentAt when sent', () => {
     const times = resolveTimes(
-      { timestamp: '2020-01-01T00:00:00Z', originalTimestamp: '2026-03-01T10:00:00Z', sentAt: '2026-03-01T10:00:10Z' },
+      { timestamp: at('2020-01-01T00:00:00Z'), originalTimestamp: at('2026-03-01T10:00:00Z'), sentAt: at('2026-03-01T10:00:10Z') },
       RECEIVED,
       true,
     );
@@ -368,6 +379,8 @@ describe('timestamps', () => {
     expect(parseIsoTime('2026-03-01 10:00:00')).toBe(Date.UTC(2026, 2, 1, 10));
     expect(parseIsoTime('2026-03-01T10:00:00.123456+0100')).toBe(Date.UTC(2026, 2, 1, 9, 0, 0, 123));
     expect(parseIsoTime('2026-03-01')).toBe(Date.UTC(2026, 2, 1));
+    expect(parseIsoTime('0050-06-01T00:00:00Z')).toBe(Date.parse('0050-06-01T00:00:00Z'));
+    expect(parseIsoTime('2026-03-01T10:00:00-05:30')).toBe(Date.UTC(2026, 2, 1, 15, 30));
     for (const bad of ['1', 'yesterday', '2026-13-01T00:00:00Z', '2026-03-01T25:00:00Z', '']) expect(parseIsoTime(bad)).toBeNull();
   });
 });
