@@ -1,0 +1,64 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { DeliveryMetrics } from '../delivery/metrics.ts';
+import type { DestinationRegistry } from '../delivery/destinations.ts';
+import type { EventStore } from '../delivery/store.ts';
+import type { AppConfig } from '../config.ts';
+import { healthRoutes } from './health.ts';
+import { ingestRoutes, type WebhookSecret } from './ingest.ts';
+
+/** Everything the HTTP side reaches: the store (through its interfaces) and process state. */
+export interface AppDeps {
+  config: AppConfig;
+  store: EventStore;
+  metrics: DeliveryMetrics;
+  registry: DestinationRegistry;
+  logger: Logger;
+  webhookSecrets: readonly WebhookSecret[];
+  /** Serve the ingest routes (false on a worker-only process). */
+  ingest: boolean;
+  isShuttingDown: () => boolean;
+}
+
+/** The fastify app: ingest, health and metrics, admin API and console, each its own plugin. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast keeps the app's default generic types.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request logs would carry URLs and headers at ingest rates; errors are logged below.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Slow clients (slow-loris) cannot hold a connection open for long.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
+    bodyLimit: 1024 * 1024,
+    trustProxy: true,
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    if (reply.statusCode >= 500) {
+      request.log.warn({ method: request.method, route: request.routeOptions.url, status: reply.statusCode }, 'request failed');
+    }
+  });
+
+  await app.register(healthRoutes, {
+    metrics: deps.metrics.registry,
+    isReady: async () => {
+      if (deps.isShuttingDown()) return false;
+      await deps.store.backlog();
+      return true;
+    },
+  });
+
+  if (deps.ingest) {
+    await app.register(ingestRoutes, {
+      sink: deps.metrics.instrumentSink(deps.store),
+      writeKeys: deps.store,
+      webhookSecrets: deps.webhookSecrets,
+      maxBacklog: deps.config.maxBacklog,
+      isShuttingDown: deps.isShuttingDown,
+    });
+  }
+
+  return app;
+}

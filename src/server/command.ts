@@ -1,0 +1,89 @@
+import { Command, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config.ts';
+import { startService, type ServiceRole } from './service.ts';
+
+const ENV_HELP = `
+Configuration comes from the environment (flags override it):
+  PORT, HOST                 where to listen (default 8080, 0.0.0.0)
+  DATABASE_URL               sqlite:PATH (default sqlite:./data/sailthru-destination.db) or postgres://…
+  REDIS_URL                  optional shared rate-limit store for several processes
+  WRITE_KEYS                 comma-separated write keys accepted for the default destination
+  ADMIN_TOKEN                opens the console and the admin API
+  SAILTHRU_API_KEY, SAILTHRU_SECRET, SAILTHRU_CUSTOMER_ID
+  SAILTHRU_API_URL, SAILTHRU_TRACK_URL          (point them at the emulator to try it out)
+  SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, SAILTHRU_REMINDER_TEMPLATE, SAILTHRU_REMINDER_TIME,
+  SAILTHRU_SEND_TEMPLATE, SAILTHRU_PRODUCT_BASE_URL, SAILTHRU_CART_EXPIRY_HOURS
+  WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
+  CONFIG_FILE                JSON file defining several destinations
+  MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETENTION_DAYS, LEASE_MS, LOG_LEVEL
+See docs/operating.md for the full table.`;
+
+interface CommonFlags {
+  port?: string;
+  host?: string;
+  database?: string;
+  config?: string;
+  delivery?: boolean;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-p, --port <port>', 'HTTP port (env PORT)'))
+    .addOption(new Option('--host <host>', 'address to listen on (env HOST)'))
+    .addOption(new Option('--database <url>', 'sqlite:PATH or postgres://… (env DATABASE_URL)'))
+    .addOption(new Option('-c, --config <file>', 'JSON file defining destinations (env CONFIG_FILE)'))
+    .addHelpText('after', ENV_HELP);
+}
+
+async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env, {
+      PORT: flags.port,
+      HOST: flags.host,
+      DATABASE_URL: flags.database,
+      CONFIG_FILE: flags.config,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`sailthru-destination: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const leaseMs = process.env.LEASE_MS ? Number(process.env.LEASE_MS) : undefined;
+  const service = await startService(config, role, leaseMs && leaseMs > 0 ? { leaseMs } : {});
+  process.stdout.write(`sailthru-destination listening on ${service.url}\n`);
+
+  let signals = 0;
+  const shutdown = (signal: string) => {
+    signals++;
+    if (signals > 1) {
+      service.logger.warn('second signal: exiting without waiting for in-flight deliveries');
+      process.exit(130);
+    }
+    service.logger.info({ signal }, 'shutting down: finishing in-flight deliveries');
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        service.logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+export function serveCommand(): Command {
+  return common(new Command('serve'))
+    .description('Run the server: Segment-compatible ingest, the console and admin API, and delivery to Sailthru.')
+    .option('--no-delivery', 'ingest and console only; run `worker` processes to deliver (PostgreSQL)')
+    .action((flags: CommonFlags) => run(flags, { ingest: true, delivery: flags.delivery !== false }));
+}
+
+export function workerCommand(): Command {
+  return common(new Command('worker'))
+    .description('Deliver queued events to Sailthru (no ingest). Several workers share one PostgreSQL database.')
+    .action((flags: CommonFlags) => run(flags, { ingest: false, delivery: true }));
+}

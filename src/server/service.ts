@@ -1,0 +1,164 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { AppConfig, DeclaredDestination } from '../config.ts';
+import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+import { DestinationRegistry } from '../delivery/destinations.ts';
+import { DeliveryMetrics } from '../delivery/metrics.ts';
+import { openStore } from '../delivery/open-store.ts';
+import { RetryPolicy } from '../delivery/retry-policy.ts';
+import type { EventStore } from '../delivery/store.ts';
+import { DeliveryWorker } from '../delivery/worker.ts';
+import { buildApp } from './app.ts';
+import type { WebhookSecret } from './ingest.ts';
+import { createLogger } from './logger.ts';
+
+export interface ServiceRole {
+  /** HTTP ingest routes (and the console / admin API). */
+  ingest: boolean;
+  /** Lane workers delivering to Sailthru. */
+  delivery: boolean;
+}
+
+export interface ServiceOptions {
+  logger?: Logger;
+  /** Lease of a claimed lane, ms (a dead worker's lanes come back after it). */
+  leaseMs?: number;
+}
+
+/** A running process: what `serve`, `worker`, the demo and the tests start and stop. */
+export interface Service {
+  app: FastifyInstance;
+  /** http://host:port the app listens on. */
+  url: string;
+  store: EventStore;
+  registry: DestinationRegistry;
+  metrics: DeliveryMetrics;
+  worker: DeliveryWorker | null;
+  logger: Logger;
+  /** Graceful: refuse new requests (503), finish in-flight deliveries, close the store. */
+  stop(): Promise<void>;
+}
+
+const PRUNE_EVERY_MS = 15 * 60 * 1000;
+
+export async function startService(config: AppConfig, role: ServiceRole, options: ServiceOptions = {}): Promise<Service> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const store = await openStore(config.databaseUrl);
+  let shuttingDown = false;
+  try {
+    await applyDeclaredDestinations(store, config.destinations, logger);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+
+  const metrics = new DeliveryMetrics({ log: store });
+  const registry = new DestinationRegistry({
+    directory: store,
+    onRateLimitWait: (wait) => metrics.recordRateLimitWait(wait),
+  });
+
+  let worker: DeliveryWorker | null = null;
+  if (role.delivery) {
+    worker = new DeliveryWorker({
+      store,
+      deliver: registry.deliver,
+      concurrency: config.concurrency,
+      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+      retryPolicy: new RetryPolicy({ windowMs: config.retryWindowHours * 3600_000 }),
+    });
+    metrics.attachWorker(worker);
+    worker.on('problem', (err) => logger.error({ err }, 'delivery worker problem (the lane returns when its lease ends)'));
+    worker.on('settled', (s) => {
+      if (s.settlement.state === 'paused') {
+        logger.warn({ destination: s.destinationId, reason: s.settlement.reason }, 'destination paused');
+      }
+    });
+  }
+
+  const webhookSecrets: WebhookSecret[] = config.destinations.flatMap((d) =>
+    d.webhookSecret ? [{ destinationId: d.id, secret: d.webhookSecret }] : [],
+  );
+  const app = await buildApp({
+    config,
+    store,
+    metrics,
+    registry,
+    logger,
+    webhookSecrets,
+    ingest: role.ingest,
+    isShuttingDown: () => shuttingDown,
+  });
+
+  const url = await app.listen({ port: config.port, host: config.host });
+  worker?.start();
+
+  const pruneTimer = setInterval(() => {
+    const olderThan = new Date(Date.now() - config.retentionDays * 86_400_000);
+    store.prune({ olderThan }).then(
+      (n) => n > 0 && logger.info({ pruned: n }, 'pruned old delivered events'),
+      (err: unknown) => logger.error({ err }, 'pruning failed'),
+    );
+  }, PRUNE_EVERY_MS);
+  pruneTimer.unref();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      shuttingDown = true;
+      clearInterval(pruneTimer);
+      await app.close();
+      await worker?.stop();
+      await registry.close();
+      await store.close();
+    })();
+    return stopping;
+  };
+
+  logger.info(
+    { url: displayUrl(url, config.host), ingest: role.ingest, delivery: role.delivery, database: describeDatabase(config.databaseUrl) },
+    'sailthru-destination started',
+  );
+  return { app, url: displayUrl(url, config.host), store, registry, metrics, worker, logger, stop };
+}
+
+/**
+ * Declared destinations (env, config file) are written to the store at every start, so the
+ * declared intent wins over console edits of the same fields (see src/config.ts). Settings that
+ * do not validate are still stored: events keep being accepted and queued, and the destination
+ * pauses with the validation message until the settings are fixed — nothing is lost to a typo.
+ */
+export async function applyDeclaredDestinations(store: EventStore, declared: DeclaredDestination[], logger: Logger): Promise<void> {
+  for (const d of declared) {
+    const existing = await store.getDestination(d.id);
+    const merged = { ...(existing?.settings ?? {}), ...d.settings };
+    const checked = validateSettings(merged);
+    if (!checked.ok) {
+      logger.warn({ destination: d.id, problems: checked.errors }, 'destination settings are incomplete; its events are queued until they are fixed');
+    }
+    // Unvalidated settings are stored as given; the registry re-validates before any delivery.
+    const settings = (checked.ok ? checked.settings : merged) as DestinationSettings;
+    if (!existing) {
+      await store.createDestination({ id: d.id, name: d.name, settings });
+    } else if (JSON.stringify(existing.settings) !== JSON.stringify(settings) || existing.name !== d.name) {
+      await store.updateDestination(d.id, { name: d.name, settings });
+    }
+    for (const key of d.writeKeys) await store.importWriteKey(d.id, key, 'declared (WRITE_KEYS / config file)');
+  }
+}
+
+/** 0.0.0.0 is where we listen, not an address a person can open. */
+function displayUrl(url: string, host: string): string {
+  return host === '0.0.0.0' || host === '::' ? url.replace(/\/\/[^/:]+:/, '//127.0.0.1:') : url;
+}
+
+/** The database in logs: its kind and path, never a password. */
+function describeDatabase(url: string): string {
+  if (url.startsWith('sqlite:')) return url;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres';
+  }
+}
