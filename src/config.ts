@@ -31,6 +31,16 @@ export interface AppConfig {
   /** Lanes delivered at once per process. */
   concurrency: number;
   retryWindowHours: number;
+  /** First retry delay; later ones double up to 5 minutes, with jitter. */
+  retryBaseMs: number;
+  /** How long a claimed lane stays a worker's without renewal (a dead worker's lanes return after it). */
+  leaseMs: number;
+  /**
+   * Our own pacing per Sailthru account, requests per second by "METHOD /endpoint" or "METHOD"
+   * (over the defaults POST /user 300, GET 300, POST 40, DELETE 40). Raise it only when Sailthru
+   * has raised your account's limits; the X-Rate-Limit-* headers lower it on their own.
+   */
+  rateLimits: Record<string, number>;
   /** Delivered/skipped events and their log entries are pruned after this many days. */
   retentionDays: number;
   logLevel: string;
@@ -85,6 +95,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     maxBacklog: int(e, 'MAX_BACKLOG', 2_000_000, 1, Number.MAX_SAFE_INTEGER),
     concurrency: int(e, 'DELIVERY_CONCURRENCY', 64, 1, 10_000),
     retryWindowHours: num(e, 'RETRY_WINDOW_HOURS', 4),
+    retryBaseMs: int(e, 'RETRY_BASE_MS', 1000, 1, 3_600_000),
+    leaseMs: int(e, 'LEASE_MS', 30_000, 100, 3_600_000),
+    rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),
     logLevel: e.LOG_LEVEL || 'info',
   };
@@ -136,6 +149,18 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
       ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
     };
   });
+}
+
+/** "POST /event=100,GET=500" → { 'POST /event': 100, GET: 500 } */
+function rateLimits(v: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of list(v)) {
+    const m = /^(GET|POST|DELETE)(\s+\/[\w/.-]*)?\s*=\s*(\d+(?:\.\d+)?)$/i.exec(part);
+    if (!m) throw new ConfigError(`SAILTHRU_RATE_LIMITS: "${part}" should look like "POST /event=40" or "GET=300"`);
+    const key = `${m[1]!.toUpperCase()}${m[2] ? ` ${m[2].trim()}` : ''}`;
+    out[key] = Number(m[3]);
+  }
+  return out;
 }
 
 function list(v: string | undefined): string[] {

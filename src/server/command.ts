@@ -15,7 +15,8 @@ Configuration comes from the environment (flags override it):
   SAILTHRU_SEND_TEMPLATE, SAILTHRU_PRODUCT_BASE_URL, SAILTHRU_CART_EXPIRY_HOURS
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
-  MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETENTION_DAYS, LEASE_MS, LOG_LEVEL
+  MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETRY_BASE_MS, RETENTION_DAYS,
+  LEASE_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), LOG_LEVEL
 See docs/operating.md for the full table.`;
 
 interface CommonFlags {
@@ -51,8 +52,7 @@ async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
     }
     throw err;
   }
-  const leaseMs = process.env.LEASE_MS ? Number(process.env.LEASE_MS) : undefined;
-  const service = await startService(config, role, leaseMs && leaseMs > 0 ? { leaseMs } : {});
+  const service = await startService(config, role);
   process.stdout.write(`sailthru-destination listening on ${service.url}\n`);
 
   let signals = 0;

@@ -21,8 +21,6 @@ export interface ServiceRole {
 
 export interface ServiceOptions {
   logger?: Logger;
-  /** Lease of a claimed lane, ms (a dead worker's lanes come back after it). */
-  leaseMs?: number;
 }
 
 /** A running process: what `serve`, `worker`, the demo and the tests start and stop. */
@@ -55,6 +53,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   const metrics = new DeliveryMetrics({ log: store });
   const registry = new DestinationRegistry({
     directory: store,
+    rateLimits: config.rateLimits,
     onRateLimitWait: (wait) => metrics.recordRateLimitWait(wait),
   });
 
@@ -64,8 +63,8 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       store,
       deliver: registry.deliver,
       concurrency: config.concurrency,
-      ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
-      retryPolicy: new RetryPolicy({ windowMs: config.retryWindowHours * 3600_000 }),
+      leaseMs: config.leaseMs,
+      retryPolicy: new RetryPolicy({ windowMs: config.retryWindowHours * 3600_000, baseMs: config.retryBaseMs }),
     });
     metrics.attachWorker(worker);
     worker.on('problem', (err) => logger.error({ err }, 'delivery worker problem (the lane returns when its lease ends)'));
