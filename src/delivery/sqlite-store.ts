@@ -292,7 +292,7 @@ export class SqliteEventStore implements EventStore {
           error = settlement.reason;
           const outcome: OutcomeDetail = { state: 'paused', reason: error, calls: attempt.calls, warnings: attempt.warnings };
           changes = this.s.settlePaused.run({ id: event.id, now, error, outcome: JSON.stringify(outcome) }).changes;
-          this.s.pauseDestination.run(error, now, destinationId);
+          this.s.pauseDestinationAtVersion.run({ reason: error, now, id: destinationId, version: settlement.settingsVersion ?? null });
           this.s.releaseLane.run({ destinationId, laneKey, worker: workerId, now });
           break;
         }
@@ -767,6 +767,10 @@ export class SqliteEventStore implements EventStore {
       deleteWriteKeysOf: db.prepare('DELETE FROM write_keys WHERE destination_id = ?'),
       deleteLanesOf: db.prepare('DELETE FROM lanes WHERE destination_id = ?'),
       pauseDestination: db.prepare('UPDATE destinations SET paused = 1, pause_reason = ?, updated_at = ? WHERE id = ?'),
+      pauseDestinationAtVersion: db.prepare(
+        `UPDATE destinations SET paused = 1, pause_reason = @reason, updated_at = @now
+         WHERE id = @id AND (@version IS NULL OR version = @version)`,
+      ),
       resumeDestination: db.prepare(
         'UPDATE destinations SET paused = 0, pause_reason = NULL, updated_at = ? WHERE id = ? AND paused = 1',
       ),

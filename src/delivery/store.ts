@@ -95,7 +95,11 @@ export type Settlement =
   | { state: 'skipped'; reason: string }
   | { state: 'retrying'; reason: string; nextAttemptAt: Date }
   | { state: 'failed'; reason: string }
-  | { state: 'paused'; reason: string };
+  /**
+   * settingsVersion: the destination settings version the attempt used. The pause applies only
+   * while the settings are still that version, so an operator's fix made meanwhile wins.
+   */
+  | { state: 'paused'; reason: string; settingsVersion?: number };
 
 export interface SettleInput {
   event: Pick<StoredEvent, 'id' | 'destinationId' | 'laneKey'> & { laneKey: string };

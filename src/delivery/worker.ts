@@ -5,8 +5,14 @@ import type { Outcome } from '../destination/outcome.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
 
+/**
+ * The destination's Outcome, plus (when known) the settings version that produced it, so a
+ * pause caused by settings an operator has since fixed does not stick.
+ */
+export type DeliveryResult = Outcome & { settingsVersion?: number };
+
 /** Delivers one event to its destination; the destination module decides the outcome. */
-export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<Outcome>;
+export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<DeliveryResult>;
 
 export interface DeliveryWorkerOptions {
   store: LaneQueue;
@@ -66,8 +72,9 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly pausedHere = new Set<string>();
   private running = false;
   private stopping = false;
-  private claiming: Promise<void> | null = null;
-  private claimAgain = false;
+  /** The running claim loop, if any; wake() only asks it for one more round. */
+  private claimLoop: Promise<void> | null = null;
+  private claimRequested = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -103,13 +110,9 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   /** Look for due lanes now (appends in this process call it through onWorkAvailable). */
   wake(): void {
     if (!this.running || this.stopping) return;
-    if (this.claiming) {
-      this.claimAgain = true;
-      return;
-    }
-    this.claiming = this.fill().finally(() => {
-      this.claiming = null;
-    });
+    this.claimRequested = true;
+    if (this.claimLoop) return;
+    this.claimLoop = this.claimWhileAsked();
   }
 
   /** Stop claiming, finish the events in flight, give the lanes back, then resolve. */
@@ -120,7 +123,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.unsubscribe = null;
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = null;
-    await this.claiming;
+    await this.claimLoop;
     // Leases keep being renewed while the last events finish.
     await Promise.all([...this.active.values()].map((a) => a.done));
     if (this.leaseTimer) clearInterval(this.leaseTimer);
@@ -128,26 +131,37 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.running = false;
   }
 
-  private async fill(): Promise<void> {
-    do {
-      this.claimAgain = false;
-      const free = this.concurrency - this.active.size;
-      if (free <= 0 || this.stopping) return;
-      let lanes: LaneLease[];
-      try {
-        lanes = await this.store.claimLanes(this.workerId, free, this.leaseMs);
-      } catch (error) {
-        this.emit('problem', error);
-        return;
+  private async claimWhileAsked(): Promise<void> {
+    // Let wake() store this promise before the loop can end (and clear it) synchronously.
+    await Promise.resolve();
+    try {
+      // No await between the last check of claimRequested and clearing claimLoop: no wake is lost.
+      while (this.claimRequested && !this.stopping) {
+        this.claimRequested = false;
+        await this.claimOnce();
       }
-      for (const lane of lanes) {
-        // Claims only return lanes of unpaused destinations: a resume has happened.
-        this.pausedHere.delete(lane.destinationId);
-        if (this.stopping) void this.release(lane);
-        else this.startLane(lane);
-      }
-      // A full claim means more lanes may be due; claim again once slots free up (startLane's finally).
-    } while (this.claimAgain);
+    } finally {
+      this.claimLoop = null;
+    }
+  }
+
+  private async claimOnce(): Promise<void> {
+    // With every slot busy, a finishing lane wakes us again.
+    const free = this.concurrency - this.active.size;
+    if (free <= 0) return;
+    let lanes: LaneLease[];
+    try {
+      lanes = await this.store.claimLanes(this.workerId, free, this.leaseMs);
+    } catch (error) {
+      this.emit('problem', error);
+      return;
+    }
+    for (const lane of lanes) {
+      // Claims only return lanes of unpaused destinations: a resume has happened.
+      this.pausedHere.delete(lane.destinationId);
+      if (this.stopping) void this.release(lane);
+      else this.startLane(lane);
+    }
   }
 
   private startLane(lease: LaneLease): void {
@@ -160,7 +174,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         this.emit('problem', error);
       })
       .finally(() => {
-        this.active.delete(key);
+        if (this.active.get(key) === entry) this.active.delete(key);
         this.wake();
       });
   }
@@ -187,7 +201,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private async deliverOne(head: QueuedEvent): Promise<Settlement> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
-    let outcome: Outcome;
+    let outcome: DeliveryResult;
     try {
       outcome = await this.deliver(head.destinationId, head);
     } catch (error) {
@@ -216,7 +230,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     return settlement;
   }
 
-  private settlementFor(head: QueuedEvent, outcome: Outcome, startedAt: number): Settlement {
+  private settlementFor(head: QueuedEvent, outcome: DeliveryResult, startedAt: number): Settlement {
     switch (outcome.state) {
       case 'delivered':
         return { state: 'delivered' };
@@ -225,7 +239,9 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       case 'failed':
         return { state: 'failed', reason: outcome.reason };
       case 'paused':
-        return { state: 'paused', reason: outcome.reason };
+        return outcome.settingsVersion === undefined
+          ? { state: 'paused', reason: outcome.reason }
+          : { state: 'paused', reason: outcome.reason, settingsVersion: outcome.settingsVersion };
       case 'retry': {
         const decision = this.policy.decide({
           attempts: head.attempts + 1,

@@ -301,6 +301,20 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect((await store.head(lane('u1')))?.id).toBe(head.id);
       });
 
+      it('a pause decided on settings changed since then does not stick', async () => {
+        await store.append(batchOf(DEST, [trackEvent('u1')], { receivedAt: received() }));
+        await store.claimLanes('w1', 10, 30_000);
+        const head = (await store.head(lane('u1')))!;
+        const used = (await store.getDestination(DEST))!.version;
+        await store.updateDestination(DEST, { settings: { ...SETTINGS, sharedSecret: 'fixed' } });
+        await settle(head, { state: 'paused', reason: 'bad secret', settingsVersion: used });
+        expect((await store.getDestination(DEST))!.paused).toBe(false);
+        // The lane is back, due at once, to try with the new settings.
+        expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u1']);
+        await settle(head, { state: 'paused', reason: 'still bad', settingsVersion: used + 1 }, 'w2');
+        expect(await store.getDestination(DEST)).toMatchObject({ paused: true, pauseReason: 'still bad' });
+      });
+
       it('new settings resume a paused destination and bump its version', async () => {
         await store.append(batchOf(DEST, [trackEvent('u1')], { receivedAt: received() }));
         await store.pauseDestination(DEST, 'bad secret');

@@ -91,7 +91,10 @@ describe('DeliveryWorker', () => {
       deliveredIds.push(event.messageId);
       return delivered();
     });
-    await until(() => deliveredIds.length === 30 && stuckAttempts >= 3);
+    await until(
+      async () => deliveredIds.length === 30 && ((await store.head({ destinationId: 'd', laneKey: 'stuck' }))?.attempts ?? 0) >= 3,
+    );
+    expect(stuckAttempts).toBeGreaterThanOrEqual(3);
     const [head, second] = (await store.search({ laneKey: 'stuck' })).events.reverse();
     expect(head).toMatchObject({ status: 'retrying', lastError: 'HTTP 500' });
     expect(head!.attempts).toBeGreaterThanOrEqual(3);

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { createDestination } from '../destination/index.ts';
+import type { Outcome } from '../destination/outcome.ts';
+import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+import type { SegmentEvent } from '../segment/event.ts';
+import type { RequestGate } from '../sailthru/types.ts';
+import { SailthruRateGate, type LimiterFactory, type RateLimits, type RateLimitWait } from './rate-limiter.ts';
+import type { Destination, DestinationDirectory, QueuedEvent } from './store.ts';
+import type { DeliveryResult } from './worker.ts';
+
+/** What the registry needs of a built destination (src/destination's createDestination fits). */
+export interface DeliveringDestination {
+  deliver(event: SegmentEvent): Promise<Outcome>;
+  close(): Promise<void>;
+}
+
+export type DestinationFactory = (settings: DestinationSettings, options: { gate: RequestGate }) => DeliveringDestination;
+
+export const defaultDestinationFactory: DestinationFactory = (settings, options) => createDestination(settings, { gate: options.gate });
+
+export interface DestinationRegistryOptions {
+  directory: Pick<DestinationDirectory, 'getDestination'>;
+  factory?: DestinationFactory;
+  /** Per-second limits per endpoint, over DEFAULT_RATE_LIMITS. */
+  rateLimits?: RateLimits;
+  /** Shared counters (Postgres/Redis) for several processes; memory by default. */
+  limiterFactory?: LimiterFactory;
+  onRateLimitWait?: (wait: RateLimitWait) => void;
+  /** How long a built destination is used before its row is checked for new settings, ms. */
+  refreshMs?: number;
+  now?: () => number;
+}
+
+interface CachedDestination {
+  version: number;
+  checkedAt: number;
+  instance: DeliveringDestination | null;
+  /** Why it cannot deliver (invalid settings), when instance is null. */
+  problem: string | null;
+  /** Deliveries running on this instance: a replaced instance closes only when they are done. */
+  inFlight: number;
+  retired: boolean;
+}
+
+/**
+ * Destination rows → built destinations: one instance per destination id (its caches and
+ * connections live across events), rebuilt when the row's settings version changes, and one
+ * rate gate per Sailthru account shared by every destination that uses that account.
+ */
+export class DestinationRegistry {
+  private readonly cache = new Map<string, CachedDestination>();
+  /** One row lookup per destination at a time, so concurrent lanes never build twice. */
+  private readonly lookups = new Map<string, Promise<CachedDestination | null>>();
+  private readonly gates = new Map<string, SailthruRateGate>();
+  private readonly factory: DestinationFactory;
+  private readonly refreshMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: DestinationRegistryOptions) {
+    this.factory = options.factory ?? defaultDestinationFactory;
+    this.refreshMs = options.refreshMs ?? 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The worker's `deliver`. */
+  readonly deliver = async (destinationId: string, event: QueuedEvent): Promise<DeliveryResult> => {
+    const outcome = await this.deliverWith(await this.entryFor(destinationId), destinationId, event);
+    if (outcome.state !== 'paused') return outcome;
+    // Never pause a destination on the strength of stale settings: if they changed since this
+    // instance was built (the operator just fixed them), try once more with the new ones.
+    const cached = this.cache.get(destinationId);
+    if (cached) cached.checkedAt = -Infinity;
+    const fresh = await this.entryFor(destinationId);
+    if (fresh === null || fresh === cached) return outcome;
+    return this.deliverWith(fresh, destinationId, event);
+  };
+
+  private async deliverWith(entry: CachedDestination | null, destinationId: string, event: QueuedEvent): Promise<DeliveryResult> {
+    if (entry === null) {
+      return { state: 'failed', reason: `destination ${destinationId} no longer exists`, calls: [], warnings: [] };
+    }
+    const settingsVersion = entry.version;
+    if (entry.instance === null) {
+      const reason = entry.problem ?? 'destination settings are invalid';
+      return { state: 'paused', reason, calls: [], warnings: [], settingsVersion };
+    }
+    entry.inFlight++;
+    try {
+      const outcome: Outcome = await entry.instance.deliver(event.payload);
+      return { ...outcome, settingsVersion };
+    } finally {
+      entry.inFlight--;
+      if (entry.retired) this.closeIfIdle(entry);
+    }
+  }
+
+  /** The gate of a Sailthru account (for tests and for showing waits). */
+  gateFor(settings: Pick<DestinationSettings, 'apiKey' | 'apiUrl'>): SailthruRateGate {
+    const account = accountIdOf(settings);
+    let gate = this.gates.get(account);
+    if (!gate) {
+      gate = new SailthruRateGate({
+        account,
+        ...(this.options.rateLimits ? { limits: this.options.rateLimits } : {}),
+        ...(this.options.limiterFactory ? { factory: this.options.limiterFactory } : {}),
+        ...(this.options.onRateLimitWait ? { onWait: this.options.onRateLimitWait } : {}),
+      });
+      this.gates.set(account, gate);
+    }
+    return gate;
+  }
+
+  /** Close every built destination (after the workers have stopped). */
+  async close(): Promise<void> {
+    const entries = [...this.cache.values()];
+    this.cache.clear();
+    await Promise.all(entries.map((e) => e.instance?.close().catch(() => {})));
+  }
+
+  private entryFor(destinationId: string): Promise<CachedDestination | null> {
+    const cached = this.cache.get(destinationId);
+    if (cached && this.now() - cached.checkedAt < this.refreshMs) return Promise.resolve(cached);
+    let lookup = this.lookups.get(destinationId);
+    if (!lookup) {
+      lookup = this.refresh(destinationId).finally(() => this.lookups.delete(destinationId));
+      this.lookups.set(destinationId, lookup);
+    }
+    return lookup;
+  }
+
+  private async refresh(destinationId: string): Promise<CachedDestination | null> {
+    const row = await this.options.directory.getDestination(destinationId);
+    const now = this.now();
+    const cached = this.cache.get(destinationId);
+    if (cached && row !== null && cached.version === row.version) {
+      cached.checkedAt = now;
+      return cached;
+    }
+    if (cached) {
+      this.cache.delete(destinationId);
+      this.retire(cached);
+    }
+    if (row === null) return null;
+    const entry = this.build(row, now);
+    this.cache.set(destinationId, entry);
+    return entry;
+  }
+
+  private build(row: Destination, now: number): CachedDestination {
+    const base = { version: row.version, checkedAt: now, inFlight: 0, retired: false };
+    const validation = validateSettings(row.settings);
+    if (!validation.ok) {
+      return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
+    }
+    const settings = validation.settings;
+    return { ...base, instance: this.factory(settings, { gate: this.gateFor(settings) }), problem: null };
+  }
+
+  /** Settings changed: the old instance finishes what it has in hand, then closes. */
+  private retire(entry: CachedDestination): void {
+    entry.retired = true;
+    this.closeIfIdle(entry);
+  }
+
+  private closeIfIdle(entry: CachedDestination): void {
+    if (entry.inFlight > 0 || !entry.instance) return;
+    const instance = entry.instance;
+    entry.instance = null;
+    entry.problem = 'settings changed';
+    void instance.close().catch(() => {});
+  }
+}
+
+/** An opaque, stable id for a Sailthru account: never the API key itself (it ends up in Redis/Postgres keys). */
+export function accountIdOf(settings: Pick<DestinationSettings, 'apiKey' | 'apiUrl'>): string {
+  return createHash('sha256').update(`${settings.apiUrl}\n${settings.apiKey}`).digest('hex').slice(0, 16);
+}
