@@ -1,13 +1,21 @@
+import { openPostgresStore } from './postgres-store.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import type { Clock, EventStore } from './store.ts';
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
 
-export type DatabaseLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+export type DatabaseLocation =
+  | { kind: 'sqlite'; path: string }
+  /** `schema` and `poolMax` come from the `schema` and `pool_max` URL parameters, removed from `url`. */
+  | { kind: 'postgres'; url: string; schema?: string; poolMax?: number };
 
-/** `sqlite:PATH` (also `sqlite://PATH`, `sqlite::memory:`) or `postgres://…` / `postgresql://…`. */
+/**
+ * `sqlite:PATH` (also `sqlite://PATH`, `sqlite::memory:`) or `postgres://…` / `postgresql://…`,
+ * the latter optionally with `?schema=NAME` (tables in that schema, created when missing) and
+ * `pool_max=N` (connections per process).
+ */
 export function parseDatabaseUrl(url: string): DatabaseLocation {
-  if (/^postgres(ql)?:\/\//i.test(url)) return { kind: 'postgres', url };
+  if (/^postgres(ql)?:\/\//i.test(url)) return parsePostgresUrl(url);
   const sqlite = /^sqlite:(?:\/\/)?(.+)$/i.exec(url);
   if (sqlite?.[1]) return { kind: 'sqlite', path: sqlite[1] };
   // Only the scheme is echoed: a URL may carry a password.
@@ -17,15 +25,46 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
   );
 }
 
+function parsePostgresUrl(url: string): DatabaseLocation {
+  const at = url.indexOf('?');
+  if (at < 0) return { kind: 'postgres', url };
+  const params = new URLSearchParams(url.slice(at + 1));
+  const schema = params.get('schema');
+  const poolMax = params.get('pool_max');
+  params.delete('schema');
+  params.delete('pool_max');
+  const rest = params.toString();
+  const location: DatabaseLocation = { kind: 'postgres', url: rest === '' ? url.slice(0, at) : `${url.slice(0, at)}?${rest}` };
+  if (schema !== null) {
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error('DATABASE_URL: schema must be a lower-case identifier ([a-z_][a-z0-9_]*)');
+    location.schema = schema;
+  }
+  if (poolMax !== null) {
+    const n = Number(poolMax);
+    if (!Number.isInteger(n) || n < 1) throw new Error('DATABASE_URL: pool_max must be a positive integer');
+    location.poolMax = n;
+  }
+  return location;
+}
+
 export interface OpenStoreOptions {
   clock?: Clock;
+  /** PostgreSQL only: errors no caller sees (dropped idle connections, a lost LISTEN). */
+  onError?: (error: unknown) => void;
 }
 
 /** Opens and migrates the store DATABASE_URL names. */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<EventStore> {
   const location = parseDatabaseUrl(url);
+  const clock = options.clock ? { clock: options.clock } : {};
   if (location.kind === 'postgres') {
-    throw new Error('the PostgreSQL store is not available yet (issue "Distributed mode"); use sqlite:PATH');
+    return openPostgresStore({
+      url: location.url,
+      ...(location.schema !== undefined ? { schema: location.schema } : {}),
+      ...(location.poolMax !== undefined ? { poolMax: location.poolMax } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+      ...clock,
+    });
   }
-  return openSqliteStore({ path: location.path, ...(options.clock ? { clock: options.clock } : {}) });
+  return openSqliteStore({ path: location.path, ...clock });
 }

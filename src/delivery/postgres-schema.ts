@@ -1,0 +1,89 @@
+/**
+ * The PostgreSQL schema, as ordered migrations: the same tables, columns and meanings as
+ * sqlite-schema.ts, so both stores pass one contract suite. Times stay epoch milliseconds
+ * (BIGINT) as in SQLite: every time comes from the store's injected clock, never from the
+ * database's now(), so leases and retry times mean the same thing in both stores.
+ *
+ * Key columns use the "C" collation: byte order, as SQLite sorts, and cheaper index compares.
+ * JSON columns are `json`, not `jsonb`: `json` keeps the text as given (key order, `\u0000`,
+ * lone surrogates) where `jsonb` would reorder or refuse it.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE destinations (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    name TEXT NOT NULL,
+    settings JSON NOT NULL,
+    paused BOOLEAN NOT NULL DEFAULT false,
+    pause_reason TEXT,
+    version INTEGER NOT NULL DEFAULT 1,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  );
+
+  CREATE TABLE write_keys (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    key_hash TEXT COLLATE "C" NOT NULL UNIQUE,
+    destination_id TEXT COLLATE "C" NOT NULL,
+    label TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+  );
+  CREATE INDEX write_keys_destination ON write_keys (destination_id);
+
+  -- A sequence never hands an id out twice, so id order stays arrival order after deletes.
+  CREATE TABLE events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    destination_id TEXT COLLATE "C" NOT NULL,
+    lane_key TEXT COLLATE "C",
+    message_id TEXT COLLATE "C",
+    type TEXT,
+    event_name TEXT,
+    payload JSON NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    first_attempt_at BIGINT,
+    last_error TEXT,
+    received_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    settled_at BIGINT,
+    outcome JSON
+  );
+  -- Dedupe: one accepted event per (destination, messageId); rejected events stay outside it.
+  CREATE UNIQUE INDEX events_message ON events (message_id, destination_id) WHERE status <> 'rejected';
+  -- The head of a lane: the oldest unsettled event of (destination, lane).
+  CREATE INDEX events_lane_head ON events (destination_id, lane_key, id) WHERE status IN ('pending', 'retrying');
+  -- Delivery log searches, newest first.
+  CREATE INDEX events_lane_key ON events (lane_key, id);
+  CREATE INDEX events_status ON events (status, destination_id, id);
+  CREATE INDEX events_event_name ON events (event_name, id);
+
+  -- One row per (destination, lane); see sqlite-schema.ts for next_run_at. Every claim, settle
+  -- and renewal rewrites a row here: leave room on each page and vacuum it eagerly.
+  CREATE TABLE lanes (
+    destination_id TEXT COLLATE "C" NOT NULL,
+    lane_key TEXT COLLATE "C" NOT NULL,
+    pending INTEGER NOT NULL DEFAULT 0,
+    next_run_at BIGINT NOT NULL,
+    leased_by TEXT,
+    lease_until BIGINT,
+    PRIMARY KEY (destination_id, lane_key)
+  ) WITH (fillfactor = 70, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05);
+  CREATE INDEX lanes_due ON lanes (next_run_at) WHERE pending > 0;
+
+  CREATE TABLE attempts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event_id BIGINT NOT NULL,
+    attempt INTEGER NOT NULL,
+    started_at BIGINT NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    calls JSON NOT NULL,
+    warnings JSON NOT NULL,
+    worker_id TEXT NOT NULL
+  );
+  CREATE INDEX attempts_event ON attempts (event_id, id);
+  `,
+];
