@@ -22,6 +22,8 @@ const MAX_GROUP_EVENTS = 20_000;
  * batches are tried one by one so a bad batch fails alone.
  */
 export class PgAppendQueue {
+  /** Transactions committed so far (tests and benchmarks check that commits are shared). */
+  commits = 0;
   private queue: QueuedAppend[] = [];
   private draining: Promise<void> | null = null;
   private closed = false;
@@ -68,6 +70,7 @@ export class PgAppendQueue {
   private async commitGroup(group: QueuedAppend[]): Promise<void> {
     try {
       const results = await inTransaction(this.pool, (client) => this.write(client, group.map((g) => g.batch)));
+      this.commits++;
       this.settleGroup(group, results);
     } catch (error) {
       if (group.length === 1) {

@@ -158,6 +158,11 @@ export class PostgresEventStore implements EventStore {
     this.signal = this.makeSignal(options.schema ?? 'public');
   }
 
+  /** Append transactions committed so far (each carries every batch that arrived meanwhile). */
+  get commitCount(): number {
+    return this.appends.commits;
+  }
+
   /** The schema the tables are in (the configured one, or the search_path's first). */
   get schema(): string | undefined {
     return this.connection.schema;

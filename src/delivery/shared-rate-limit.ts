@@ -1,0 +1,151 @@
+import { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { assertSchemaName } from './postgres-connection.ts';
+import { PostgresEventStore } from './postgres-store.ts';
+import { memoryLimiterFactory, type LimiterFactory } from './rate-limiter.ts';
+import type { EventStore } from './store.ts';
+
+/**
+ * One Sailthru budget shared by every process that spends it: the counters behind
+ * SailthruRateGate live in PostgreSQL (default in distributed mode) or Redis (when REDIS_URL is
+ * set) instead of each process's memory. The gate itself, its FIFO and its X-Rate-Limit-*
+ * corrections are unchanged; only the counter moves.
+ *
+ * Windows are aligned to the clock (second k is [k·1000, k·1000 + 1000) ms), the way Sailthru
+ * and the emulator count, rather than starting at each budget's first request: a budget spent
+ * within one of our seconds then lands in one of theirs, not across two. The processes' clocks
+ * should agree (NTP); the window key carries its start, so a skewed process only shifts which
+ * second it counts in.
+ */
+
+export const RATE_LIMIT_TABLE = 'sailthru_rate_limits';
+
+/** Advisory-lock class for creating the counter table ("SDRL"). */
+const TABLE_LOCK_CLASS = 0x5344524c;
+
+/** The window start, ms, that `now` falls in, for a limiter of `duration` seconds. */
+export function windowStartOf(now: number, durationSeconds: number): number {
+  const ms = Math.max(1, durationSeconds) * 1000;
+  return now - (now % ms);
+}
+
+/**
+ * Consumes from the counter of the current clock-aligned window: the key carries the window's
+ * start, and msBeforeNext counts to the window's end.
+ */
+async function consumeAligned(
+  durationSeconds: number,
+  key: string | number,
+  consume: (windowKey: string) => Promise<RateLimiterRes>,
+): Promise<RateLimiterRes> {
+  const start = windowStartOf(Date.now(), durationSeconds);
+  const end = start + Math.max(1, durationSeconds) * 1000;
+  try {
+    const res = await consume(`${key}@${start}`);
+    return new RateLimiterRes(res.remainingPoints, Math.max(0, end - Date.now()), res.consumedPoints, res.isFirstInDuration);
+  } catch (rejection) {
+    if (!(rejection instanceof RateLimiterRes)) throw rejection;
+    throw new RateLimiterRes(rejection.remainingPoints, Math.max(1, end - Date.now()), rejection.consumedPoints, rejection.isFirstInDuration);
+  }
+}
+
+// The library types options as `{ [key: string]: any }`; ours pass them through untouched.
+type ConsumeOptions = Parameters<RateLimiterAbstract['consume']>[2];
+
+class AlignedPostgresLimiter extends RateLimiterPostgres {
+  override consume(key: string | number, points?: number, options?: ConsumeOptions): Promise<RateLimiterRes> {
+    return consumeAligned(this.duration, key, (windowKey) => super.consume(windowKey, points, options));
+  }
+}
+
+class AlignedRedisLimiter extends RateLimiterRedis {
+  override consume(key: string | number, points?: number, options?: ConsumeOptions): Promise<RateLimiterRes> {
+    return consumeAligned(this.duration, key, (windowKey) => super.consume(windowKey, points, options));
+  }
+}
+
+export interface PostgresLimiterOptions {
+  /** Schema of the counter table; default: the pool's search_path. */
+  schema?: string;
+}
+
+/**
+ * Counters in an UNLOGGED table (no WAL: a crash only forgets the current second) created here
+ * once, under an advisory lock so processes starting together do not race on it.
+ */
+export async function postgresLimiterFactory(pool: Pool, options: PostgresLimiterOptions = {}): Promise<LimiterFactory> {
+  const schema = options.schema;
+  if (schema !== undefined) assertSchemaName(schema);
+  const table = schema === undefined ? RATE_LIMIT_TABLE : `${schema}.${RATE_LIMIT_TABLE}`;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [TABLE_LOCK_CLASS, schema ?? '']);
+    if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(
+      `CREATE UNLOGGED TABLE IF NOT EXISTS ${table} (key VARCHAR(255) PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire BIGINT)`,
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+  return ({ keyPrefix, points, duration }) =>
+    new AlignedPostgresLimiter({
+      storeClient: pool,
+      storeType: 'pool',
+      tableName: RATE_LIMIT_TABLE,
+      ...(schema !== undefined ? { schemaName: schema } : {}),
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration,
+    });
+}
+
+/** Counters in Redis (keys expire by themselves). */
+export function redisLimiterFactory(client: Redis): LimiterFactory {
+  return ({ keyPrefix, points, duration }) => new AlignedRedisLimiter({ storeClient: client, keyPrefix, points, duration });
+}
+
+export interface SharedLimiter {
+  factory: LimiterFactory;
+  kind: 'redis' | 'postgres' | 'memory';
+  /** Closes what was opened here (the Redis connection); the store's pool stays the store's. */
+  close(): Promise<void>;
+}
+
+export interface SharedLimiterOptions {
+  store: EventStore;
+  /** REDIS_URL: when set, the counters live in Redis whatever the store. */
+  redisUrl?: string;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * The counter store for this process's rate gates: Redis when REDIS_URL is set, else the
+ * PostgreSQL store's database, else (SQLite, one process) memory.
+ */
+export async function openSharedLimiter(options: SharedLimiterOptions): Promise<SharedLimiter> {
+  if (options.redisUrl) {
+    // Commands fail after a short reconnect rather than queueing forever; the gate then sends
+    // without waiting (fail open) and Sailthru's 429s still slow it.
+    const client = new Redis(options.redisUrl, { maxRetriesPerRequest: 2, connectionName: 'sailthru-destination' });
+    client.on('error', (error) => options.onError?.(error));
+    return {
+      factory: redisLimiterFactory(client),
+      kind: 'redis',
+      close: async () => {
+        await client.quit().catch(() => client.disconnect());
+      },
+    };
+  }
+  if (options.store instanceof PostgresEventStore) {
+    const factory = await postgresLimiterFactory(options.store.pool, options.store.schema !== undefined ? { schema: options.store.schema } : {});
+    return { factory, kind: 'postgres', close: async () => {} };
+  }
+  return { factory: memoryLimiterFactory, kind: 'memory', close: async () => {} };
+}
