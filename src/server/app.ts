@@ -4,6 +4,7 @@ import type { DeliveryMetrics } from '../delivery/metrics.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { EventStore } from '../delivery/store.ts';
 import type { AppConfig } from '../config.ts';
+import { adminRoutes } from './admin.ts';
 import { healthRoutes } from './health.ts';
 import { ingestRoutes, type WebhookSecret } from './ingest.ts';
 
@@ -58,6 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       maxBacklog: deps.config.maxBacklog,
       isShuttingDown: deps.isShuttingDown,
     });
+    // The admin API and console: served where ingest is (DESIGN.md "Contracts").
+    await app.register(adminRoutes, { config: deps.config, store: deps.store, metrics: deps.metrics, registry: deps.registry });
   }
 
   return app;

@@ -1,0 +1,16 @@
+/**
+ * A refusal of an admin action, with the HTTP status the API answers and a message a person can
+ * act on. `problems` lists each invalid field (settings validation) so forms can show them.
+ */
+export class AdminError extends Error {
+  constructor(
+    readonly status: 400 | 403 | 404 | 409 | 503,
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string): AdminError => new AdminError(404, `${what} not found`);
+export const badRequest = (message: string, problems: string[] = []): AdminError => new AdminError(400, message, problems);

@@ -1,0 +1,436 @@
+import type { AppConfig } from '../config.ts';
+import type { DestinationRegistry } from '../delivery/destinations.ts';
+import type { IngestSink } from '../delivery/ingest.ts';
+import type { DeadLetterSelector, Destination, DestinationBacklog, EventQuery, EventStore } from '../delivery/store.ts';
+import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+import { normalizeWebhookBody } from '../segment/index.ts';
+import { AdminError, badRequest, notFound } from './admin-errors.ts';
+import {
+  destinationView,
+  eventDetailView,
+  eventSummaryView,
+  writeKeyView,
+  type BacklogView,
+  type DestinationView,
+  type EventDetailView,
+  type EventSummaryView,
+  type WriteKeyView,
+} from './admin-views.ts';
+import { testConnection, type ConnectionTestResult } from './connection-test.ts';
+import type { Series, SeriesSampler } from './series-sampler.ts';
+
+/**
+ * Every operator action, once: the admin JSON API and the console both call these, so each
+ * console action exists in the API with the same checks and the same answers.
+ */
+
+export const SETTING_KEYS = [
+  'apiKey',
+  'sharedSecret',
+  'customerId',
+  'optoutValue',
+  'defaultListName',
+  'reminderTemplate',
+  'reminderTime',
+  'sendTemplate',
+  'productBaseUrl',
+  'cartExpiryHours',
+  'apiUrl',
+  'trackUrl',
+] as const;
+export type SettingKey = (typeof SETTING_KEYS)[number];
+
+const DESTINATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_NAME = 200;
+const MAX_LABEL = 100;
+const DEFAULT_TEST_WAIT_MS = 10_000;
+const MAX_TEST_WAIT_MS = 60_000;
+const POLL_MS = 100;
+
+export interface AdminServiceDeps {
+  store: EventStore;
+  registry: Pick<DestinationRegistry, 'gateFor'>;
+  /** Where console/API-made events enter: the metrics-counting sink, as ingest uses. */
+  sink: IngestSink;
+  sampler: SeriesSampler;
+  config: Pick<AppConfig, 'adminToken' | 'destinations'>;
+  /** Connection tests' timeout, ms (default 5 s). */
+  connectionTimeoutMs?: number;
+}
+
+export interface Totals {
+  destinations: number;
+  paused: number;
+  unsettled: number;
+  retrying: number;
+  deadLetters: number;
+  oldestUnsettledAgeMs: number | null;
+}
+
+export interface Overview {
+  destinations: DestinationView[];
+  totals: Totals;
+  series: Series;
+}
+
+export interface NewDestinationInput {
+  id?: unknown;
+  name?: unknown;
+  settings?: unknown;
+}
+
+export interface DestinationPatchInput {
+  name?: unknown;
+  /** Only the fields to change; sharedSecret absent or empty keeps the stored one; null or "" clears an optional field. */
+  settings?: unknown;
+}
+
+export interface TestEventInput {
+  destination?: unknown;
+  event?: unknown;
+  waitMs?: unknown;
+}
+
+export interface TestEventResult {
+  event: EventDetailView;
+  /** False when waitMs passed before the first attempt ended. */
+  settled: boolean;
+  /** The event's messageId was already stored for that destination: this is the earlier event. */
+  duplicate: boolean;
+  /** Set when the destination is paused (the event waits for a resume). */
+  pausedReason: string | null;
+}
+
+export class AdminService {
+  constructor(private readonly deps: AdminServiceDeps) {}
+
+  // ── overview and charts ─────────────────────────────────────────────
+
+  async overview(minutes = 60): Promise<Overview> {
+    const destinations = await this.listDestinations();
+    const backlogs = destinations.map((d) => d.backlog);
+    const ages = backlogs.map((b) => b.oldestUnsettledAgeMs).filter((a): a is number => a !== null);
+    return {
+      destinations,
+      totals: {
+        destinations: destinations.length,
+        paused: destinations.filter((d) => d.paused).length,
+        unsettled: sumOf(backlogs, 'unsettled'),
+        retrying: sumOf(backlogs, 'retrying'),
+        deadLetters: sumOf(backlogs, 'failed'),
+        oldestUnsettledAgeMs: ages.length === 0 ? null : Math.max(...ages),
+      },
+      series: await this.series(minutes),
+    };
+  }
+
+  series(minutes = 60): Promise<Series> {
+    return this.deps.sampler.series(minutes);
+  }
+
+  // ── destinations ─────────────────────────────────────────────────────
+
+  async listDestinations(): Promise<DestinationView[]> {
+    const [rows, backlogs] = await Promise.all([this.deps.store.listDestinations(), this.deps.store.backlogByDestination()]);
+    const byId = new Map(backlogs.map((b) => [b.destinationId, b]));
+    return rows.map((d) => this.view(d, byId.get(d.id)));
+  }
+
+  async getDestination(id: string): Promise<DestinationView> {
+    const d = await this.destinationRow(id);
+    const backlog = (await this.deps.store.backlogByDestination()).find((b) => b.destinationId === id);
+    return this.view(d, backlog);
+  }
+
+  async createDestination(input: NewDestinationInput): Promise<DestinationView> {
+    const problems: string[] = [];
+    let id: string | undefined;
+    if (input.id !== undefined && input.id !== null && input.id !== '') {
+      if (typeof input.id !== 'string' || !DESTINATION_ID.test(input.id)) problems.push('id must be 1-64 letters, digits, "-" or "_"');
+      else id = input.id;
+    }
+    const name = this.name(input.name, problems, true)!;
+    const settings = this.checkedSettings(settingsObject(input.settings ?? {}, problems), problems);
+    if (problems.length > 0 || settings === null) throw invalid(problems);
+    if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError(409, `A destination with id "${id}" already exists`);
+    const created = await this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings });
+    return this.view(created, undefined);
+  }
+
+  /** A settings change bumps the version (the registry rebuilds) and resumes a paused destination. */
+  async updateDestination(id: string, patch: DestinationPatchInput): Promise<DestinationView> {
+    const current = await this.destinationRow(id);
+    const problems: string[] = [];
+    const name = this.name(patch.name, problems, false);
+    let settings: DestinationSettings | null | undefined;
+    if (patch.settings !== undefined) {
+      const changes = settingsObject(patch.settings, problems);
+      settings = this.checkedSettings(mergeSettings(current.settings, changes), problems);
+    }
+    if (problems.length > 0 || settings === null) throw invalid(problems);
+    const updated = await this.deps.store.updateDestination(id, {
+      ...(name !== undefined ? { name } : {}),
+      ...(settings !== undefined ? { settings } : {}),
+    });
+    if (!updated) throw notFound(`Destination "${id}"`);
+    return this.getDestination(id);
+  }
+
+  async deleteDestination(id: string): Promise<void> {
+    if (!(await this.deps.store.deleteDestination(id))) throw notFound(`Destination "${id}"`);
+  }
+
+  async pause(id: string, reason: unknown): Promise<DestinationView> {
+    await this.destinationRow(id);
+    const why = typeof reason === 'string' && reason.trim() !== '' ? reason.trim().slice(0, 500) : 'paused by an operator';
+    await this.deps.store.pauseDestination(id, why);
+    return this.getDestination(id);
+  }
+
+  async resume(id: string): Promise<DestinationView> {
+    await this.destinationRow(id);
+    await this.deps.store.resumeDestination(id);
+    return this.getDestination(id);
+  }
+
+  /**
+   * One signed call with the stored settings, or with `override` applied over them (to try
+   * settings before saving; an absent or empty sharedSecret keeps the stored one).
+   */
+  async testConnection(id: string, override?: unknown): Promise<ConnectionTestResult> {
+    const current = await this.destinationRow(id);
+    const problems: string[] = [];
+    const changes = override === undefined || override === null ? {} : settingsObject(override, problems);
+    const settings = this.checkedSettings(mergeSettings(current.settings, changes), problems);
+    if (problems.length > 0 || settings === null) throw invalid(problems);
+    return testConnection(settings, {
+      gate: this.deps.registry.gateFor(settings),
+      ...(this.deps.connectionTimeoutMs !== undefined ? { timeoutMs: this.deps.connectionTimeoutMs } : {}),
+    });
+  }
+
+  // ── write keys ───────────────────────────────────────────────────────
+
+  async listWriteKeys(destinationId: string): Promise<WriteKeyView[]> {
+    await this.destinationRow(destinationId);
+    return (await this.deps.store.listWriteKeys(destinationId)).map(writeKeyView);
+  }
+
+  /** The plain key is in this answer only: the store keeps its hash. */
+  async createWriteKey(destinationId: string, label: unknown): Promise<{ key: string; writeKey: WriteKeyView }> {
+    await this.destinationRow(destinationId);
+    const text = typeof label === 'string' ? label.trim() : '';
+    if (label !== undefined && label !== null && typeof label !== 'string') throw invalid(['label must be text']);
+    if (text.length > MAX_LABEL) throw invalid([`label is longer than ${MAX_LABEL} characters`]);
+    const created = await this.deps.store.createWriteKey(destinationId, text || 'created in the console');
+    return { key: created.key, writeKey: writeKeyView(created.record) };
+  }
+
+  async revokeWriteKey(keyId: string): Promise<WriteKeyView> {
+    const record = (await this.deps.store.listWriteKeys()).find((k) => k.id === keyId);
+    if (!record) throw notFound(`Write key "${keyId}"`);
+    if (!(await this.deps.store.revokeWriteKey(keyId))) throw new AdminError(409, `Write key "${keyId}" is already revoked`);
+    const after = (await this.deps.store.listWriteKeys(record.destinationId)).find((k) => k.id === keyId) ?? record;
+    return writeKeyView(after);
+  }
+
+  // ── delivery log ─────────────────────────────────────────────────────
+
+  async searchEvents(query: EventQuery): Promise<{ events: EventSummaryView[]; nextBefore: number | null }> {
+    const page = await this.deps.store.search(query);
+    return { events: page.events.map(eventSummaryView), nextBefore: page.nextBeforeId };
+  }
+
+  async getEvent(id: number): Promise<EventDetailView> {
+    const detail = await this.deps.store.getEvent(id);
+    if (!detail) throw notFound(`Event ${id}`);
+    return eventDetailView(detail.event, detail.attempts);
+  }
+
+  // ── dead letters ─────────────────────────────────────────────────────
+
+  retryDeadLetters(selector: DeadLetterSelector): Promise<number> {
+    return this.deps.store.retryDeadLetters(selector);
+  }
+
+  dropDeadLetters(selector: DeadLetterSelector): Promise<number> {
+    return this.deps.store.dropDeadLetters(selector);
+  }
+
+  async retryEvent(id: number): Promise<number> {
+    await this.deadLetter(id);
+    return this.deps.store.retryDeadLetters({ ids: [id] });
+  }
+
+  async dropEvent(id: number): Promise<number> {
+    await this.deadLetter(id);
+    return this.deps.store.dropDeadLetters({ ids: [id] });
+  }
+
+  // ── events made here ─────────────────────────────────────────────────
+
+  /**
+   * SPEC.md §7: a Segment `delete` for the user, appended to its lane, so events of that user
+   * already queued are delivered before the deletion.
+   */
+  async deleteUser(userId: string, destination: unknown): Promise<{ eventId?: number; messageId: string; destinationId: string }> {
+    const id = userId.trim();
+    if (id === '' || id.length > 500) throw invalid(['userId must be 1-500 characters']);
+    const destinationId = await this.resolveDestination(destination);
+    const stored = await this.appendOne(destinationId, { type: 'delete', userId: id });
+    return { ...(stored.eventId !== undefined ? { eventId: stored.eventId } : {}), messageId: stored.messageId, destinationId };
+  }
+
+  /** The event tester: normalise as ingest does, append, and wait for the first attempt to end. */
+  async sendTestEvent(input: TestEventInput): Promise<TestEventResult> {
+    const { event } = input;
+    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
+      throw invalid(['event must be one Segment event as a JSON object']);
+    }
+    if (Array.isArray((event as { batch?: unknown }).batch)) throw invalid(['event must be one event, not a batch']);
+    const waitMs = waitOf(input.waitMs);
+    const destinationId = await this.resolveDestination(input.destination);
+    const stored = await this.appendOne(destinationId, event as Record<string, unknown>);
+    if (stored.eventId === undefined) throw new AdminError(503, 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const detail = await this.getEvent(stored.eventId);
+      const settled = detail.state !== 'pending' || detail.attempts > 0;
+      const destinationRow = await this.deps.store.getDestination(destinationId);
+      const pausedReason = destinationRow?.paused ? (destinationRow.pauseReason ?? 'paused') : null;
+      if (settled || pausedReason !== null || Date.now() >= deadline) {
+        return { event: detail, settled, duplicate: stored.duplicate, pausedReason };
+      }
+      await new Promise((r) => setTimeout(r, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))));
+    }
+  }
+
+  // ── secrets (for the output filter) ──────────────────────────────────
+
+  /** Every secret this process knows, so responses can be checked for them. */
+  async secrets(): Promise<string[]> {
+    const rows = await this.deps.store.listDestinations();
+    const out = rows.map((d) => (d.settings as Partial<DestinationSettings>)?.sharedSecret).filter((s): s is string => typeof s === 'string');
+    if (this.deps.config.adminToken) out.push(this.deps.config.adminToken);
+    for (const d of this.deps.config.destinations) {
+      if (d.webhookSecret) out.push(d.webhookSecret);
+      out.push(...d.writeKeys);
+    }
+    return out;
+  }
+
+  // ── helpers ──────────────────────────────────────────────────────────
+
+  private view(d: Destination, backlog: DestinationBacklog | undefined): DestinationView {
+    return destinationView(d, backlog, this.deps.config.destinations.some((x) => x.id === d.id));
+  }
+
+  private async destinationRow(id: string): Promise<Destination> {
+    const d = await this.deps.store.getDestination(id);
+    if (!d) throw notFound(`Destination "${id}"`);
+    return d;
+  }
+
+  private async deadLetter(id: number): Promise<void> {
+    const detail = await this.deps.store.getEvent(id);
+    if (!detail) throw notFound(`Event ${id}`);
+    if (detail.event.status !== 'failed') {
+      throw new AdminError(409, `Event ${id} is ${detail.event.status}: only dead letters (failed) can be retried or dropped`);
+    }
+  }
+
+  private async resolveDestination(destination: unknown): Promise<string> {
+    if (typeof destination === 'string' && destination.trim() !== '') {
+      return (await this.destinationRow(destination.trim())).id;
+    }
+    if (destination !== undefined && destination !== null && destination !== '') throw invalid(['destination must be a destination id']);
+    const all = await this.deps.store.listDestinations();
+    if (all.length === 1) return all[0]!.id;
+    if (all.length === 0) throw new AdminError(409, 'There is no destination yet: create one first');
+    throw invalid([`destination is required when there are several (${all.map((d) => d.id).join(', ')})`]);
+  }
+
+  private async appendOne(destinationId: string, body: Record<string, unknown>): Promise<{ eventId?: number; messageId: string; duplicate: boolean }> {
+    const receivedAt = new Date();
+    const normalized = normalizeWebhookBody(body, receivedAt);
+    if (!normalized.ok) throw badRequest(normalized.error, [normalized.error]);
+    const rejection = normalized.rejected[0];
+    if (rejection) throw badRequest(`The event was refused: ${rejection.reason}`, [rejection.reason]);
+    const event = normalized.accepted[0];
+    if (!event) throw badRequest('No event to send');
+    const result = await this.deps.sink.append({ destinationId, accepted: [event], rejected: [], receivedAt });
+    const found = await this.deps.store.search({ destinationId, messageId: event.messageId, limit: 1 });
+    const eventId = found.events[0]?.id;
+    return { ...(eventId !== undefined ? { eventId } : {}), messageId: event.messageId, duplicate: result.duplicates > 0 };
+  }
+
+  private name(value: unknown, problems: string[], required: boolean): string | undefined {
+    if (value === undefined || value === null) {
+      if (required) problems.push('name is required (a label for this Sailthru account, e.g. "Production")');
+      return undefined;
+    }
+    if (typeof value !== 'string' || value.trim() === '') {
+      problems.push('name must be non-empty text');
+      return undefined;
+    }
+    if (value.trim().length > MAX_NAME) {
+      problems.push(`name is longer than ${MAX_NAME} characters`);
+      return undefined;
+    }
+    return value.trim();
+  }
+
+  private checkedSettings(raw: Record<string, unknown> | null, problems: string[]): DestinationSettings | null {
+    if (raw === null) return null;
+    const checked = validateSettings(raw);
+    if (!checked.ok) {
+      problems.push(...checked.errors);
+      return null;
+    }
+    return checked.settings;
+  }
+}
+
+/** Only known settings; anything else is named as unknown (a typo would otherwise vanish). */
+function settingsObject(value: unknown, problems: string[]): Record<string, unknown> | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push('settings must be an object');
+    return null;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (!(SETTING_KEYS as readonly string[]).includes(key)) {
+      problems.push(`${key} is not a setting (known: ${SETTING_KEYS.join(', ')})`);
+      continue;
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+/** Changes over stored settings: null or "" clears a field, except the secret, which is kept. */
+export function mergeSettings(stored: unknown, changes: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (changes === null) return null;
+  const merged: Record<string, unknown> = { ...((stored ?? {}) as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(changes)) {
+    if (key === 'sharedSecret' && (value === undefined || value === null || value === '')) continue;
+    if (value === null || value === '') delete merged[key];
+    else merged[key] = value;
+  }
+  return merged;
+}
+
+function invalid(problems: string[]): AdminError {
+  return badRequest(problems.length === 1 ? problems[0]! : `${problems.length} problems: ${problems.join('; ')}`, problems);
+}
+
+function sumOf(backlogs: BacklogView[], key: 'unsettled' | 'retrying' | 'failed'): number {
+  return backlogs.reduce((n, b) => n + b[key], 0);
+}
+
+function waitOf(value: unknown): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_TEST_WAIT_MS;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > MAX_TEST_WAIT_MS) throw invalid([`waitMs must be from 0 to ${MAX_TEST_WAIT_MS}`]);
+  return n;
+}

@@ -1,0 +1,166 @@
+import type { AttemptRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
+import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+
+/**
+ * What the admin API and the console show of stored things. The shared secret is write-only:
+ * it leaves the server only as a mask, never as its value; write keys only as their records.
+ */
+
+/** Secrets shorter than this show as "set": two characters of a short secret say too much. */
+const MIN_SECRET_FOR_HINT = 12;
+
+export function maskSecret(secret: string | undefined | null): string | null {
+  if (typeof secret !== 'string' || secret === '') return null;
+  return secret.length >= MIN_SECRET_FOR_HINT ? `••••${secret.slice(-2)}` : 'set';
+}
+
+export type PublicSettings = Omit<DestinationSettings, 'sharedSecret'> & { sharedSecret: string | null };
+
+export interface BacklogView {
+  unsettled: number;
+  retrying: number;
+  /** Dead letters. */
+  failed: number;
+  oldestUnsettledAgeMs: number | null;
+}
+
+export interface DestinationView {
+  id: string;
+  name: string;
+  settings: PublicSettings;
+  /** What is wrong with the stored settings (the destination cannot deliver until fixed). */
+  settingsProblems: string[];
+  paused: boolean;
+  pauseReason: string | null;
+  version: number;
+  /** Defined in the environment or config file: a restart applies those fields again. */
+  declared: boolean;
+  backlog: BacklogView;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const EMPTY_BACKLOG: BacklogView = { unsettled: 0, retrying: 0, failed: 0, oldestUnsettledAgeMs: null };
+
+export function destinationView(d: Destination, backlog: DestinationBacklog | undefined, declared: boolean): DestinationView {
+  // Stored settings may be partial (declared but incomplete): show what is there.
+  const stored = (d.settings ?? {}) as Partial<DestinationSettings>;
+  const { sharedSecret, ...rest } = stored;
+  const checked = validateSettings(stored);
+  return {
+    id: d.id,
+    name: d.name,
+    settings: { ...(rest as Omit<DestinationSettings, 'sharedSecret'>), sharedSecret: maskSecret(sharedSecret) },
+    settingsProblems: checked.ok ? [] : checked.errors,
+    paused: d.paused,
+    pauseReason: d.pauseReason,
+    version: d.version,
+    declared,
+    backlog: backlog
+      ? {
+          unsettled: backlog.unsettled,
+          retrying: backlog.retrying,
+          failed: backlog.failed,
+          oldestUnsettledAgeMs: backlog.oldestUnsettledAgeMs,
+        }
+      : EMPTY_BACKLOG,
+    createdAt: d.createdAt.toISOString(),
+    updatedAt: d.updatedAt.toISOString(),
+  };
+}
+
+export interface WriteKeyView {
+  id: string;
+  destinationId: string;
+  label: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export function writeKeyView(k: WriteKeyRecord): WriteKeyView {
+  return {
+    id: k.id,
+    destinationId: k.destinationId,
+    label: k.label,
+    createdAt: k.createdAt.toISOString(),
+    revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
+  };
+}
+
+/** One row of the delivery log (the event page adds payload, outcome and attempts). */
+export interface EventSummaryView {
+  id: number;
+  destinationId: string;
+  userId: string | null;
+  messageId: string | null;
+  type: string | null;
+  event: string | null;
+  state: StoredEvent['status'];
+  attempts: number;
+  lastError: string | null;
+  /** The outcome's reason (skipped, failed, rejected), when there is one. */
+  reason: string | null;
+  receivedAt: string;
+  updatedAt: string;
+  settledAt: string | null;
+  nextAttemptAt: string | null;
+}
+
+export function eventSummaryView(e: StoredEvent): EventSummaryView {
+  return {
+    id: e.id,
+    destinationId: e.destinationId,
+    userId: e.laneKey,
+    messageId: e.messageId,
+    type: e.type,
+    event: e.eventName,
+    state: e.status,
+    attempts: e.attempts,
+    lastError: e.lastError,
+    reason: e.outcome?.reason ?? null,
+    receivedAt: e.receivedAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+    settledAt: iso(e.settledAt),
+    nextAttemptAt: iso(e.nextAttemptAt),
+  };
+}
+
+export interface AttemptView {
+  attempt: number;
+  startedAt: string;
+  durationMs: number;
+  state: AttemptRecord['state'];
+  error: string | null;
+  warnings: string[];
+  workerId: string;
+  calls: AttemptRecord['calls'];
+}
+
+export interface EventDetailView extends EventSummaryView {
+  payload: unknown;
+  outcome: StoredEvent['outcome'];
+  attemptLog: AttemptView[];
+}
+
+export function eventDetailView(e: StoredEvent, attempts: readonly AttemptRecord[]): EventDetailView {
+  return {
+    ...eventSummaryView(e),
+    payload: e.payload,
+    outcome: e.outcome,
+    attemptLog: attempts.map((a) => ({
+      attempt: a.attempt,
+      startedAt: a.startedAt.toISOString(),
+      durationMs: Math.round(a.durationMs * 10) / 10,
+      state: a.state,
+      error: a.error,
+      warnings: a.warnings,
+      workerId: a.workerId,
+      // CallRecords carry neither the secret nor sig by construction (src/sailthru/types.ts).
+      calls: a.calls,
+    })),
+  };
+}
+
+function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}

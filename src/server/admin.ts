@@ -1,0 +1,104 @@
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppConfig } from '../config.ts';
+import type { DestinationRegistry } from '../delivery/destinations.ts';
+import type { DeliveryMetrics } from '../delivery/metrics.ts';
+import type { EventStore } from '../delivery/store.ts';
+import { FailedAttempts } from './admin-auth.ts';
+import { adminApiRoutes } from './admin-api.ts';
+import { AdminService } from './admin-service.ts';
+import { consoleRoutes } from './console/routes.ts';
+import { randomToken, SessionStore, type Session } from './console/session.ts';
+import { redactSecrets, SecretList } from './secret-redaction.ts';
+import { SeriesSampler } from './series-sampler.ts';
+
+/**
+ * The operator side of the app: the admin JSON API under /api and the console pages, sharing one
+ * AdminService, one session store and one chart sampler. Register it encapsulated:
+ * `app.register(adminRoutes, { config, store, metrics, registry })`.
+ */
+export interface AdminRoutesOptions {
+  config: Pick<AppConfig, 'adminToken' | 'destinations'>;
+  store: EventStore;
+  metrics: DeliveryMetrics;
+  registry: DestinationRegistry;
+  /** Chart sampling interval, ms (default 5 s). */
+  sampleIntervalMs?: number;
+  /** Console session idle timeout, ms (default 12 h). */
+  sessionIdleMs?: number;
+  /** Test-connection timeout, ms (default 5 s). */
+  connectionTimeoutMs?: number;
+}
+
+const SESSION_COOKIE = 'sd_session';
+
+export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
+  const { config, store, metrics, registry } = options;
+  const sampler = new SeriesSampler({
+    metrics: metrics.registry,
+    store,
+    registry,
+    ...(options.sampleIntervalMs !== undefined ? { intervalMs: options.sampleIntervalMs } : {}),
+    onError: (err) => app.log.warn({ err }, 'chart sampling failed'),
+  });
+  const service = new AdminService({
+    store,
+    registry,
+    sink: metrics.instrumentSink(store),
+    sampler,
+    config,
+    ...(options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
+  });
+  const sessions = new SessionStore(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {});
+  const failedAttempts = new FailedAttempts();
+  const secrets = new SecretList(() => service.secrets());
+
+  // Sessions live in memory, so a per-process signing secret is enough.
+  await app.register(fastifyCookie, { secret: randomToken() });
+
+  const sessionOf = (request: FastifyRequest): Session | null => {
+    const raw = request.cookies[SESSION_COOKIE];
+    if (!raw) return null;
+    const unsigned = request.unsignCookie(raw);
+    return unsigned.valid && unsigned.value ? sessions.get(unsigned.value) : null;
+  };
+  const setSessionCookie = (reply: FastifyReply, session: Session): void => {
+    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true });
+  };
+  const clearSessionCookie = (reply: FastifyReply): void => {
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+  };
+
+  // Last line of defence: no known secret leaves in a response body (see secret-redaction.ts).
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (typeof payload !== 'string') return payload;
+    const { text, hits } = redactSecrets(payload, await secrets.current());
+    if (hits > 0) request.log.error({ route: request.routeOptions.url, hits }, 'a secret was about to be sent in a response and was redacted');
+    return text;
+  });
+  app.addHook('onResponse', async (request) => {
+    if (request.method !== 'GET') secrets.invalidate();
+  });
+
+  await app.register(adminApiRoutes, {
+    prefix: '/api',
+    service,
+    adminToken: config.adminToken,
+    hasSession: (request) => sessionOf(request) !== null,
+    failedAttempts,
+  });
+  await app.register(consoleRoutes, {
+    service,
+    adminToken: config.adminToken,
+    sessions,
+    failedAttempts,
+    sessionOf,
+    setSessionCookie,
+    clearSessionCookie,
+  });
+
+  sampler.start();
+  app.addHook('onClose', async () => {
+    await sampler.stop();
+  });
+}

@@ -1,0 +1,79 @@
+import type { Overview } from '../admin-service.ts';
+import { chartFigure, formatNumber } from './chart.ts';
+import { html, type SafeHtml } from './html.ts';
+import { actionButton, ageText, page } from './layout.ts';
+import type { Flash } from './session.ts';
+
+export const SERIES_REFRESH_MS = 10_000;
+
+export function overviewPage(o: Overview, csrf: string, flash: Flash[]): SafeHtml {
+  const { totals, series } = o;
+  const settled = series.points.reduce(
+    (acc, p) => ({ ok: acc.ok + p.delivered + p.skipped, bad: acc.bad + p.failed, retried: acc.retried + p.retried }),
+    { ok: 0, bad: 0, retried: 0 },
+  );
+  const finished = settled.ok + settled.bad;
+  const successShare = finished === 0 ? null : (settled.ok / finished) * 100;
+  return page({
+    title: 'Overview',
+    section: 'overview',
+    csrf,
+    flash,
+    body: html`<h1>Overview</h1>
+${o.destinations
+  .filter((d) => d.paused)
+  .map(
+    (d) => html`<div class="flash error" role="alert"><strong>${d.name}</strong> is paused: ${d.pauseReason ?? 'no reason given'}.
+  Events are kept and wait. Fix the settings (<a href="/destinations/${d.id}">settings of ${d.name}</a>) or ${actionButton(`/destinations/${d.id}/resume`, 'Resume', csrf, { secondary: true, fields: { back: '/' }, ariaLabel: `Resume ${d.name}` })}</div>`,
+  )}
+<section aria-labelledby="totals-h">
+<h2 id="totals-h">Now</h2>
+<dl class="stats">
+  <div><dt>Backlog (unsettled)</dt><dd>${totals.unsettled}</dd></div>
+  <div><dt>Retrying</dt><dd>${totals.retrying}</dd></div>
+  <div><dt>Dead letters</dt><dd><a href="/dead-letters">${totals.deadLetters}</a></dd></div>
+  <div><dt>Oldest pending</dt><dd>${ageText(totals.oldestUnsettledAgeMs)}</dd></div>
+  <div><dt>Success (last hour)</dt><dd>${successShare === null ? '–' : `${successShare.toFixed(1)} %`}</dd></div>
+  <div><dt>Delivered or skipped / failed</dt><dd>${settled.ok} / ${settled.bad}</dd></div>
+</dl>
+</section>
+<section aria-labelledby="charts-h" data-series-url="/api/series?minutes=60" data-refresh-ms="${SERIES_REFRESH_MS}">
+<h2 id="charts-h">Last hour</h2>
+<p class="muted"><span data-refreshed aria-live="polite">Charts refresh every ${SERIES_REFRESH_MS / 1000} s.</span> Rates are those seen by this server process.</p>
+<div class="grid">
+  ${chartFigure('throughput', 'Events per second: in and delivered', '/s', series)}
+  ${chartFigure('outcomes', 'Outcomes per interval: success and failure', '', series)}
+  ${chartFigure('backlog', 'Backlog (events waiting)', '', series)}
+  ${chartFigure('age', 'Oldest pending event age (seconds)', 's', series)}
+  ${chartFigure('calls', 'Sailthru calls per second by endpoint', '/s', series)}
+  ${chartFigure('latency', 'Delivery latency p50 / p95 (ms)', 'ms', series)}
+</div>
+<h3 id="rate-h">Rate-limit use by endpoint</h3>
+<div class="table-wrap"><table data-rate-table aria-labelledby="rate-h">
+<thead><tr><th scope="col">Endpoint</th><th scope="col" class="num">Calls (hour)</th><th scope="col" class="num">Peak /s</th><th scope="col" class="num">Limit /s</th><th scope="col">Peak use</th></tr></thead>
+<tbody>${
+      series.endpoints.length === 0
+        ? html`<tr><td colspan="5">No Sailthru calls in this period.</td></tr>`
+        : series.endpoints.map(
+            (e) => html`<tr><td>${e.endpoint}</td><td class="num">${e.calls}</td><td class="num">${formatNumber(e.peakPerSecond)}</td><td class="num">${e.limitPerSecond ?? '–'}</td>
+<td><meter min="0" max="1" low="0.7" high="0.9" optimum="0" value="${Math.min(1, e.peakUse ?? 0)}" aria-label="rate-limit use of ${e.endpoint}"></meter> ${e.peakUse === null ? '–' : `${Math.round(e.peakUse * 100)}%`}</td></tr>`,
+          )
+    }</tbody>
+</table></div>
+</section>
+<section aria-labelledby="dest-h">
+<h2 id="dest-h">Destinations</h2>
+${
+  o.destinations.length === 0
+    ? html`<p>No destination yet. <a href="/destinations">Add a Sailthru account</a>.</p>`
+    : html`<div class="table-wrap"><table>
+<thead><tr><th scope="col">Destination</th><th scope="col">State</th><th scope="col" class="num">Backlog</th><th scope="col" class="num">Retrying</th><th scope="col" class="num">Dead letters</th><th scope="col">Oldest pending</th></tr></thead>
+<tbody>${o.destinations.map(
+        (d) => html`<tr><td><a href="/destinations/${d.id}">${d.name}</a> <span class="muted">${d.id}</span></td>
+<td>${d.paused ? html`<span class="badge paused">paused</span>` : d.settingsProblems.length ? html`<span class="badge warn">settings incomplete</span>` : html`<span class="badge ok">active</span>`}</td>
+<td class="num">${d.backlog.unsettled}</td><td class="num">${d.backlog.retrying}</td><td class="num">${d.backlog.failed}</td><td>${ageText(d.backlog.oldestUnsettledAgeMs)}</td></tr>`,
+      )}</tbody></table></div>`
+}
+</section>`,
+  });
+}

@@ -1,0 +1,426 @@
+import formbody from '@fastify/formbody';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { FailedAttempts, tokenMatches } from '../admin-auth.ts';
+import { AdminError } from '../admin-errors.ts';
+import { parseDeadLetterFilter, parseEventId, parseEventQuery } from '../admin-input.ts';
+import { SETTING_KEYS, type AdminService } from '../admin-service.ts';
+import { SAMPLE_EVENTS, sampleById } from '../sample-events.ts';
+import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
+import { deadLettersPage } from './dead-letters.ts';
+import { destinationPage, destinationsPage, formValuesOf, type FormState } from './destinations.ts';
+import { eventPage, eventsPage, type SearchValues } from './events.ts';
+import type { SafeHtml } from './html.ts';
+import { overviewPage } from './overview.ts';
+import { randomToken, sameToken, type Flash, type Session, type SessionStore } from './session.ts';
+import { messagePage, noTokenPage, signInPage } from './sign-in.ts';
+import { testerPage, type TesterState } from './tester.ts';
+
+/**
+ * The web console: server-rendered pages from the same app, every action a form POST carrying
+ * the session's CSRF token, each handled by the AdminService the JSON API also uses.
+ */
+export interface ConsoleOptions {
+  service: AdminService;
+  adminToken: string | undefined;
+  sessions: SessionStore;
+  failedAttempts: FailedAttempts;
+  /** Reads the signed session cookie of a request. */
+  sessionOf: (request: FastifyRequest) => Session | null;
+  setSessionCookie: (reply: FastifyReply, session: Session) => void;
+  clearSessionCookie: (reply: FastifyReply) => void;
+}
+
+const PUBLIC_ROUTES = new Set(['/sign-in', '/assets/console.css', '/assets/console.js']);
+const PRE_COOKIE = 'sd_pre';
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+type Form = Record<string, unknown>;
+
+export async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
+  const { service, sessions } = options;
+  const sessionByRequest = new WeakMap<FastifyRequest, Session>();
+  await app.register(formbody, { bodyLimit: 256 * 1024 });
+
+  const send = (reply: FastifyReply, body: SafeHtml, status = 200) =>
+    reply.code(status).type('text/html; charset=utf-8').send(body.text);
+  const session = (request: FastifyRequest): Session => {
+    const s = sessionByRequest.get(request);
+    // The preHandler guarantees it for every non-public route.
+    if (!s) throw new AdminError(403, 'Not signed in');
+    return s;
+  };
+  const flashOf = (s: Session): Flash[] => s.flash.splice(0);
+  const redirect = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
+  const form = (request: FastifyRequest): Form => (request.body && typeof request.body === 'object' ? (request.body as Form) : {});
+  const str = (f: Form, key: string): string => {
+    const v = f[key];
+    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+  };
+  const param = (request: FastifyRequest, name: string): string => (request.params as Record<string, string>)[name] ?? '';
+
+  app.addHook('onRequest', async (request, reply) => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
+    const route = request.routeOptions.url ?? '';
+    if (route.startsWith('/assets/')) return undefined;
+    if (!options.adminToken) return send(reply, noTokenPage(), 403);
+    return undefined;
+  });
+
+  app.addHook('preHandler', async (request, reply) => {
+    const route = request.routeOptions.url ?? '';
+    if (PUBLIC_ROUTES.has(route)) return undefined;
+    const s = options.sessionOf(request);
+    if (!s) {
+      if (request.method === 'GET') return redirect(reply, `/sign-in?next=${encodeURIComponent(request.url)}`);
+      return send(reply, messagePage('Signed out', 'Your session has ended. Sign in again, then repeat the action.', null), 401);
+    }
+    sessionByRequest.set(request, s);
+    if (request.method === 'POST' && !sameToken(str(form(request), '_csrf'), s.csrf)) {
+      return send(
+        reply,
+        messagePage('Form refused', 'This form did not carry this session’s CSRF token, so nothing was changed. Reload the page and try again.', s.csrf),
+        403,
+      );
+    }
+    return undefined;
+  });
+
+  app.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
+    const csrf = sessionByRequest.get(request)?.csrf ?? null;
+    if (error instanceof AdminError) return send(reply, messagePage(error.status === 404 ? 'Not found' : 'Not possible', error.message, csrf), error.status);
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status >= 500) request.log.error({ err: error, route: request.routeOptions.url }, 'console request failed');
+    return send(reply, messagePage('Something went wrong', status >= 500 ? 'An internal error happened; see the server log.' : error.message, csrf), status);
+  });
+
+  // ── assets, sign-in, sign-out ─────────────────────────────────────────
+
+  app.get('/assets/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_CSS));
+  app.get('/assets/console.js', async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_JS),
+  );
+
+  app.get('/sign-in', async (request, reply) => {
+    const next = safeNext((request.query as Record<string, unknown>).next);
+    if (options.sessionOf(request)) return redirect(reply, next);
+    const preToken = randomToken();
+    reply.setCookie(PRE_COOKIE, preToken, { path: '/sign-in', httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: 3600 });
+    return send(reply, signInPage({ next, preToken }));
+  });
+
+  app.post('/sign-in', async (request, reply) => {
+    const f = form(request);
+    const next = safeNext(f.next);
+    const preToken = randomToken();
+    const again = (error: string, status: number) => {
+      reply.setCookie(PRE_COOKIE, preToken, { path: '/sign-in', httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: 3600 });
+      return send(reply, signInPage({ next, preToken, error }), status);
+    };
+    if (options.failedAttempts.blocked(request.ip)) return again('Too many wrong tokens from this address; wait 15 minutes.', 429);
+    // Double submit: the form's token must match the cookie set with it (no cross-site sign-in).
+    if (!sameToken(str(f, '_pre'), request.cookies[PRE_COOKIE] ?? '')) return again('The sign-in form expired; try again.', 403);
+    if (!tokenMatches(str(f, 'token'), options.adminToken ?? '')) {
+      options.failedAttempts.record(request.ip);
+      return again('That is not the admin token.', 401);
+    }
+    options.failedAttempts.clear(request.ip);
+    const s = sessions.create();
+    options.setSessionCookie(reply, s);
+    reply.clearCookie(PRE_COOKIE, { path: '/sign-in' });
+    return redirect(reply, next);
+  });
+
+  app.post('/sign-out', async (request, reply) => {
+    sessions.destroy(session(request).id);
+    options.clearSessionCookie(reply);
+    return redirect(reply, '/sign-in');
+  });
+
+  // ── overview ──────────────────────────────────────────────────────────
+
+  app.get('/', async (request, reply) => {
+    const s = session(request);
+    return send(reply, overviewPage(await service.overview(60), s.csrf, flashOf(s)));
+  });
+
+  // ── settings ──────────────────────────────────────────────────────────
+
+  app.get('/destinations', async (request, reply) => {
+    const s = session(request);
+    return send(reply, destinationsPage(await service.listDestinations(), s.csrf, flashOf(s), { values: {}, problems: [] }));
+  });
+
+  app.post('/destinations', async (request, reply) => {
+    const s = session(request);
+    const f = form(request);
+    const settings = settingsFromForm(f, str, false);
+    try {
+      const d = await service.createDestination({ id: str(f, 'id'), name: str(f, 'name'), settings });
+      s.flash.push({ kind: 'ok', text: `Destination ${d.name} added. Create a write key below so sources can send events.` });
+      return redirect(reply, `/destinations/${encodeURIComponent(d.id)}`);
+    } catch (error) {
+      if (!(error instanceof AdminError) || (error.status !== 400 && error.status !== 409)) throw error;
+      const state: FormState = { values: formValues(f, str), problems: error.problems.length ? error.problems : [error.message] };
+      return send(reply, destinationsPage(await service.listDestinations(), s.csrf, [], state), error.status);
+    }
+  });
+
+  app.get('/destinations/:id', async (request, reply) => {
+    const s = session(request);
+    const id = param(request, 'id');
+    const destination = await service.getDestination(id);
+    const revealed = s.revealedKey && s.revealedKey.destinationId === id ? s.revealedKey : null;
+    s.revealedKey = null;
+    return send(
+      reply,
+      destinationPage(
+        { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] }, revealedKey: revealed },
+        s.csrf,
+        flashOf(s),
+      ),
+    );
+  });
+
+  app.post('/destinations/:id', async (request, reply) => {
+    const s = session(request);
+    const id = param(request, 'id');
+    const f = form(request);
+    const before = await service.getDestination(id);
+    try {
+      const d = await service.updateDestination(id, { name: str(f, 'name'), settings: settingsFromForm(f, str, true) });
+      s.flash.push({
+        kind: 'ok',
+        text: `Settings saved (version ${d.version}). They apply to the next delivery.${before.paused ? ' Delivery resumed.' : ''}`,
+      });
+      return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+    } catch (error) {
+      if (!(error instanceof AdminError) || error.status !== 400) throw error;
+      const state: FormState = { values: formValues(f, str), problems: error.problems.length ? error.problems : [error.message] };
+      return send(reply, destinationPage({ destination: before, writeKeys: await service.listWriteKeys(id), form: state, revealedKey: null }, s.csrf, []), 400);
+    }
+  });
+
+  app.post('/destinations/:id/test-connection', async (request, reply) => {
+    const s = session(request);
+    const id = param(request, 'id');
+    try {
+      const result = await service.testConnection(id);
+      s.flash.push({ kind: result.ok ? 'ok' : 'error', text: `Test connection: ${result.message}` });
+    } catch (error) {
+      if (!(error instanceof AdminError) || error.status !== 400) throw error;
+      s.flash.push({ kind: 'error', text: `Test connection: the saved settings are incomplete: ${error.problems.join('; ') || error.message}` });
+    }
+    return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+  });
+
+  app.post('/destinations/:id/pause', async (request, reply) => {
+    const s = session(request);
+    const d = await service.pause(param(request, 'id'), str(form(request), 'reason'));
+    s.flash.push({ kind: 'info', text: `${d.name} is paused. Events are kept until it is resumed.` });
+    return redirect(reply, safeNext(str(form(request), 'back') || `/destinations/${encodeURIComponent(d.id)}`));
+  });
+
+  app.post('/destinations/:id/resume', async (request, reply) => {
+    const s = session(request);
+    const d = await service.resume(param(request, 'id'));
+    s.flash.push({ kind: 'ok', text: `${d.name} resumed: queued events are being delivered.` });
+    return redirect(reply, safeNext(str(form(request), 'back') || `/destinations/${encodeURIComponent(d.id)}`));
+  });
+
+  app.post('/destinations/:id/write-keys', async (request, reply) => {
+    const s = session(request);
+    const id = param(request, 'id');
+    const created = await service.createWriteKey(id, str(form(request), 'label'));
+    s.revealedKey = { destinationId: id, key: created.key, label: created.writeKey.label };
+    return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+  });
+
+  app.post('/write-keys/:keyId/revoke', async (request, reply) => {
+    const s = session(request);
+    const key = await service.revokeWriteKey(param(request, 'keyId'));
+    s.flash.push({ kind: 'ok', text: `Write key "${key.label}" revoked: requests with it are refused from now on.` });
+    return redirect(reply, `/destinations/${encodeURIComponent(key.destinationId)}`);
+  });
+
+  app.post('/destinations/:id/delete', async (request, reply) => {
+    const s = session(request);
+    const id = param(request, 'id');
+    if (str(form(request), 'confirm').trim() !== id) {
+      s.flash.push({ kind: 'error', text: `Not deleted: type the id "${id}" to confirm.` });
+      return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+    }
+    await service.deleteDestination(id);
+    s.flash.push({ kind: 'ok', text: `Destination ${id} deleted.` });
+    return redirect(reply, '/destinations');
+  });
+
+  // ── event delivery ────────────────────────────────────────────────────
+
+  app.get('/events', async (request, reply) => {
+    const s = session(request);
+    const q = request.query as Record<string, unknown>;
+    const values = searchValues(q);
+    const flash = flashOf(s);
+    let result = null;
+    let nextHref: string | null = null;
+    try {
+      result = await service.searchEvents({ ...parseEventQuery(q), limit: 50 });
+      if (result.nextBefore !== null) nextHref = `/events?${new URLSearchParams({ ...definedOnly(values), before: String(result.nextBefore) }).toString()}`;
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      flash.push({ kind: 'error', text: error.message });
+    }
+    return send(reply, eventsPage(values, result, await service.listDestinations(), s.csrf, flash, nextHref));
+  });
+
+  app.get('/events/:id', async (request, reply) => {
+    const s = session(request);
+    return send(reply, eventPage(await service.getEvent(parseEventId(param(request, 'id'))), s.csrf, flashOf(s)));
+  });
+
+  app.post('/events/:id/retry', async (request, reply) => {
+    const s = session(request);
+    const id = parseEventId(param(request, 'id'));
+    const n = await service.retryEvent(id);
+    s.flash.push({ kind: 'ok', text: n ? `Event #${id} is queued again at the head of its lane.` : `Event #${id} was not retried.` });
+    return redirect(reply, safeNext(str(form(request), 'back') || `/events/${id}`));
+  });
+
+  app.post('/events/:id/drop', async (request, reply) => {
+    const s = session(request);
+    const id = parseEventId(param(request, 'id'));
+    const n = await service.dropEvent(id);
+    s.flash.push({ kind: 'ok', text: n ? `Event #${id} dropped.` : `Event #${id} was not dropped.` });
+    return redirect(reply, safeNext(str(form(request), 'back') || '/dead-letters'));
+  });
+
+  app.post('/users/delete', async (request, reply) => {
+    const s = session(request);
+    const f = form(request);
+    const result = await service.deleteUser(str(f, 'userId'), str(f, 'destination') || undefined);
+    s.flash.push({
+      kind: 'ok',
+      text: `Deletion of user "${str(f, 'userId').trim()}" queued${result.eventId !== undefined ? ` as event #${result.eventId}` : ''}; it is sent after that user's earlier events.`,
+    });
+    return redirect(reply, `/events?${new URLSearchParams({ userId: str(f, 'userId').trim() }).toString()}`);
+  });
+
+  // ── dead letters ──────────────────────────────────────────────────────
+
+  app.get('/dead-letters', async (request, reply) => {
+    const s = session(request);
+    const q = request.query as Record<string, unknown>;
+    const values = searchValues(q);
+    const flash = flashOf(s);
+    let result: Awaited<ReturnType<AdminService['searchEvents']>> = { events: [], nextBefore: null };
+    try {
+      result = await service.searchEvents({ ...parseDeadLetterFilter(q), status: 'failed', limit: 100 });
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      flash.push({ kind: 'error', text: error.message });
+    }
+    return send(reply, deadLettersPage(values, result, await service.listDestinations(), s.csrf, flash));
+  });
+
+  for (const action of ['retry', 'drop'] as const) {
+    app.post(`/dead-letters/${action}`, async (request, reply) => {
+      const s = session(request);
+      const f = form(request);
+      const filter = parseDeadLetterFilter(f);
+      const n = action === 'retry' ? await service.retryDeadLetters({ filter }) : await service.dropDeadLetters({ filter });
+      s.flash.push({ kind: 'ok', text: action === 'retry' ? `${n} dead letters queued again.` : `${n} dead letters dropped.` });
+      return redirect(reply, `/dead-letters?${new URLSearchParams(definedOnly(searchValues(f))).toString()}`);
+    });
+  }
+
+  // ── event tester ──────────────────────────────────────────────────────
+
+  app.get('/tester', async (request, reply) => {
+    const s = session(request);
+    const q = request.query as Record<string, unknown>;
+    const sample = sampleById(typeof q.sample === 'string' ? q.sample : '') ?? SAMPLE_EVENTS[0]!;
+    const destinations = await service.listDestinations();
+    const state: TesterState = {
+      sampleId: sample.id,
+      eventText: JSON.stringify(sample.event, null, 2),
+      destination: destinations[0]?.id ?? '',
+      result: null,
+      problems: [],
+    };
+    return send(reply, testerPage(SAMPLE_EVENTS, destinations, state, s.csrf, flashOf(s)));
+  });
+
+  app.post('/tester', async (request, reply) => {
+    const s = session(request);
+    const f = form(request);
+    const eventText = str(f, 'event');
+    const destinations = await service.listDestinations();
+    const state: TesterState = { sampleId: '', eventText, destination: str(f, 'destination'), result: null, problems: [] };
+    let event: unknown;
+    try {
+      event = JSON.parse(eventText);
+    } catch (error) {
+      state.problems.push(`The event is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (state.problems.length === 0) {
+      try {
+        state.result = await service.sendTestEvent({ destination: state.destination || undefined, event, waitMs: 10_000 });
+      } catch (error) {
+        if (!(error instanceof AdminError)) throw error;
+        state.problems.push(...(error.problems.length ? error.problems : [error.message]));
+      }
+    }
+    return send(reply, testerPage(SAMPLE_EVENTS, destinations, state, s.csrf, flashOf(s)), state.problems.length ? 400 : 200);
+  });
+}
+
+/** A relative path on this server only (no open redirect). */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (/[\r\n]/.test(value)) return '/';
+  return value;
+}
+
+type Str = (f: Form, key: string) => string;
+
+/** Settings fields of a form; on an edit, "" clears an optional field and keeps the secret. */
+function settingsFromForm(f: Form, str: Str, isPatch: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of SETTING_KEYS) {
+    if (!(key in f)) continue;
+    const v = str(f, key);
+    if (v.trim() === '' && !isPatch) continue;
+    out[key] = v;
+  }
+  return out;
+}
+
+function formValues(f: Form, str: Str): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const key of ['id', 'name', ...SETTING_KEYS]) {
+    if (key === 'sharedSecret') continue;
+    if (key in f) values[key] = str(f, key);
+  }
+  return values;
+}
+
+function searchValues(q: Record<string, unknown>): SearchValues {
+  const out: SearchValues = {};
+  for (const key of ['userId', 'messageId', 'event', 'state', 'type', 'destination', 'from', 'to'] as const) {
+    const v = q[key];
+    if (typeof v === 'string' && v !== '') out[key] = v;
+  }
+  return out;
+}
+
+function definedOnly(values: SearchValues): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
+}
