@@ -258,8 +258,8 @@ export class Emulator implements RunningEmulator {
     const call: InFlightCall = { method, path, nowMs: Date.now(), started: performance.now(), payload: undefined, signatureValid: null };
     const verdict = this.limiter.hit(`${method} ${path}`, call.nowMs);
     const headers: Headers = {
-      'x-rate-limit-limit': String(verdict.limit),
-      'x-rate-limit-remaining': String(verdict.remaining),
+      'x-rate-limit-limit': String(this.limiter.perMinute(verdict.limit)),
+      'x-rate-limit-remaining': String(this.limiter.perMinute(verdict.remaining)),
       'x-rate-limit-reset': String(verdict.reset),
     };
     const answer = (a: Answer): void => {

@@ -58,6 +58,15 @@ export class FixedWindowRateLimiter {
     return Math.max(1, Math.round((sailthruPerMinute(route) * this.windowMs) / 60_000));
   }
 
+  /**
+   * A count in this window expressed per minute. The X-Rate-Limit-* headers keep Sailthru's
+   * meaning (requests per minute) whatever window the emulator counts in, so a client that
+   * derives its pace from them (limit / 60 per second) paces right in 1-second test windows too.
+   */
+  perMinute(count: number): number {
+    return Math.round((count * 60_000) / this.windowMs);
+  }
+
   hit(route: string, nowMs: number): RateLimitVerdict {
     const start = nowMs - (nowMs % this.windowMs);
     let window = this.windows.get(route);

@@ -37,11 +37,12 @@ describe('rate limits', () => {
     }
   });
 
-  it('scales the defaults to a shorter window and takes explicit limits', async () => {
+  it('scales the defaults to a shorter window and takes explicit limits, announcing them per minute', async () => {
     const { client, emulator } = await start({ windowMs: 1000, limits: { 'POST /event': 7 } });
-    expect(header(await client.post('/user', { id: 'a', key: 'extid' }), 'limit')).toBe(300);
-    expect(header(await client.post('/purchase', { email: 'a@example.com', incomplete: 1, items: [] }), 'limit')).toBe(40);
-    expect(header(await client.post('/event', { id: 'a', key: 'extid', event: 'e' }), 'limit')).toBe(7);
+    // 300, 40 and 7 per 1-second window; the headers keep Sailthru's per-minute meaning.
+    expect(header(await client.post('/user', { id: 'a', key: 'extid' }), 'limit')).toBe(18000);
+    expect(header(await client.post('/purchase', { email: 'a@example.com', incomplete: 1, items: [] }), 'limit')).toBe(2400);
+    expect(header(await client.post('/event', { id: 'a', key: 'extid', event: 'e' }), 'limit')).toBe(420);
     expect(emulator.rateLimits()).toEqual({ windowMs: 1000, limits: { 'POST /event': 7 } });
   });
 
@@ -58,8 +59,9 @@ describe('rate limits', () => {
     const limited = results.at(-1)!;
     const window = results.filter((r) => header(r, 'reset') === header(limited, 'reset'));
     expect(window.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429]);
-    expect(window.map((r) => header(r, 'remaining'))).toEqual([4, 3, 2, 1, 0, 0]);
-    expect(window.every((r) => header(r, 'limit') === limit)).toBe(true);
+    // Per minute: 5 per 1-second window is 300/min, 4 left is 240/min.
+    expect(window.map((r) => header(r, 'remaining'))).toEqual([240, 180, 120, 60, 0, 0]);
+    expect(window.every((r) => header(r, 'limit') === limit * 60)).toBe(true);
     expect(limited.body).toEqual({ error: 43, errormsg: 'Too many POST requests this minute to /event API' });
     expect(header(limited, 'reset')).toBeGreaterThan(0);
     // Other routes have their own budget; the limited request was logged and not applied.
