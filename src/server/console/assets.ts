@@ -24,6 +24,8 @@ h1{font-size:1.5rem;margin:.5rem 0 1rem}
 h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
 h3{font-size:1rem;margin:1rem 0 .4rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:1rem;margin:0 0 1rem}
+.card>h2:first-child,.card>figcaption:first-child{margin-top:0}
+figure{margin:0}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,340px),1fr));gap:1rem}
 .stats{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:.75rem;margin:0 0 1rem;padding:0}
 .stats div{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
@@ -47,7 +49,9 @@ input[aria-invalid=true],select[aria-invalid=true]{border-color:var(--bad);borde
 button,.button{font:inherit;display:inline-block;padding:.45rem .9rem;border-radius:4px;border:1px solid var(--accent);background:var(--accent);color:#fff;cursor:pointer;text-decoration:none}
 button.secondary,.button.secondary{background:#fff;color:var(--accent)}
 button.danger{background:var(--bad);border-color:var(--bad)}
-.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center;margin-top:.8rem}
+.actions label{margin:0}
+.actions input[type=text]{width:auto;flex:1 1 12rem}
 .inline{display:inline}
 .flash{border-radius:6px;padding:.6rem .9rem;margin:0 0 1rem;border:1px solid}
 .flash.ok{background:#e8f5ec;border-color:#9bd0ab}
@@ -92,9 +96,9 @@ export const CONSOLE_JS = `
   var NS="http://www.w3.org/2000/svg";
   var COLORS=["#0b5cad","#1b7f3b","#b3261e","#a35c00","#6a3fb5","#00838f"];
   function el(name,attrs,text){var e=document.createElementNS(NS,name);for(var k in attrs)e.setAttribute(k,attrs[k]);if(text!=null)e.textContent=text;return e;}
-  function fmt(v,unit){if(v==null||!isFinite(v))return "–";var a=Math.abs(v);var s=a>=100?v.toFixed(0):a>=10?v.toFixed(1):v.toFixed(2);return s+(unit?" "+unit:"");}
+  function fmt(v,unit){if(v==null||!isFinite(v))return "–";var a=Math.abs(v);var s=a>=100?v.toFixed(0):a>=10?v.toFixed(1):(a>=1||a===0)?v.toFixed(2):String(Number(v.toPrecision(2)));return s+(unit?" "+unit:"");}
   function draw(fig,series){
-    var W=600,H=180,L=48,R=8,T=10,B=24;
+    var W=400,H=190,L=44,R=8,T=12,B=26,F="14";
     var svg=fig.querySelector("svg");if(!svg)return;
     while(svg.firstChild)svg.removeChild(svg.firstChild);
     var xs=[],max=0;
@@ -107,13 +111,13 @@ export const CONSOLE_JS = `
     function X(x){return L+(x-x0)/(x1-x0)*(W-L-R);} function Y(y){return T+(1-y/max)*(H-T-B);}
     svg.appendChild(el("line",{x1:L,y1:H-B,x2:W-R,y2:H-B,stroke:"#9aa3b2"}));
     svg.appendChild(el("line",{x1:L,y1:T,x2:L,y2:H-B,stroke:"#9aa3b2"}));
-    svg.appendChild(el("text",{x:L-4,y:T+8,"text-anchor":"end","font-size":"11",fill:"#5b6474"},fmt(max,"")));
-    svg.appendChild(el("text",{x:L-4,y:H-B,"text-anchor":"end","font-size":"11",fill:"#5b6474"},"0"));
+    svg.appendChild(el("text",{x:L-4,y:T+12,"text-anchor":"end","font-size":F,fill:"#5b6474"},fmt(max,"")));
+    svg.appendChild(el("text",{x:L-4,y:H-B,"text-anchor":"end","font-size":F,fill:"#5b6474"},"0"));
     if(xs.length){
-      svg.appendChild(el("text",{x:L,y:H-6,"font-size":"11",fill:"#5b6474"},new Date(x0).toISOString().slice(11,16)+" UTC"));
-      svg.appendChild(el("text",{x:W-R,y:H-6,"text-anchor":"end","font-size":"11",fill:"#5b6474"},new Date(x1).toISOString().slice(11,16)+" UTC"));
+      svg.appendChild(el("text",{x:L,y:H-6,"font-size":F,fill:"#5b6474"},new Date(x0).toISOString().slice(11,16)+" UTC"));
+      svg.appendChild(el("text",{x:W-R,y:H-6,"text-anchor":"end","font-size":F,fill:"#5b6474"},new Date(x1).toISOString().slice(11,16)+" UTC"));
     } else {
-      svg.appendChild(el("text",{x:W/2,y:H/2,"text-anchor":"middle","font-size":"13",fill:"#5b6474"},"No data yet"));
+      svg.appendChild(el("text",{x:W/2,y:H/2,"text-anchor":"middle","font-size":F,fill:"#5b6474"},"No data yet"));
     }
     series.forEach(function(s,i){
       var pts=s.points.filter(function(p){return p[1]!=null;}).map(function(p){return X(p[0]).toFixed(1)+","+Y(p[1]).toFixed(1);});

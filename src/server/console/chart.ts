@@ -14,12 +14,14 @@ interface Line {
 }
 
 const COLORS = ['#0b5cad', '#1b7f3b', '#b3261e', '#a35c00', '#6a3fb5', '#00838f'];
-const W = 600;
-const H = 180;
-const L = 48;
+// Small enough that text stays legible when a chart is ~300 px wide (a phone, or a third of a desktop).
+const W = 400;
+const H = 190;
+const L = 44;
 const R = 8;
-const T = 10;
-const B = 24;
+const T = 12;
+const B = 26;
+const FONT = 14;
 
 const perSecond = (p: SeriesPoint, n: number): number => n / (p.intervalMs / 1000);
 
@@ -55,7 +57,7 @@ export function linesFor(kind: ChartKind, series: Series): Line[] {
 export function formatNumber(v: number | null | undefined, unit = ''): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';
   const a = Math.abs(v);
-  const s = a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
+  const s = a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : a >= 1 || a === 0 ? v.toFixed(2) : String(Number(v.toPrecision(2)));
   return unit ? `${s} ${unit}` : s;
 }
 
@@ -89,13 +91,13 @@ export function chartFigure(kind: ChartKind, title: string, unit: string, series
     <title>${title}</title>
     <line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="#9aa3b2"></line>
     <line x1="${L}" y1="${T}" x2="${L}" y2="${H - B}" stroke="#9aa3b2"></line>
-    <text x="${L - 4}" y="${T + 8}" text-anchor="end" font-size="11" fill="#5b6474">${formatNumber(max)}</text>
-    <text x="${L - 4}" y="${H - B}" text-anchor="end" font-size="11" fill="#5b6474">0</text>
+    <text x="${L - 4}" y="${T + FONT - 2}" text-anchor="end" font-size="${FONT}" fill="#5b6474">${formatNumber(max)}</text>
+    <text x="${L - 4}" y="${H - B}" text-anchor="end" font-size="${FONT}" fill="#5b6474">0</text>
     ${
       xs.length
-        ? html`<text x="${L}" y="${H - 6}" font-size="11" fill="#5b6474">${hhmm(x0)}</text>
-    <text x="${W - R}" y="${H - 6}" text-anchor="end" font-size="11" fill="#5b6474">${hhmm(x1)}</text>`
-        : html`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="13" fill="#5b6474">No data yet</text>`
+        ? html`<text x="${L}" y="${H - 6}" font-size="${FONT}" fill="#5b6474">${hhmm(x0)}</text>
+    <text x="${W - R}" y="${H - 6}" text-anchor="end" font-size="${FONT}" fill="#5b6474">${hhmm(x1)}</text>`
+        : html`<text x="${W / 2}" y="${H / 2}" text-anchor="middle" font-size="${FONT}" fill="#5b6474">No data yet</text>`
     }
     ${polylines}
   </svg>

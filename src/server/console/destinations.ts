@@ -202,7 +202,7 @@ ${otherProblems(other)}
 <p>Makes one signed request (a user lookup) with the saved settings and says what is wrong, if anything.</p>
 <div class="actions">
   ${actionButton(`/destinations/${d.id}/test-connection`, 'Test connection', csrf)}
-  ${d.paused ? actionButton(`/destinations/${d.id}/resume`, 'Resume delivery', csrf, { secondary: true }) : html`<form class="inline" method="post" action="/destinations/${d.id}/pause">${csrfField(csrf)}<label for="pause-reason" class="inline">Reason <span class="hint">optional</span></label> <input id="pause-reason" name="reason" type="text" maxlength="500"> <button type="submit" class="secondary">Pause delivery</button></form>`}
+  ${d.paused ? actionButton(`/destinations/${d.id}/resume`, 'Resume delivery', csrf, { secondary: true }) : html`<form class="actions" method="post" action="/destinations/${d.id}/pause">${csrfField(csrf)}<label for="pause-reason" class="inline">Reason <span class="hint">optional</span></label> <input id="pause-reason" name="reason" type="text" maxlength="500"> <button type="submit" class="secondary">Pause delivery</button></form>`}
 </div>
 </section>
 <section aria-labelledby="keys-h" class="card">
