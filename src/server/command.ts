@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
+import { openStore } from '../delivery/open-store.ts';
 import { startService, type ServiceRole } from './service.ts';
 
 const ENV_HELP = `
@@ -86,4 +87,16 @@ export function workerCommand(): Command {
   return common(new Command('worker'))
     .description('Deliver queued events to Sailthru (no ingest). Several workers share one PostgreSQL database.')
     .action((flags: CommonFlags) => run(flags, { ingest: false, delivery: true }));
+}
+
+export function migrateCommand(): Command {
+  return new Command('migrate')
+    .description('Create or upgrade the database schema, then exit (serve and worker also do this at start).')
+    .addOption(new Option('--database <url>', 'sqlite:PATH or postgres://… (env DATABASE_URL)'))
+    .action(async (flags: { database?: string }) => {
+      const config = loadConfig(process.env, { DATABASE_URL: flags.database });
+      const store = await openStore(config.databaseUrl);
+      await store.close();
+      process.stdout.write('schema is up to date\n');
+    });
 }

@@ -5,6 +5,7 @@ import { validateSettings, type DestinationSettings } from '../destination/setti
 import { DestinationRegistry } from '../delivery/destinations.ts';
 import { DeliveryMetrics } from '../delivery/metrics.ts';
 import { openStore } from '../delivery/open-store.ts';
+import { openSharedLimiter } from '../delivery/shared-rate-limit.ts';
 import { RetryPolicy } from '../delivery/retry-policy.ts';
 import type { EventStore } from '../delivery/store.ts';
 import { DeliveryWorker } from '../delivery/worker.ts';
@@ -41,7 +42,9 @@ const PRUNE_EVERY_MS = 15 * 60 * 1000;
 
 export async function startService(config: AppConfig, role: ServiceRole, options: ServiceOptions = {}): Promise<Service> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const store = await openStore(config.databaseUrl);
+  const store = await openStore(config.databaseUrl, {
+    onError: (err) => logger.warn({ err }, 'database connection problem (retrying)'),
+  });
   let shuttingDown = false;
   try {
     await applyDeclaredDestinations(store, config.destinations, logger);
@@ -50,10 +53,18 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     throw err;
   }
 
+  // One budget per Sailthru account across every process: Redis when REDIS_URL is set,
+  // PostgreSQL in PostgreSQL mode, memory for the single SQLite process.
+  const limiter = await openSharedLimiter({
+    store,
+    redisUrl: config.redisUrl,
+    onError: (err) => logger.warn({ err }, 'rate-limit store problem (requests go ahead, Sailthru 429s still pace them)'),
+  });
   const metrics = new DeliveryMetrics({ log: store });
   const registry = new DestinationRegistry({
     directory: store,
     rateLimits: config.rateLimits,
+    limiterFactory: limiter.factory,
     onRateLimitWait: (wait) => metrics.recordRateLimitWait(wait),
   });
 
@@ -109,6 +120,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       await app.close();
       await worker?.stop();
       await registry.close();
+      await limiter.close();
       await store.close();
     })();
     return stopping;
@@ -138,7 +150,13 @@ export async function applyDeclaredDestinations(store: EventStore, declared: Dec
     // Unvalidated settings are stored as given; the registry re-validates before any delivery.
     const settings = (checked.ok ? checked.settings : merged) as DestinationSettings;
     if (!existing) {
-      await store.createDestination({ id: d.id, name: d.name, settings });
+      try {
+        await store.createDestination({ id: d.id, name: d.name, settings });
+      } catch (err) {
+        // Another process starting at the same moment created it first: update it instead.
+        if ((await store.getDestination(d.id)) === null) throw err;
+        await store.updateDestination(d.id, { name: d.name, settings });
+      }
     } else if (JSON.stringify(existing.settings) !== JSON.stringify(settings) || existing.name !== d.name) {
       await store.updateDestination(d.id, { name: d.name, settings });
     }
