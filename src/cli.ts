@@ -1,4 +1,9 @@
 import { Command } from 'commander';
+import { backfillCommand } from './cli/backfill.ts';
+import { deadlettersCommand } from './cli/deadletters.ts';
+import { deleteUserCommand } from './cli/delete-user.ts';
+import { demoCommand } from './cli/demo.ts';
+import { sendCommand } from './cli/send.ts';
 import { emulatorCommand } from './emulator/command.ts';
 import { serveCommand, workerCommand } from './server/command.ts';
 
@@ -9,5 +14,10 @@ const program = new Command('sailthru-destination')
 program.addCommand(serveCommand());
 program.addCommand(workerCommand());
 program.addCommand(emulatorCommand());
+program.addCommand(demoCommand());
+program.addCommand(sendCommand());
+program.addCommand(deadlettersCommand());
+program.addCommand(deleteUserCommand());
+program.addCommand(backfillCommand());
 
 await program.parseAsync(process.argv);
