@@ -211,6 +211,42 @@ describe('console in a browser', () => {
     await page.waitForSelector('.flash.ok:has-text("revoked")');
   });
 
+  it('adds a second destination (explaining what is missing first) and deletes it', async () => {
+    await page.goto(`${h.url}/destinations`);
+    await page.fill('#f-name', 'EU account');
+    await page.fill('#f-id', 'eu');
+    await page.fill('#f-cartExpiryHours', '-2');
+    await page.click('button:has-text("Add destination")');
+    expect(await page.textContent('#f-apiKey-error')).toMatch(/apiKey is required/);
+    expect(await page.textContent('#f-sharedSecret-error')).toMatch(/sharedSecret is required/);
+    expect(await page.textContent('#f-cartExpiryHours-error')).toMatch(/positive number/);
+    expect(await page.inputValue('#f-name')).toBe('EU account');
+    await shot('03b-settings-validation');
+    await page.fill('#f-apiKey', 'eu-key');
+    await page.fill('#f-sharedSecret', 'eu-secret-that-is-long');
+    await page.fill('#f-cartExpiryHours', '48');
+    await page.fill('#f-apiUrl', h.emulator.url);
+    await page.click('button:has-text("Add destination")');
+    await page.waitForSelector('h1:has-text("EU account")');
+    expect(new URL(page.url()).pathname).toBe('/destinations/eu');
+    expect(await page.content()).not.toContain('eu-secret-that-is-long');
+    await page.goto(`${h.url}/destinations`);
+    expect(await page.locator('tbody tr').count()).toBe(2);
+    await page.goto(`${h.url}/destinations/eu`);
+    await page.fill('#confirm', 'eu');
+    await page.click('button:has-text("Delete destination")');
+    await page.waitForSelector('.flash.ok:has-text("Destination eu deleted")');
+    expect(await h.service.store.getDestination('eu')).toBeNull();
+  });
+
+  it('queues a user deletion from the delivery page', async () => {
+    await page.goto(`${h.url}/events`);
+    await page.fill('#del-user', USER);
+    await page.click('button:has-text("Delete user")');
+    await page.waitForSelector('.flash.ok:has-text("queued")');
+    await h.until(async () => (h.emulator.state().deletedUsers.some((d) => d.keys.extid === USER) ? true : undefined), 'the profile to be deleted');
+  });
+
   it('refuses a form POST without the CSRF token', async () => {
     const withoutToken = await page.request.post(`${h.url}/destinations/default/pause`, { form: { reason: 'forged' }, maxRedirects: 0 });
     expect(withoutToken.status()).toBe(403);

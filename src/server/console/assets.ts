@@ -31,7 +31,7 @@ figure{margin:0}
 .stats div{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
 .stats dt{color:var(--muted);font-size:.85rem}
 .stats dd{margin:0;font-size:1.4rem;font-weight:600}
-.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.table-wrap{overflow-x:auto;-webkit-overflow-scrolling:touch;margin-bottom:1rem}
 table{border-collapse:collapse;width:100%;background:var(--card)}
 th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:.85rem;color:var(--muted);font-weight:600}

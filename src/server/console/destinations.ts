@@ -110,9 +110,10 @@ function settingsFields(state: FormState, secretMask: string | null): SafeHtml {
   })}</div>`;
 }
 
-function otherProblems(problems: readonly string[]): SafeHtml | null {
+/** An error summary above the form (announced), each problem also shown next to its field. */
+function errorSummary(problems: readonly string[]): SafeHtml | null {
   if (problems.length === 0) return null;
-  return html`<div class="flash error" role="alert"><p>The settings were not saved:</p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+  return html`<div class="flash error" role="alert"><p>Not saved: ${problems.length === 1 ? 'one problem' : `${problems.length} problems`}.</p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
 }
 
 export function destinationsPage(list: DestinationView[], csrf: string, flash: Flash[], newForm: FormState): SafeHtml {
@@ -139,7 +140,7 @@ ${
 </section>
 <section aria-labelledby="new-h" class="card">
 <h2 id="new-h">Add a destination</h2>
-${otherProblems(problemsByField(newForm.problems).other)}
+${errorSummary(newForm.problems)}
 <form method="post" action="/destinations" novalidate>
   ${csrfField(csrf)}
   <div class="fields">
@@ -162,7 +163,7 @@ export interface DestinationPageData {
 
 export function destinationPage(data: DestinationPageData, csrf: string, flash: Flash[]): SafeHtml {
   const d = data.destination;
-  const { byField, other } = problemsByField(data.form.problems);
+  const { byField } = problemsByField(data.form.problems);
   const activeKeys = data.writeKeys.filter((k) => k.revokedAt === null);
   const revokedKeys = data.writeKeys.filter((k) => k.revokedAt !== null);
   return page({
@@ -189,7 +190,7 @@ ${d.settingsProblems.length && data.form.problems.length === 0 ? html`<div class
 <section aria-labelledby="settings-h" class="card">
 <h2 id="settings-h">Settings</h2>
 <p class="muted">Version ${d.version}, changed ${time(d.updatedAt)}. Changes apply to the next delivery, without a restart.</p>
-${otherProblems(other)}
+${errorSummary(data.form.problems)}
 <form method="post" action="/destinations/${d.id}" novalidate>
   ${csrfField(csrf)}
   <div class="fields">${input('name', 'Name', 'A label for this account.', data.form.values.name ?? d.name, byField.get('name'), null, 'text', true)}</div>
