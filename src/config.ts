@@ -44,6 +44,11 @@ export interface AppConfig {
   /** Delivered/skipped events and their log entries are pruned after this many days. */
   retentionDays: number;
   logLevel: string;
+  /**
+   * Whom to believe about the client address (X-Forwarded-For), for the console's sign-in
+   * throttle: false (default: the socket's address), true, or a comma list of proxy addresses.
+   */
+  trustProxy: boolean | string;
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
@@ -100,6 +105,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),
     logLevel: e.LOG_LEVEL || 'info',
+    trustProxy: trustProxy(e.TRUST_PROXY),
   };
 }
 
@@ -149,6 +155,12 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
       ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
     };
   });
+}
+
+function trustProxy(v: string | undefined): boolean | string {
+  if (v === undefined || v === '' || /^(false|0|no)$/i.test(v)) return false;
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  return v;
 }
 
 /** "POST /event=100,GET=500" → { 'POST /event': 100, GET: 500 } */
