@@ -65,6 +65,8 @@ class EndpointBudget {
     readonly endpoint: string,
     readonly key: string,
     readonly limiter: RateLimiterAbstract,
+    /** Our own per-second limit for this endpoint, before any header correction. */
+    readonly configuredPoints: number,
   ) {}
 }
 
@@ -95,8 +97,10 @@ export class SailthruRateGate implements RequestGate {
   observe(method: HttpMethod, endpoint: string, info: RateLimitInfo): void {
     const budget = this.budgetFor(method, endpoint);
     const perSecond = Math.floor(info.limit / 60);
-    if (Number.isFinite(perSecond) && perSecond >= 1 && perSecond < budget.limiter.points) {
-      budget.limiter.points = perSecond;
+    if (Number.isFinite(perSecond) && perSecond >= 1) {
+      // Follow the published limit both ways, never above our own: a temporary cut (a 429
+      // storm, a lowered account limit) must not keep us slow once Sailthru publishes more again.
+      budget.limiter.points = Math.min(budget.configuredPoints, perSecond);
     }
     if (info.remaining <= 0) {
       const now = Date.now();
@@ -123,7 +127,7 @@ export class SailthruRateGate implements RequestGate {
     if (!budget) {
       const points = this.limits[id] ?? this.limits[method] ?? DEFAULT_RATE_LIMITS[method]!;
       const limiter = this.factory({ keyPrefix: 'sailthru-rate', points, duration: 1 });
-      budget = new EndpointBudget(method, endpoint, `${this.options.account}:${id}`, limiter);
+      budget = new EndpointBudget(method, endpoint, `${this.options.account}:${id}`, limiter, points);
       this.budgets.set(id, budget);
     }
     return budget;

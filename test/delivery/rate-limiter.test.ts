@@ -103,15 +103,17 @@ describe('SailthruRateGate (fake clock)', () => {
     expect(far.granted).toHaveLength(1);
   });
 
-  it('lowers its per-second budget to a lower per-minute limit Sailthru announces, never raises it', async () => {
+  it('follows the per-minute limit Sailthru announces down, and back up to its own limit, never above it', async () => {
     const gate = new SailthruRateGate({ account: 'acct' });
     gate.observe('POST', '/user', { limit: 600, remaining: 500, reset: Math.floor(START / 1000) + 60 });
-    expect(gate.pointsPerSecond('POST', '/user')).toBe(10);
-    gate.observe('POST', '/user', { limit: 36_000, remaining: 500, reset: Math.floor(START / 1000) + 60 });
     expect(gate.pointsPerSecond('POST', '/user')).toBe(10);
     const { granted } = fire(gate, 'POST', '/user', 25);
     await vi.advanceTimersByTimeAsync(3000);
     expect(perSecond(granted)).toEqual([10, 10, 5]);
+    // The cut was temporary: a normal announcement brings our own 300/s back, and 36,000/min
+    // (600/s) does not lift us above it.
+    gate.observe('POST', '/user', { limit: 36_000, remaining: 500, reset: Math.floor(START / 1000) + 120 });
+    expect(gate.pointsPerSecond('POST', '/user')).toBe(300);
   });
 
   it('reports each wait for the metrics', async () => {
