@@ -7,10 +7,9 @@ import { startProxiedStack, type ProxiedStack } from './support/proxied-stack.ts
 // Issue 9, 429 storm, second half: while Sailthru publishes a lower limit (X-Rate-Limit-Limit of
 // 60 a minute: one a second), our gate follows it down. Once Sailthru's headers show the normal
 // limit again, the backlog must drain at the configured rate again, not at the storm's.
-//
-// BUG (src/delivery/rate-limiter.ts, SailthruRateGate.observe): a lower published limit lowers
-// `limiter.points`, and nothing ever raises it back, so after one such storm the endpoint stays
-// at the storm's rate until the process restarts. (Fixed: the gate follows the published limit both ways, never above its own.)
+// (This test found the gate keeping the storm's rate until a restart: a lower published limit
+// lowered its budget and nothing raised it back. It now follows the published limit both ways,
+// never above its own.)
 const LIMIT_PER_SECOND = 100;
 const EVENTS = 300;
 
