@@ -1,0 +1,188 @@
+/**
+ * Durable ingest: `/v1/batch` with 100 events of about 1 KB each into SQLite (WAL,
+ * synchronous=FULL, group commit, 200 only after the commit), at several numbers of concurrent
+ * connections, against a no-op fastify route that only parses the same bodies, in the same run.
+ *
+ *   npx tsx bench/ingest.ts [--quick] [--connections 8,16,32,64] [--seconds 20] [--cpu-prof]
+ *
+ * Both servers run in their own process (`serve --no-delivery`, an ingest-only node, and
+ * bench/lib/noop-server.ts); the load generator is an undici Pool in this process. Each
+ * connection count gets a fresh database, so no level starts with a bigger table than another.
+ */
+import { join } from 'node:path';
+import { batchBodies } from './lib/batch-bodies.ts';
+import { parseArgs } from './lib/args.ts';
+import { runLoad, type LoadResult } from './lib/load.ts';
+import { printTable, printTargets, round, writeResult, BENCH_DIR, type TargetCheck } from './lib/report.ts';
+import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, type ServiceProcess } from './lib/service-process.ts';
+import { basicAuth, scratchDir, serviceEnv, BENCH_WRITE_KEY } from './lib/stack.ts';
+
+const TARGET_EVENTS_PER_SECOND = 20_000;
+const EVENTS_PER_BATCH = 100;
+
+const args = parseArgs();
+const quick = args.quick;
+const connectionLevels = args.numbers('connections', [8, 16, 32, 64]);
+const seconds = args.number('seconds', quick ? 5 : 20);
+const warmupSeconds = args.number('warmup', quick ? 1 : 3);
+const cpuProfile = args.has('cpu-prof');
+
+interface LevelRun {
+  server: 'ingest' | 'no-op';
+  load: LoadResult;
+  /** CPU seconds the server process used per wall second of the measured run (1 = one core). */
+  serverCores: number | null;
+  serverPeakRssMb: number | null;
+  /** Share of the run the server's main thread was runnable but waiting for a CPU (other load). */
+  serverStarved: number | null;
+}
+
+async function measure(server: ServiceProcess, kind: LevelRun['server'], connections: number, firstRequest: number): Promise<LevelRun> {
+  const bodies = batch;
+  const cpuBefore = cpuSecondsOf(server.pid);
+  const sched = schedMeter(server.pid);
+  const wallBefore = performance.now();
+  const load = await runLoad({
+    url: server.url,
+    path: '/v1/batch',
+    connections,
+    warmupMs: warmupSeconds * 1000,
+    durationMs: seconds * 1000,
+    headers: { 'content-type': 'application/json', authorization: basicAuth(BENCH_WRITE_KEY) },
+    body: (n) => bodies.body(n),
+    unitsPerRequest: EVENTS_PER_BATCH,
+    firstRequest,
+  });
+  const cpuAfter = cpuSecondsOf(server.pid);
+  const starved = sched.stop()?.starvedShare ?? null;
+  const wall = (performance.now() - wallBefore) / 1000;
+  return {
+    server: kind,
+    load,
+    serverCores: cpuBefore !== null && cpuAfter !== null ? (cpuAfter - cpuBefore) / wall : null,
+    serverPeakRssMb: memoryOf(server.pid)?.hwmMb ?? null,
+    serverStarved: starved,
+  };
+}
+
+const batch = batchBodies({ templates: 64, eventsPerBody: EVENTS_PER_BATCH });
+process.stdout.write(
+  `ingest: ${EVENTS_PER_BATCH} events per batch, ${Math.round(batch.meanEventBytes)} bytes per event on average ` +
+    `(${Math.round(batch.meanBodyBytes / 1024)} KB per body); ${seconds} s per level after ${warmupSeconds} s warm-up\n`,
+);
+
+const noop = await startScript(join(BENCH_DIR, 'lib', 'noop-server.ts'));
+const runs: LevelRun[] = [];
+try {
+  for (const connections of connectionLevels) {
+    runs.push(await measure(noop, 'no-op', connections, 0));
+    const scratch = scratchDir('ingest');
+    const profileDir = join(BENCH_DIR, 'results', 'profiles');
+    const server = await startCli(
+      ['serve', '--no-delivery'],
+      serviceEnv({ emulatorUrl: 'http://127.0.0.1:9', databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}` }),
+      cpuProfile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
+    );
+    process.stdout.write(`ingest server pid ${server.pid}\n`);
+    try {
+      runs.push(await measure(server, 'ingest', connections, 0));
+    } finally {
+      await server.stop();
+      scratch.dispose();
+    }
+    const last = runs.slice(-2);
+    printTable(last.map(rowOf), `${connections} connections`);
+  }
+} finally {
+  await noop.stop();
+}
+
+function rowOf(r: LevelRun) {
+  return {
+    server: r.server,
+    connections: r.load.connections,
+    'events/s': Math.round(r.load.unitsPerSecond),
+    'batches/s': round(r.load.requestsPerSecond, 1),
+    'p50 ms': round(r.load.latencyMs.p50, 1),
+    'p99 ms': round(r.load.latencyMs.p99, 1),
+    'non-200': Object.entries(r.load.failures).map(([s, n]) => `${s}:${n}`).join(' ') || '0',
+    'server cores': r.serverCores === null ? null : round(r.serverCores, 2),
+    'main thread starved': r.serverStarved === null ? null : `${round(100 * r.serverStarved, 0)}%`,
+  };
+}
+
+const ingestRuns = runs.filter((r) => r.server === 'ingest');
+const noopRuns = runs.filter((r) => r.server === 'no-op');
+const best = (list: LevelRun[]) => list.reduce((a, b) => (b.load.unitsPerSecond > a.load.unitsPerSecond ? b : a));
+const bestIngest = best(ingestRuns);
+const bestNoop = best(noopRuns);
+const ratio = bestIngest.load.unitsPerSecond / bestNoop.load.unitsPerSecond;
+
+printTable(runs.map(rowOf), 'Durable ingest vs. no-op parse route (all levels)');
+printTable(
+  connectionLevels.map((c) => {
+    const i = ingestRuns.find((r) => r.load.connections === c)!;
+    const n = noopRuns.find((r) => r.load.connections === c)!;
+    return { connections: c, 'ingest events/s': Math.round(i.load.unitsPerSecond), 'no-op events/s': Math.round(n.load.unitsPerSecond), ratio: round(i.load.unitsPerSecond / n.load.unitsPerSecond, 3) };
+  }),
+  'Ratio per level',
+);
+
+const targets: TargetCheck[] = [
+  {
+    figure: 'durable ingest, best of the connection levels',
+    target: `>= ${TARGET_EVENTS_PER_SECOND} events/s`,
+    measured: `${Math.round(bestIngest.load.unitsPerSecond)} events/s at ${bestIngest.load.connections} connections`,
+    met: bestIngest.load.unitsPerSecond >= TARGET_EVENTS_PER_SECOND,
+  },
+  {
+    figure: 'ratio to the no-op parse route (best / best)',
+    target: 'report',
+    measured: `${round(ratio, 3)} (no-op best ${Math.round(bestNoop.load.unitsPerSecond)} events/s at ${bestNoop.load.connections} connections)`,
+    met: null,
+  },
+];
+printTargets(targets);
+
+const path = writeResult({
+  name: 'ingest',
+  quick,
+  parameters: {
+    eventsPerBatch: EVENTS_PER_BATCH,
+    meanEventBytes: Math.round(batch.meanEventBytes),
+    meanBodyBytes: Math.round(batch.meanBodyBytes),
+    connectionLevels,
+    secondsPerLevel: seconds,
+    warmupSeconds,
+    store: 'SQLite file in os.tmpdir(), WAL, synchronous=FULL, group commit; serve --no-delivery in a child process',
+    noop: 'fastify 5, POST /v1/batch parses the JSON body and answers 200, in a child process',
+    loadGenerator: 'undici Pool, one request in flight per connection, in the parent process (same machine)',
+    cpuProfile,
+  },
+  figures: {
+    bestEventsPerSecond: round(bestIngest.load.unitsPerSecond, 0),
+    bestConnections: bestIngest.load.connections,
+    noopBestEventsPerSecond: round(bestNoop.load.unitsPerSecond, 0),
+    noopBestConnections: bestNoop.load.connections,
+    ratioToNoop: round(ratio, 3),
+    levels: runs.map((r) => ({
+      server: r.server,
+      connections: r.load.connections,
+      eventsPerSecond: round(r.load.unitsPerSecond, 0),
+      batchesPerSecond: round(r.load.requestsPerSecond, 1),
+      requests: r.load.requests,
+      failures: r.load.failures,
+      latencyMs: { p50: round(r.load.latencyMs.p50, 1), p95: round(r.load.latencyMs.p95, 1), p99: round(r.load.latencyMs.p99, 1), max: round(r.load.latencyMs.max, 1) },
+      serverCpuCores: r.serverCores === null ? null : round(r.serverCores, 2),
+      serverPeakRssMb: r.serverPeakRssMb === null ? null : round(r.serverPeakRssMb, 1),
+      serverMainThreadStarvedShare: r.serverStarved === null ? null : round(r.serverStarved, 3),
+    })),
+  },
+  targets,
+  notes: [
+    'Throughput counts batches answered 200 (stored and committed) that completed inside the measured window.',
+    'server cores: CPU seconds of the server process (all threads) per wall second.',
+    'main thread starved: share of the run the server main thread was runnable but waiting for a CPU (/proc schedstat): time lost to other load on the VM.',
+  ],
+});
+process.stdout.write(`\nwrote ${path}\n`);
