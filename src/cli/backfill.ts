@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
 import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
 import { updateLineOf } from './backfill-lines.ts';
-import { runBulkUpdate, type BulkUpdateReport, type JobReport } from './bulk-update.ts';
+import type { BulkUpdateReport, JobReport } from './bulk-update.ts';
 import { eventFileOf, readEventText, type EventFile } from './event-file.ts';
 import type { EntryProblem } from './event-sender.ts';
-import { count, LiveLine } from './live-line.ts';
+import { count, LiveLine, plural } from './live-line.ts';
 import { CliError, httpUrl, integerOption, positiveNumberOption, runAction } from './options.ts';
 
 interface BackfillFlags {
@@ -118,6 +118,8 @@ async function backfill(path: string, flags: BackfillFlags): Promise<number> {
 
   const live = new LiveLine(process.stderr);
   const show = !flags.quiet;
+  // The Sailthru client (undici) loads only when jobs are really sent.
+  const { runBulkUpdate } = await import('./bulk-update.ts');
   const report = await runBulkUpdate(file, {
     settings,
     linesPerJob: flags.linesPerJob,
@@ -157,7 +159,7 @@ function dryRun(name: string, file: EventFile, settings: DestinationSettings): n
       (mapped.kind === 'skipped' ? skipped : invalid).push({ where: entry.where, reason: mapped.reason });
     }
   }
-  const out = [`${name}: ${count(file.total)} entries → ${count(lines)} update lines (dry run, nothing sent).`];
+  const out = [`${name}: ${plural(file.total, 'entry', 'entries')} → ${plural(lines, 'update line')} (dry run, nothing sent).`];
   listProblems(out, 'Skipped:', skipped);
   listProblems(out, 'Invalid:', invalid);
   process.stderr.write(`${out.join('\n')}\n`);
@@ -167,7 +169,7 @@ function dryRun(name: string, file: EventFile, settings: DestinationSettings): n
 export function reportText(name: string, r: BulkUpdateReport): string {
   const out: string[] = [];
   out.push(
-    `${name}: ${count(r.total)} entries → ${count(r.lines)} update lines in ${count(r.jobs.length)} job${r.jobs.length === 1 ? '' : 's'}` +
+    `${name}: ${plural(r.total, 'entry', 'entries')} → ${plural(r.lines, 'update line')} in ${plural(r.jobs.length, 'job')}` +
       `; ${count(r.skipped.length)} skipped, ${count(r.invalid.length)} invalid.`,
   );
   for (const job of r.jobs) out.push(jobLine(job));
@@ -181,7 +183,7 @@ export function reportText(name: string, r: BulkUpdateReport): string {
 function jobLine(job: JobReport): string {
   const id = job.jobId === null ? '' : ` ${job.jobId}`;
   const counts = job.processed !== null || job.failed !== null ? `, ${count(job.processed ?? 0)} processed, ${count(job.failed ?? 0)} failed` : '';
-  const lines = [`job ${job.number}${id} (${job.from} to ${job.to}, ${count(job.lines)} users): ${job.status}${counts}`];
+  const lines = [`job ${job.number}${id} (${job.from} to ${job.to}, ${plural(job.lines, 'user')}): ${job.status}${counts}`];
   if (job.errormsg) lines.push(`  ${job.errormsg}`);
   if (job.status === 'error' && job.fetches === 0) lines.push('  Sailthru never downloaded the job file: is --file-url-base reachable from the internet?');
   for (const e of job.errors) lines.push(`  ${e}`);

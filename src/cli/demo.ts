@@ -1,17 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Command, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config.ts';
-import { startEmulator, DEMO_CREDENTIALS, type RunningEmulator } from '../emulator/index.ts';
-import { createLogger } from '../server/logger.ts';
-import { startService, type Service } from '../server/service.ts';
-import { DemoStatus, statusLine } from './demo-status.ts';
-import { LiveLine } from './live-line.ts';
-import { CliError, integerOption, positiveNumberOption, runAction } from './options.ts';
-import { demoMix } from './traffic.ts';
-import { TrafficSender } from './traffic-sender.ts';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { integerOption, positiveNumberOption, runAction } from './options.ts';
 
 /**
  * `demo`: the product doing its real job on one machine, in one command. The Sailthru emulator,
@@ -20,7 +8,7 @@ import { TrafficSender } from './traffic-sender.ts';
  * show). Ctrl-C stops everything and removes the temporary folder.
  */
 
-interface DemoFlags {
+export interface DemoFlags {
   port: number;
   host: string;
   emulatorPort: number;
@@ -61,153 +49,13 @@ Examples:
   $ sailthru-destination demo --port 0 --rate 100 --users 2000 --seed 7
   $ sailthru-destination demo --no-traffic      # then point analytics-node or \`send\` at it`,
     )
-    .action((flags: DemoFlags) => runAction(() => demo(flags)));
+    // The server and emulator load only when a demo runs, so `--help` stays quick.
+    .action((flags: DemoFlags) => runAction(async () => (await import('./demo-run.ts')).runDemo(flags)));
 }
 
 function share(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new CliError('--fail-rate must be a share from 0 to 1');
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a share from 0 to 1, e.g. 0.02');
   return n;
 }
 
-async function demo(flags: DemoFlags): Promise<number> {
-  const out = process.stdout;
-  const adminToken = randomBytes(18).toString('base64url');
-  const writeKey = `demo-${randomBytes(12).toString('hex')}`;
-  const folder = flags.database ? null : await mkdtemp(join(tmpdir(), 'sailthru-destination-demo-'));
-  const databaseUrl = flags.database ?? `sqlite:${join(folder as string, 'demo.db')}`;
-
-  let emulator: RunningEmulator | null = null;
-  let service: Service | null = null;
-  const cleanUp = async () => {
-    await service?.stop();
-    await emulator?.close();
-    if (folder) await rm(folder, { recursive: true, force: true });
-  };
-
-  try {
-    emulator = await startEmulator({
-      port: flags.emulatorPort,
-      ...DEMO_CREDENTIALS,
-      ...(flags.failRate > 0 ? { faults: { failRate: flags.failRate, seed: flags.seed } } : {}),
-    });
-    // A clean environment: a demo must never deliver to a real account configured in this shell.
-    const config = loadConfig(
-      {},
-      {
-        PORT: String(flags.port),
-        HOST: flags.host,
-        DATABASE_URL: databaseUrl,
-        WRITE_KEYS: writeKey,
-        ADMIN_TOKEN: adminToken,
-        DESTINATION_NAME: 'Sailthru (emulator)',
-        SAILTHRU_API_KEY: DEMO_CREDENTIALS.apiKey,
-        SAILTHRU_SECRET: DEMO_CREDENTIALS.secret,
-        SAILTHRU_CUSTOMER_ID: DEMO_CREDENTIALS.customerId,
-        SAILTHRU_API_URL: emulator.url,
-        SAILTHRU_TRACK_URL: emulator.url,
-        SAILTHRU_DEFAULT_LIST: 'Newsletter',
-        SAILTHRU_REMINDER_TEMPLATE: 'abandoned-cart',
-        SAILTHRU_REMINDER_TIME: '60 minutes',
-        SAILTHRU_SEND_TEMPLATE: 'order-receipt',
-        SAILTHRU_PRODUCT_BASE_URL: 'https://shop.example.com/products',
-        LOG_LEVEL: flags.logLevel,
-      },
-    );
-    service = await startService(config, { ingest: true, delivery: true }, { logger: createLogger(flags.logLevel, process.stderr) });
-  } catch (err) {
-    await cleanUp();
-    if (err instanceof ConfigError) throw new CliError(err.message);
-    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new CliError(`port ${flags.port} is in use: stop what uses it or pick another with --port (0 picks a free one)`, 1);
-    }
-    throw err;
-  }
-
-  const running = service;
-  const sailthru = emulator;
-  const traffic = flags.traffic
-    ? new TrafficSender({
-        url: running.url,
-        writeKey,
-        generator: demoMix({ seed: flags.seed, users: flags.users, messageIdPrefix: `demo-${Date.now().toString(36)}` }),
-        rate: flags.rate,
-        ...(flags.duration !== undefined ? { durationMs: flags.duration * 1000 } : {}),
-      })
-    : null;
-
-  out.write(banner(running.url, sailthru.url, adminToken, writeKey, folder ? `${databaseUrl} (removed on exit)` : databaseUrl, flags));
-  traffic?.start();
-
-  const live = new LiveLine(out, { redrawMs: 1000, lineEveryMs: 5000 });
-  const status = new DemoStatus({
-    log: running.store,
-    worker: running.worker,
-    traffic: () => traffic?.stats ?? null,
-    sailthruRequests: () => sailthru.lastRequestSeq,
-  });
-  let drawing = false;
-  const ticker = setInterval(() => {
-    if (drawing) return;
-    drawing = true;
-    status
-      .read()
-      .then((figures) => live.update(statusLine(figures)))
-      .catch(() => undefined)
-      .finally(() => (drawing = false));
-  }, 1000);
-
-  return new Promise<number>((resolve) => {
-    let signals = 0;
-    const stop = (signal: string) => {
-      signals++;
-      if (signals > 1) {
-        process.stderr.write('\nsecond signal: exiting without waiting\n');
-        process.exit(130);
-      }
-      clearInterval(ticker);
-      live.finish();
-      out.write(`\n${signal}: stopping the traffic, the server (finishing deliveries in flight) and the emulator…\n`);
-      (async () => {
-        await traffic?.stop();
-        const figures = await status.read().catch(() => null);
-        await cleanUp();
-        if (figures) out.write(`Final: ${statusLine(figures)}\n`);
-        out.write('Demo stopped.\n');
-      })().then(
-        () => resolve(0),
-        (err: unknown) => {
-          process.stderr.write(`demo: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
-  });
-}
-
-function banner(serverUrl: string, emulatorUrl: string, adminToken: string, writeKey: string, database: string, flags: DemoFlags): string {
-  const traffic = flags.traffic
-    ? `${flags.rate} events/s from ${flags.users} simulated shoppers (seed ${flags.seed})${flags.duration ? ` for ${flags.duration} s` : ''}`
-    : 'none (--no-traffic): send your own';
-  return `
-sailthru-destination demo
-
-  Console       ${serverUrl}/
-  Admin token   ${adminToken}
-  Write key     ${writeKey}
-  Ingest        ${serverUrl}/v1/batch  (Segment HTTP API; write key as Basic-auth user)
-  Emulator      ${emulatorUrl}  (Sailthru stand-in; see ${emulatorUrl}/_emulator/state)
-  Database      ${database}
-  Traffic       ${traffic}
-
-Try:
-  curl -u ${writeKey}: ${serverUrl}/v1/track -H 'content-type: application/json' \\
-    -d '{"userId":"me","event":"Tried The Demo","properties":{"plan":"pro"}}'
-  ADMIN_TOKEN=${adminToken} npx sailthru-destination deadletters list --url ${serverUrl}
-
-Press Ctrl-C to stop.
-
-`;
-}

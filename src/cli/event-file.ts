@@ -46,8 +46,11 @@ export function eventFileOf(input: string): EventFile {
     // which is a pretty-printed document with a mistake in it.
     if (first === '{' && someLineIsAnObject(lines())) return ndjsonOf(lines());
     const found = locateJsonSyntaxError(text);
-    const where = found === null ? 'line 1' : `line ${lineAt(text, found.position)}`;
-    return { format: first === '[' ? 'array' : 'event', total: 1, entries: [{ ok: false, where, error: whole.error }], batchFields: {} };
+    const entry: FileEntry =
+      found === null
+        ? { ok: false, where: 'line 1', error: whole.error }
+        : { ok: false, where: `line ${lineAt(text, found.position)}`, error: `Invalid JSON: ${found.problem} at column ${columnAt(text, found.position)}` };
+    return { format: first === '[' ? 'array' : 'event', total: 1, entries: [entry], batchFields: {} };
   }
   return ndjsonOf(lines());
 }
@@ -98,4 +101,8 @@ function lineAt(text: string, position: number): number {
   let line = 1;
   for (let i = 0; i < position && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
   return line;
+}
+
+function columnAt(text: string, position: number): number {
+  return position - (text.lastIndexOf('\n', position - 1) + 1) + 1;
 }

@@ -24,7 +24,8 @@ async function storedMessageIds(prefix: string): Promise<string[]> {
   }
 }
 
-describe('send', () => {
+// Each run starts the CLI in a child process: seconds apiece on a loaded machine.
+describe('send', { timeout: 120_000 }, () => {
   it('posts an NDJSON file in batches, and the events reach Sailthru', async () => {
     const events = Array.from({ length: 250 }, (_, i) =>
       i % 2 === 0
