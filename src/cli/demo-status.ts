@@ -8,6 +8,8 @@ import type { TrafficStats } from './traffic-sender.ts';
  * worker settled, what waits in the queue, and how fast Sailthru (the emulator) is being called.
  */
 export interface DemoFigures {
+  /** False with --no-traffic: the sent/accepted/rejected figures are then not shown. */
+  traffic: boolean;
   sent: number;
   accepted: number;
   rejected: number;
@@ -59,6 +61,7 @@ export class DemoStatus {
     }
     const traffic = this.sources.traffic();
     return {
+      traffic: traffic !== null,
       sent: traffic?.sent ?? 0,
       accepted: traffic?.accepted ?? 0,
       rejected: traffic?.rejected ?? 0,
@@ -75,9 +78,7 @@ export class DemoStatus {
 
 export function statusLine(f: DemoFigures): string {
   return [
-    `sent ${count(f.sent)}`,
-    `accepted ${count(f.accepted)}`,
-    `rejected ${count(f.rejected)}`,
+    ...(f.traffic ? [`sent ${count(f.sent)}`, `accepted ${count(f.accepted)}`, `rejected ${count(f.rejected)}`] : []),
     `delivered ${count(f.delivered)}`,
     `skipped ${count(f.skipped)}`,
     `retrying ${count(f.retrying)}`,

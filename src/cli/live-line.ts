@@ -38,7 +38,7 @@ export class LiveLine {
     if (!force && now - this.lastDraw < (this.tty ? this.redrawMs : this.lineEveryMs)) return;
     this.lastDraw = now;
     if (this.tty) {
-      const width = Math.max((this.stream.columns ?? 120) - 1, 20);
+      const width = Math.max((this.stream.columns || 120) - 1, 20);
       this.shown = text.length > width ? `${text.slice(0, width - 1)}…` : text;
       this.stream.write(`\r\x1b[K${this.shown}`);
     } else if (text !== this.shown) {
@@ -63,7 +63,7 @@ export class LiveLine {
 }
 
 /** `[#########-----------]  45%` */
-export function bar(done: number, total: number, width = 24): string {
+export function bar(done: number, total: number, width = 20): string {
   const share = total <= 0 ? 1 : Math.min(done / total, 1);
   const filled = Math.round(share * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(share * 100)).padStart(3)}%`;

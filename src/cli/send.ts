@@ -63,7 +63,7 @@ async function send(path: string, flags: SendFlags): Promise<number> {
     onProgress: (p) => {
       if (!show) return;
       const issues = p.rejected + p.invalid > 0 ? `  rejected ${count(p.rejected)}  invalid ${count(p.invalid)}` : '';
-      live.update(`${bar(p.done, p.total)}  ${count(p.done)}/${count(p.total)} events  accepted ${count(p.accepted)}${issues}`, p.done === p.total);
+      live.update(`${bar(p.done, p.total)} ${count(p.done)}/${count(p.total)}  accepted ${count(p.accepted)}${issues}`, p.done === p.total);
     },
   });
   if (show) live.finish();
