@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
+import { basic, startStack, type Stack } from '../e2e/harness.ts';
+import { reportFigures } from './support/figures.ts';
+import { FULL } from './support/scale.ts';
+import { slowClient, type SlowClientResult } from './support/slow-clients.ts';
+
+// Issue 9, request timeouts and body limits against slow-loris clients. src/server/app.ts sets
+// fastify's requestTimeout to 30 s ("slow clients cannot hold a connection open for long"); Node
+// enforces it at each connectionsCheckingInterval (30 s by default), so a client trickling its
+// headers is cut within 30 + 30 s.
+//
+// BUG (src/server/app.ts, buildApp): fastify sets `server.requestTimeout = 30_000` after the
+// server is created, when Node has already derived `headersTimeout` from its own default
+// requestTimeout (300 s) as min(60 s, 300 s) = 60 s. Node's expiry check swaps the two when
+// headersTimeout > requestTimeout, so headers get 30 s but a whole request — a trickled body —
+// gets 60 s, cut at the first check after that (60–90 s). Passing
+// `http: { headersTimeout: 10_000, connectionsCheckingInterval: 5_000 }` to Fastify() fixes it
+// (headers 10 s, whole request 30 s, checked every 5 s). Marked it.fails until then; the full form
+// also waits for a slow body to be cut, with the bound the server really has.
+const CLIENTS = 10;
+const SLOW_HEADERS_WITHIN_MS = 30_000 + 30_000 + 5_000;
+
+let stack: Stack;
+let slowHeaders: Promise<SlowClientResult[]>;
+let slowBodies: Promise<SlowClientResult[]> | null = null;
+let slowBodyBoundMs = 0;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
+  const authorization = basic(stack.writeKey).authorization!;
+  const server = stack.service.app.server;
+  slowBodyBoundMs = Math.max(server.requestTimeout, server.headersTimeout) + 30_000 + 5_000;
+  // Every kind trickles at once, so the file waits for the timeouts once.
+  const many = (kind: 'slow-headers' | 'slow-body', giveUpMs: number) =>
+    Promise.all(Array.from({ length: CLIENTS }, () => slowClient(stack.service.url, kind, { byteEveryMs: 1_000, giveUpMs, authorization })));
+  slowHeaders = many('slow-headers', SLOW_HEADERS_WITHIN_MS);
+  if (FULL) slowBodies = many('slow-body', slowBodyBoundMs);
+});
+afterAll(() => stack?.stop(), 120_000);
+
+function summary(results: SlowClientResult[]) {
+  const cut = results.filter((r) => r.cutAfterMs !== null);
+  return {
+    clients: results.length,
+    cut: cut.length,
+    slowestCutSeconds: cut.length ? Math.round(Math.max(...cut.map((r) => r.cutAfterMs!)) / 100) / 10 : 'none',
+    answers: [...new Set(results.map((r) => r.answer || '(closed)'))].join(' | '),
+  };
+}
+
+describe('slow-loris clients', () => {
+  it('a client trickling its headers is cut (408) within the request timeout plus one check interval', async () => {
+    const results = await slowHeaders;
+    const s = summary(results);
+    reportFigures('slow-headers', s);
+    expect(s.cut).toBe(CLIENTS);
+    expect(results.every((r) => r.answer === '' || /^HTTP\/1\.1 408/.test(r.answer))).toBe(true);
+    // The server is still fine.
+    expect((await fetch(`${stack.service.url}/healthz`)).status).toBe(200);
+  }, 90_000);
+
+  it.fails('a trickled body gets the same 30 s as headers (headersTimeout ≤ requestTimeout)', () => {
+    const server = stack.service.app.server;
+    expect(server.requestTimeout).toBe(30_000);
+    expect(server.headersTimeout).toBeLessThanOrEqual(server.requestTimeout);
+  });
+
+  (FULL ? it : it.skip)('a client trickling its body is cut, within the timeouts the server really has', async () => {
+    const results = await slowBodies!;
+    const s = summary(results);
+    reportFigures('slow-body', { ...s, boundSeconds: slowBodyBoundMs / 1000 });
+    expect(s.cut).toBe(CLIENTS);
+  }, 150_000);
+
+  it('a body announced over the limit is refused at once, without waiting for its bytes (400 JSON)', async () => {
+    const { hostname, port } = new URL(stack.service.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+      socket.setTimeout(20_000, () => socket.destroy(new Error('no answer to an oversized Content-Length')));
+      socket.write(
+        [
+          'POST /v1/batch HTTP/1.1',
+          `Host: ${hostname}`,
+          'Content-Type: application/json',
+          `Authorization: ${basic(stack.writeKey).authorization}`,
+          'Content-Length: 10000000000',
+          'Connection: close',
+          '',
+          '{"batch":[',
+        ].join('\r\n'),
+      );
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error?: string };
+    expect(body.error).toMatch(/500 KB/);
+  }, 30_000);
+
+  it('a body over 500 KB sent in full is refused with 400 JSON and the connection stays usable for the next client', async () => {
+    const res = await fetch(`${stack.service.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...basic(stack.writeKey) },
+      body: JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E', properties: { s: 'x'.repeat(2_000_000) } }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/500 KB/);
+    const ok = await fetch(`${stack.service.url}/v1/track`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...basic(stack.writeKey) },
+      body: JSON.stringify({ type: 'track', userId: 'u', event: 'E' }),
+    });
+    expect(ok.status).toBe(200);
+  }, 30_000);
+});
