@@ -16,11 +16,12 @@
 # to the `sh -c` it starts, which dies without passing it on; and npx, run by a user that does
 # not own the code, fails to link it (EPERM on chmod).
 #
-# Checked by test/deploy/dockerfile.test.ts (the CMD is the README's serve command through
-# package.json "bin", and it answers --help). No Docker engine could build the image here: its RUN
-# and CMD lines were run by hand in a fresh copy of the repository (npm ci, which compiled
-# better-sqlite3 with the tools installed below; serve as a non-root user with root-owned code
-# and no home directory; SIGTERM gave "shutting down: finishing in-flight deliveries" and exit 0).
+# Checked by test/deploy/dockerfile.test.ts: the commands are the README's (the CMD through
+# package.json "bin"), and the CMD, run with this image's environment, serves the HEALTHCHECK and
+# exits 0 on the STOPSIGNAL. No Docker engine could build the image here: its RUN and CMD lines
+# were run by hand in a fresh copy of the repository (npm ci, which compiled better-sqlite3 with
+# the tools installed below; serve as a non-root user with root-owned code and no home directory;
+# SIGTERM gave "shutting down: finishing in-flight deliveries" and exit 0).
 
 FROM node:20-bookworm-slim AS build
 # better-sqlite3 downloads a prebuilt binary when one fits and compiles from source otherwise.
