@@ -93,7 +93,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
   return {
     port: int(e, 'PORT', 8080, 0, 65535),
     host: e.HOST || '0.0.0.0',
-    databaseUrl: e.DATABASE_URL || DEFAULT_DATABASE_URL,
+    databaseUrl: databaseUrl(e.DATABASE_URL || DEFAULT_DATABASE_URL),
     redisUrl: e.REDIS_URL || undefined,
     adminToken: e.ADMIN_TOKEN || undefined,
     destinations,
@@ -155,6 +155,13 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
       ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
     };
   });
+}
+
+function databaseUrl(url: string): string {
+  if (/^sqlite:.+/i.test(url) || /^postgres(ql)?:\/\/.+/i.test(url)) return url;
+  // Only the scheme is echoed: a URL may carry a password.
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  throw new ConfigError(`DATABASE_URL must be sqlite:PATH or postgres://…${scheme ? ` (got a ${scheme}: URL)` : ''}`);
 }
 
 function trustProxy(v: string | undefined): boolean | string {

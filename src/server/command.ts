@@ -98,7 +98,14 @@ export function migrateCommand(): Command {
     .description('Create or upgrade the database schema, then exit (serve and worker also do this at start).')
     .addOption(new Option('--database <url>', 'sqlite:PATH or postgres://… (env DATABASE_URL)'))
     .action(async (flags: { database?: string }) => {
-      const config = loadConfig(process.env, { DATABASE_URL: flags.database });
+      let config;
+      try {
+        config = loadConfig(process.env, { DATABASE_URL: flags.database });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`sailthru-destination: ${err.message}\n`);
+        process.exit(2);
+      }
       const { openStore } = await import('../delivery/open-store.ts');
       const store = await openStore(config.databaseUrl);
       await store.close();

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_DATABASE_URL, loadConfig } from '../src/config.ts';
+
+describe('configuration', () => {
+  it('has the documented defaults and no destination without settings or keys', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', databaseUrl: DEFAULT_DATABASE_URL, maxBacklog: 2_000_000, concurrency: 64, retryWindowHours: 4, retryBaseMs: 1000, leaseMs: 30_000, retentionDays: 7, trustProxy: false });
+    expect(c.destinations).toEqual([]);
+  });
+
+  it('builds the default destination from SAILTHRU_* and WRITE_KEYS, flags overriding env', () => {
+    const c = loadConfig(
+      { SAILTHRU_API_KEY: 'k', SAILTHRU_SECRET: 's', SAILTHRU_CART_EXPIRY_HOURS: '12', WRITE_KEYS: 'a, b,,', PORT: '9000' },
+      { PORT: '9100' },
+    );
+    expect(c.port).toBe(9100);
+    expect(c.destinations).toEqual([{ id: 'default', name: 'Sailthru', settings: { apiKey: 'k', sharedSecret: 's', cartExpiryHours: 12 }, writeKeys: ['a', 'b'] }]);
+  });
+
+  it('parses SAILTHRU_RATE_LIMITS and names a bad entry', () => {
+    expect(loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event=100, get=500,DELETE /user=10' }).rateLimits).toEqual({ 'POST /event': 100, GET: 500, 'DELETE /user': 10 });
+    expect(() => loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event:100' })).toThrow(/"POST \/event:100" should look like/);
+  });
+
+  it('refuses a DATABASE_URL it cannot open, without echoing it', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter2@db/x' })).toThrow(/^DATABASE_URL must be sqlite:PATH or postgres:\/\/… \(got a mysql: URL\)$/);
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?schema=x' }).databaseUrl).toBe('postgres://u@h/db?schema=x');
+  });
+
+  it('reads TRUST_PROXY as off, on, or a list of proxies', () => {
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1,10.0.0.1' }).trustProxy).toBe('127.0.0.1,10.0.0.1');
+  });
+
+  it('names the variable and the range of a bad number', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow('PORT must be a whole number from 0 to 65535 (got "eighty")');
+    expect(() => loadConfig({ RETRY_WINDOW_HOURS: '-1' })).toThrow(/RETRY_WINDOW_HOURS must be a positive number/);
+  });
+
+  it('reads several destinations from a config file and refuses a clash with the env one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-config-'));
+    try {
+      const file = join(dir, 'c.json');
+      writeFileSync(file, JSON.stringify({ destinations: [{ id: 'eu', name: 'EU', settings: { apiKey: 'x' }, writeKeys: ['w1'] }, { id: 'us' }] }));
+      const c = loadConfig({ CONFIG_FILE: file });
+      expect(c.destinations.map((d) => [d.id, d.name, d.writeKeys])).toEqual([['eu', 'EU', ['w1']], ['us', 'us', []]]);
+      expect(() => loadConfig({ CONFIG_FILE: file, SAILTHRU_API_KEY: 'k', DESTINATION_ID: 'eu' })).toThrow(/"eu" is also defined/);
+      writeFileSync(file, JSON.stringify({ destinations: [{ id: 'bad id!' }] }));
+      expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(/destinations\[0\]\.id must be/);
+      writeFileSync(file, '{nope');
+      expect(() => loadConfig({ CONFIG_FILE: file })).toThrow(/Cannot read config file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
