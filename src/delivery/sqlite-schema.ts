@@ -84,4 +84,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_event ON attempts (event_id, id);
   `,
+  // Every index keyed by something random (a messageId, a user) rewrites a page of the WAL per
+  // inserted event; the two lane indexes become one, which serves the head of a lane (a seek per
+  // unsettled status) and the delivery log's search by user alike.
+  `
+  DROP INDEX events_lane_head;
+  DROP INDEX events_lane_key;
+  CREATE INDEX events_lane ON events (lane_key, destination_id, status, id);
+  `,
 ];

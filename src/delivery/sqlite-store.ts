@@ -247,7 +247,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async head(lane: LaneRef): Promise<QueuedEvent | null> {
-    const row = this.s.head.get(lane.destinationId, lane.laneKey) as EventRow | undefined;
+    const row = this.s.head.get({ destinationId: lane.destinationId, laneKey: lane.laneKey }) as EventRow | undefined;
     return row ? (toStoredEvent(row) as QueuedEvent) : null;
   }
 
@@ -694,7 +694,10 @@ export class SqliteEventStore implements EventStore {
            ORDER BY next_run_at LIMIT @limit)
          RETURNING destination_id, lane_key, pending`,
       ),
-      head: db.prepare(`SELECT * FROM events WHERE destination_id = ? AND lane_key = ? AND ${unsettled} ORDER BY id LIMIT 1`),
+      head: db.prepare(
+        `SELECT * FROM events WHERE id = (
+           SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${unsettled})`,
+      ),
       settleFinal: db.prepare(
         `UPDATE events SET status = @status, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, @started),
            next_attempt_at = NULL, last_error = @error, updated_at = @now, settled_at = @now, outcome = @outcome
@@ -723,7 +726,7 @@ export class SqliteEventStore implements EventStore {
       releaseLane: db.prepare(
         `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = @now,
            pending = (SELECT count(*) FROM events e
-                      WHERE e.destination_id = @destinationId AND e.lane_key = @laneKey AND e.${unsettled})
+                      WHERE e.lane_key = @laneKey AND e.destination_id = @destinationId AND e.${unsettled})
          WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
       ),
       attemptsOf: db.prepare('SELECT attempts FROM events WHERE id = ?'),
