@@ -50,11 +50,10 @@ const EDGE_STRINGS = [
   'a'.repeat(300),
 ];
 /**
- * Lone surrogates in userId / anonymousId leave events stuck in SQLite (lane-key-unicode.test.ts,
- * it.fails); kept out of lane keys until that is fixed, so this fuzzer keeps guarding the rest.
- * Everywhere else (properties, traits, event names, keys) they stay.
+ * Lone surrogates in userId / anonymousId once left events stuck in SQLite (lane-key-unicode.test.ts);
+ * ingest now makes ids well-formed, so the fuzzer sends them in lane keys too.
  */
-export const LONE_SURROGATES_IN_LANE_KEYS = false;
+export const LONE_SURROGATES_IN_LANE_KEYS = true;
 const hasLoneSurrogate = (s: string) => /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
 const LANE_KEY_STRINGS = EDGE_STRINGS.filter((s) => LONE_SURROGATES_IN_LANE_KEYS || !hasLoneSurrogate(s));
 const EDGE_KEYS = ['__proto__', 'constructor', 'prototype', '', 'a.b', 'a[0]', '$where', '\u0000', '\u202e', 'toString', 'hasOwnProperty', '😀', 'valueOf'];
