@@ -86,11 +86,22 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Ids and names key lanes, dedupe and search, and the stores keep text as UTF-8, which cannot
+ * hold a lone surrogate (JSON's "\ud800" escape can): such a key would be stored as U+FFFD and
+ * no longer match the key it was looked up with. Replace them here, once, as UTF-8 would.
+ */
+function wellFormed(value: string): string {
+  return value.replace(LONE_SURROGATE, '\uFFFD');
+}
+
 /** userId / anonymousId / previousId / groupId: strings, or numbers made strings (as Segment). */
 function identifier(raw: JsonObject, field: string): FieldCheck<string | undefined> {
   const value = raw[field];
   if (value === undefined || value === null || value === '') return { ok: true, value: undefined };
-  if (typeof value === 'string') return { ok: true, value };
+  if (typeof value === 'string') return { ok: true, value: wellFormed(value) };
   if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value: String(value) };
   return { ok: false, reason: `${field} must be a string or a number, not ${describeJsonType(value)}` };
 }
@@ -104,7 +115,7 @@ function clientMessageId(raw: JsonObject): FieldCheck<string | null> {
 function optionalString(raw: JsonObject, field: string): FieldCheck<string | undefined> {
   const value = raw[field];
   if (value === undefined || value === null) return { ok: true, value: undefined };
-  if (typeof value === 'string') return { ok: true, value };
+  if (typeof value === 'string') return { ok: true, value: wellFormed(value) };
   return { ok: false, reason: `${field} must be a string, not ${describeJsonType(value)}` };
 }
 

@@ -28,8 +28,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Per-request logs would carry URLs and headers at ingest rates; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
-    // Slow clients (slow-loris) cannot hold a connection open for long.
+    // Slow clients (slow-loris) cannot hold a connection open for long: headers within 10 s,
+    // the whole request (a trickled body) within 30 s, checked every 5 s.
     requestTimeout: 30_000,
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 5_000 },
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
     bodyLimit: 1024 * 1024,
