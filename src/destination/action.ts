@@ -33,6 +33,13 @@ export interface DestinationMemory {
   /** anonymousIds already merged into a userId profile (SPEC.md §2.3). */
   mergedAnonymousIds: BoundedCache<string, true>;
   /**
+   * anonymousId → the userId it was last identified with, when Sailthru had no profile for the
+   * anonymousId then: a repeat identify of the same pair skips the lookup (decided, beyond SPEC
+   * §2.3, which remembers merged ids only). Short-lived, because an anonymous profile can still
+   * appear later (anonymous-only events sent after the identify).
+   */
+  absentAnonymousIds: BoundedCache<string, string>;
+  /**
    * messageIds of cart changes whose POST emptied the cart. An emptied cart carries no marker
    * (Sailthru drops it), so this is how a retry of such a change knows it already landed.
    */

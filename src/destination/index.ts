@@ -35,6 +35,8 @@ const DEFAULT_CACHE_SIZE = 10_000;
 const DEFAULT_EMAIL_TTL_MS = 15 * 60_000;
 /** Merged ids stay merged; the bound is only about memory. */
 const MERGED_TTL_MS = 7 * 24 * 3_600_000;
+/** How long "Sailthru had no profile for this anonymousId" is believed. */
+const ABSENT_ANONYMOUS_TTL_MS = 3_600_000;
 /** Longer than the delivery layer's retry window (4 hours by default). */
 const CLEARED_CART_TTL_MS = 24 * 3_600_000;
 
@@ -56,6 +58,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
   const memory: DestinationMemory = {
     emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),
     mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
+    absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
     clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
   };
   const redact = redactorFor(settings);

@@ -192,6 +192,27 @@ describe('identify → POST /user (SPEC.md §2)', () => {
       expect(profileByExtid('anon-none')).toBeUndefined();
     });
 
+    it('remembers that an anonymousId had no profile, for the same userId only', async () => {
+      await h.destination.deliver(event({ type: 'identify', userId: 'u-a', anonymousId: 'anon-absent' }));
+      h.mark();
+      await h.destination.deliver(event({ type: 'identify', userId: 'u-a', anonymousId: 'anon-absent', traits: { plan: 'y' } }));
+      expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['POST /user']);
+      // Another person on the same device: looked up again.
+      h.mark();
+      await h.destination.deliver(event({ type: 'identify', userId: 'u-b', anonymousId: 'anon-absent' }));
+      expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /user']);
+    });
+
+    it('looks an absent anonymousId up again after an hour', async () => {
+      let clock = 1_000_000;
+      const d = h.withSettings({}, { now: () => clock });
+      await d.deliver(event({ type: 'identify', userId: 'u-t', anonymousId: 'anon-later' }));
+      clock += 3_600_001;
+      h.mark();
+      await d.deliver(event({ type: 'identify', userId: 'u-t', anonymousId: 'anon-later' }));
+      expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /user']);
+    });
+
     it('does not look up when anonymousId equals userId', async () => {
       await h.destination.deliver(event({ type: 'identify', userId: 'same', anonymousId: 'same' }));
       expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['POST /user']);

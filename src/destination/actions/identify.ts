@@ -56,10 +56,14 @@ export const identify: Action = {
     const userId = userIdOf(ctx.event);
     const anonymousId = anonymousIdOf(ctx.event);
     let mergeFrom: string | undefined;
-    if (userId !== null && anonymousId !== null && anonymousId !== userId && !ctx.memory.mergedAnonymousIds.has(anonymousId)) {
+    let absent = false;
+    const known =
+      anonymousId !== null && (ctx.memory.mergedAnonymousIds.has(anonymousId) || ctx.memory.absentAnonymousIds.get(anonymousId) === userId);
+    if (userId !== null && anonymousId !== null && anonymousId !== userId && !known) {
       const profile = await lookupAnonymousProfile(ctx, anonymousId);
       if (profile.kind === 'error') return profile.result;
       if (profile.kind === 'found') mergeFrom = anonymousId;
+      absent = profile.kind === 'absent';
       if (profile.kind === 'unknown') {
         ctx.warn(`could not look up the anonymous profile ${anonymousId} (${profile.reason}); identified by userId without merging`);
       }
@@ -71,6 +75,7 @@ export const identify: Action = {
     if (!result.ok) return resultOfError(result);
 
     if (mergeFrom !== undefined) ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
+    if (absent && anonymousId !== null && userId !== null) ctx.memory.absentAnonymousIds.set(anonymousId, userId);
     const email = eventEmailOf(ctx.event);
     if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
     return delivered;
