@@ -51,6 +51,13 @@ export interface DeliveryWorkerEvents {
 interface ActiveLane {
   lane: LaneRef;
   lost: boolean;
+  /**
+   * Until when we can vouch for our lease (the claim's, then each successful renewal's). Past
+   * it, another worker may have the lane: finish the event in hand and stop.
+   */
+  validUntil: number;
+  /** This worker claimed the lane again while its loop was still running (see startLane). */
+  claimedAgain: boolean;
   done: Promise<void>;
 }
 
@@ -166,8 +173,18 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
 
   private startLane(lease: LaneLease): void {
     const key = laneId(lease);
+    const running = this.active.get(key);
+    if (running) {
+      // We claimed again a lane whose loop is still running here (its lease ran out, or it just
+      // handed the lane back for a retry that is already due): the claim is a fresh lease for
+      // that loop, which carries on with it. Never a second loop for the same user.
+      running.lost = false;
+      running.validUntil = Math.max(running.validUntil, lease.leaseUntil.getTime());
+      running.claimedAgain = true;
+      return;
+    }
     const lane: LaneRef = { destinationId: lease.destinationId, laneKey: lease.laneKey };
-    const entry: ActiveLane = { lane, lost: false, done: Promise.resolve() };
+    const entry: ActiveLane = { lane, lost: false, validUntil: lease.leaseUntil.getTime(), claimedAgain: false, done: Promise.resolve() };
     this.active.set(key, entry);
     entry.done = this.runLane(entry)
       .catch((error: unknown) => {
@@ -184,9 +201,18 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     let handedBack = false;
     try {
       while (!this.stopping && !entry.lost && !this.pausedHere.has(lane.destinationId)) {
+        if (this.clock.now() >= entry.validUntil) {
+          entry.lost = true;
+          break;
+        }
         const head = await this.store.head(lane);
         if (!head) break;
-        const settlement = await this.deliverOne(head);
+        const settlement = await this.deliverOne(head, entry);
+        if (settlement.state === 'retrying' && entry.claimedAgain) {
+          // Handed back and already claimed again by us (the retry was due at once): go on.
+          entry.claimedAgain = false;
+          continue;
+        }
         if (settlement.state === 'retrying' || settlement.state === 'paused') {
           // settle() already gave the lane back, due at the retry time (or on resume).
           handedBack = true;
@@ -198,7 +224,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     }
   }
 
-  private async deliverOne(head: QueuedEvent): Promise<Settlement> {
+  private async deliverOne(head: QueuedEvent, entry: ActiveLane): Promise<Settlement> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     let outcome: DeliveryResult;
@@ -211,6 +237,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     const durationMs = performance.now() - t0;
     const settlement = this.settlementFor(head, outcome, startedAt);
     if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
+    // Only a claim made after this settle hands the lane back counts as claimed again.
+    entry.claimedAgain = false;
     const { applied } = await this.store.settle({
       event: { id: head.id, destinationId: head.destinationId, laneKey: head.laneKey },
       workerId: this.workerId,
@@ -260,9 +288,11 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private async renewLeases(): Promise<void> {
     const entries = [...this.active.values()].filter((a) => !a.lost);
     if (entries.length === 0) return;
+    const asked = this.clock.now();
     try {
       const held = new Set((await this.store.renewLeases(this.workerId, entries.map((e) => e.lane), this.leaseMs)).map(laneId));
       for (const entry of entries) {
+        if (held.has(laneId(entry.lane))) entry.validUntil = Math.max(entry.validUntil, asked + this.leaseMs);
         // Another worker may own it now: finish the event in hand, then leave the lane alone.
         if (!held.has(laneId(entry.lane)) && this.active.get(laneId(entry.lane)) === entry) entry.lost = true;
       }
