@@ -688,7 +688,8 @@ export class SqliteEventStore implements EventStore {
       claimLanes: db.prepare(
         `UPDATE lanes SET leased_by = @worker, lease_until = @until, next_run_at = @until
          WHERE rowid IN (
-           SELECT rowid FROM lanes
+           -- Without INDEXED BY the planner may walk every lane of the destination and sort them.
+           SELECT rowid FROM lanes INDEXED BY lanes_due
            WHERE pending > 0 AND next_run_at <= @now
              AND destination_id IN (SELECT id FROM destinations WHERE paused = 0)
            ORDER BY next_run_at LIMIT @limit)
@@ -734,9 +735,7 @@ export class SqliteEventStore implements EventStore {
         `INSERT INTO attempts (event_id, attempt, started_at, duration_ms, state, error, calls, warnings, worker_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      destinationsWithEvents: db.prepare(
-        'SELECT id FROM destinations UNION SELECT DISTINCT destination_id FROM lanes ORDER BY 1',
-      ),
+      destinationsWithEvents: db.prepare('SELECT id FROM destinations ORDER BY id'),
       unsettledOf: db.prepare('SELECT coalesce(sum(pending), 0) AS n FROM lanes WHERE destination_id = ?'),
       countStatus: db.prepare('SELECT count(*) AS n FROM events WHERE status = ? AND destination_id = ?'),
       oldestWithStatus: db.prepare('SELECT received_at FROM events WHERE status = ? AND destination_id = ? ORDER BY id LIMIT 1'),
