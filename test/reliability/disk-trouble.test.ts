@@ -7,7 +7,7 @@ import { CREDENTIALS, basic, postJson, startStack, stackEnv, waitForDrain, type 
 import { freePort, startChild } from '../e2e/child-server.ts';
 import { reportFigures } from './support/figures.ts';
 import { SmallDisk } from './support/small-disk.ts';
-import { size } from './support/scale.ts';
+import { STARTUP_MS, size } from './support/scale.ts';
 
 // Issue 9, disk trouble: the SQLite file lives on a small tmpfs. When it fills up, ingest must
 // answer 503 (never 200 for an event it could not store); once space returns it answers 200
@@ -162,7 +162,7 @@ describeWithDisk('read-only volume', () => {
     disk!.setReadOnly(true);
     let output = '';
     try {
-      await startChild(['serve'], env, 20_000);
+      await startChild(['serve'], env, STARTUP_MS);
       throw new Error('the server started on a read-only database');
     } catch (error) {
       output = String((error as Error).message);
@@ -171,7 +171,7 @@ describeWithDisk('read-only volume', () => {
     expect(output).toMatch(/unable to open database|SQLITE_CANTOPEN|read-?only/i);
 
     disk!.setReadOnly(false);
-    const child = await startChild(['serve'], env);
+    const child = await startChild(['serve'], env, STARTUP_MS);
     try {
       const res = await postJson(`${child.url}/v1/batch`, { batch: [{ type: 'track', userId: 'ro-user', event: 'Back', messageId: 'ro-1' }] }, basic('e2e-write-key'));
       expect(res.status).toBe(200);
@@ -180,5 +180,5 @@ describeWithDisk('read-only volume', () => {
       await child.exited;
     }
     reportFigures('disk-read-only', { startedOnReadOnly: false, startedOnceWritable: true });
-  }, 60_000);
+  }, 2 * STARTUP_MS + 30_000);
 });

@@ -12,7 +12,7 @@ import { reportFigures } from './support/figures.ts';
 import { HostileRequests } from './support/hostile-requests.ts';
 import { residentMb } from './support/process-memory.ts';
 import { Random, seedFromEnv } from './support/random.ts';
-import { budgetMs, size } from './support/scale.ts';
+import { STARTUP_MS, budgetMs, size } from './support/scale.ts';
 import { slowClient, type SlowClientResult } from './support/slow-clients.ts';
 
 // Issue 9, hostile input: a seeded fuzzer floods a real `serve` process (the CLI in a child) with
@@ -49,8 +49,9 @@ beforeAll(async () => {
       SAILTHRU_RATE_LIMITS: 'POST=100000,POST /user=100000,GET=100000',
       LOG_LEVEL: 'warn',
     }),
+    STARTUP_MS,
   );
-});
+}, STARTUP_MS + 30_000);
 afterAll(async () => {
   if (server && server.process.exitCode === null) {
     server.process.kill('SIGKILL');

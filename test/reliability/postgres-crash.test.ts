@@ -8,14 +8,14 @@ import { AcknowledgedSender } from './support/acknowledged-sender.ts';
 import { checkSequences, sequencedEvent, userIdOf } from './support/delivered-sequences.ts';
 import { reportFigures } from './support/figures.ts';
 import { Random, seedFromEnv } from './support/random.ts';
-import { budgetMs, size } from './support/scale.ts';
+import { STARTUP_MS, budgetMs, size } from './support/scale.ts';
 
 // Issue 9, crashes (PostgreSQL): one ingest node (`serve --no-delivery`) and three `worker`
 // processes on one schema. In each round, at a random point of the delivery (seeded), one of the
 // three, picked at random, is SIGKILLed while it holds lanes, and a replacement starts. Clients keep posting through
 // the first rounds. Every acknowledged event must be delivered, each user's events in order, more
 // than once only when in flight at a kill (≤ DELIVERY_CONCURRENCY per kill).
-const EVENTS = size(3_000, 20_000);
+const EVENTS = size(2_000, 20_000);
 const USERS = size(100, 400);
 const PER_USER = EVENTS / USERS;
 const KILLS = size(3, 5);
@@ -55,7 +55,7 @@ function env(): Record<string, string> {
 }
 
 async function start(role: 'ingest' | 'worker'): Promise<ChildServer> {
-  const child = await startChild(role === 'ingest' ? ['serve', '--no-delivery'] : ['worker'], env(), 60_000);
+  const child = await startChild(role === 'ingest' ? ['serve', '--no-delivery'] : ['worker'], env(), STARTUP_MS);
   children.push(child);
   return child;
 }

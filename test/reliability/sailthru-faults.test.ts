@@ -167,9 +167,10 @@ describe('Sailthru misbehaving', () => {
       // We keep to Sailthru's limit: the emulator, set to the same limit, never had to refuse.
       expect(rate.rateLimited).toBe(0);
       expect(rate.peakSecond).toBeLessThanOrEqual(EVENT_LIMIT_PER_SECOND * 2);
-      // …and uses it: a quarter of the limit in the best second is a floor no healthy run misses
-      // (the figures show the real rate), while a budget stuck low after the fault would.
-      expect(rate.peakSecond).toBeGreaterThanOrEqual(EVENT_LIMIT_PER_SECOND / 4);
+      // …and uses it: a tenth of the limit in the best second is a floor even a machine busy with
+      // other suites clears (the figures show the real rate), while a budget stuck at the fault's
+      // rate (1 or 2 a second) would not.
+      expect(rate.peakSecond).toBeGreaterThanOrEqual(EVENT_LIMIT_PER_SECOND / 10);
       reportFigures('sailthru-outage', {
         outageSeconds: Math.round((upAt - downAt) / 1000),
         events: events.length,
@@ -232,9 +233,10 @@ describe('Sailthru misbehaving', () => {
       });
       expect(rate.rateLimited).toBe(0);
       expect(rate.peakSecond).toBeLessThanOrEqual(EVENT_LIMIT_PER_SECOND * 2);
-      // …and uses it: a quarter of the limit in the best second is a floor no healthy run misses
-      // (the figures show the real rate), while a budget stuck low after the fault would.
-      expect(rate.peakSecond).toBeGreaterThanOrEqual(EVENT_LIMIT_PER_SECOND / 4);
+      // …and uses it: a tenth of the limit in the best second is a floor even a machine busy with
+      // other suites clears (the figures show the real rate), while a budget stuck at the fault's
+      // rate (1 or 2 a second) would not.
+      expect(rate.peakSecond).toBeGreaterThanOrEqual(EVENT_LIMIT_PER_SECOND / 10);
     },
     budgetMs(300_000, 1_000_000),
   );

@@ -11,6 +11,7 @@ import { basic, stackEnv } from '../e2e/harness.ts';
 import { freePort, metric, startChild, type ChildServer } from '../e2e/child-server.ts';
 import { ConsoleClient } from './support/console-client.ts';
 import { reportFigures } from './support/figures.ts';
+import { STARTUP_MS } from './support/scale.ts';
 
 // Issue 9, secrets: a full scenario against a real `serve` process logging at trace level —
 // ingest with two write keys and a signed webhook, deliveries failing in every way, a dead
@@ -99,8 +100,8 @@ beforeAll(async () => {
     RETRY_BASE_MS: '20',
     LOG_LEVEL: 'trace',
   });
-  server = await startChild(['serve'], env);
-}, 60_000);
+  server = await startChild(['serve'], env, STARTUP_MS);
+}, STARTUP_MS + 30_000);
 
 afterAll(async () => {
   if (server && server.process.exitCode === null && server.process.signalCode === null) {
