@@ -24,7 +24,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startChild(args: string[], env: Record<string, string>, timeoutMs = 20_000): Promise<ChildServer> {
+// Generous: on a busy 2-core machine, tsx compiling the CLI can take tens of seconds.
+export async function startChild(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<ChildServer> {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
