@@ -49,7 +49,7 @@ function parsePostgresUrl(url: string): DatabaseLocation {
 
 export interface OpenStoreOptions {
   clock?: Clock;
-  /** PostgreSQL only: errors no caller sees (dropped idle connections, a lost LISTEN). */
+  /** Errors no caller sees: PostgreSQL's dropped idle connections or lost LISTEN, SQLite's writer thread dying. */
   onError?: (error: unknown) => void;
 }
 
@@ -66,5 +66,5 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       ...clock,
     });
   }
-  return openSqliteStore({ path: location.path, ...clock });
+  return openSqliteStore({ path: location.path, ...clock, ...(options.onError ? { onError: options.onError } : {}) });
 }

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import type { Database, Statement } from 'better-sqlite3';
 import type { CallRecord } from '../sailthru/types.ts';
 import type { DestinationSettings } from '../destination/settings.ts';
 import type { OutcomeState } from '../destination/outcome.ts';
 import { laneKeyOf, type SegmentEvent } from '../segment/event.ts';
 import type { AppendResult, IngestBatch } from './ingest.ts';
-import { GroupCommit } from './sqlite-group-commit.ts';
+import { openSqliteConnection, type SqliteDurability } from './sqlite-connection.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
+import { InlineWriteChannel, ThreadWriteChannel, type WriteChannel } from './sqlite-write-channel.ts';
+import type { EventRowInput, RejectedRowInput } from './sqlite-writes.ts';
 import {
   systemClock,
   type AttemptRecord,
@@ -42,10 +43,17 @@ export interface SqliteStoreOptions {
   /** File path (`:memory:` works but is not durable). */
   path: string;
   clock?: Clock;
-  /** Extra gathering time per group commit, ms; 0 = the next turn of the event loop. */
+  /** Extra gathering time per group commit, ms; 0 = the next turn of the writer's event loop. */
   groupCommitDelayMs?: number;
   /** How long backlog() may serve a cached total, ms (it is asked on every ingest request). */
   backlogCacheMs?: number;
+  /**
+   * `thread` (default): writes run on a writer thread, so commits and fsyncs never block the
+   * thread serving HTTP. `inline`: on the calling thread (always so for `:memory:`).
+   */
+  writer?: 'thread' | 'inline';
+  /** The writer thread died (every write fails from then on); log it and restart the process. */
+  onError?: (error: unknown) => void;
 }
 
 interface EventRow {
@@ -112,38 +120,36 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Sqli
 }
 
 /**
- * The embedded event store: one better-sqlite3 connection, WAL, synchronous=FULL, all writes
- * through a group commit. Reads go straight to the connection; they never see a half-done group
- * because a group commits within one synchronous call.
+ * The embedded event store. The main thread's connection reads (WAL: never blocked by the
+ * writer); every write goes through one WriteChannel, group-committed with synchronous=FULL,
+ * and resolves only once on disk. Times come from the injected clock on the calling side.
  */
 export class SqliteEventStore implements EventStore {
   private readonly db: Database;
   private readonly clock: Clock;
-  private readonly writes: GroupCommit;
+  private channel: WriteChannel | null = null;
   private readonly listeners = new Set<() => void>();
-  private workAvailable = false;
   private readonly backlogCacheMs: number;
   private backlogCache: { value: number; at: number } | null = null;
   private readonly searchStatements = new Map<string, Statement>();
-  private migrated = false;
-  private s!: ReturnType<SqliteEventStore['prepareStatements']>;
+  private opening: Promise<void> | null = null;
+  private closed = false;
+  private s!: ReturnType<SqliteEventStore['prepareReads']>;
 
-  constructor(options: SqliteStoreOptions) {
+  constructor(private readonly options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new BetterSqlite3(options.path);
-    this.db.pragma('journal_mode = WAL');
-    // FULL: a commit is on disk (WAL fsynced) before ingest answers 200.
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
-    // A bigger WAL between checkpoints keeps checkpoint fsyncs off the ingest path most of the time.
-    this.db.pragma('wal_autocheckpoint = 4000');
+    this.db = openSqliteConnection(options.path);
     this.clock = options.clock ?? systemClock;
     this.backlogCacheMs = options.backlogCacheMs ?? 1000;
-    this.writes = new GroupCommit(this.db, options.groupCommitDelayMs ?? 0, () => this.notifyIfWork());
   }
 
-  async migrate(): Promise<void> {
-    if (this.migrated) return;
+  migrate(): Promise<void> {
+    this.opening ??= this.open();
+    return this.opening;
+  }
+
+  private async open(): Promise<void> {
+    // Migrations run here, before the writer starts, so it only ever sees the current schema.
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
     const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
     const current = row.v ?? 0;
@@ -154,73 +160,69 @@ export class SqliteEventStore implements EventStore {
       }
     });
     apply.immediate();
-    this.s = this.prepareStatements();
-    this.migrated = true;
+    this.s = this.prepareReads();
+    const delay = this.options.groupCommitDelayMs ?? 0;
+    const inline = this.options.writer === 'inline' || this.options.path === ':memory:';
+    this.channel = inline
+      ? new InlineWriteChannel(this.db, delay)
+      : await ThreadWriteChannel.start({
+          path: this.options.path,
+          groupCommitDelayMs: delay,
+          ...(this.options.onError ? { onError: this.options.onError } : {}),
+        });
   }
 
   /** Group commits so far. */
   get commitCount(): number {
-    return this.writes.commits;
+    return this.channel?.commits ?? 0;
   }
 
-  /** The durability settings in force (journal_mode, synchronous: 2 = FULL). */
-  pragmas(): { journalMode: string; synchronous: number } {
-    return {
-      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
-      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
-    };
+  /** The durability settings of the writing connection (synchronous: 2 = FULL). */
+  pragmas(): SqliteDurability {
+    return this.write.durability;
   }
 
   async close(): Promise<void> {
-    if (!this.db.open) return;
-    this.writes.close();
+    if (this.closed) return;
+    this.closed = true;
+    await this.opening?.catch(() => {});
+    await this.channel?.close();
     this.db.close();
+  }
+
+  private get write(): WriteChannel {
+    if (this.closed) throw new Error('the event store is closed');
+    if (!this.channel) throw new Error('the event store is not open yet: await migrate()');
+    return this.channel;
   }
 
   // ---------------------------------------------------------------- ingest
 
-  append(batch: IngestBatch): Promise<AppendResult> {
-    return this.writes.run(() => {
-      const now = this.clock.now();
-      const receivedAt = batch.receivedAt.getTime();
-      const destinationId = batch.destinationId;
-      const lanes = new Map<string, number>();
-      let stored = 0;
-      let duplicates = 0;
-      for (const event of batch.accepted) {
-        const laneKey = laneKeyOf(event);
-        if (laneKey === null) {
-          // Ingest should have rejected it; keep it visible rather than lose it or break a lane.
-          this.insertRejected(destinationId, event.messageId, 'neither userId nor anonymousId', event, receivedAt, now);
-          continue;
-        }
-        const result = this.s.insertEvent.run(
-          destinationId,
-          laneKey,
-          event.messageId,
-          event.type,
-          eventNameOf(event),
-          JSON.stringify(event),
-          receivedAt,
-          now,
-        );
-        if (result.changes === 0) {
-          duplicates++;
-          continue;
-        }
-        stored++;
-        lanes.set(laneKey, (lanes.get(laneKey) ?? 0) + 1);
+  async append(batch: IngestBatch): Promise<AppendResult> {
+    const accepted: EventRowInput[] = [];
+    const rejected: RejectedRowInput[] = [];
+    for (const event of batch.accepted) {
+      const laneKey = laneKeyOf(event);
+      if (laneKey === null) {
+        // Ingest should have rejected it; keep it visible rather than lose it or break a lane.
+        rejected.push(rejectedRow(event.messageId, 'neither userId nor anonymousId', event));
+        continue;
       }
-      for (const rejected of batch.rejected) {
-        this.insertRejected(destinationId, rejected.messageId, rejected.reason, rejected.payload, receivedAt, now);
-      }
-      for (const [laneKey, count] of lanes) this.s.addToLane.run({ destinationId, laneKey, count, now });
-      if (stored > 0) {
-        this.workAvailable = true;
-        if (this.backlogCache) this.backlogCache.value += stored;
-      }
-      return { stored, duplicates };
+      accepted.push({ laneKey, messageId: event.messageId, type: event.type, eventName: eventNameOf(event), payload: JSON.stringify(event) });
+    }
+    for (const r of batch.rejected) rejected.push(rejectedRow(r.messageId, r.reason, r.payload));
+    const result = await this.write.call('append', {
+      destinationId: batch.destinationId,
+      receivedAt: batch.receivedAt.getTime(),
+      now: this.clock.now(),
+      accepted,
+      rejected,
     });
+    if (result.stored > 0) {
+      if (this.backlogCache) this.backlogCache.value += result.stored;
+      this.notify();
+    }
+    return result;
   }
 
   async backlog(): Promise<number> {
@@ -233,17 +235,11 @@ export class SqliteEventStore implements EventStore {
 
   // ---------------------------------------------------------------- lane queue
 
-  claimLanes(workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]> {
-    return this.writes.run(() => {
-      const now = this.clock.now();
-      const until = now + leaseMs;
-      const rows = this.s.claimLanes.all({ worker: workerId, until, now, limit }) as Array<{
-        destination_id: string;
-        lane_key: string;
-        pending: number;
-      }>;
-      return rows.map((r) => ({ destinationId: r.destination_id, laneKey: r.lane_key, pending: r.pending, leaseUntil: new Date(until) }));
-    });
+  async claimLanes(workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]> {
+    const now = this.clock.now();
+    const until = now + leaseMs;
+    const rows = await this.write.call('claimLanes', workerId, limit, until, now);
+    return rows.map((r) => ({ ...r, leaseUntil: new Date(until) }));
   }
 
   async head(lane: LaneRef): Promise<QueuedEvent | null> {
@@ -251,81 +247,32 @@ export class SqliteEventStore implements EventStore {
     return row ? (toStoredEvent(row) as QueuedEvent) : null;
   }
 
-  settle(input: SettleInput): Promise<SettleResult> {
-    return this.writes.run(() => {
-      const now = this.clock.now();
-      const { event, settlement, attempt, workerId } = input;
-      const started = attempt.startedAt.getTime();
-      const { destinationId, laneKey } = event;
-      let changes: number;
-      let error: string | null = null;
-      switch (settlement.state) {
-        case 'delivered':
-        case 'skipped':
-        case 'failed': {
-          const reason = settlement.state === 'delivered' ? undefined : settlement.reason;
-          error = settlement.state === 'failed' ? settlement.reason : null;
-          const outcome: OutcomeDetail = { state: settlement.state, reason, calls: attempt.calls, warnings: attempt.warnings };
-          changes = this.s.settleFinal.run({
-            id: event.id,
-            status: settlement.state,
-            started,
-            now,
-            error,
-            outcome: JSON.stringify(outcome),
-          }).changes;
-          if (changes > 0) {
-            this.s.laneSettled.run(destinationId, laneKey);
-            if (this.backlogCache) this.backlogCache.value = Math.max(0, this.backlogCache.value - 1);
-          }
-          break;
-        }
-        case 'retrying': {
-          error = settlement.reason;
-          const next = settlement.nextAttemptAt.getTime();
-          const outcome: OutcomeDetail = { state: 'retry', reason: error, calls: attempt.calls, warnings: attempt.warnings };
-          changes = this.s.settleRetry.run({ id: event.id, started, now, next, error, outcome: JSON.stringify(outcome) }).changes;
-          this.s.laneRetryAt.run({ destinationId, laneKey, worker: workerId, next });
-          break;
-        }
-        case 'paused': {
-          error = settlement.reason;
-          const outcome: OutcomeDetail = { state: 'paused', reason: error, calls: attempt.calls, warnings: attempt.warnings };
-          changes = this.s.settlePaused.run({ id: event.id, now, error, outcome: JSON.stringify(outcome) }).changes;
-          this.s.pauseDestinationAtVersion.run({ reason: error, now, id: destinationId, version: settlement.settingsVersion ?? null });
-          this.s.releaseLane.run({ destinationId, laneKey, worker: workerId, now });
-          break;
-        }
-      }
-      const attemptNo = (this.s.attemptsOf.get(event.id) as { attempts: number } | undefined)?.attempts ?? 0;
-      this.s.insertAttempt.run(
-        event.id,
-        Math.max(attemptNo, 1),
-        started,
-        Math.round(attempt.durationMs),
-        settlement.state === 'retrying' ? 'retry' : settlement.state,
-        error,
-        JSON.stringify(attempt.calls),
-        JSON.stringify(attempt.warnings),
-        workerId,
-      );
-      return { applied: changes > 0 };
+  async settle(input: SettleInput): Promise<SettleResult> {
+    const { applied, final } = await this.write.call('settle', {
+      eventId: input.event.id,
+      destinationId: input.event.destinationId,
+      laneKey: input.event.laneKey,
+      workerId: input.workerId,
+      settlement: input.settlement,
+      startedAt: input.attempt.startedAt.getTime(),
+      durationMs: input.attempt.durationMs,
+      calls: input.attempt.calls,
+      warnings: input.attempt.warnings,
+      now: this.clock.now(),
     });
+    if (final && this.backlogCache) this.backlogCache.value = Math.max(0, this.backlogCache.value - 1);
+    return { applied };
   }
 
-  renewLeases(workerId: string, lanes: LaneRef[], leaseMs: number): Promise<LaneRef[]> {
-    if (lanes.length === 0) return Promise.resolve([]);
-    return this.writes.run(() => {
-      const until = this.clock.now() + leaseMs;
-      return lanes.filter((lane) => this.s.renewLease.run({ ...lane, worker: workerId, until }).changes > 0);
-    });
+  async renewLeases(workerId: string, lanes: LaneRef[], leaseMs: number): Promise<LaneRef[]> {
+    if (lanes.length === 0) return [];
+    const refs = lanes.map((l) => ({ destinationId: l.destinationId, laneKey: l.laneKey }));
+    return this.write.call('renewLeases', workerId, refs, this.clock.now() + leaseMs);
   }
 
-  releaseLane(workerId: string, lane: LaneRef): Promise<void> {
-    return this.writes.run(() => {
-      const result = this.s.releaseLane.run({ ...lane, worker: workerId, now: this.clock.now() });
-      if (result.changes > 0) this.workAvailable = true;
-    });
+  async releaseLane(workerId: string, lane: LaneRef): Promise<void> {
+    const ref = { destinationId: lane.destinationId, laneKey: lane.laneKey };
+    if (await this.write.call('releaseLane', workerId, ref, this.clock.now())) this.notify();
   }
 
   onWorkAvailable(listener: () => void): () => void {
@@ -337,7 +284,7 @@ export class SqliteEventStore implements EventStore {
 
   async backlogByDestination(): Promise<DestinationBacklog[]> {
     const now = this.clock.now();
-    const ids = (this.s.destinationsWithEvents.all() as Array<{ id: string }>).map((r) => r.id);
+    const ids = (this.s.destinationIds.all() as Array<{ id: string }>).map((r) => r.id);
     return ids.map((destinationId) => {
       const unsettled = (this.s.unsettledOf.get(destinationId) as { n: number }).n;
       const retrying = (this.s.countStatus.get('retrying', destinationId) as { n: number }).n;
@@ -370,54 +317,38 @@ export class SqliteEventStore implements EventStore {
 
   async retryDeadLetters(selector: DeadLetterSelector): Promise<number> {
     let total = 0;
+    let afterId = 0;
     for (;;) {
-      const retried = await this.writes.run(() => {
-        const ids = this.deadLetterBatch(selector);
-        const now = this.clock.now();
-        const lanes = new Map<string, { destinationId: string; laneKey: string; count: number }>();
-        for (const id of ids) {
-          const row = this.s.retryDeadLetter.get({ now, id }) as { destination_id: string; lane_key: string } | undefined;
-          if (!row) continue;
-          const key = JSON.stringify([row.destination_id, row.lane_key]);
-          const lane = lanes.get(key) ?? { destinationId: row.destination_id, laneKey: row.lane_key, count: 0 };
-          lane.count++;
-          lanes.set(key, lane);
-        }
-        for (const lane of lanes.values()) this.s.addRetriedToLane.run({ ...lane, now });
-        const count = [...lanes.values()].reduce((sum, l) => sum + l.count, 0);
-        if (count > 0) {
-          this.workAvailable = true;
-          this.backlogCache = null;
-        }
-        return count;
-      });
+      const ids = this.deadLetterBatch(selector, afterId);
+      if (ids.length === 0) break;
+      const retried = await this.write.call('retryDeadLetters', ids, this.clock.now());
+      if (retried > 0) {
+        this.backlogCache = null;
+        this.notify();
+      }
       total += retried;
-      if (retried === 0 || 'ids' in selector) return total;
+      if ('ids' in selector) break;
+      afterId = ids[ids.length - 1]!;
     }
+    return total;
   }
 
   async dropDeadLetters(selector: DeadLetterSelector): Promise<number> {
     let total = 0;
+    let afterId = 0;
     for (;;) {
-      const dropped = await this.writes.run(() => {
-        let count = 0;
-        for (const id of this.deadLetterBatch(selector)) {
-          if (this.s.deleteFailedEvent.run(id).changes > 0) {
-            this.s.deleteAttempts.run(id);
-            count++;
-          }
-        }
-        return count;
-      });
-      total += dropped;
-      if (dropped === 0 || 'ids' in selector) return total;
+      const ids = this.deadLetterBatch(selector, afterId);
+      if (ids.length === 0) break;
+      total += await this.write.call('dropDeadLetters', ids);
+      if ('ids' in selector) break;
+      afterId = ids[ids.length - 1]!;
     }
+    return total;
   }
 
   async prune(options: PruneOptions): Promise<number> {
     const cutoff = options.olderThan.getTime();
-    const statuses = new Set<EventStatus>(options.statuses ?? ['delivered', 'skipped', 'rejected']);
-    const statusList = JSON.stringify([...statuses]);
+    const statuses = [...new Set<EventStatus>(options.statuses ?? ['delivered', 'skipped', 'rejected'])];
     const batchSize = options.batchSize ?? WORK_BATCH;
     let cursor = 0;
     let total = 0;
@@ -426,36 +357,22 @@ export class SqliteEventStore implements EventStore {
       const rows = this.s.scanEvents.all(cursor, batchSize) as Array<{ id: number; received_at: number; status: EventStatus }>;
       if (rows.length === 0) break;
       cursor = rows[rows.length - 1]!.id;
-      const doomed = rows.filter((r) => r.received_at < cutoff && statuses.has(r.status)).map((r) => r.id);
-      if (doomed.length > 0) {
-        total += await this.writes.run(() => {
-          let n = 0;
-          for (const id of doomed) {
-            n += this.s.deleteEventIfStatus.run(id, statusList).changes;
-            this.s.deleteAttempts.run(id);
-          }
-          return n;
-        });
-      }
+      const doomed = rows.filter((r) => r.received_at < cutoff && statuses.includes(r.status)).map((r) => r.id);
+      // The writer deletes only rows still in those states (a dead letter retried meanwhile stays).
+      if (doomed.length > 0) total += await this.write.call('deleteEventsWithStatus', doomed, statuses);
       if (rows.some((r) => r.received_at >= cutoff + PRUNE_SCAN_SLACK_MS)) break;
     }
     // Lanes with nothing queued: the next event of that user recreates its row.
-    for (;;) {
-      const removed = await this.writes.run(() => this.s.deleteIdleLanes.run(this.clock.now(), batchSize).changes);
-      if (removed < batchSize) break;
-    }
+    while ((await this.write.call('deleteIdleLanes', this.clock.now(), batchSize)) >= batchSize);
     return total;
   }
 
   // ---------------------------------------------------------------- destinations
 
-  createDestination(input: NewDestination): Promise<Destination> {
-    return this.writes.run(() => {
-      const now = this.clock.now();
-      const id = input.id ?? randomUUID();
-      this.s.insertDestination.run(id, input.name, JSON.stringify(input.settings), now, now);
-      return toDestination(this.s.destinationById.get(id) as DestinationRow);
-    });
+  async createDestination(input: NewDestination): Promise<Destination> {
+    const id = input.id ?? randomUUID();
+    await this.write.call('createDestination', { id, name: input.name, settings: JSON.stringify(input.settings), now: this.clock.now() });
+    return toDestination(this.s.destinationById.get(id) as DestinationRow);
   }
 
   async getDestination(id: string): Promise<Destination | null> {
@@ -467,77 +384,53 @@ export class SqliteEventStore implements EventStore {
     return (this.s.allDestinations.all() as DestinationRow[]).map(toDestination);
   }
 
-  updateDestination(id: string, patch: DestinationPatch): Promise<Destination | null> {
-    return this.writes.run(() => {
-      const now = this.clock.now();
-      if (patch.name !== undefined) this.s.renameDestination.run(patch.name, now, id);
-      if (patch.settings !== undefined) {
-        // New settings may fix what paused it (SPEC.md §9): resume, and let the workers look.
-        if (this.s.replaceSettings.run(JSON.stringify(patch.settings), now, id).changes > 0) this.workAvailable = true;
-      }
-      const row = this.s.destinationById.get(id) as DestinationRow | undefined;
-      return row ? toDestination(row) : null;
-    });
+  async updateDestination(id: string, patch: DestinationPatch): Promise<Destination | null> {
+    const settings = patch.settings === undefined ? undefined : JSON.stringify(patch.settings);
+    // New settings may fix what paused it (SPEC.md §9): they resume it; let the workers look.
+    if (await this.write.call('updateDestination', id, patch.name, settings, this.clock.now())) this.notify();
+    const row = this.s.destinationById.get(id) as DestinationRow | undefined;
+    return row ? toDestination(row) : null;
   }
 
   async deleteDestination(id: string): Promise<boolean> {
-    const existed = await this.writes.run(() => {
-      const changes = this.s.deleteDestination.run(id).changes;
-      this.s.deleteWriteKeysOf.run(id);
-      this.s.deleteLanesOf.run(id);
-      return changes > 0;
-    });
+    const existed = await this.write.call('deleteDestination', id);
     // Its events go in short batches; without the lanes and destination nothing delivers them.
     let cursor = 0;
     for (;;) {
-      const rows = this.s.scanEventsOf.all(cursor, id, WORK_BATCH) as Array<{ id: number }>;
-      if (rows.length === 0) break;
-      cursor = rows[rows.length - 1]!.id;
-      await this.writes.run(() => {
-        for (const { id: eventId } of rows) {
-          this.s.deleteEvent.run(eventId);
-          this.s.deleteAttempts.run(eventId);
-        }
-      });
+      const ids = (this.s.scanEventsOf.all(cursor, id, WORK_BATCH) as Array<{ id: number }>).map((r) => r.id);
+      if (ids.length === 0) break;
+      cursor = ids[ids.length - 1]!;
+      await this.write.call('deleteEvents', ids);
     }
     this.backlogCache = null;
     return existed;
   }
 
   async pauseDestination(id: string, reason: string): Promise<void> {
-    await this.writes.run(() => this.s.pauseDestination.run(reason, this.clock.now(), id));
+    await this.write.call('pauseDestination', id, reason, this.clock.now());
   }
 
   async resumeDestination(id: string): Promise<void> {
-    await this.writes.run(() => {
-      if (this.s.resumeDestination.run(this.clock.now(), id).changes > 0) this.workAvailable = true;
-    });
+    if (await this.write.call('resumeDestination', id, this.clock.now())) this.notify();
   }
 
   // ---------------------------------------------------------------- write keys
 
-  createWriteKey(destinationId: string, label: string): Promise<CreatedWriteKey> {
+  async createWriteKey(destinationId: string, label: string): Promise<CreatedWriteKey> {
     const key = generateWriteKey();
-    return this.writes.run(() => {
-      this.requireDestination(destinationId);
-      const id = randomUUID();
-      this.s.insertWriteKey.run(id, hashWriteKey(key), destinationId, label, this.clock.now());
-      return { key, record: toWriteKeyRecord(this.s.writeKeyById.get(id) as WriteKeyRow) };
-    });
+    const id = randomUUID();
+    await this.write.call('insertWriteKey', id, hashWriteKey(key), destinationId, label, this.clock.now());
+    return { key, record: toWriteKeyRecord(this.s.writeKeyById.get(id) as WriteKeyRow) };
   }
 
-  importWriteKey(destinationId: string, key: string, label: string): Promise<WriteKeyRecord> {
+  async importWriteKey(destinationId: string, key: string, label: string): Promise<WriteKeyRecord> {
     const hash = hashWriteKey(key);
-    return this.writes.run(() => {
-      this.requireDestination(destinationId);
-      // An existing key is left as it is: a key revoked in the console stays revoked.
-      this.s.importWriteKey.run(randomUUID(), hash, destinationId, label, this.clock.now());
-      return toWriteKeyRecord(this.s.writeKeyByHash.get(hash) as WriteKeyRow);
-    });
+    await this.write.call('importWriteKey', randomUUID(), hash, destinationId, label, this.clock.now());
+    return toWriteKeyRecord(this.s.writeKeyByHash.get(hash) as WriteKeyRow);
   }
 
   revokeWriteKey(id: string): Promise<boolean> {
-    return this.writes.run(() => this.s.revokeWriteKey.run(this.clock.now(), id).changes > 0);
+    return this.write.call('revokeWriteKey', id, this.clock.now());
   }
 
   async listWriteKeys(destinationId?: string): Promise<WriteKeyRecord[]> {
@@ -552,41 +445,18 @@ export class SqliteEventStore implements EventStore {
 
   // ---------------------------------------------------------------- internals
 
-  private requireDestination(id: string): void {
-    if (!this.s.destinationById.get(id)) throw new Error(`no destination with id ${JSON.stringify(id)}`);
-  }
-
-  private insertRejected(
-    destinationId: string,
-    messageId: string | null,
-    reason: string,
-    payload: unknown,
-    receivedAt: number,
-    now: number,
-  ): void {
-    const fields = isRecord(payload) ? payload : {};
-    const outcome: OutcomeDetail = { state: 'rejected', reason, calls: [], warnings: [] };
-    this.s.insertRejected.run({
-      destinationId,
-      laneKey: laneKeyOf({ userId: stringOrNull(fields.userId), anonymousId: stringOrNull(fields.anonymousId) }),
-      messageId,
-      type: stringOrNull(fields.type),
-      eventName: stringOrNull(fields.event) ?? stringOrNull(fields.name),
-      payload: JSON.stringify(payload ?? null),
-      reason,
-      receivedAt,
-      now,
-      outcome: JSON.stringify(outcome),
-    });
-  }
-
-  private deadLetterBatch(selector: DeadLetterSelector): number[] {
+  /** The next ids a dead-letter selector covers, oldest first, after `afterId`. */
+  private deadLetterBatch(selector: DeadLetterSelector, afterId: number): number[] {
     if ('ids' in selector) return selector.ids;
-    return this.selectEvents({ ...selector.filter, status: 'failed' }, undefined, WORK_BATCH, true).map((r) => r.id);
+    const rows = this.selectEvents({ ...selector.filter, status: 'failed' }, undefined, WORK_BATCH, afterId);
+    return rows.map((r) => r.id);
   }
 
-  /** Newest first (or oldest first when `ascending`), keyset-paged below beforeId. */
-  private selectEvents(filter: EventFilter, beforeId: number | undefined, limit: number, ascending = false): EventRow[] {
+  /**
+   * Newest first, keyset-paged below beforeId; or, with `ascendingAfter`, oldest first above it
+   * (batch work over dead letters).
+   */
+  private selectEvents(filter: EventFilter, beforeId: number | undefined, limit: number, ascendingAfter?: number): EventRow[] {
     const clauses: string[] = [];
     const params: Record<string, unknown> = { limit };
     if (filter.destinationId !== undefined) {
@@ -623,6 +493,11 @@ export class SqliteEventStore implements EventStore {
       clauses.push('id < @beforeId');
       params.beforeId = beforeId;
     }
+    if (ascendingAfter !== undefined) {
+      clauses.push('id > @afterId');
+      params.afterId = ascendingAfter;
+    }
+    const ascending = ascendingAfter !== undefined;
     const order = ascending ? 'ASC' : 'DESC';
     if (filter.messageId === undefined) {
       return this.searchStatement(`SELECT * FROM events ${where(clauses)} ORDER BY id ${order} LIMIT @limit`).all(params) as EventRow[];
@@ -648,144 +523,31 @@ export class SqliteEventStore implements EventStore {
     return statement;
   }
 
-  private notifyIfWork(): void {
-    if (!this.workAvailable) return;
-    this.workAvailable = false;
+  private notify(): void {
     for (const listener of this.listeners) listener();
   }
 
-  private prepareStatements() {
+  private prepareReads() {
     const db = this.db;
-    const unsettled = "status IN ('pending', 'retrying')";
     return {
-      insertEvent: db.prepare(
-        `INSERT INTO events (destination_id, lane_key, message_id, type, event_name, payload, status, received_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
-      ),
-      insertRejected: db.prepare(
-        `INSERT INTO events (destination_id, lane_key, message_id, type, event_name, payload, status, last_error,
-                             received_at, updated_at, settled_at, outcome)
-         VALUES (@destinationId, @laneKey, @messageId, @type, @eventName, @payload, 'rejected', @reason,
-                 @receivedAt, @now, @receivedAt, @outcome)`,
-      ),
-      addToLane: db.prepare(
-        // A lane that was empty becomes due now, unless a live lease holds it (its worker either
-        // sees the new events or releases the lane, which makes it due).
-        `INSERT INTO lanes (destination_id, lane_key, pending, next_run_at) VALUES (@destinationId, @laneKey, @count, @now)
-         ON CONFLICT (destination_id, lane_key) DO UPDATE SET
-           pending = lanes.pending + excluded.pending,
-           next_run_at = CASE WHEN lanes.pending = 0 AND (lanes.leased_by IS NULL OR lanes.lease_until <= @now)
-                              THEN @now ELSE lanes.next_run_at END`,
-      ),
-      addRetriedToLane: db.prepare(
-        // A retried dead letter is older than anything queued behind it: due now, lease permitting.
-        `INSERT INTO lanes (destination_id, lane_key, pending, next_run_at) VALUES (@destinationId, @laneKey, @count, @now)
-         ON CONFLICT (destination_id, lane_key) DO UPDATE SET
-           pending = lanes.pending + excluded.pending,
-           next_run_at = CASE WHEN lanes.leased_by IS NULL OR lanes.lease_until <= @now THEN @now ELSE lanes.next_run_at END`,
-      ),
       backlogTotal: db.prepare('SELECT coalesce(sum(pending), 0) AS n FROM lanes WHERE pending > 0'),
-      claimLanes: db.prepare(
-        `UPDATE lanes SET leased_by = @worker, lease_until = @until, next_run_at = @until
-         WHERE rowid IN (
-           -- Without INDEXED BY the planner may walk every lane of the destination and sort them.
-           SELECT rowid FROM lanes INDEXED BY lanes_due
-           WHERE pending > 0 AND next_run_at <= @now
-             AND destination_id IN (SELECT id FROM destinations WHERE paused = 0)
-           ORDER BY next_run_at LIMIT @limit)
-         RETURNING destination_id, lane_key, pending`,
-      ),
       head: db.prepare(
         `SELECT * FROM events WHERE id = (
-           SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${unsettled})`,
+           SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId
+             AND status IN ('pending', 'retrying'))`,
       ),
-      settleFinal: db.prepare(
-        `UPDATE events SET status = @status, attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, @started),
-           next_attempt_at = NULL, last_error = @error, updated_at = @now, settled_at = @now, outcome = @outcome
-         WHERE id = @id AND ${unsettled}`,
-      ),
-      settleRetry: db.prepare(
-        `UPDATE events SET status = 'retrying', attempts = attempts + 1, first_attempt_at = coalesce(first_attempt_at, @started),
-           next_attempt_at = @next, last_error = @error, updated_at = @now, outcome = @outcome
-         WHERE id = @id AND ${unsettled}`,
-      ),
-      // An attempt that only found the account unusable does not start the retry window.
-      settlePaused: db.prepare(
-        `UPDATE events SET attempts = attempts + 1, last_error = @error, updated_at = @now, outcome = @outcome
-         WHERE id = @id AND ${unsettled}`,
-      ),
-      laneSettled: db.prepare('UPDATE lanes SET pending = max(pending - 1, 0) WHERE destination_id = ? AND lane_key = ?'),
-      laneRetryAt: db.prepare(
-        `UPDATE lanes SET next_run_at = @next, leased_by = NULL, lease_until = NULL
-         WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
-      ),
-      renewLease: db.prepare(
-        `UPDATE lanes SET lease_until = @until, next_run_at = @until
-         WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
-      ),
-      // Recounting on release heals a drifted counter, so an empty lane cannot stay due forever.
-      releaseLane: db.prepare(
-        `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = @now,
-           pending = (SELECT count(*) FROM events e
-                      WHERE e.lane_key = @laneKey AND e.destination_id = @destinationId AND e.${unsettled})
-         WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
-      ),
-      attemptsOf: db.prepare('SELECT attempts FROM events WHERE id = ?'),
-      insertAttempt: db.prepare(
-        `INSERT INTO attempts (event_id, attempt, started_at, duration_ms, state, error, calls, warnings, worker_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      destinationsWithEvents: db.prepare('SELECT id FROM destinations ORDER BY id'),
+      destinationIds: db.prepare('SELECT id FROM destinations ORDER BY id'),
       unsettledOf: db.prepare('SELECT coalesce(sum(pending), 0) AS n FROM lanes WHERE destination_id = ?'),
       countStatus: db.prepare('SELECT count(*) AS n FROM events WHERE status = ? AND destination_id = ?'),
       oldestWithStatus: db.prepare('SELECT received_at FROM events WHERE status = ? AND destination_id = ? ORDER BY id LIMIT 1'),
       eventById: db.prepare('SELECT * FROM events WHERE id = ?'),
       attemptsForEvent: db.prepare('SELECT * FROM attempts WHERE event_id = ? ORDER BY id'),
-      retryDeadLetter: db.prepare(
-        `UPDATE events SET status = 'pending', next_attempt_at = @now, first_attempt_at = NULL, settled_at = NULL, updated_at = @now
-         WHERE id = @id AND status = 'failed' RETURNING destination_id, lane_key`,
-      ),
-      deleteFailedEvent: db.prepare("DELETE FROM events WHERE id = ? AND status = 'failed'"),
-      deleteEvent: db.prepare('DELETE FROM events WHERE id = ?'),
-      deleteEventIfStatus: db.prepare('DELETE FROM events WHERE id = ? AND status IN (SELECT value FROM json_each(?))'),
-      deleteAttempts: db.prepare('DELETE FROM attempts WHERE event_id = ?'),
       scanEvents: db.prepare('SELECT id, received_at, status FROM events WHERE id > ? ORDER BY id LIMIT ?'),
       scanEventsOf: db.prepare('SELECT id FROM events WHERE id > ? AND destination_id = ? ORDER BY id LIMIT ?'),
-      deleteIdleLanes: db.prepare(
-        `DELETE FROM lanes WHERE rowid IN (
-           SELECT rowid FROM lanes WHERE pending = 0 AND (leased_by IS NULL OR lease_until <= ?) LIMIT ?)`,
-      ),
-      insertDestination: db.prepare(
-        'INSERT INTO destinations (id, name, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-      ),
       destinationById: db.prepare('SELECT * FROM destinations WHERE id = ?'),
       allDestinations: db.prepare('SELECT * FROM destinations ORDER BY created_at, id'),
-      renameDestination: db.prepare('UPDATE destinations SET name = ?, updated_at = ? WHERE id = ?'),
-      replaceSettings: db.prepare(
-        `UPDATE destinations SET settings = ?, version = version + 1, paused = 0, pause_reason = NULL, updated_at = ?
-         WHERE id = ?`,
-      ),
-      deleteDestination: db.prepare('DELETE FROM destinations WHERE id = ?'),
-      deleteWriteKeysOf: db.prepare('DELETE FROM write_keys WHERE destination_id = ?'),
-      deleteLanesOf: db.prepare('DELETE FROM lanes WHERE destination_id = ?'),
-      pauseDestination: db.prepare('UPDATE destinations SET paused = 1, pause_reason = ?, updated_at = ? WHERE id = ?'),
-      pauseDestinationAtVersion: db.prepare(
-        `UPDATE destinations SET paused = 1, pause_reason = @reason, updated_at = @now
-         WHERE id = @id AND (@version IS NULL OR version = @version)`,
-      ),
-      resumeDestination: db.prepare(
-        'UPDATE destinations SET paused = 0, pause_reason = NULL, updated_at = ? WHERE id = ? AND paused = 1',
-      ),
-      insertWriteKey: db.prepare(
-        'INSERT INTO write_keys (id, key_hash, destination_id, label, created_at) VALUES (?, ?, ?, ?, ?)',
-      ),
-      importWriteKey: db.prepare(
-        `INSERT INTO write_keys (id, key_hash, destination_id, label, created_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (key_hash) DO NOTHING`,
-      ),
       writeKeyById: db.prepare('SELECT id, destination_id, label, created_at, revoked_at FROM write_keys WHERE id = ?'),
       writeKeyByHash: db.prepare('SELECT id, destination_id, label, created_at, revoked_at FROM write_keys WHERE key_hash = ?'),
-      revokeWriteKey: db.prepare('UPDATE write_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
       allWriteKeys: db.prepare('SELECT id, destination_id, label, created_at, revoked_at FROM write_keys ORDER BY created_at, id'),
       writeKeysOf: db.prepare(
         'SELECT id, destination_id, label, created_at, revoked_at FROM write_keys WHERE destination_id = ? ORDER BY created_at, id',
@@ -796,6 +558,18 @@ export class SqliteEventStore implements EventStore {
       ),
     };
   }
+}
+
+function rejectedRow(messageId: string | null, reason: string, payload: unknown): RejectedRowInput {
+  const fields = isRecord(payload) ? payload : {};
+  return {
+    laneKey: laneKeyOf({ userId: stringOrNull(fields.userId), anonymousId: stringOrNull(fields.anonymousId) }),
+    messageId,
+    type: stringOrNull(fields.type),
+    eventName: stringOrNull(fields.event) ?? stringOrNull(fields.name),
+    payload: JSON.stringify(payload ?? null),
+    reason,
+  };
 }
 
 function where(clauses: string[]): string {

@@ -163,12 +163,15 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       this.emit('problem', error);
       return;
     }
+    const giveBack: Promise<void>[] = [];
     for (const lane of lanes) {
       // Claims only return lanes of unpaused destinations: a resume has happened.
       this.pausedHere.delete(lane.destinationId);
-      if (this.stopping) void this.release(lane);
+      if (this.stopping) giveBack.push(this.release(lane));
       else this.startLane(lane);
     }
+    // stop() waits for this claim, so lanes claimed while stopping are back before it resolves.
+    await Promise.all(giveBack);
   }
 
   private startLane(lease: LaneLease): void {

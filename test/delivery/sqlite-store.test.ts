@@ -6,38 +6,63 @@ import { parseDatabaseUrl } from '../../src/delivery/open-store.ts';
 import { storeContract } from './store-contract.ts';
 import { FakeClock, SETTINGS, batchOf, tempDir, trackEvent } from './helpers.ts';
 
-storeContract('SQLite', async () => {
-  const tmp = tempDir('sqlite-store-');
-  const path = join(tmp.dir, 'nested', 'events.db');
-  return {
-    open: (clock) => openSqliteStore({ path, clock }),
-    async persistedBytes() {
-      const files = [path, `${path}-wal`, `${path}-shm`].filter((f) => existsSync(f));
-      return Buffer.concat(files.map((f) => readFileSync(f)));
-    },
-    async dispose() {
-      tmp.remove();
-    },
-  };
-});
+for (const writer of ['thread', 'inline'] as const) {
+  storeContract(`SQLite (writer: ${writer})`, async () => {
+    const tmp = tempDir('sqlite-store-');
+    const path = join(tmp.dir, 'nested', 'events.db');
+    return {
+      open: (clock) => openSqliteStore({ path, clock, writer }),
+      async persistedBytes() {
+        const files = [path, `${path}-wal`, `${path}-shm`].filter((f) => existsSync(f));
+        return Buffer.concat(files.map((f) => readFileSync(f)));
+      },
+      async dispose() {
+        tmp.remove();
+      },
+    };
+  });
+}
 
 describe('SQLite store specifics', () => {
-  it('runs WAL with synchronous=FULL and shares one commit among concurrent appends', async () => {
+  for (const writer of ['thread', 'inline'] as const) {
+    it(`runs WAL with synchronous=FULL and shares commits among concurrent appends (writer: ${writer})`, async () => {
+      const tmp = tempDir('sqlite-store-');
+      const store = await openSqliteStore({ path: join(tmp.dir, 'e.db'), clock: new FakeClock(), writer });
+      try {
+        await store.createDestination({ id: 'd', name: 'd', settings: SETTINGS });
+        expect(store.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+        const before = store.commitCount;
+        await Promise.all(Array.from({ length: 25 }, () => store.append(batchOf('d', [trackEvent('u')]))));
+        // 25 appends issued at once: gathered into shared transactions (inline: exactly one).
+        const commits = store.commitCount - before;
+        if (writer === 'inline') expect(commits).toBe(1);
+        else expect(commits).toBeLessThan(25);
+        expect(await store.backlog()).toBe(25);
+      } finally {
+        await store.close();
+        tmp.remove();
+      }
+    });
+  }
+
+  it('reports a failing write to its caller only, and keeps going', async () => {
     const tmp = tempDir('sqlite-store-');
-    const store = await openSqliteStore({ path: join(tmp.dir, 'e.db'), clock: new FakeClock() });
+    const store = await openSqliteStore({ path: join(tmp.dir, 'e.db') });
     try {
       await store.createDestination({ id: 'd', name: 'd', settings: SETTINGS });
-      const pragmas = store.pragmas();
-      expect(pragmas).toEqual({ journalMode: 'wal', synchronous: 2 });
-      const before = store.commitCount;
-      await Promise.all(Array.from({ length: 25 }, () => store.append(batchOf('d', [trackEvent('u')]))));
-      // 25 appends issued in one turn of the event loop: one transaction, one fsync.
-      expect(store.commitCount - before).toBe(1);
-      expect(await store.backlog()).toBe(25);
+      const [dup, ok] = await Promise.allSettled([
+        store.createDestination({ id: 'd', name: 'again', settings: SETTINGS }),
+        store.append(batchOf('d', [trackEvent('u')])),
+      ]);
+      expect(dup.status).toBe('rejected');
+      expect(String((dup as PromiseRejectedResult).reason)).toMatch(/UNIQUE/);
+      expect(ok).toEqual({ status: 'fulfilled', value: { stored: 1, duplicates: 0 } });
+      await expect(store.createWriteKey('missing', 'x')).rejects.toThrow(/no destination/);
     } finally {
       await store.close();
-      tmp.remove();
     }
+    await expect(store.append(batchOf('d', [trackEvent('u')]))).rejects.toThrow(/closed/);
+    tmp.remove();
   });
 
   it('migrating twice is harmless', async () => {

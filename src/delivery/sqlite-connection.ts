@@ -1,0 +1,30 @@
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database } from 'better-sqlite3';
+
+/**
+ * Opens a connection to the store's database. WAL lets the main thread read while the writer
+ * commits; synchronous=FULL makes every commit durable (the WAL fsynced) before ingest answers.
+ */
+export function openSqliteConnection(path: string): Database {
+  const db = new BetterSqlite3(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  // A bigger WAL between checkpoints copies each hot index page once per checkpoint rather than
+  // once per commit: random-key indexes dirty a page per event.
+  db.pragma('wal_autocheckpoint = 20000');
+  return db;
+}
+
+export interface SqliteDurability {
+  journalMode: string;
+  /** 2 = FULL */
+  synchronous: number;
+}
+
+export function durabilityOf(db: Database): SqliteDurability {
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: Number(db.pragma('synchronous', { simple: true })),
+  };
+}
