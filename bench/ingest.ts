@@ -5,10 +5,14 @@
  *
  *   npx tsx bench/ingest.ts [--quick] [--connections 8,16,32,64] [--seconds 20] [--cpu-prof]
  *
+ * `--cpu-prof` writes the server's V8 profiles to $TMPDIR/st-bench-profiles (summarise one with
+ * `npx tsx bench/lib/profile-summary.ts FILE.cpuprofile`).
+ *
  * Both servers run in their own process (`serve --no-delivery`, an ingest-only node, and
  * bench/lib/noop-server.ts); the load generator is an undici Pool in this process. Each
  * connection count gets a fresh database, so no level starts with a bigger table than another.
  */
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { batchBodies } from './lib/batch-bodies.ts';
 import { parseArgs } from './lib/args.ts';
@@ -16,6 +20,8 @@ import { runLoad, type LoadResult } from './lib/load.ts';
 import { printTable, printTargets, round, writeResult, BENCH_DIR, type TargetCheck } from './lib/report.ts';
 import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, type ServiceProcess } from './lib/service-process.ts';
 import { basicAuth, scratchDir, serviceEnv, BENCH_WRITE_KEY } from './lib/stack.ts';
+import { openSqliteStore } from '../src/delivery/sqlite-store.ts';
+import { normalizeTrackingBody } from '../src/segment/normalize.ts';
 
 const TARGET_EVENTS_PER_SECOND = 20_000;
 const EVENTS_PER_BATCH = 100;
@@ -66,6 +72,51 @@ async function measure(server: ServiceProcess, kind: LevelRun['server'], connect
 }
 
 const batch = batchBodies({ templates: 64, eventsPerBody: EVENTS_PER_BATCH });
+
+/**
+ * The store alone, for the analysis: SqliteEventStore.append of the same events, already
+ * normalised, `inFlight` batches at a time, in this process (no HTTP, no JSON parsing, no
+ * normalising). It bounds what the HTTP path can reach on this machine.
+ */
+async function measureStoreAlone(inFlight: number): Promise<{ eventsPerSecond: number; commits: number; batches: number; cpuMicrosPerEvent: number }> {
+  const scratch = scratchDir('store');
+  const store = await openSqliteStore({ path: join(scratch.path, 'store.db') });
+  try {
+    const templates = Array.from({ length: 64 }, (_, i) => {
+      const result = normalizeTrackingBody(JSON.parse(batch.body(i).toString('utf8')), 'batch', new Date());
+      if (!result.ok) throw new Error(result.error);
+      return result.accepted;
+    });
+    let n = 0;
+    let stored = 0;
+    const commitsBefore = store.commitCount;
+    const start = performance.now();
+    const warmEnd = start + warmupSeconds * 1000;
+    const end = warmEnd + seconds * 1000;
+    let commitsAtWarmEnd = commitsBefore;
+    let batches = 0;
+    let cpuAtWarmEnd: NodeJS.CpuUsage | null = null;
+    const loop = async () => {
+      while (performance.now() < end) {
+        const k = n++;
+        const accepted = templates[k % templates.length]!.map((e, i) => ({ ...e, messageId: `store-${k}-${i}` }));
+        await store.append({ destinationId: 'default', accepted, rejected: [], receivedAt: new Date() });
+        const now = performance.now();
+        if (now >= warmEnd && now < end) {
+          stored += accepted.length;
+          batches++;
+          cpuAtWarmEnd ??= process.cpuUsage();
+        } else if (now < warmEnd) commitsAtWarmEnd = store.commitCount;
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, loop));
+    const cpu = process.cpuUsage(cpuAtWarmEnd ?? undefined);
+    return { eventsPerSecond: stored / seconds, commits: store.commitCount - commitsAtWarmEnd, batches, cpuMicrosPerEvent: (cpu.user + cpu.system) / Math.max(1, stored) };
+  } finally {
+    await store.close();
+    scratch.dispose();
+  }
+}
 process.stdout.write(
   `ingest: ${EVENTS_PER_BATCH} events per batch, ${Math.round(batch.meanEventBytes)} bytes per event on average ` +
     `(${Math.round(batch.meanBodyBytes / 1024)} KB per body); ${seconds} s per level after ${warmupSeconds} s warm-up\n`,
@@ -77,12 +128,13 @@ try {
   for (const connections of connectionLevels) {
     runs.push(await measure(noop, 'no-op', connections, 0));
     const scratch = scratchDir('ingest');
-    const profileDir = join(BENCH_DIR, 'results', 'profiles');
+    const profileDir = join(tmpdir(), 'st-bench-profiles');
     const server = await startCli(
       ['serve', '--no-delivery'],
       serviceEnv({ emulatorUrl: 'http://127.0.0.1:9', databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}` }),
       cpuProfile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
     );
+    if (cpuProfile) process.stdout.write(`server profile goes to ${profileDir}\n`);
     process.stdout.write(`ingest server pid ${server.pid}\n`);
     try {
       runs.push(await measure(server, 'ingest', connections, 0));
@@ -108,8 +160,22 @@ function rowOf(r: LevelRun) {
     'non-200': Object.entries(r.load.failures).map(([s, n]) => `${s}:${n}`).join(' ') || '0',
     'server cores': r.serverCores === null ? null : round(r.serverCores, 2),
     'main thread starved': r.serverStarved === null ? null : `${round(100 * r.serverStarved, 0)}%`,
+    'server CPU us/event': r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
   };
 }
+
+const storeAlone = await measureStoreAlone(32);
+printTable(
+  [
+    {
+      'in flight': 32,
+      'events/s': Math.round(storeAlone.eventsPerSecond),
+      'batches per commit': round(storeAlone.batches / Math.max(1, storeAlone.commits), 1),
+      'CPU us/event': round(storeAlone.cpuMicrosPerEvent, 1),
+    },
+  ],
+  'SqliteEventStore.append alone (no HTTP), same events, in this process',
+);
 
 const ingestRuns = runs.filter((r) => r.server === 'ingest');
 const noopRuns = runs.filter((r) => r.server === 'no-op');
@@ -165,6 +231,9 @@ const path = writeResult({
     noopBestEventsPerSecond: round(bestNoop.load.unitsPerSecond, 0),
     noopBestConnections: bestNoop.load.connections,
     ratioToNoop: round(ratio, 3),
+    storeAloneEventsPerSecond: round(storeAlone.eventsPerSecond, 0),
+    storeAloneCpuMicrosPerEvent: round(storeAlone.cpuMicrosPerEvent, 1),
+    storeAloneBatchesPerCommit: round(storeAlone.batches / Math.max(1, storeAlone.commits), 2),
     levels: runs.map((r) => ({
       server: r.server,
       connections: r.load.connections,
@@ -174,6 +243,7 @@ const path = writeResult({
       failures: r.load.failures,
       latencyMs: { p50: round(r.load.latencyMs.p50, 1), p95: round(r.load.latencyMs.p95, 1), p99: round(r.load.latencyMs.p99, 1), max: round(r.load.latencyMs.max, 1) },
       serverCpuCores: r.serverCores === null ? null : round(r.serverCores, 2),
+      serverCpuMicrosPerEvent: r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
       serverPeakRssMb: r.serverPeakRssMb === null ? null : round(r.serverPeakRssMb, 1),
       serverMainThreadStarvedShare: r.serverStarved === null ? null : round(r.serverStarved, 3),
     })),
@@ -181,7 +251,9 @@ const path = writeResult({
   targets,
   notes: [
     'Throughput counts batches answered 200 (stored and committed) that completed inside the measured window.',
+    'store alone: SqliteEventStore.append of the same (already normalised) events in the load generator process, 32 batches in flight; an upper bound for the HTTP path.',
     'server cores: CPU seconds of the server process (all threads) per wall second.',
+    'CPU us/event: CPU time (all threads) spent per stored event; 1e6 / it is what one core could do if nothing else waited (fsync waits are not CPU).',
     'main thread starved: share of the run the server main thread was runnable but waiting for a CPU (/proc schedstat): time lost to other load on the VM.',
   ],
 });

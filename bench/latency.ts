@@ -61,6 +61,7 @@ const intervalMs = 1000 / rate;
 const sched = schedMeter(server.pid);
 const start = performance.now();
 const inFlight: Array<Promise<void>> = [];
+let serverSched: { cores: number; starvedShare: number } | null = null;
 try {
   for (let seq = 0; seq < total; seq++) {
     // Open loop: each event leaves at its own time, whatever the previous answer took.
@@ -88,13 +89,13 @@ try {
   // Let the last events through (at most a few seconds at half the limit).
   const deadline = Date.now() + 30_000;
   while (arrivedAt.size < answeredAt.size && Date.now() < deadline) await sleep(100);
+  serverSched = sched.stop();
 } finally {
   await pool.close();
   await server.stop();
   await emulator.close();
   scratch.dispose();
 }
-const serverSched = sched.stop();
 const sendSeconds = (performance.now() - start) / 1000;
 
 const latencies: number[] = [];

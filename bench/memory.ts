@@ -14,7 +14,7 @@ import { standardMix } from '../src/cli/traffic.ts';
 import { parseArgs } from './lib/args.ts';
 import { startEmulatorHost } from './lib/emulator-host.ts';
 import { printTable, printTargets, round, writeResult, type TargetCheck } from './lib/report.ts';
-import { memoryOf, metric, schedMeter, startCli, sumSamples } from './lib/service-process.ts';
+import { cpuSecondsOf, memoryOf, metric, schedMeter, schedOf, startCli, sumSamples } from './lib/service-process.ts';
 import { basicAuth, BENCH_CREDENTIALS, BENCH_WRITE_KEY, scratchDir, serviceEnv } from './lib/stack.ts';
 import { sleep } from './lib/stats.ts';
 
@@ -71,12 +71,14 @@ interface RssSample {
   t: number;
   phase: 'fill' | 'drain';
   rssMb: number;
+  anonMb: number;
+  fileMb: number;
 }
 const rss: RssSample[] = [];
 let phase: RssSample['phase'] = 'fill';
 const sampler = setInterval(() => {
   const m = memoryOf(server.pid);
-  if (m) rss.push({ t: Date.now(), phase, rssMb: m.rssMb });
+  if (m) rss.push({ t: Date.now(), phase, rssMb: m.rssMb, anonMb: m.anonMb, fileMb: m.fileMb });
 }, 1000);
 
 async function admin(path: string, body: unknown = {}): Promise<void> {
@@ -97,7 +99,10 @@ async function settledSoFar(): Promise<{ settled: number; metricsMs: number }> {
 
 let fillSeconds = 0;
 let drainSeconds = 0;
-const progress: Array<{ t: number; settled: number }> = [];
+/** Polls during the drain: settled events, and the server's CPU and run-queue time so far (seconds). */
+const progress: Array<{ t: number; settled: number; cpu: number; starved: number }> = [];
+const cpuNow = () => cpuSecondsOf(server.pid) ?? Number.NaN;
+const starvedNow = () => schedOf(server.pid)?.waitingSeconds ?? Number.NaN;
 let metricsMs: number[] = [];
 let peakHwmMb = Number.NaN;
 let rssAfterFillMb = Number.NaN;
@@ -151,13 +156,13 @@ try {
   const drainMeter = schedMeter(server.pid);
   const drainStart = Date.now();
   await admin('/destinations/default/resume');
-  progress.push({ t: drainStart, settled: 0 });
+  progress.push({ t: drainStart, settled: 0, cpu: cpuNow(), starved: starvedNow() });
   let nextReport = eventCount / 10;
   for (;;) {
     await sleep(pollMs);
     const { settled, metricsMs: ms } = await settledSoFar();
     metricsMs.push(ms);
-    progress.push({ t: Date.now(), settled });
+    progress.push({ t: Date.now(), settled, cpu: cpuNow(), starved: starvedNow() });
     if (settled >= nextReport) {
       process.stdout.write(`settled ${settled} events after ${round((Date.now() - drainStart) / 1000, 0)} s, server RSS ${round(memoryOf(server.pid)?.rssMb ?? Number.NaN, 1)} MB\n`);
       while (nextReport <= settled) nextReport += eventCount / 10;
@@ -177,30 +182,41 @@ try {
 }
 
 // --- drain rate per tenth of the backlog (times interpolated between polls) -------------------
-function timeWhenSettled(n: number): number {
+/** A polled quantity (time, CPU seconds…) at the moment `n` events had settled, interpolated. */
+function whenSettled(n: number, pick: (p: (typeof progress)[number]) => number): number {
   for (let i = 1; i < progress.length; i++) {
     const a = progress[i - 1]!;
     const b = progress[i]!;
-    if (b.settled >= n) return b.settled === a.settled ? b.t : a.t + ((n - a.settled) / (b.settled - a.settled)) * (b.t - a.t);
+    if (b.settled >= n) return b.settled === a.settled ? pick(b) : pick(a) + ((n - a.settled) / (b.settled - a.settled)) * (pick(b) - pick(a));
   }
-  return progress.at(-1)!.t;
+  return pick(progress.at(-1)!);
 }
+const timeWhenSettled = (n: number) => whenSettled(n, (p) => p.t);
 const deciles = Array.from({ length: 10 }, (_, k) => {
   const from = (k * eventCount) / 10;
   const to = ((k + 1) * eventCount) / 10;
   const t0 = timeWhenSettled(from);
   const t1 = timeWhenSettled(to);
   const inside = rss.filter((s) => s.phase === 'drain' && s.t >= t0 && s.t <= t1).map((s) => s.rssMb);
+  const cpu = whenSettled(to, (p) => p.cpu) - whenSettled(from, (p) => p.cpu);
+  const starved = whenSettled(to, (p) => p.starved) - whenSettled(from, (p) => p.starved);
   return {
     tenth: `${k * 10}-${(k + 1) * 10}%`,
     'events/s': Math.round((to - from) / ((t1 - t0) / 1000)),
     seconds: round((t1 - t0) / 1000, 1),
+    // Load-independent: what delivering these events cost the server in CPU.
+    'server CPU ms/1000 events': round((1e6 * cpu) / (to - from), 0),
+    'main thread starved': `${round((100 * starved) / ((t1 - t0) / 1000), 0)}%`,
     'max RSS MB': inside.length > 0 ? round(Math.max(...inside), 1) : null,
   };
 });
 const rates = deciles.map((d) => d['events/s']);
 const firstLast = rates[rates.length - 1]! / rates[0]!;
+const cpuPerK = deciles.map((d) => d['server CPU ms/1000 events']);
+const cpuFirstLast = cpuPerK[cpuPerK.length - 1]! / cpuPerK[0]!;
 const peakRssSampled = Math.max(...rss.map((s) => s.rssMb));
+const highest = rss.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
+const idleRssMb = rss[0]?.rssMb ?? Number.NaN;
 const fillPeak = Math.max(...rss.filter((s) => s.phase === 'fill').map((s) => s.rssMb));
 const drainPeak = Math.max(...rss.filter((s) => s.phase === 'drain').map((s) => s.rssMb));
 
@@ -208,6 +224,8 @@ printTable(deciles, `Drain of ${eventCount} events (${round(drainSeconds, 1)} s,
 printTable(
   [
     { what: 'peak RSS (VmHWM, whole run)', MB: round(peakHwmMb, 1) },
+    { what: 'RSS at the first sample (started, nothing queued)', MB: round(idleRssMb, 1) },
+    { what: `highest sample: anonymous (heaps) / file-backed (binary, libraries)`, MB: `${round(highest.anonMb, 1)} / ${round(highest.fileMb, 1)}` },
     { what: 'highest RSS sample while filling', MB: round(fillPeak, 1) },
     { what: 'RSS after the fill', MB: round(rssAfterFillMb, 1) },
     { what: 'highest RSS sample while draining', MB: round(drainPeak, 1) },
@@ -226,6 +244,12 @@ const targets: TargetCheck[] = [
     figure: 'drain rate, last tenth / first tenth of the backlog',
     target: 'flat (report)',
     measured: `${round(firstLast, 3)} (${rates[0]} -> ${rates[rates.length - 1]} events/s; min ${Math.min(...rates)}, max ${Math.max(...rates)})`,
+    met: null,
+  },
+  {
+    figure: 'server CPU per delivered event, last tenth / first tenth (load-independent)',
+    target: 'flat (report)',
+    measured: `${round(cpuFirstLast, 3)} (${cpuPerK[0]} -> ${cpuPerK[cpuPerK.length - 1]} ms per 1000 events; min ${Math.min(...cpuPerK)}, max ${Math.max(...cpuPerK)})`,
     met: null,
   },
 ];
@@ -248,6 +272,8 @@ const path = writeResult({
   figures: {
     peakRssMb: round(peakHwmMb, 1),
     peakRssSampledMb: round(peakRssSampled, 1),
+    startRssMb: round(idleRssMb, 1),
+    highestSample: { phase: highest.phase, rssMb: round(highest.rssMb, 1), anonMb: round(highest.anonMb, 1), fileMb: round(highest.fileMb, 1) },
     rssAfterFillMb: round(rssAfterFillMb, 1),
     fillPeakRssMb: round(fillPeak, 1),
     drainPeakRssMb: round(drainPeak, 1),
@@ -257,6 +283,7 @@ const path = writeResult({
     drainEventsPerSecond: round(eventCount / drainSeconds, 1),
     drainPerTenth: deciles,
     lastOverFirstTenth: round(firstLast, 3),
+    cpuLastOverFirstTenth: round(cpuFirstLast, 3),
     emulatorCalls: [...callsPerSecond.values()].reduce((a, b) => a + b, 0),
     emulator429: calls429,
     metricsScrapeMs: { median: round([...metricsMs].sort((a, b) => a - b)[Math.floor(metricsMs.length / 2)] ?? Number.NaN, 1), max: round(Math.max(...metricsMs), 1) },
@@ -264,11 +291,12 @@ const path = writeResult({
       fill: fillSched ? { cores: round(fillSched.cores, 3), starvedShare: round(fillSched.starvedShare, 3) } : null,
       drain: drainSched ? { cores: round(drainSched.cores, 3), starvedShare: round(drainSched.starvedShare, 3) } : null,
     },
-    rssSeries: rss.filter((_, i) => i % 10 === 0).map((s) => ({ s: round((s.t - rss[0]!.t) / 1000, 0), phase: s.phase, mb: round(s.rssMb, 1) })),
+    rssSeries: rss.filter((_, i) => i % 10 === 0).map((s) => ({ s: round((s.t - rss[0]!.t) / 1000, 0), phase: s.phase, mb: round(s.rssMb, 1), anonMb: round(s.anonMb, 1) })),
   },
   targets,
   notes: [
     'Progress is read from the server /metrics counters (delivered + skipped + failed) every pollMs; tenth boundaries are interpolated between polls.',
+    'server CPU ms/1000 events: CPU seconds (all threads, /proc/<pid>/stat) the server used per tenth, per 1000 events; main thread starved: its run-queue wait (/proc/<pid>/schedstat) per wall second. The wall-clock rate moves with the other load on the VM; the CPU per event is the code.',
     'RSS is sampled every second from /proc/<pid>/status (VmRSS); the peak is VmHWM at the end of the run.',
   ],
 });

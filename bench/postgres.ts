@@ -216,6 +216,7 @@ printTable(
     'events/s 10-90%': round(l.steadyEventsPerSecond, 1),
     'Sailthru calls/s': round(l.callsPerSecond, 1),
     'worker cores': l.workerCores.map((c) => round(c, 2)).join(' + '),
+    'worker CPU ms/1000 events': round((1e6 * l.workerCores.reduce((a, b) => a + b, 0) * l.seconds) / l.events, 0),
   })),
   `PostgreSQL mode: deliveries with 1..3 workers (standard mix, limits raised, shared budget in ${useRedis ? 'Redis' : 'PostgreSQL'})`,
 );

@@ -96,12 +96,13 @@ async function startNode(argv: string[], label: string, env: Record<string, stri
   };
 }
 
-/** Resident memory of a process from /proc (Linux): current and peak (high-water mark), MB. */
-export function memoryOf(pid: number): { rssMb: number; hwmMb: number } | null {
+/** Resident memory of a process from /proc (Linux): current, peak (high-water mark) and its parts, MB. */
+export function memoryOf(pid: number): { rssMb: number; hwmMb: number; anonMb: number; fileMb: number } | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+    // RssAnon is the heap (V8, SQLite's cache, malloc); RssFile the mapped binary, libraries and files.
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, anonMb: kb('RssAnon') / 1024, fileMb: kb('RssFile') / 1024 };
   } catch {
     return null;
   }
