@@ -111,6 +111,8 @@ const DEFAULT_PAGE = 50;
 const WORK_BATCH = 1000;
 /** Rows received this much after the prune cutoff end the scan (ids follow arrival only roughly). */
 const PRUNE_SCAN_SLACK_MS = 60_000;
+/** How far out of arrival order an id may be (batches commit a few ms after they are received). */
+const ID_TIME_SLACK_MS = 60_000;
 
 /** Opens (creating when needed) and migrates a SQLite event store. */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteEventStore> {
@@ -481,13 +483,24 @@ export class SqliteEventStore implements EventStore {
       clauses.push(`status IN (${statuses.map((_, i) => `@status${i}`).join(', ')})`);
       statuses.forEach((s, i) => (params[`status${i}`] = s));
     }
+    // Ids follow arrival, so a time range is also an id range (give or take the slack): the
+    // search walks only that stretch of the primary key instead of the whole table.
     if (filter.receivedFrom !== undefined) {
       clauses.push('received_at >= @receivedFrom');
       params.receivedFrom = filter.receivedFrom.getTime();
+      const fromId = this.firstIdReceivedAtOrAfter(filter.receivedFrom.getTime() - ID_TIME_SLACK_MS);
+      if (fromId === null) return [];
+      clauses.push('id >= @fromId');
+      params.fromId = fromId;
     }
     if (filter.receivedTo !== undefined) {
       clauses.push('received_at < @receivedTo');
       params.receivedTo = filter.receivedTo.getTime();
+      const toId = this.firstIdReceivedAtOrAfter(filter.receivedTo.getTime() + ID_TIME_SLACK_MS);
+      if (toId !== null) {
+        clauses.push('id < @toId');
+        params.toId = toId;
+      }
     }
     if (beforeId !== undefined) {
       clauses.push('id < @beforeId');
@@ -512,6 +525,29 @@ export class SqliteEventStore implements EventStore {
       `SELECT * FROM events ${where([...clauses, 'message_id = @messageId', "status = 'rejected'"])} ORDER BY id ${order} LIMIT @limit`,
     ).all(params) as EventRow[];
     return [...accepted, ...rejected].sort((a, b) => (ascending ? a.id - b.id : b.id - a.id)).slice(0, limit);
+  }
+
+  /** Binary search over the primary key for the first event received at or after `ms`. */
+  private firstIdReceivedAtOrAfter(ms: number): number | null {
+    const bounds = this.s.idBounds.get() as { lo: number | null; hi: number | null };
+    if (bounds.lo === null || bounds.hi === null) return null;
+    let lo = bounds.lo;
+    let hi = bounds.hi + 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      // The first existing row at or after mid (ids have gaps after deletes).
+      const row = this.s.rowAtOrAfter.get(mid) as { id: number; received_at: number } | undefined;
+      if (!row) {
+        hi = mid;
+      } else if (row.received_at >= ms) {
+        hi = mid;
+      } else {
+        lo = row.id + 1;
+      }
+    }
+    // lo only ever lands on a row at or after `ms`, or past the last row.
+    const first = this.s.rowAtOrAfter.get(lo) as { id: number } | undefined;
+    return first?.id ?? null;
   }
 
   private searchStatement(sql: string): Statement {
@@ -542,6 +578,8 @@ export class SqliteEventStore implements EventStore {
       oldestWithStatus: db.prepare('SELECT received_at FROM events WHERE status = ? AND destination_id = ? ORDER BY id LIMIT 1'),
       eventById: db.prepare('SELECT * FROM events WHERE id = ?'),
       attemptsForEvent: db.prepare('SELECT * FROM attempts WHERE event_id = ? ORDER BY id'),
+      idBounds: db.prepare('SELECT min(id) AS lo, max(id) AS hi FROM events'),
+      rowAtOrAfter: db.prepare('SELECT id, received_at FROM events WHERE id >= ? ORDER BY id LIMIT 1'),
       scanEvents: db.prepare('SELECT id, received_at, status FROM events WHERE id > ? ORDER BY id LIMIT ?'),
       scanEventsOf: db.prepare('SELECT id FROM events WHERE id > ? AND destination_id = ? ORDER BY id LIMIT ?'),
       destinationById: db.prepare('SELECT * FROM destinations WHERE id = ?'),

@@ -411,6 +411,39 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(second.nextBeforeId).toBeNull();
       });
 
+      it('finds exactly the events of a time range in a long log, arrival a little out of order', async () => {
+        const base = clock.now() - 10 * 3_600_000;
+        const sent: Array<{ messageId: string; at: number }> = [];
+        for (let i = 0; i < 120; i++) {
+          // Batches 10 s apart, each up to 20 s early or late: neighbours arrive out of order.
+          const at = base + i * 10_000 + ((i * 7919) % 97) * 400 - 20_000;
+          const events = [trackEvent(`u${i % 7}`), trackEvent(`u${(i + 3) % 7}`)];
+          await store.append(batchOf(DEST, events, { receivedAt: new Date(at) }));
+          for (const e of events) sent.push({ messageId: e.messageId, at });
+        }
+        const ranges: Array<[number | undefined, number | undefined]> = [
+          ...Array.from({ length: 20 }, (_, k): [number, number] => [base + k * 57_000 + 3_000, base + k * 57_000 + 3_000 + ((k % 5) + 1) * 13_000]),
+          [undefined, base + 100_000],
+          [base + 1_000_000, undefined],
+          [base - 3_600_000, base - 60_000],
+          [base + 5_000_000, undefined],
+        ];
+        for (const [from, to] of ranges) {
+          const expected = sent
+            .filter((e) => (from === undefined || e.at >= from) && (to === undefined || e.at < to))
+            .map((e) => e.messageId)
+            .sort();
+          const query = {
+            destinationId: DEST,
+            limit: 500,
+            ...(from !== undefined ? { receivedFrom: new Date(from) } : {}),
+            ...(to !== undefined ? { receivedTo: new Date(to) } : {}),
+          };
+          const found = (await store.search(query)).events.map((e) => e.messageId).sort();
+          expect(found, `range ${from} – ${to}`).toEqual(expected);
+        }
+      });
+
       it('reports backlog, retrying, dead letters and the oldest unsettled age per destination', async () => {
         await store.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u2'), trackEvent('u3')], { receivedAt: received(30) }));
         await store.append(batchOf(DEST, [trackEvent('u4')], { receivedAt: received(1) }));
