@@ -106,13 +106,16 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   }, 1000);
 
   return new Promise<number>((resolve) => {
-    let signals = 0;
+    let firstSignalAt = 0;
     const stop = (signal: string) => {
-      signals++;
-      if (signals > 1) {
+      // One Ctrl-C reaches us more than once when npm and tsx relay it to the process group we
+      // are in already: only a signal a second or more after the first means "don't wait".
+      if (firstSignalAt !== 0) {
+        if (Date.now() - firstSignalAt < 1000) return;
         process.stderr.write('\nsecond signal: exiting without waiting\n');
         process.exit(130);
       }
+      firstSignalAt = Date.now();
       clearInterval(ticker);
       live.finish();
       out.write(`\n${signal}: stopping the traffic, the server (finishing deliveries in flight) and the emulator…\n`);

@@ -60,13 +60,16 @@ async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
   const service = await startService(config, role);
   process.stdout.write(`sailthru-destination listening on ${service.url}\n`);
 
-  let signals = 0;
+  let firstSignalAt = 0;
   const shutdown = (signal: string) => {
-    signals++;
-    if (signals > 1) {
+    // A Ctrl-C relayed by npm or tsx arrives twice: only a signal a second or more after the
+    // first means "exit without waiting".
+    if (firstSignalAt !== 0) {
+      if (Date.now() - firstSignalAt < 1000) return;
       service.logger.warn('second signal: exiting without waiting for in-flight deliveries');
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     service.logger.info({ signal }, 'shutting down: finishing in-flight deliveries');
     service.stop().then(
       () => process.exit(0),
