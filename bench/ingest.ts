@@ -113,7 +113,11 @@ async function measureStoreAlone(inFlight: number): Promise<{ eventsPerSecond: n
     const cpu = process.cpuUsage(cpuAtWarmEnd ?? undefined);
     return { eventsPerSecond: stored / seconds, commits: store.commitCount - commitsAtWarmEnd, batches, cpuMicrosPerEvent: (cpu.user + cpu.system) / Math.max(1, stored) };
   } finally {
+    // ThreadWriteChannel.close() waits for the writer thread's exit with the thread and its timer
+    // both unref'd: with nothing else alive the process would end there (exit code 13).
+    const keepAlive = setInterval(() => {}, 1000);
     await store.close();
+    clearInterval(keepAlive);
     scratch.dispose();
   }
 }

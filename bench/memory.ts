@@ -4,7 +4,7 @@
  * (ingest, then delivery); its resident memory is sampled from /proc every second, and its peak
  * (VmHWM) read at the end. The drain rate is reported per tenth of the backlog, first to last.
  *
- *   npx tsx bench/memory.ts [--quick] [--events 1000000] [--concurrency 64]
+ *   npx tsx bench/memory.ts [--quick] [--events 1000000] [--concurrency 64] [--server-node-args "…"]
  *
  * `--quick` queues 100,000 events. The emulator runs in its own process (and is not measured).
  */
@@ -30,6 +30,8 @@ const ingestConnections = args.number('connections', 4);
 const pollMs = args.number('poll-ms', 2000);
 const seed = args.number('seed', 1);
 const HIGH = 100_000;
+/** Node flags for the server process, to try memory settings: --server-node-args="--max-semi-space-size=4". */
+const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a) => a !== '');
 
 const emulator = await startEmulatorHost(
   {
@@ -65,6 +67,7 @@ const server = await startCli(
       SAILTHRU_RATE_LIMITS: `POST=${HIGH},GET=${HIGH},DELETE=${HIGH},POST /user=${HIGH}`,
     },
   }),
+  { nodeArgs: serverNodeArgs },
 );
 
 interface RssSample {
@@ -76,6 +79,9 @@ interface RssSample {
 }
 const rss: RssSample[] = [];
 let phase: RssSample['phase'] = 'fill';
+// Started and idle: what the process costs before any event arrives.
+await sleep(2000);
+const idle = memoryOf(server.pid);
 const sampler = setInterval(() => {
   const m = memoryOf(server.pid);
   if (m) rss.push({ t: Date.now(), phase, rssMb: m.rssMb, anonMb: m.anonMb, fileMb: m.fileMb });
@@ -216,7 +222,7 @@ const cpuPerK = deciles.map((d) => d['server CPU ms/1000 events']);
 const cpuFirstLast = cpuPerK[cpuPerK.length - 1]! / cpuPerK[0]!;
 const peakRssSampled = Math.max(...rss.map((s) => s.rssMb));
 const highest = rss.reduce((a, b) => (b.rssMb > a.rssMb ? b : a));
-const idleRssMb = rss[0]?.rssMb ?? Number.NaN;
+const idleRssMb = idle?.rssMb ?? Number.NaN;
 const fillPeak = Math.max(...rss.filter((s) => s.phase === 'fill').map((s) => s.rssMb));
 const drainPeak = Math.max(...rss.filter((s) => s.phase === 'drain').map((s) => s.rssMb));
 
@@ -224,7 +230,7 @@ printTable(deciles, `Drain of ${eventCount} events (${round(drainSeconds, 1)} s,
 printTable(
   [
     { what: 'peak RSS (VmHWM, whole run)', MB: round(peakHwmMb, 1) },
-    { what: 'RSS at the first sample (started, nothing queued)', MB: round(idleRssMb, 1) },
+    { what: 'RSS started and idle (2 s after listening, nothing sent)', MB: round(idleRssMb, 1) },
     { what: `highest sample: anonymous (heaps) / file-backed (binary, libraries)`, MB: `${round(highest.anonMb, 1)} / ${round(highest.fileMb, 1)}` },
     { what: 'highest RSS sample while filling', MB: round(fillPeak, 1) },
     { what: 'RSS after the fill', MB: round(rssAfterFillMb, 1) },
@@ -236,9 +242,10 @@ printTable(
 const targets: TargetCheck[] = [
   {
     figure: `peak RSS of the server process, ${eventCount} events queued then drained`,
-    target: `<= ${TARGET_PEAK_RSS_MB} MB`,
-    measured: `${round(peakHwmMb, 1)} MB (VmHWM)`,
-    met: peakHwmMb <= TARGET_PEAK_RSS_MB,
+    target: `<= ${TARGET_PEAK_RSS_MB} MB (10^6 bytes)`,
+    // Judged on the stricter reading, 250 x 10^6 bytes (238.4 MiB).
+    measured: `${round(peakHwmMb, 1)} MiB = ${round((peakHwmMb * 1048576) / 1e6, 1)} MB (VmHWM)`,
+    met: (peakHwmMb * 1048576) / 1e6 <= TARGET_PEAK_RSS_MB,
   },
   {
     figure: 'drain rate, last tenth / first tenth of the backlog',
@@ -256,7 +263,7 @@ const targets: TargetCheck[] = [
 printTargets(targets);
 
 const path = writeResult({
-  name: 'memory',
+  name: serverNodeArgs.length > 0 ? 'memory-node-args' : 'memory',
   quick,
   parameters: {
     events: eventCount,
@@ -268,11 +275,13 @@ const path = writeResult({
     pause: 'POST /api/destinations/default/pause before the fill, /resume to drain',
     emulator: `own process, one-second windows, every route limited to ${HIGH}`,
     pollMs,
+    serverNodeArgs,
   },
   figures: {
     peakRssMb: round(peakHwmMb, 1),
     peakRssSampledMb: round(peakRssSampled, 1),
-    startRssMb: round(idleRssMb, 1),
+    idleRssMb: round(idleRssMb, 1),
+    idleAnonMb: idle ? round(idle.anonMb, 1) : null,
     highestSample: { phase: highest.phase, rssMb: round(highest.rssMb, 1), anonMb: round(highest.anonMb, 1), fileMb: round(highest.fileMb, 1) },
     rssAfterFillMb: round(rssAfterFillMb, 1),
     fillPeakRssMb: round(fillPeak, 1),
@@ -297,6 +306,7 @@ const path = writeResult({
   notes: [
     'Progress is read from the server /metrics counters (delivered + skipped + failed) every pollMs; tenth boundaries are interpolated between polls.',
     'server CPU ms/1000 events: CPU seconds (all threads, /proc/<pid>/stat) the server used per tenth, per 1000 events; main thread starved: its run-queue wait (/proc/<pid>/schedstat) per wall second. The wall-clock rate moves with the other load on the VM; the CPU per event is the code.',
+    'MB here are MiB (1024 x 1024 bytes), as /proc reports kB of 1024 bytes.',
     'RSS is sampled every second from /proc/<pid>/status (VmRSS); the peak is VmHWM at the end of the run.',
   ],
 });
