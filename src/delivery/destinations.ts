@@ -14,9 +14,16 @@ export interface DeliveringDestination {
   close(): Promise<void>;
 }
 
-export type DestinationFactory = (settings: DestinationSettings, options: { gate: RequestGate }) => DeliveringDestination;
+export interface DestinationBuildOptions {
+  gate: RequestGate;
+  /** This process delivers every event (one SQLite process): per-user memory stays true. */
+  deliversAlone: boolean;
+}
 
-export const defaultDestinationFactory: DestinationFactory = (settings, options) => createDestination(settings, { gate: options.gate });
+export type DestinationFactory = (settings: DestinationSettings, options: DestinationBuildOptions) => DeliveringDestination;
+
+export const defaultDestinationFactory: DestinationFactory = (settings, options) =>
+  createDestination(settings, { gate: options.gate, rememberCarts: options.deliversAlone });
 
 export interface DestinationRegistryOptions {
   directory: Pick<DestinationDirectory, 'getDestination'>;
@@ -26,6 +33,11 @@ export interface DestinationRegistryOptions {
   /** Shared counters (Postgres/Redis) for several processes; memory by default. */
   limiterFactory?: LimiterFactory;
   onRateLimitWait?: (wait: RateLimitWait) => void;
+  /**
+   * No other process delivers these destinations' events (SQLite): a user's cart can be
+   * remembered between events. False (the default) where several workers share the queue.
+   */
+  deliversAlone?: boolean;
   /** How long a built destination is used before its row is checked for new settings, ms. */
   refreshMs?: number;
   now?: () => number;
@@ -153,7 +165,7 @@ export class DestinationRegistry {
       return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
     }
     const settings = validation.settings;
-    return { ...base, instance: this.factory(settings, { gate: this.gateFor(settings) }), problem: null };
+    return { ...base, instance: this.factory(settings, { gate: this.gateFor(settings), deliversAlone: this.options.deliversAlone === true }), problem: null };
   }
 
   /** Settings changed: the old instance finishes what it has in hand, then closes. */

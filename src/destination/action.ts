@@ -1,5 +1,6 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import type { BoundedCache } from './bounded-cache.ts';
+import type { CartMemory } from './cart-memory.ts';
 import type { EventSettings } from './overrides.ts';
 import type { SailthruPort } from './sailthru-port.ts';
 import type { DestinationSettings } from './settings.ts';
@@ -44,6 +45,15 @@ export interface DestinationMemory {
    * (Sailthru drops it), so this is how a retry of such a change knows it already landed.
    */
   clearedCarts: BoundedCache<string, true>;
+  /**
+   * extids whose profile exists because one of our POSTs created or updated it (an anonymous
+   * visitor's events): the first identify merging that anonymousId needs no lookup to know the
+   * profile is there (decided, beyond SPEC.md §2.3). Were it gone after all, the merge form of
+   * POST /user still leaves one profile keyed by the userId.
+   */
+  knownProfiles: BoundedCache<string, true>;
+  /** userId → the cart last read or written; null where several processes deliver (see CartMemory). */
+  carts: CartMemory | null;
 }
 
 export interface ActionContext {

@@ -3,6 +3,7 @@ import { SailthruClient } from '../sailthru/client.ts';
 import type { CallRecord, RequestGate } from '../sailthru/types.ts';
 import type { ActionContext, ActionResult, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
+import { CartMemory } from './cart-memory.ts';
 import { extidOf } from './identity.ts';
 import type { Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
@@ -20,6 +21,11 @@ export interface DestinationOptions {
   emailCacheTtlMs?: number;
   /** Merged anonymousIds remembered (default 10 000). */
   mergedIdsSize?: number;
+  /**
+   * Remember each user's cart between cart events instead of fetching it every time. Only safe
+   * when this process delivers every event of those users (one SQLite process); off by default.
+   */
+  rememberCarts?: boolean;
   now?: () => number;
 }
 
@@ -39,6 +45,13 @@ const MERGED_TTL_MS = 7 * 24 * 3_600_000;
 const ABSENT_ANONYMOUS_TTL_MS = 3_600_000;
 /** Longer than the delivery layer's retry window (4 hours by default). */
 const CLEARED_CART_TTL_MS = 24 * 3_600_000;
+/** A profile we created stays there unless deleted or merged (both forget it here). */
+const KNOWN_PROFILE_TTL_MS = 24 * 3_600_000;
+/**
+ * How long a remembered cart is trusted: a shopping session's cart events come minutes apart, and
+ * a cart written by something other than this service is overlooked at most this long.
+ */
+const CART_MEMORY_TTL_MS = 15 * 60_000;
 
 export function createDestination(settings: DestinationSettings, opts: DestinationOptions = {}): Destination {
   const now = opts.now ?? Date.now;
@@ -60,6 +73,8 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
     absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
     clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
+    knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
+    carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
   };
   const redact = redactorFor(settings);
 

@@ -4,7 +4,7 @@ import type { AppConfig, DeclaredDestination } from '../config.ts';
 import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
 import { DestinationRegistry } from '../delivery/destinations.ts';
 import { DeliveryMetrics } from '../delivery/metrics.ts';
-import { openStore } from '../delivery/open-store.ts';
+import { openStore, parseDatabaseUrl } from '../delivery/open-store.ts';
 import { openSharedLimiter } from '../delivery/shared-rate-limit.ts';
 import { RetryPolicy } from '../delivery/retry-policy.ts';
 import type { EventStore } from '../delivery/store.ts';
@@ -65,6 +65,8 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     directory: store,
     rateLimits: config.rateLimits,
     limiterFactory: limiter.factory,
+    // One SQLite process delivers every event; PostgreSQL workers share lanes between them.
+    deliversAlone: parseDatabaseUrl(config.databaseUrl).kind === 'sqlite',
     onRateLimitWait: (wait) => metrics.recordRateLimitWait(wait),
   });
 

@@ -243,3 +243,92 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
     });
   });
 });
+
+describe('remembered carts, where one process delivers every event (decided beyond SPEC.md §6)', () => {
+  const ORDER = { order_id: 'o-1', products: [{ product_id: 'shoe-1', name: 'Red Shoe', price: 49.99, url: 'https://shop.example/shoe-1' }] };
+  const remembering = (now?: () => number) => h.withSettings({}, { rememberCarts: true, ...(now ? { now } : {}) });
+  const callsOf = (outcome: { calls: Array<{ method: string; endpoint: string }> }) => outcome.calls.map((c) => `${c.method} ${c.endpoint}`);
+
+  it('fetches the cart once, then posts each change on what it posted last, ending where fetching every time ends', async () => {
+    const d = remembering();
+    expect(callsOf(await d.deliver(added(SHOE)))).toEqual(['GET /user', 'POST /purchase']);
+    const hat = added(HAT);
+    expect(callsOf(await d.deliver(hat))).toEqual(['POST /purchase']);
+    expect(cartItems()).toEqual([
+      ['shoe-1', 1],
+      ['hat-1', 2],
+    ]);
+    const posted = h.received().at(-1)?.payload as { items: Array<{ id: string; images?: unknown }>; vars: unknown };
+    expect(posted.items[0]?.images).toEqual({ full: { url: 'https://img.example/shoe.jpg' } });
+    expect(posted.vars).toEqual({ segment_last_message_id: hat.messageId });
+
+    expect(callsOf(await d.deliver(removed({ product_id: 'shoe-1' })))).toEqual(['POST /purchase']);
+    expect(callsOf(await d.deliver(removed({ product_id: 'hat-1', quantity: 2 })))).toEqual(['POST /purchase']);
+    expect(cart()).toBeNull();
+    const nothing = await d.deliver(removed({ product_id: 'hat-1' }));
+    expect(nothing).toMatchObject({ state: 'failed', reason: 'Nothing to remove from Incomplete Cart for this user.' });
+    expect(callsOf(nothing)).toEqual([]);
+  });
+
+  it('forgets the cart when the user completes a purchase, whether the order names the userId or only the email', async () => {
+    const d = remembering();
+    await d.deliver(added(SHOE));
+    await d.deliver(event({ type: 'track', userId: 'shopper', event: 'Order Completed', properties: ORDER }));
+    expect(cart()).toBeNull();
+    expect(callsOf(await d.deliver(added(HAT)))).toEqual(['GET /user', 'POST /purchase']);
+    expect(cartItems()).toEqual([['hat-1', 2]]);
+
+    await d.deliver(
+      event({ type: 'track', anonymousId: 'guest-9', event: 'Order Completed', properties: ORDER, context: { traits: { email: 'Shopper@Example.com' } } }),
+    );
+    expect(cart()).toBeNull();
+    expect(callsOf(await d.deliver(added(SHOE)))).toEqual(['GET /user', 'POST /purchase']);
+    expect(cartItems()).toEqual([['shoe-1', 1]]);
+  });
+
+  it('fetches again after an identify of the user, and for an event naming another email', async () => {
+    const d = remembering();
+    await d.deliver(added(SHOE));
+    await d.deliver(event({ type: 'identify', userId: 'shopper', traits: { email: 'shopper@example.com', plan: 'gold' } }));
+    expect(callsOf(await d.deliver(added(HAT)))).toEqual(['GET /user', 'POST /purchase']);
+    const other = await d.deliver(added(SHOE, { context: { traits: { email: 'gift@example.com' } } }));
+    expect(callsOf(other)).toEqual(['GET /user', 'POST /purchase']);
+  });
+
+  it('after a POST whose answer was lost it fetches, and the change marker keeps the change from applying twice', async () => {
+    const d = remembering();
+    await d.deliver(added(SHOE));
+    h.emulator.setFaults({ applyThenFail: { 'POST /purchase': 1 } });
+    const e = added(HAT);
+    expect((await d.deliver(e)).state).toBe('retry');
+    const again = await d.deliver(e);
+    expect(again.state).toBe('delivered');
+    expect(callsOf(again)).toEqual(['GET /user']);
+    expect(cartItems()).toEqual([
+      ['shoe-1', 1],
+      ['hat-1', 2],
+    ]);
+  });
+
+  it('trusts a remembered cart for 15 minutes, and applies cartExpiryHours to it as to a fetched one', async () => {
+    let t = Date.now();
+    const d = remembering(() => t);
+    await d.deliver(added(SHOE));
+    t += 16 * 60_000;
+    expect(callsOf(await d.deliver(added(HAT)))).toEqual(['GET /user', 'POST /purchase']);
+
+    let u = Date.now();
+    const expiring = h.withSettings({ cartExpiryHours: 0.1 }, { rememberCarts: true, now: () => u });
+    await expiring.deliver(added(SHOE));
+    u += 7 * 60_000;
+    const outcome = await expiring.deliver(added(HAT));
+    expect(callsOf(outcome)).toEqual(['POST /purchase']);
+    expect(outcome.warnings).toContain('the stored cart is older than 0.1 hours and was treated as empty');
+    expect(cartItems()).toEqual([['hat-1', 2]]);
+  });
+
+  it('is off unless asked for: every cart event fetches', async () => {
+    await h.destination.deliver(added(SHOE));
+    expect(callsOf(await h.destination.deliver(added(HAT)))).toEqual(['GET /user', 'POST /purchase']);
+  });
+});

@@ -145,8 +145,10 @@ describe('identify → POST /user (SPEC.md §2)', () => {
 
   describe('anonymousId → userId merge (§2.3)', () => {
     it('looks up the anonymous profile and, when it exists, re-keys it to the userId and merges', async () => {
-      // Anonymous browsing created a profile keyed by the anonymousId.
-      await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-1', event: 'Viewed Page', properties: {} }));
+      // Anonymous browsing created a profile keyed by the anonymousId, through another process
+      // (or before a restart): this one has no memory of it.
+      const earlier = h.withSettings({});
+      await earlier.deliver(event({ type: 'track', anonymousId: 'anon-1', event: 'Viewed Page', properties: {} }));
       await h.destination.deliver(event({ type: 'identify', userId: 'u-m', traits: { email: 'm@example.com', plan: 'old' } }));
       h.mark();
 
@@ -169,6 +171,38 @@ describe('identify → POST /user (SPEC.md §2)', () => {
       expect(state.events.map((e) => e.event)).toEqual(['Viewed Page']);
       expect(state.deletedUsers.map((d) => d.reason)).toEqual(['merged']);
       expect(outcome.calls.map((c) => `${c.method} ${c.endpoint}`)).toEqual(['GET /user', 'POST /user']);
+    });
+
+    it('merges without a lookup a profile it created itself (the anonymous visitor\'s events)', async () => {
+      await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-own', event: 'Viewed Page', properties: {} }));
+      await h.destination.deliver(event({ type: 'identify', anonymousId: 'anon-own-2', traits: { plan: 'trial' } }));
+      await h.destination.deliver(event({ type: 'identify', userId: 'u-own', traits: { email: 'own@example.com' } }));
+      h.mark();
+
+      for (const [anonymousId, userId] of [['anon-own', 'u-own'], ['anon-own-2', 'u-own-2']] as const) {
+        const outcome = await h.destination.deliver(event({ type: 'identify', userId, anonymousId }));
+        expect(outcome.state).toBe('delivered');
+        expect(outcome.calls.map((c) => `${c.method} ${c.endpoint}`)).toEqual(['POST /user']);
+      }
+      expect(h.received().map((r) => r.payload)).toEqual([
+        { id: 'anon-own', key: 'extid', keysconflict: 'merge', keys: { extid: 'u-own' } },
+        { id: 'anon-own-2', key: 'extid', keysconflict: 'merge', keys: { extid: 'u-own-2' } },
+      ]);
+      // Merged, as with a lookup: one profile per userId, none left under the anonymousIds.
+      expect(profileByExtid('u-own')?.keys).toMatchObject({ email: 'own@example.com' });
+      expect(profileByExtid('u-own-2')?.vars).toMatchObject({ plan: 'trial' });
+      expect(profileByExtid('anon-own')).toBeUndefined();
+      expect(profileByExtid('anon-own-2')).toBeUndefined();
+      expect(h.emulator.state().profiles).toHaveLength(2);
+    });
+
+    it('looks up again a profile it created but has deleted since', async () => {
+      await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-del', event: 'Viewed Page', properties: {} }));
+      await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-del', event: 'User Deleted', properties: {} }));
+      h.mark();
+      const outcome = await h.destination.deliver(event({ type: 'identify', userId: 'u-del', anonymousId: 'anon-del' }));
+      expect(outcome.calls.map((c) => `${c.method} ${c.endpoint} ${c.status}`)).toEqual(['GET /user 400', 'POST /user 200']);
+      expect(h.received()[1]?.payload).toEqual({ id: 'u-del', key: 'extid', keysconflict: 'merge' });
     });
 
     it('remembers merged anonymousIds: a repeat identify does not look them up again', async () => {

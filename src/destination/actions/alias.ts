@@ -31,9 +31,11 @@ export const alias: Action = {
     if (profile.kind === 'absent') return skipped(`Sailthru has no profile with extid ${previousId}; nothing to merge`);
     if (profile.kind === 'unknown') return failed(`Could not look up the profile with extid ${previousId}: ${profile.reason}`);
 
+    ctx.memory.carts?.forgetUser(userId);
     const result = await ctx.sailthru.postUser(aliasPayload(ctx.event, previousId, userId));
     if (!result.ok) return resultOfError(result);
     ctx.memory.mergedAnonymousIds.set(previousId, true);
+    ctx.memory.knownProfiles.delete(previousId);
     return delivered;
   },
 };

@@ -13,7 +13,8 @@ import {
 import { eventEmailOf, userIdOf } from '../identity.ts';
 import { itemFromProduct, productIdOf, quantityOf } from '../products.ts';
 import { noEmailReason } from '../profile-lookup.ts';
-import { field, objectOf, pathOf, stringOf, textOf } from '../read.ts';
+import type { RememberedCart } from '../cart-memory.ts';
+import { field, objectOf, pathOf, stringOf, textOf, type JsonObject } from '../read.ts';
 import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
 
 export const USER_ID_REQUIRED = 'Product Added/Removed requires userId';
@@ -54,6 +55,27 @@ function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | {
 }
 
 /**
+ * The remembered cart, when it can stand in for `GET /user`: only if the event names no other
+ * email (a different email posts to a different profile, whose cart we have not seen).
+ */
+function rememberedCartOf(ctx: ActionContext, userId: string, eventEmail: string | undefined): RememberedCart | undefined {
+  const known = ctx.memory.carts?.get(userId);
+  if (known === undefined) return undefined;
+  if (eventEmail !== undefined && eventEmail.toLowerCase() !== known.email.toLowerCase()) return undefined;
+  return known;
+}
+
+/** What `purchase_incomplete` reads after this POST: an emptied cart is no cart. */
+function storedFormOf(payload: JsonObject, nowMs: number): { [key: string]: unknown } | null {
+  const items = payload.items;
+  if (!Array.isArray(items) || items.length === 0) return null;
+  const stored: { [key: string]: unknown } = { items, time: new Date(nowMs).toISOString() };
+  if (payload.vars !== undefined) stored.vars = payload.vars;
+  if (payload.adjustments !== undefined) stored.adjustments = payload.adjustments;
+  return stored;
+}
+
+/**
  * SPEC.md §6: one GET /user for email and stored cart, the change applied to the whole cart, one
  * POST /purchase with `incomplete: 1`. The cart carries the messageId of the last change it got,
  * so a retry after a POST that landed (but whose answer was lost) does not apply it twice.
@@ -77,15 +99,27 @@ function cartAction(change: Change, name: string): Action {
       const planned = changeOf(ctx, change);
       if ('result' in planned) return planned.result;
 
-      const lookup = await ctx.sailthru.getUser({ id: userId, key: 'extid', fields: { keys: 1, purchase_incomplete: 1 } });
-      if (!lookup.ok && !isUserNotFound(lookup)) return resultOfError(lookup);
-      const profile = lookup.ok ? objectOf(lookup.body) : undefined;
-      const profileEmail = stringOf(field(objectOf(field(profile, 'keys')), 'email'));
-      if (profileEmail !== undefined) ctx.memory.emails.set(userId, profileEmail);
-      const email = eventEmailOf(ctx.event) ?? profileEmail;
+      const eventEmail = eventEmailOf(ctx.event);
+      const known = rememberedCartOf(ctx, userId, eventEmail);
+      let profileEmail: string | undefined;
+      let stored: unknown;
+      if (known !== undefined) {
+        profileEmail = known.email;
+        stored = known.stored;
+      } else {
+        const lookup = await ctx.sailthru.getUser({ id: userId, key: 'extid', fields: { keys: 1, purchase_incomplete: 1 } });
+        if (!lookup.ok && !isUserNotFound(lookup)) return resultOfError(lookup);
+        const profile = lookup.ok ? objectOf(lookup.body) : undefined;
+        profileEmail = stringOf(field(objectOf(field(profile, 'keys')), 'email'));
+        stored = field(profile, 'purchase_incomplete');
+        if (profileEmail !== undefined) {
+          ctx.memory.emails.set(userId, profileEmail);
+          ctx.memory.carts?.remember(userId, { email: profileEmail, stored: objectOf(stored) ?? null });
+        }
+      }
+      const email = eventEmail ?? profileEmail;
       if (email === undefined) return failed(noEmailReason(userId));
 
-      const stored = field(profile, 'purchase_incomplete');
       const messageId = textOf(ctx.event.messageId);
       if (messageId !== undefined && alreadyApplied(stored, messageId)) {
         ctx.warn(`the stored cart already carries this change (messageId ${messageId}): an earlier attempt's POST landed; not posted again`);
@@ -111,8 +145,14 @@ function cartAction(change: Change, name: string): Action {
 
       const reminders = remindersOf(ctx.eventSettings.reminderTemplate, ctx.eventSettings.reminderTime);
       if (reminders.warning !== undefined) ctx.warn(reminders.warning);
-      const result = await ctx.sailthru.postPurchase(cartPurchasePayload(email, changed.cart, messageId, reminders.fields));
-      return result.ok ? delivered : resultOfError(result);
+      const payload = cartPurchasePayload(email, changed.cart, messageId, reminders.fields);
+      // Until Sailthru confirms, nobody knows whether the change landed: fetch next time.
+      ctx.memory.carts?.forgetUser(userId);
+      const result = await ctx.sailthru.postPurchase(payload);
+      if (!result.ok) return resultOfError(result);
+      // Posted with the profile's own email, so it is that profile's cart now.
+      if (email === profileEmail) ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
+      return delivered;
     },
   };
 }

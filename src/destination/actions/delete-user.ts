@@ -11,6 +11,8 @@ export const deleteUser: Action = {
   sends: ['DELETE /user'],
   async perform(ctx) {
     ctx.memory.emails.delete(ctx.extid);
+    ctx.memory.knownProfiles.delete(ctx.extid);
+    ctx.memory.carts?.forgetUser(ctx.extid);
     const result = await ctx.sailthru.deleteUser({ id: ctx.extid, key: 'extid' });
     if (result.ok) return delivered;
     if (isUserNotFound(result)) return skipped(`Sailthru has no profile with extid ${ctx.extid}; nothing to delete`);

@@ -57,9 +57,13 @@ export const identify: Action = {
     const anonymousId = anonymousIdOf(ctx.event);
     let mergeFrom: string | undefined;
     let absent = false;
+    const merging = userId !== null && anonymousId !== null && anonymousId !== userId;
     const known =
       anonymousId !== null && (ctx.memory.mergedAnonymousIds.has(anonymousId) || ctx.memory.absentAnonymousIds.get(anonymousId) === userId);
-    if (userId !== null && anonymousId !== null && anonymousId !== userId && !known) {
+    if (merging && !known && ctx.memory.knownProfiles.has(anonymousId)) {
+      // We created that profile ourselves (the visitor's anonymous events): no lookup needed.
+      mergeFrom = anonymousId;
+    } else if (merging && !known) {
       const profile = await lookupAnonymousProfile(ctx, anonymousId);
       if (profile.kind === 'error') return profile.result;
       if (profile.kind === 'found') mergeFrom = anonymousId;
@@ -71,10 +75,16 @@ export const identify: Action = {
 
     const { payload, warnings } = identifyPayload(ctx.event, ctx.eventSettings, mergeFrom);
     ctx.warn(...warnings);
+    // A merge can bring the anonymous profile's cart, a new email moves where carts are posted.
+    if (userId !== null) ctx.memory.carts?.forgetUser(userId);
     const result = await ctx.sailthru.postUser(payload);
     if (!result.ok) return resultOfError(result);
 
-    if (mergeFrom !== undefined) ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
+    if (userId === null) ctx.memory.knownProfiles.set(ctx.extid, true);
+    if (mergeFrom !== undefined) {
+      ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
+      ctx.memory.knownProfiles.delete(mergeFrom);
+    }
     if (absent && anonymousId !== null && userId !== null) ctx.memory.absentAnonymousIds.set(anonymousId, userId);
     const email = eventEmailOf(ctx.event);
     if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);

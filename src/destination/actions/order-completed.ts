@@ -87,6 +87,9 @@ export const orderCompleted: Action = {
     ctx.warn(...mapped.warnings);
     const email = await resolvePurchaseEmail(ctx);
     if (!email.ok) return email.result;
+    // Sailthru clears the buyer's cart with a completed purchase (it is keyed by email).
+    ctx.memory.carts?.forgetUser(ctx.extid);
+    ctx.memory.carts?.forgetEmail(email.email);
     const result = await ctx.sailthru.postPurchase({ email: email.email, ...mapped.value });
     return result.ok ? delivered : resultOfError(result);
   },

@@ -1,7 +1,7 @@
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, failed, type Action, type Mapped } from '../action.ts';
 import { flatten, isEmptyVars } from '../flatten.ts';
-import { extidOf } from '../identity.ts';
+import { extidOf, userIdOf } from '../identity.ts';
 import { objectOf, stringOf, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
 
@@ -33,6 +33,9 @@ export const trackEvent: Action = {
     if (!mapped.ok) return failed(mapped.reason);
     ctx.warn(...mapped.warnings);
     const result = await ctx.sailthru.postEvent(mapped.value);
-    return result.ok ? delivered : resultOfError(result);
+    if (!result.ok) return resultOfError(result);
+    // POST /event creates the profile it names: an anonymous visitor's profile now exists.
+    if (userIdOf(ctx.event) === null) ctx.memory.knownProfiles.set(ctx.extid, true);
+    return delivered;
   },
 };
