@@ -5,13 +5,14 @@
  * Per endpoint: calls per second over the windows in which requests of that endpoint were seen
  * waiting for its budget ("backlog windows"), and the share of calls answered 429.
  *
- *   npx tsx bench/delivery.ts [--quick] [--scenario mixed|identify|both] [--events 10000]
+ *   npx tsx bench/delivery.ts [--quick] [--scenario mixed|identify|both] [--events 10000] [--identify-events 24000]
  *                             [--concurrency 64] [--emulator-window-ms 1000]
  *
  * Scenarios:
  * - mixed: 10,000 standard-mix events (issue 8). POST /event is the bottleneck of this mix; the
  *   other endpoints only get what the lanes, held back by it, hand them.
- * - identify: 10,000 identify events of the same 2,000 users, so POST /user has a backlog of its
+ * - identify: 24,000 identify events of the same 2,000 users (80 s at 300/s, so over the 60 s the
+ *   issue asks for), so POST /user has a backlog of its
  *   own to be measured against its 300/s.
  *
  * The service runs in this process (startService, as `serve` does) so the rate gate's queues
@@ -32,6 +33,7 @@ import { sleep } from './lib/stats.ts';
 const args = parseArgs();
 const quick = args.quick;
 const eventCount = args.number('events', 10_000);
+const identifyEventCount = args.number('identify-events', 24_000);
 const concurrency = args.number('concurrency', 64);
 const maxSeconds = args.number('max-seconds', quick ? 15 : 900);
 const sampleMs = args.number('sample-ms', 20);
@@ -118,7 +120,7 @@ async function runScenario(scenario: string): Promise<ScenarioResult> {
   let sched: ReturnType<typeof schedMeter> | null = null;
   try {
     await service.store.pauseDestination('default', 'benchmark: queueing the backlog before delivery starts');
-    await ingestAll(service.url, generatorFor(scenario).take(eventCount));
+    await ingestAll(service.url, generatorFor(scenario).take(scenario === 'identify' ? identifyEventCount : eventCount));
     const row = await service.store.getDestination('default');
     if (!row) throw new Error('no default destination');
     const gate = service.registry.gateFor(row.settings);
@@ -198,7 +200,7 @@ async function runScenario(scenario: string): Promise<ScenarioResult> {
   });
   return {
     scenario,
-    events: eventCount,
+    events: scenario === 'identify' ? identifyEventCount : eventCount,
     seconds: (deliveryEnd - deliveryStart) / 1000,
     drained,
     totalCalls: endpoints.reduce((s, f) => s + f.calls, 0),
@@ -270,6 +272,7 @@ const path = writeResult({
   quick,
   parameters: {
     events: eventCount,
+    identifyEvents: identifyEventCount,
     seed,
     users: 2000,
     deliveryConcurrency: concurrency,

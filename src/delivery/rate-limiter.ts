@@ -1,5 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { HttpMethod, RateLimitInfo, RequestGate } from '../sailthru/types.ts';
+import { SlidingWindowLimiter } from './sliding-window-limiter.ts';
 
 /**
  * Requests per second per (method, endpoint). A key is `METHOD /path` for one endpoint or
@@ -16,13 +17,24 @@ export const DEFAULT_RATE_LIMITS: Readonly<RateLimits> = {
 };
 
 /**
+ * The counter behind one endpoint's budget, as the gate uses it (rate-limiter-flexible's
+ * limiters fit): `consume` rejects with a RateLimiterRes when no point is left; `points` follows
+ * Sailthru's headers.
+ */
+export interface PointLimiter {
+  points: number;
+  consume(key: string, points: number): Promise<RateLimiterRes>;
+}
+
+/**
  * Builds the counter behind one endpoint's budget. Memory by default (one process); pass one
  * that returns RateLimiterPostgres / RateLimiterRedis (same keyPrefix, a shared storeClient) so
  * every process spending the same account shares one budget.
  */
-export type LimiterFactory = (options: { keyPrefix: string; points: number; duration: number }) => RateLimiterAbstract;
+export type LimiterFactory = (options: { keyPrefix: string; points: number; duration: number }) => PointLimiter;
 
-export const memoryLimiterFactory: LimiterFactory = (options) => new RateLimiterMemory(options);
+/** One process: a sliding window, so no interval of `duration` ever sees more than `points`. */
+export const memoryLimiterFactory: LimiterFactory = (options) => new SlidingWindowLimiter(options.points, options.duration * 1000);
 
 export interface RateLimitWait {
   account: string;
@@ -64,7 +76,7 @@ class EndpointBudget {
     readonly method: HttpMethod,
     readonly endpoint: string,
     readonly key: string,
-    readonly limiter: RateLimiterAbstract,
+    readonly limiter: PointLimiter,
     /** Our own per-second limit for this endpoint, before any header correction. */
     readonly configuredPoints: number,
   ) {}

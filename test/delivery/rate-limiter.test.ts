@@ -163,3 +163,45 @@ describe('SailthruRateGate (fake clock)', () => {
     expect(errors).toHaveLength(3);
   });
 });
+
+describe('the one-process budget (sliding window)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    vi.setSystemTime(START);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** The most grants in any interval of `ms` (not only in windows aligned to START). */
+  function busiestInterval(granted: number[], ms: number): number {
+    const sorted = [...granted].sort((a, b) => a - b);
+    let most = 0;
+    for (let i = 0, j = 0; i < sorted.length; i++) {
+      while (sorted[i]! - sorted[j]! >= ms) j++;
+      most = Math.max(most, i - j + 1);
+    }
+    return most;
+  }
+
+  it('never grants more than the limit in any one-second interval, whatever the other side\'s window edges', async () => {
+    const gate = new SailthruRateGate({ account: 'acct', limits: { 'POST /user': 300 } });
+    // Requests trickle in, then a burst arrives half-way through a second.
+    const first = fire(gate, 'POST', '/user', 200);
+    await vi.advanceTimersByTimeAsync(500);
+    const burst = fire(gate, 'POST', '/user', 1000);
+    await vi.advanceTimersByTimeAsync(5000);
+    const granted = [...first.granted, ...burst.granted];
+    expect(granted).toHaveLength(1200);
+    expect(busiestInterval(granted, 1000)).toBe(300);
+    // A fixed window begun at the first request would have let 200 + 300 through between 0.5 s and 1.5 s.
+    expect(granted.filter((t) => t >= START + 500 && t < START + 1500)).toHaveLength(300);
+  });
+
+  it('keeps the full rate over a backlog: 1,200 requests at 300/s take four seconds', async () => {
+    const gate = new SailthruRateGate({ account: 'acct', limits: { 'POST /user': 300 } });
+    const { granted } = fire(gate, 'POST', '/user', 1200);
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(perSecond(granted)).toEqual([300, 300, 300, 300]);
+  });
+});

@@ -27,8 +27,8 @@ function recording(factory: LimiterFactory, gate: string, grants: Grant[]): Limi
   return (options) => {
     const limiter = factory(options);
     const consume = limiter.consume.bind(limiter);
-    limiter.consume = async (key, points, opts) => {
-      const res = await consume(key, points, opts);
+    limiter.consume = async (key, points) => {
+      const res = await consume(key, points);
       grants.push({ gate, window: Math.floor((Date.now() + res.msBeforeNext) / 1000), consumed: res.consumedPoints });
       return res;
     };
