@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { assertSchemaName } from './postgres-connection.ts';
 import { PostgresEventStore } from './postgres-store.ts';
-import { memoryLimiterFactory, type LimiterFactory } from './rate-limiter.ts';
+import { memoryLimiterFactory, type LimiterFactory, type PointLimiter } from './rate-limiter.ts';
 import type { EventStore } from './store.ts';
 
 /**
@@ -31,6 +31,13 @@ export function windowStartOf(now: number, durationSeconds: number): number {
 }
 
 /**
+ * No point is handed out this close to a window's end: a request granted then could reach
+ * Sailthru in the next window, on top of that window's full budget. Points are spent at a
+ * window's start when there is a backlog, so waiting these last milliseconds costs no throughput.
+ */
+export const WINDOW_EDGE_GUARD_MS = 25;
+
+/**
  * Consumes from the counter of the current clock-aligned window: the key carries the window's
  * start, and msBeforeNext counts to the window's end.
  */
@@ -39,8 +46,10 @@ async function consumeAligned(
   key: string | number,
   consume: (windowKey: string) => Promise<RateLimiterRes>,
 ): Promise<RateLimiterRes> {
-  const start = windowStartOf(Date.now(), durationSeconds);
+  const now = Date.now();
+  const start = windowStartOf(now, durationSeconds);
   const end = start + Math.max(1, durationSeconds) * 1000;
+  if (end - now < WINDOW_EDGE_GUARD_MS) throw new RateLimiterRes(0, Math.max(1, end - now), 0, false);
   try {
     const res = await consume(`${key}@${start}`);
     return new RateLimiterRes(res.remainingPoints, Math.max(0, end - Date.now()), res.consumedPoints, res.isFirstInDuration);
@@ -62,6 +71,70 @@ class AlignedPostgresLimiter extends RateLimiterPostgres {
 class AlignedRedisLimiter extends RateLimiterRedis {
   override consume(key: string | number, points?: number, options?: ConsumeOptions): Promise<RateLimiterRes> {
     return consumeAligned(this.duration, key, (windowKey) => super.consume(windowKey, points, options));
+  }
+}
+
+/** Points taken from the shared counter per round trip: a twentieth of the limit, 1 to 1000. */
+export function blockSizeFor(points: number): number {
+  return Math.max(1, Math.min(1000, Math.ceil(points / 20)));
+}
+
+/**
+ * Takes the shared counter's points in blocks and hands them out here, one per request, so a
+ * process makes one round trip to PostgreSQL or Redis per block rather than per Sailthru call
+ * (every worker's requests otherwise queue on the one row of that endpoint's counter). Held
+ * points belong to their window: unspent at its end, they lapse, never carried into the next.
+ * When fewer than a block are left, the counter goes past the limit by the shortfall (the
+ * stores add before they compare) and this process spends what was really left; every other
+ * process then sees the window full. Together, never more than the limit per window.
+ */
+export class BlockLimiter implements PointLimiter {
+  private readonly held = new Map<string, { window: number; next: number; last: number }>();
+
+  constructor(
+    private readonly inner: RateLimiterAbstract,
+    private readonly durationSeconds: number,
+  ) {}
+
+  get points(): number {
+    return this.inner.points;
+  }
+
+  set points(value: number) {
+    this.inner.points = value;
+  }
+
+  async consume(key: string, points: number): Promise<RateLimiterRes> {
+    const now = Date.now();
+    const window = windowStartOf(now, this.durationSeconds);
+    const end = window + Math.max(1, this.durationSeconds) * 1000;
+    const held = this.held.get(key);
+    if (held !== undefined && held.window === window && held.last - held.next + 1 >= points && end - now >= WINDOW_EDGE_GUARD_MS) {
+      held.next += points;
+      // consumedPoints: the counter values this grant stands for, as a direct consume reports them.
+      return new RateLimiterRes(Math.max(0, this.inner.points - (held.next - 1)), end - now, held.next - 1, false);
+    }
+    const block = Math.max(points, blockSizeFor(this.inner.points));
+    // The counter values this process now holds: [first, last].
+    let first: number;
+    let last: number;
+    try {
+      last = (await this.inner.consume(key, block)).consumedPoints;
+      first = last - block + 1;
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes) || rejection.consumedPoints === 0) throw rejection;
+      // Over the limit by our block: what was left before it is ours, if it is enough.
+      first = rejection.consumedPoints - block + 1;
+      last = this.inner.points;
+      if (last - first + 1 < points) throw rejection;
+    }
+    this.held.set(key, { window, next: first + points, last });
+    if (this.held.size > 1000) this.dropOld(window);
+    return new RateLimiterRes(Math.max(0, this.inner.points - last), end - now, first + points - 1, false);
+  }
+
+  private dropOld(window: number): void {
+    for (const [key, held] of this.held) if (held.window !== window) this.held.delete(key);
   }
 }
 
@@ -94,21 +167,24 @@ export async function postgresLimiterFactory(pool: Pool, options: PostgresLimite
     client.release();
   }
   return ({ keyPrefix, points, duration }) =>
-    new AlignedPostgresLimiter({
-      storeClient: pool,
-      storeType: 'pool',
-      tableName: RATE_LIMIT_TABLE,
-      ...(schema !== undefined ? { schemaName: schema } : {}),
-      tableCreated: true,
-      keyPrefix,
-      points,
+    new BlockLimiter(
+      new AlignedPostgresLimiter({
+        storeClient: pool,
+        storeType: 'pool',
+        tableName: RATE_LIMIT_TABLE,
+        ...(schema !== undefined ? { schemaName: schema } : {}),
+        tableCreated: true,
+        keyPrefix,
+        points,
+        duration,
+      }),
       duration,
-    });
+    );
 }
 
 /** Counters in Redis (keys expire by themselves). */
 export function redisLimiterFactory(client: Redis): LimiterFactory {
-  return ({ keyPrefix, points, duration }) => new AlignedRedisLimiter({ storeClient: client, keyPrefix, points, duration });
+  return ({ keyPrefix, points, duration }) => new BlockLimiter(new AlignedRedisLimiter({ storeClient: client, keyPrefix, points, duration }), duration);
 }
 
 export interface SharedLimiter {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { SailthruRateGate, type LimiterFactory } from '../../src/delivery/rate-limiter.ts';
 import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import { RATE_LIMIT_TABLE, openSharedLimiter, postgresLimiterFactory, redisLimiterFactory } from '../../src/delivery/shared-rate-limit.ts';
@@ -92,6 +93,30 @@ describe('shared rate limit on PostgreSQL', () => {
     expect(rows).toEqual([{ persistence: 'u' }]);
   });
 
+  it('takes points in blocks: a twentieth of the limit per round trip, still within one budget per window', async () => {
+    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 3 });
+    let roundTrips = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+    // Counts what the limiter sends the database; the queries themselves are untouched.
+    (pool as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+      const sql = typeof args[0] === 'object' && args[0] !== null ? (args[0] as { text?: unknown }).text : args[0];
+      if (String(sql).includes(RATE_LIMIT_TABLE)) roundTrips++;
+      return query(...args);
+    };
+    try {
+      const counted = await postgresLimiterFactory(pool, { schema: schema.name });
+      const grants = await spendTogether([counted, factories[1]], 100, 300);
+      expectSharedBudget(grants, 100, 300);
+      const ofCounted = grants.filter((g) => g.gate === 'g0').length;
+      expect(ofCounted).toBe(150);
+      // Blocks of 5: about 30 round trips for 150 points (a few more where a window ran short).
+      expect(roundTrips).toBeGreaterThanOrEqual(Math.ceil(ofCounted / 5));
+      expect(roundTrips).toBeLessThanOrEqual(Math.ceil(ofCounted / 5) + 8);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('still applies Sailthru’s header corrections: a lower limit and a hold until the reset', async () => {
     const grants: Grant[] = [];
     const gate = new SailthruRateGate({ account: `acct-${randomBytes(4).toString('hex')}`, factory: recording(factories[0], 'g0', grants) });
@@ -123,6 +148,24 @@ describe('shared rate limit on Redis', () => {
   const clients = [0, 1].map(() => new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 2 }));
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.quit()));
+  });
+
+  it('hands out no point in the last 25 ms of a window (it could reach Sailthru in the next one)', async () => {
+    const limiter = redisLimiterFactory(clients[0]!)({ keyPrefix: `edge-${randomBytes(4).toString('hex')}`, points: 10, duration: 1 });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Math.ceil(Date.now() / 1000) * 1000 + 990);
+      const refused = await limiter.consume('k', 1).then(
+        () => null,
+        (rejection: unknown) => rejection,
+      );
+      expect(refused).toBeInstanceOf(RateLimiterRes);
+      expect((refused as RateLimiterRes).msBeforeNext).toBe(10);
+      vi.setSystemTime(Date.now() + 10);
+      await expect(limiter.consume('k', 1)).resolves.toBeInstanceOf(RateLimiterRes);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps two gates on two connections within one budget per window', async () => {
