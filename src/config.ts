@@ -33,6 +33,11 @@ export interface AppConfig {
   retryWindowHours: number;
   /** First retry delay; later ones double up to 5 minutes, with jitter. */
   retryBaseMs: number;
+  /**
+   * How long one Sailthru call may take (connect, headers, body each) before it counts as a
+   * retryable failure. A hung call holds its user's lane that long.
+   */
+  sailthruTimeoutMs: number;
   /** How long a claimed lane stays a worker's without renewal (a dead worker's lanes return after it). */
   leaseMs: number;
   /**
@@ -101,6 +106,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     concurrency: int(e, 'DELIVERY_CONCURRENCY', 64, 1, 10_000),
     retryWindowHours: num(e, 'RETRY_WINDOW_HOURS', 4),
     retryBaseMs: int(e, 'RETRY_BASE_MS', 1000, 1, 3_600_000),
+    sailthruTimeoutMs: int(e, 'SAILTHRU_TIMEOUT_MS', 10_000, 100, 300_000),
     leaseMs: int(e, 'LEASE_MS', 30_000, 100, 3_600_000),
     rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),

@@ -7,7 +7,7 @@ import { ConfigError, DEFAULT_DATABASE_URL, loadConfig } from '../src/config.ts'
 describe('configuration', () => {
   it('has the documented defaults and no destination without settings or keys', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', databaseUrl: DEFAULT_DATABASE_URL, maxBacklog: 2_000_000, concurrency: 64, retryWindowHours: 4, retryBaseMs: 1000, leaseMs: 30_000, retentionDays: 7, trustProxy: false });
+    expect(c).toMatchObject({ port: 8080, host: '0.0.0.0', databaseUrl: DEFAULT_DATABASE_URL, maxBacklog: 2_000_000, concurrency: 64, retryWindowHours: 4, retryBaseMs: 1000, sailthruTimeoutMs: 10_000, leaseMs: 30_000, retentionDays: 7, trustProxy: false });
     expect(c.destinations).toEqual([]);
   });
 
@@ -40,6 +40,8 @@ describe('configuration', () => {
   it('names the variable and the range of a bad number', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow('PORT must be a whole number from 0 to 65535 (got "eighty")');
     expect(() => loadConfig({ RETRY_WINDOW_HOURS: '-1' })).toThrow(/RETRY_WINDOW_HOURS must be a positive number/);
+    expect(() => loadConfig({ SAILTHRU_TIMEOUT_MS: '50' })).toThrow('SAILTHRU_TIMEOUT_MS must be a whole number from 100 to 300000 (got "50")');
+    expect(loadConfig({ SAILTHRU_TIMEOUT_MS: '2500' }).sailthruTimeoutMs).toBe(2500);
   });
 
   it('reads several destinations from a config file and refuses a clash with the env one', () => {

@@ -18,12 +18,18 @@ export interface DestinationBuildOptions {
   gate: RequestGate;
   /** This process delivers every event (one SQLite process): per-user memory stays true. */
   deliversAlone: boolean;
+  /** Per Sailthru call (SAILTHRU_TIMEOUT_MS); the client's default when absent. */
+  timeoutMs?: number;
 }
 
 export type DestinationFactory = (settings: DestinationSettings, options: DestinationBuildOptions) => DeliveringDestination;
 
 export const defaultDestinationFactory: DestinationFactory = (settings, options) =>
-  createDestination(settings, { gate: options.gate, rememberCarts: options.deliversAlone });
+  createDestination(settings, {
+    gate: options.gate,
+    rememberCarts: options.deliversAlone,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
 
 export interface DestinationRegistryOptions {
   directory: Pick<DestinationDirectory, 'getDestination'>;
@@ -38,6 +44,8 @@ export interface DestinationRegistryOptions {
    * remembered between events. False (the default) where several workers share the queue.
    */
   deliversAlone?: boolean;
+  /** How long one Sailthru call may take, ms (SAILTHRU_TIMEOUT_MS). */
+  sailthruTimeoutMs?: number;
   /** How long a built destination is used before its row is checked for new settings, ms. */
   refreshMs?: number;
   now?: () => number;
@@ -165,7 +173,16 @@ export class DestinationRegistry {
       return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
     }
     const settings = validation.settings;
-    return { ...base, instance: this.factory(settings, { gate: this.gateFor(settings), deliversAlone: this.options.deliversAlone === true }), problem: null };
+    return { ...base, instance: this.factory(settings, this.buildOptionsFor(settings)), problem: null };
+  }
+
+  private buildOptionsFor(settings: DestinationSettings): DestinationBuildOptions {
+    const timeout = this.options.sailthruTimeoutMs;
+    return {
+      gate: this.gateFor(settings),
+      deliversAlone: this.options.deliversAlone === true,
+      ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+    };
   }
 
   /** Settings changed: the old instance finishes what it has in hand, then closes. */

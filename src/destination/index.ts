@@ -16,6 +16,8 @@ export interface DestinationOptions {
   client?: SailthruClient;
   /** The rate limiter the built client asks before each request. */
   gate?: RequestGate;
+  /** Per Sailthru call, for the built client (default 10 s). */
+  timeoutMs?: number;
   /** extid → email cache: entries (default 10 000) and time to live (default 15 minutes). */
   emailCacheSize?: number;
   emailCacheTtlMs?: number;
@@ -66,7 +68,10 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
         trackUrl: settings.trackUrl,
         ...(settings.customerId !== undefined ? { customerId: settings.customerId } : {}),
       },
-      opts.gate !== undefined ? { gate: opts.gate } : {},
+      {
+        ...(opts.gate !== undefined ? { gate: opts.gate } : {}),
+        ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      },
     );
   const memory: DestinationMemory = {
     emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),

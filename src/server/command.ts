@@ -19,7 +19,7 @@ Configuration comes from the environment (flags override it):
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
   MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETRY_BASE_MS, RETENTION_DAYS,
-  LEASE_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), LOG_LEVEL,
+  LEASE_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), SAILTHRU_TIMEOUT_MS, LOG_LEVEL,
   TRUST_PROXY (true, or the proxy addresses whose X-Forwarded-For to believe)
 See docs/operating.md for the full table.`;
 

@@ -67,6 +67,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     limiterFactory: limiter.factory,
     // One SQLite process delivers every event; PostgreSQL workers share lanes between them.
     deliversAlone: parseDatabaseUrl(config.databaseUrl).kind === 'sqlite',
+    sailthruTimeoutMs: config.sailthruTimeoutMs,
     onRateLimitWait: (wait) => metrics.recordRateLimitWait(wait),
   });
 
