@@ -5,9 +5,11 @@
  * (VmHWM) read at the end. The drain rate is reported per tenth of the backlog, first to last.
  *
  *   npx tsx bench/memory.ts [--quick] [--events 1000000] [--concurrency 64] [--server-node-args "…"]
+ *                           [--server-output FILE]
  *
  * `--quick` queues 100,000 events. The emulator runs in its own process (and is not measured).
  */
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { standardMix } from '../src/cli/traffic.ts';
@@ -32,6 +34,9 @@ const seed = args.number('seed', 1);
 const HIGH = 100_000;
 /** Node flags for the server process, to try memory settings: --server-node-args="--max-semi-space-size=4". */
 const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a) => a !== '');
+
+/** Copy the server's stdout and stderr to a file, e.g. with --server-node-args=--trace-gc. */
+const serverOutput = args.get('server-output');
 
 const emulator = await startEmulatorHost(
   {
@@ -70,6 +75,12 @@ const server = await startCli(
   { nodeArgs: serverNodeArgs },
 );
 
+if (serverOutput !== undefined) {
+  const file = createWriteStream(serverOutput);
+  server.child.stdout!.pipe(file);
+  server.child.stderr!.pipe(file);
+}
+
 interface RssSample {
   t: number;
   phase: 'fill' | 'drain';
@@ -82,9 +93,14 @@ let phase: RssSample['phase'] = 'fill';
 // Started and idle: what the process costs before any event arrives.
 await sleep(2000);
 const idle = memoryOf(server.pid);
+const startedAt = Date.now();
+/** When VmHWM last rose (between two samples): where the peak happened, even if no sample caught it. */
+let peakSeenAt: { t: number; phase: RssSample['phase'] | 'start'; hwmMb: number } = { t: Date.now(), phase: 'start', hwmMb: idle?.hwmMb ?? 0 };
 const sampler = setInterval(() => {
   const m = memoryOf(server.pid);
-  if (m) rss.push({ t: Date.now(), phase, rssMb: m.rssMb, anonMb: m.anonMb, fileMb: m.fileMb });
+  if (!m) return;
+  rss.push({ t: Date.now(), phase, rssMb: m.rssMb, anonMb: m.anonMb, fileMb: m.fileMb });
+  if (m.hwmMb > peakSeenAt.hwmMb) peakSeenAt = { t: Date.now(), phase, hwmMb: m.hwmMb };
 }, 1000);
 
 async function admin(path: string, body: unknown = {}): Promise<void> {
@@ -230,6 +246,7 @@ printTable(deciles, `Drain of ${eventCount} events (${round(drainSeconds, 1)} s,
 printTable(
   [
     { what: 'peak RSS (VmHWM, whole run)', MB: round(peakHwmMb, 1) },
+    { what: `peak reached (VmHWM last rose): ${peakSeenAt.phase}, ${round((peakSeenAt.t - startedAt) / 1000, 0)} s after the idle reading`, MB: round(peakSeenAt.hwmMb, 1) },
     { what: 'RSS started and idle (2 s after listening, nothing sent)', MB: round(idleRssMb, 1) },
     { what: `highest sample: anonymous (heaps) / file-backed (binary, libraries)`, MB: `${round(highest.anonMb, 1)} / ${round(highest.fileMb, 1)}` },
     { what: 'highest RSS sample while filling', MB: round(fillPeak, 1) },
@@ -280,6 +297,7 @@ const path = writeResult({
   figures: {
     peakRssMb: round(peakHwmMb, 1),
     peakRssSampledMb: round(peakRssSampled, 1),
+    peakReached: { phase: peakSeenAt.phase, secondsAfterIdle: round((peakSeenAt.t - startedAt) / 1000, 0), hwmMb: round(peakSeenAt.hwmMb, 1) },
     idleRssMb: round(idleRssMb, 1),
     idleAnonMb: idle ? round(idle.anonMb, 1) : null,
     highestSample: { phase: highest.phase, rssMb: round(highest.rssMb, 1), anonMb: round(highest.anonMb, 1), fileMb: round(highest.fileMb, 1) },
@@ -307,7 +325,7 @@ const path = writeResult({
     'Progress is read from the server /metrics counters (delivered + skipped + failed) every pollMs; tenth boundaries are interpolated between polls.',
     'server CPU ms/1000 events: CPU seconds (all threads, /proc/<pid>/stat) the server used per tenth, per 1000 events; main thread starved: its run-queue wait (/proc/<pid>/schedstat) per wall second. The wall-clock rate moves with the other load on the VM; the CPU per event is the code.',
     'MB here are MiB (1024 x 1024 bytes), as /proc reports kB of 1024 bytes.',
-    'RSS is sampled every second from /proc/<pid>/status (VmRSS); the peak is VmHWM at the end of the run.',
+    'RSS is sampled every second from /proc/<pid>/status (VmRSS); the peak is VmHWM at the end of the run, and peakReached the sample after which VmHWM last rose (the peak itself may fall between samples).',
   ],
 });
 metricsMs = [];

@@ -1,6 +1,29 @@
 #!/usr/bin/env node
 // Runs the TypeScript CLI through tsx so that `npx sailthru-destination` works from a clone
 // without a build step.
+import { setFlagsFromString } from 'node:v8';
 import { register } from 'tsx/esm/api';
+
+// V8 defaults that keep the server's peak memory down (bench/memory.ts; bench/README.md, memory).
+// V8 reads both when it needs them (at each full collection, at each WebAssembly compilation),
+// so setting them here, before the application is loaded, works as on the command line. A flag
+// given on the command line or in NODE_OPTIONS, in either form (--no-liftoff-only too), wins.
+const V8_DEFAULTS = [
+  // The live JavaScript heap stays near 30 MB even under a deep backlog, but V8's default growth
+  // (up to 4x what survived the last full collection) let the main thread's heap reach ~140 MB,
+  // mostly garbage, before collecting: the largest part of the peak. Growing by at most 1.5x
+  // caps it near 80 MB, for a full collection every second or so under full ingest (about
+  // 10 ms each, mostly incremental).
+  ['heap-growing-percent', '--heap-growing-percent=50'],
+  // undici's HTTP parser is WebAssembly; V8's optimizing tier recompiled its one large function
+  // once deliveries got going, taking ~35 MB for a fraction of a second. The baseline tier
+  // (Liftoff) parses Sailthru's small responses well enough.
+  ['liftoff-only', '--liftoff-only'],
+];
+const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').replace(/_/g, '-');
+for (const [name, flag] of V8_DEFAULTS) {
+  if (!given.includes(`--${name}`) && !given.includes(`--no-${name}`)) setFlagsFromString(flag);
+}
+
 register();
 await import('../src/cli.ts');

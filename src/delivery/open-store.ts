@@ -1,6 +1,7 @@
-import { openPostgresStore } from './postgres-store.ts';
-import { openSqliteStore } from './sqlite-store.ts';
 import type { Clock, EventStore } from './store.ts';
+
+// Each store is imported only when a URL names it: a SQLite process never loads pg (nor a
+// PostgreSQL one better-sqlite3), which keeps the single-process server's memory down.
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
 
@@ -58,6 +59,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const location = parseDatabaseUrl(url);
   const clock = options.clock ? { clock: options.clock } : {};
   if (location.kind === 'postgres') {
+    const { openPostgresStore } = await import('./postgres-store.ts');
     return openPostgresStore({
       url: location.url,
       ...(location.schema !== undefined ? { schema: location.schema } : {}),
@@ -66,5 +68,6 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       ...clock,
     });
   }
+  const { openSqliteStore } = await import('./sqlite-store.ts');
   return openSqliteStore({ path: location.path, ...clock, ...(options.onError ? { onError: options.onError } : {}) });
 }

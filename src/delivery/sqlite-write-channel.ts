@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
 import { durabilityOf, type SqliteDurability } from './sqlite-connection.ts';
@@ -91,8 +91,14 @@ export class ThreadWriteChannel implements WriteChannel {
 
   static async start(options: ThreadWriteChannelOptions): Promise<ThreadWriteChannel> {
     const data: WriterThreadData = { path: options.path, groupCommitDelayMs: options.groupCommitDelayMs };
-    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(BOOTSTRAP)}`), {
-      workerData: { ...data, entry: new URL('./sqlite-writer-thread.ts', import.meta.url).href, tsx: tsxRegistration() },
+    const tsx = tsxRegistration();
+    const entry = new URL(tsx === null ? './sqlite-writer-thread.js' : './sqlite-writer-thread.ts', import.meta.url);
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: { ...data, entry: tsx === null ? entry.href : fileURLToPath(entry), tsx },
+      // The writer holds no more than one group of rows at a time: a young generation of 2 x 4 MB
+      // semi-spaces instead of V8's default 2 x 16 MB keeps its heap small under a full ingest.
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
     });
     const durability = await new Promise<SqliteDurability>((resolve, reject) => {
       const onError = (error: Error) => reject(new Error(`the SQLite writer thread could not start: ${error.message}`));
@@ -162,22 +168,28 @@ export class ThreadWriteChannel implements WriteChannel {
   }
 }
 
+/** See the Worker options above; measured in bench/memory.ts (bench/README.md, memory). */
+const WRITER_YOUNG_GENERATION_MB = 12;
+
 /**
- * The thread's entry is TypeScript, and neither the `tsx` command's loader nor the vitest
- * runner reaches worker threads: the thread registers tsx itself before importing it.
+ * The thread's entry is TypeScript, and neither the `tsx` command's loader nor the vitest runner
+ * reaches worker threads: the thread registers tsx itself before loading it. It registers tsx's
+ * CommonJS hook, which compiles on the thread itself, rather than its ESM loader, which would
+ * start a second loader-hooks thread (a whole V8 isolate, about 20 MB resident) for the writer's
+ * four small modules. Their only imports are node:worker_threads, better-sqlite3 and types.
  */
 const BOOTSTRAP = `
-import { workerData } from 'node:worker_threads';
+const { workerData } = require('node:worker_threads');
 if (workerData.tsx) {
-  const { register } = await import(workerData.tsx);
-  register();
+  require(workerData.tsx).register();
+  require(workerData.entry);
+} else {
+  import(workerData.entry);
 }
-await import(workerData.entry);
 `;
 
+/** The CommonJS entry of tsx's API when this module itself runs as TypeScript, else null. */
 function tsxRegistration(): string | null {
   if (!import.meta.url.endsWith('.ts')) return null;
-  // The package's CommonJS entry resolves; its ESM twin sits beside it.
-  const cjs = createRequire(import.meta.url).resolve('tsx/esm/api');
-  return pathToFileURL(cjs.replace(/index\.cjs$/, 'index.mjs')).href;
+  return createRequire(import.meta.url).resolve('tsx/cjs/api');
 }

@@ -5,7 +5,8 @@ import { validateSettings, type DestinationSettings } from '../destination/setti
 import { DestinationRegistry } from '../delivery/destinations.ts';
 import { DeliveryMetrics } from '../delivery/metrics.ts';
 import { openStore, parseDatabaseUrl } from '../delivery/open-store.ts';
-import { openSharedLimiter } from '../delivery/shared-rate-limit.ts';
+import { memoryLimiterFactory } from '../delivery/rate-limiter.ts';
+import type { SharedLimiter } from '../delivery/shared-rate-limit.ts';
 import { RetryPolicy } from '../delivery/retry-policy.ts';
 import type { EventStore } from '../delivery/store.ts';
 import { DeliveryWorker } from '../delivery/worker.ts';
@@ -55,11 +56,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
 
   // One budget per Sailthru account across every process: Redis when REDIS_URL is set,
   // PostgreSQL in PostgreSQL mode, memory for the single SQLite process.
-  const limiter = await openSharedLimiter({
-    store,
-    redisUrl: config.redisUrl,
-    onError: (err) => logger.warn({ err }, 'rate-limit store problem (requests go ahead, Sailthru 429s still pace them)'),
-  });
+  const limiter = await openLimiter(config, store, logger);
   const metrics = new DeliveryMetrics({ log: store });
   const registry = new DestinationRegistry({
     directory: store,
@@ -134,6 +131,23 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     'sailthru-destination started',
   );
   return { app, url: displayUrl(url, config.host), store, registry, metrics, worker, logger, stop };
+}
+
+/**
+ * The shared counters (ioredis, pg and their rate-limiter backends, about 15 MB resident) are
+ * imported only when there is something to share them with: a lone SQLite process without
+ * REDIS_URL counts in memory.
+ */
+async function openLimiter(config: AppConfig, store: EventStore, logger: Logger): Promise<SharedLimiter> {
+  if (!config.redisUrl && parseDatabaseUrl(config.databaseUrl).kind === 'sqlite') {
+    return { factory: memoryLimiterFactory, kind: 'memory', close: async () => {} };
+  }
+  const { openSharedLimiter } = await import('../delivery/shared-rate-limit.ts');
+  return openSharedLimiter({
+    store,
+    redisUrl: config.redisUrl,
+    onError: (err) => logger.warn({ err }, 'rate-limit store problem (requests go ahead, Sailthru 429s still pace them)'),
+  });
 }
 
 /**
