@@ -32,6 +32,8 @@ const connectionLevels = args.numbers('connections', [8, 16, 32, 64]);
 const seconds = args.number('seconds', quick ? 5 : 20);
 const warmupSeconds = args.number('warmup', quick ? 1 : 3);
 const cpuProfile = args.has('cpu-prof');
+/** Node flags for the ingest server, e.g. --server-node-args="--heap-growing-percent=0" (V8's own growth). */
+const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a) => a !== '');
 
 interface LevelRun {
   server: 'ingest' | 'no-op';
@@ -136,7 +138,7 @@ try {
     const server = await startCli(
       ['serve', '--no-delivery'],
       serviceEnv({ emulatorUrl: 'http://127.0.0.1:9', databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}` }),
-      cpuProfile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {},
+      { nodeArgs: [...serverNodeArgs, ...(cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] },
     );
     if (cpuProfile) process.stdout.write(`server profile goes to ${profileDir}\n`);
     process.stdout.write(`ingest server pid ${server.pid}\n`);
@@ -224,6 +226,7 @@ const path = writeResult({
     connectionLevels,
     secondsPerLevel: seconds,
     warmupSeconds,
+    serverNodeArgs,
     store: 'SQLite file in os.tmpdir(), WAL, synchronous=FULL, group commit; serve --no-delivery in a child process',
     noop: 'fastify 5, POST /v1/batch parses the JSON body and answers 200, in a child process',
     loadGenerator: 'undici Pool, one request in flight per connection, in the parent process (same machine)',
