@@ -34,6 +34,8 @@ const warmupSeconds = args.number('warmup', quick ? 1 : 3);
 const cpuProfile = args.has('cpu-prof');
 /** Node flags for the ingest server, e.g. --server-node-args="--heap-growing-percent=0" (V8's own growth). */
 const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a) => a !== '');
+/** HEAP_GROWING_PERCENT as the server process gets it (inherited from this one's environment). */
+const heapGrowth = process.env.HEAP_GROWING_PERCENT || undefined;
 
 interface LevelRun {
   server: 'ingest' | 'no-op';
@@ -217,7 +219,8 @@ const targets: TargetCheck[] = [
 printTargets(targets);
 
 const path = writeResult({
-  name: 'ingest',
+  // A run with another heap growth is kept beside the default one, not over it.
+  name: heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`,
   quick,
   parameters: {
     eventsPerBatch: EVENTS_PER_BATCH,
@@ -227,6 +230,7 @@ const path = writeResult({
     secondsPerLevel: seconds,
     warmupSeconds,
     serverNodeArgs,
+    heapGrowingPercent: heapGrowth ?? '50 (bin/sailthru-destination.js default)',
     store: 'SQLite file in os.tmpdir(), WAL, synchronous=FULL, group commit; serve --no-delivery in a child process',
     noop: 'fastify 5, POST /v1/batch parses the JSON body and answers 200, in a child process',
     loadGenerator: 'undici Pool, one request in flight per connection, in the parent process (same machine)',
