@@ -35,13 +35,17 @@ function tableRows(text: string): Map<string, string[]> {
   return rows;
 }
 
-/** Every environment variable src/config.ts reads, found in its source. */
+/** Every environment variable src/config.ts (or the launcher in bin/) reads, found in its source. */
 function configVariables(): Set<string> {
   const source = readRepoFile('src/config.ts');
   const names = new Set<string>();
   for (const m of source.matchAll(/\be\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]!);
   for (const m of source.matchAll(/(?:int|num)\(e, '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]!);
   for (const m of source.matchAll(/^\s+(SAILTHRU_[A-Z_]+): '/gm)) names.add(m[1]!);
+  // The launcher reads the V8 settings before the application (and src/config.ts) loads.
+  for (const m of readRepoFile('bin/sailthru-destination.js').matchAll(/process\.env\.([A-Z][A-Z0-9_]+)/g)) {
+    if (m[1] !== 'NODE_OPTIONS') names.add(m[1]!);
+  }
   return names;
 }
 
