@@ -10,7 +10,7 @@ import type { AppendResult, IngestBatch } from './ingest.ts';
 import { openSqliteConnection, type SqliteDurability } from './sqlite-connection.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { InlineWriteChannel, ThreadWriteChannel, type WriteChannel } from './sqlite-write-channel.ts';
-import type { EventRowInput, RejectedRowInput } from './sqlite-writes.ts';
+import type { AppendRows, EventRowInput, RejectedRowInput } from './sqlite-writes.ts';
 import {
   systemClock,
   type AttemptRecord,
@@ -200,7 +200,22 @@ export class SqliteEventStore implements EventStore {
 
   // ---------------------------------------------------------------- ingest
 
-  async append(batch: IngestBatch): Promise<AppendResult> {
+  /**
+   * Not async on purpose: the batch and its rows are only reachable until they are handed to the
+   * writer, not while the commit is awaited (an async function keeps its whole frame alive across
+   * an await), so under full ingest they die young instead of being promoted.
+   */
+  append(batch: IngestBatch): Promise<AppendResult> {
+    let writing: Promise<AppendResult>;
+    try {
+      writing = this.write.call('append', this.appendRowsOf(batch));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.appended(writing);
+  }
+
+  private appendRowsOf(batch: IngestBatch): AppendRows {
     const accepted: EventRowInput[] = [];
     const rejected: RejectedRowInput[] = [];
     for (const event of batch.accepted) {
@@ -213,13 +228,11 @@ export class SqliteEventStore implements EventStore {
       accepted.push({ laneKey, messageId: event.messageId, type: event.type, eventName: eventNameOf(event), payload: JSON.stringify(event) });
     }
     for (const r of batch.rejected) rejected.push(rejectedRow(r.messageId, r.reason, r.payload));
-    const result = await this.write.call('append', {
-      destinationId: batch.destinationId,
-      receivedAt: batch.receivedAt.getTime(),
-      now: this.clock.now(),
-      accepted,
-      rejected,
-    });
+    return { destinationId: batch.destinationId, receivedAt: batch.receivedAt.getTime(), now: this.clock.now(), accepted, rejected };
+  }
+
+  private async appended(writing: Promise<AppendResult>): Promise<AppendResult> {
+    const result = await writing;
     if (result.stored > 0) {
       if (this.backlogCache) this.backlogCache.value += result.stored;
       this.notify();

@@ -70,19 +70,20 @@ export function serializedBytes(value: unknown): number | null {
   }
 }
 
-/** True when `value` nests deeper than `limit` objects/arrays. Iterative; stops at the limit. */
+/**
+ * True when `value` nests deeper than `limit` objects/arrays. Recursive but bounded: it returns as
+ * soon as it passes the limit, so the stack never holds more than `limit` frames however deep the
+ * value goes. (It runs on every event at ingest: no allocation per node, unlike a work list.)
+ */
 export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
-  while (pending.length > 0) {
-    const next = pending.pop() as { value: unknown; depth: number };
-    if (typeof next.value !== 'object' || next.value === null) continue;
-    const depth = next.depth + 1;
-    if (depth > limit) return true;
-    const children = Array.isArray(next.value) ? next.value : Object.values(next.value);
-    for (const child of children) {
-      if (typeof child === 'object' && child !== null) pending.push({ value: child, depth });
-    }
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const child of value) if (nestsDeeperThan(child, limit - 1)) return true;
+    return false;
   }
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (nestsDeeperThan(record[key], limit - 1)) return true;
   return false;
 }
 

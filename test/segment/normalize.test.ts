@@ -174,6 +174,23 @@ describe('batch bodies', () => {
     expect(result.accepted).toHaveLength(1);
   });
 
+  it('counts depth exactly: 64 nested levels pass, 65 do not, objects and arrays alike; a huge depth stays off the stack', () => {
+    // The event itself is level 1, so `properties` nested (62 + 1) deep makes 64 levels in all.
+    const nest = (levels: number, wrap: (inner: unknown) => unknown): unknown => {
+      let value: unknown = 'leaf';
+      for (let i = 0; i < levels; i++) value = wrap(value);
+      return value;
+    };
+    for (const wrap of [(inner: unknown) => ({ n: inner }), (inner: unknown) => [inner]]) {
+      const atLimit = { type: 'track', userId: 'u', event: 'E', properties: { p: nest(62, wrap) } };
+      const over = { type: 'track', userId: 'u', event: 'E', properties: { p: nest(63, wrap) } };
+      expect(batch(atLimit).accepted).toHaveLength(1);
+      expect(reasonsOf(batch(over))).toEqual([{ index: 0, reason: 'the event nests objects or arrays deeper than 64 levels' }]);
+    }
+    const veryDeep = { type: 'track', userId: 'u', event: 'E', properties: { p: nest(200_000, (inner) => ({ n: inner })) } };
+    expect(reasonsOf(batch(veryDeep))).toEqual([{ index: 0, reason: 'the event nests objects or arrays deeper than 64 levels' }]);
+  });
+
   it('never stores the write key, in the batch or in an event', () => {
     const result = batch({ type: 'track', userId: 'u', event: 'E', writeKey: 'wk-in-event' }, { type: 'track', event: 'E', writeKey: 'wk-in-bad-event' });
     expect(JSON.stringify(result)).not.toContain('wk-in');

@@ -9,8 +9,15 @@ export class MemorySink implements IngestSink {
   backlogValue = 0;
   backlogReads = 0;
   failWith: Error | null = null;
+  /** Throw before returning a promise, as a sink whose store is already closed may. */
+  throwSynchronously = false;
 
-  async append(batch: IngestBatch): Promise<AppendResult> {
+  append(batch: IngestBatch): Promise<AppendResult> {
+    if (this.failWith !== null && this.throwSynchronously) throw this.failWith;
+    return this.store(batch);
+  }
+
+  private async store(batch: IngestBatch): Promise<AppendResult> {
     if (this.failWith !== null) throw this.failWith;
     this.batches.push(batch);
     let stored = 0;

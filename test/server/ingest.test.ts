@@ -359,6 +359,15 @@ describe('back-pressure and shutdown', () => {
     expect(sink.accepted).toHaveLength(1);
   });
 
+  it('answers 503 as well when the sink throws instead of rejecting', async () => {
+    const { app, sink } = await start();
+    sink.failWith = new Error('the event store is closed');
+    sink.throwSynchronously = true;
+    const response = await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) });
+    expect(response.status).toBe(503);
+    expect(response.json()).toEqual({ success: false, error: 'Could not store the events; nothing was stored, retry later' });
+  });
+
   it('answers 503 when the backlog cannot be read', async () => {
     const { app, sink } = await start();
     sink.backlog = async () => {
@@ -371,7 +380,7 @@ describe('back-pressure and shutdown', () => {
 
   it('reports each stored batch to onStored', async () => {
     const seen: Array<[number, number, number]> = [];
-    const { app } = await start({ onStored: (batch, result) => seen.push([batch.accepted.length, batch.rejected.length, result.duplicates]) });
+    const { app } = await start({ onStored: (counts, result) => seen.push([counts.accepted, counts.rejected, result.duplicates]) });
     await post(app, '/v1/batch', { batch: [track, track, { type: 'alias', userId: 'u' }] }, { auth: basic(WRITE_KEY) });
     expect(seen).toEqual([[2, 1, 1]]);
   });
