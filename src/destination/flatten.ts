@@ -49,7 +49,8 @@ export function flatten(input: unknown, label = 'vars'): Flattened {
         write(key, value);
         return;
       case 'number':
-        if (Number.isFinite(value)) write(key, value);
+        // -0 is sent as 0 (JSON has no negative zero); keep what the delivery log shows the same.
+        if (Number.isFinite(value)) write(key, value === 0 ? 0 : value);
         else warnings.push(`${prefix}"${key}" dropped: ${String(value)} is not a JSON number`);
         return;
       case 'bigint':

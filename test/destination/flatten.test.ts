@@ -98,6 +98,11 @@ describe('flatten (SPEC.md §8)', () => {
       }
     });
 
+    it('sends negative zero as 0, as JSON does', () => {
+      // fast-check found it: {"": -0} came back from the wire as {"": 0}.
+      expect(Object.is(flatten({ n: -0 }).vars.n, 0)).toBe(true);
+    });
+
     it('never produces a nested value or a prototype key, and never pollutes Object.prototype', () => {
       fc.assert(
         fc.property(fc.oneof(wireObject, fc.dictionary(keys, json, { maxKeys: 6 })), (input) => {
