@@ -396,6 +396,35 @@ export class PostgresEventStore implements EventStore {
     if (pending !== null && pending > 0) this.signal.announce();
   }
 
+  async wakeRetryingLanes(destinationId: string): Promise<number> {
+    const destination = pgText(destinationId);
+    const now = this.clock.now();
+    // Two statements, each its own transaction: neither holds a lock the other waits for. Lanes
+    // another transaction holds (a claim, a settle) are skipped: they are not waiting out a retry.
+    await queryRetrying(this.pool, {
+      name: 'sd-wake-retrying-heads',
+      text: `UPDATE events SET next_attempt_at = $2 WHERE destination_id = $1 AND status = 'retrying' AND next_attempt_at > $2`,
+      values: [destination, now],
+    });
+    const { rowCount } = await queryRetrying(this.pool, {
+      name: 'sd-wake-retrying-lanes',
+      text: `WITH waiting AS (
+               SELECT destination_id, lane_key FROM lanes
+               WHERE destination_id = $1 AND leased_by IS NULL AND pending > 0 AND next_run_at > $2
+               ORDER BY destination_id, lane_key
+               FOR UPDATE SKIP LOCKED
+             )
+             UPDATE lanes SET next_run_at = $2
+             FROM waiting
+             WHERE lanes.destination_id = waiting.destination_id AND lanes.lane_key = waiting.lane_key
+               AND lanes.leased_by IS NULL AND lanes.next_run_at > $2`,
+      values: [destination, now],
+    });
+    const woken = rowCount ?? 0;
+    if (woken > 0) this.signal.announce();
+    return woken;
+  }
+
   onWorkAvailable(listener: () => void): () => void {
     return this.signal.subscribe(listener);
   }

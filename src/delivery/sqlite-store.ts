@@ -330,6 +330,12 @@ export class SqliteEventStore implements EventStore {
     return { event: toStoredEvent(row), attempts };
   }
 
+  async wakeRetryingLanes(destinationId: string): Promise<number> {
+    const woken = await this.write.call('wakeRetryingLanes', destinationId, this.clock.now());
+    if (woken > 0) this.notify();
+    return woken;
+  }
+
   async retryDeadLetters(selector: DeadLetterSelector): Promise<number> {
     let total = 0;
     let afterId = 0;

@@ -163,6 +163,15 @@ export class SqliteWrites {
     return this.s.releaseLane.run({ ...lane, worker: workerId, now }).changes > 0;
   }
 
+  /**
+   * Lanes of the destination waiting out a retry become due now, and their heads' retry times
+   * say so; returns how many lanes. Unleased lanes with a future due time are exactly those.
+   */
+  wakeRetryingLanes(destinationId: string, now: number): number {
+    this.s.wakeRetryingHeads.run({ destinationId, now });
+    return this.s.wakeRetryingLanes.run({ destinationId, now }).changes;
+  }
+
   /** Dead letters among `ids` back to pending at the head of their lanes; returns how many. */
   retryDeadLetters(ids: number[], now: number): number {
     const lanes = new Map<string, { destinationId: string; laneKey: string; count: number }>();
@@ -335,6 +344,14 @@ function prepare(db: Database) {
     laneRetryAt: p(
       `UPDATE lanes SET next_run_at = @next, leased_by = NULL, lease_until = NULL
        WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
+    ),
+    wakeRetryingLanes: p(
+      `UPDATE lanes SET next_run_at = @now
+       WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now`,
+    ),
+    wakeRetryingHeads: p(
+      `UPDATE events SET next_attempt_at = @now
+       WHERE destination_id = @destinationId AND status = 'retrying' AND next_attempt_at > @now`,
     ),
     renewLease: p(
       `UPDATE lanes SET lease_until = @until, next_run_at = @until

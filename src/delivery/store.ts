@@ -227,6 +227,12 @@ export interface LaneQueue {
   /** Give the lane back (due again at once if it still has events). */
   releaseLane(workerId: string, lane: LaneRef): Promise<void>;
   /**
+   * Make every lane of the destination that waits out a retry due now (Sailthru answered again
+   * after an outage: no reason to keep the others waiting for their backoff). Leased lanes are
+   * left alone. Returns how many lanes.
+   */
+  wakeRetryingLanes(destinationId: string): Promise<number>;
+  /**
    * Called (in this process) whenever events may have become due: appends, dead-letter retries,
    * resumes. Postgres adds LISTEN/NOTIFY for other processes. Returns an unsubscribe function.
    */

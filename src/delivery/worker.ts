@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Outcome } from '../destination/outcome.ts';
+import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
 
@@ -26,6 +27,8 @@ export interface DeliveryWorkerOptions {
   retryPolicy?: RetryPolicy;
   clock?: Clock;
   workerId?: string;
+  /** Least time between two wakes of one destination's waiting lanes after an outage. Default 10 s. */
+  outageWakeIntervalMs?: number;
 }
 
 /** What happened to one attempt, for metrics and logs. */
@@ -46,6 +49,8 @@ export interface DeliveryWorkerEvents {
   settled: [SettledEvent];
   /** The store failed under us; the worker carries on and the lease brings the lane back. */
   problem: [unknown];
+  /** Sailthru answered again after an outage: lanes that were waiting out a retry were made due. */
+  recovered: [{ destinationId: string; lanes: number }];
 }
 
 interface ActiveLane {
@@ -74,6 +79,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly pollMs: number;
   private readonly policy: RetryPolicy;
   private readonly clock: Clock;
+  private readonly recovery: OutageRecovery;
   private readonly active = new Map<string, ActiveLane>();
   /** Destinations found paused while lanes of theirs were in flight: those lanes stop early. */
   private readonly pausedHere = new Set<string>();
@@ -95,6 +101,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.pollMs = options.pollMs ?? 1000;
     this.policy = options.retryPolicy ?? new RetryPolicy();
     this.clock = options.clock ?? systemClock;
+    const interval = options.outageWakeIntervalMs;
+    this.recovery = new OutageRecovery({ now: () => this.clock.now(), ...(interval === undefined ? {} : { minIntervalMs: interval }) });
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   }
 
@@ -248,6 +256,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       settlement,
       attempt: { startedAt: new Date(startedAt), durationMs, calls: outcome.calls, warnings: outcome.warnings },
     });
+    if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) void this.wakeRetrying(head.destinationId);
     const final = settlement.state === 'delivered' || settlement.state === 'skipped' || settlement.state === 'failed';
     this.emit('settled', {
       destinationId: head.destinationId,
@@ -300,6 +309,16 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         if (!held.has(laneId(entry.lane)) && this.active.get(laneId(entry.lane)) === entry) entry.lost = true;
       }
     } catch (error) {
+      this.emit('problem', error);
+    }
+  }
+
+  private async wakeRetrying(destinationId: string): Promise<void> {
+    try {
+      const lanes = await this.store.wakeRetryingLanes(destinationId);
+      if (lanes > 0) this.emit('recovered', { destinationId, lanes });
+    } catch (error) {
+      // The lanes still come back at their own retry times.
       this.emit('problem', error);
     }
   }

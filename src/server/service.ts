@@ -79,6 +79,9 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     });
     metrics.attachWorker(worker);
     worker.on('problem', (err) => logger.error({ err }, 'delivery worker problem (the lane returns when its lease ends)'));
+    worker.on('recovered', ({ destinationId, lanes }) => {
+      logger.info({ destination: destinationId, lanes }, 'Sailthru answers again after an outage: lanes waiting out a retry are due now');
+    });
     worker.on('settled', (s) => {
       if (s.settlement.state === 'paused') {
         logger.warn({ destination: s.destinationId, reason: s.settlement.reason }, 'destination paused');

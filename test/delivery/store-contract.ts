@@ -188,6 +188,29 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(again.nextAttemptAt?.getTime()).toBe(clock.now());
       });
 
+      it('wakes the lanes of one destination that wait out a retry, and no other lane', async () => {
+        await store.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u1'), trackEvent('u2'), trackEvent('u3')], { receivedAt: received() }));
+        await store.append(batchOf(OTHER, [trackEvent('v1')], { receivedAt: received() }));
+        expect(await store.claimLanes('w1', 10, 30_000)).toHaveLength(4);
+        const later = new Date(clock.now() + 60_000);
+        for (const waiting of [lane('u1'), lane('u2'), lane('v1', OTHER)]) {
+          await settle((await store.head(waiting))!, { state: 'retrying', reason: 'Sailthru unreachable', nextAttemptAt: later });
+        }
+        // u3 stays leased by w1: a lane someone is working on is not "waiting".
+        let woken = 0;
+        store.onWorkAvailable(() => woken++);
+        expect(await store.wakeRetryingLanes(DEST)).toBe(2);
+        expect(woken).toBeGreaterThan(0);
+        expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey).sort()).toEqual(['u1', 'u2']);
+        const head = (await store.head(lane('u1')))!;
+        expect(head).toMatchObject({ status: 'retrying', attempts: 1, lastError: 'Sailthru unreachable' });
+        expect(head.nextAttemptAt?.getTime()).toBe(clock.now());
+        // The other destination's lane still waits for its own time.
+        expect((await store.head(lane('v1', OTHER)))!.nextAttemptAt?.getTime()).toBe(later.getTime());
+        // Now leased by w2, they are not waiting any more.
+        expect(await store.wakeRetryingLanes(DEST)).toBe(0);
+      });
+
       it('a released lane with events is due again; an empty one is not', async () => {
         await store.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u2')], { receivedAt: received() }));
         await store.claimLanes('w1', 10, 30_000);

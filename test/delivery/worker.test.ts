@@ -178,6 +178,54 @@ describe('DeliveryWorker', () => {
     ]);
   });
 
+  describe('after an outage', () => {
+    const answered = (): Outcome => ({
+      state: 'delivered',
+      calls: [{ method: 'POST', endpoint: '/event', payload: {}, status: 200, durationMs: 1 }],
+      warnings: [],
+    });
+    /** A backoff no test waits for: the first retry comes 60 to 120 s after the failure. */
+    const slowRetries = () => new RetryPolicy({ baseMs: 120_000 });
+    const heads = async (status: 'retrying' | 'pending') => (await store.search({ status })).events;
+
+    it('the first answered call makes every lane that backed off during it due at once', async () => {
+      let up = false;
+      const deliveredLanes: string[] = [];
+      const deliver: Deliver = async (_destination, event) => {
+        if (!up) return retry('Sailthru unreachable: connect ECONNREFUSED');
+        deliveredLanes.push(event.laneKey);
+        return answered();
+      };
+      const worker = startWorker(deliver, { retryPolicy: slowRetries() });
+      const recovered: Array<{ destinationId: string; lanes: number }> = [];
+      worker.on('recovered', (r) => recovered.push(r));
+      await store.append(batchOf('d', ['u1', 'u2', 'u3', 'u4', 'u5'].map((u) => trackEvent(u))));
+      await until(async () => (await heads('retrying')).length === 5);
+      up = true;
+      // A new user's event is the first call to reach Sailthru again.
+      await store.append(batchOf('d', [trackEvent('probe')]));
+      await until(() => deliveredLanes.length === 6);
+      expect(deliveredLanes[0]).toBe('probe');
+      expect(deliveredLanes.slice(1).sort()).toEqual(['u1', 'u2', 'u3', 'u4', 'u5']);
+      expect(recovered).toEqual([{ destinationId: 'd', lanes: 5 }]);
+    });
+
+    it('one lane failing on its own among successes keeps its backoff', async () => {
+      const deliver: Deliver = async (_destination, event) => (event.laneKey === 'poison' ? retry('HTTP 500') : answered());
+      const worker = startWorker(deliver, { retryPolicy: slowRetries() });
+      const recovered: unknown[] = [];
+      worker.on('recovered', (r) => recovered.push(r));
+      await store.append(batchOf('d', [trackEvent('poison'), trackEvent('poison')]));
+      await until(async () => (await heads('retrying')).length === 1);
+      await store.append(batchOf('d', Array.from({ length: 20 }, (_, i) => trackEvent(`ok-${i % 4}`))));
+      await until(async () => (await store.backlog()) === 2);
+      const [poison] = await heads('retrying');
+      expect(poison).toMatchObject({ laneKey: 'poison', attempts: 1 });
+      expect(poison!.nextAttemptAt!.getTime()).toBeGreaterThan(Date.now() + 30_000);
+      expect(recovered).toEqual([]);
+    });
+  });
+
   it('wakes on append without waiting for the poll', async () => {
     const got: string[] = [];
     startWorker(
