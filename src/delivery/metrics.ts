@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AppendResult, IngestBatch, IngestSink } from './ingest.ts';
+import type { AppendResult, IngestSink } from './ingest.ts';
 import type { RateLimitWait } from './rate-limiter.ts';
 import type { DeliveryLog } from './store.ts';
 import type { DeliveryWorker, SettledEvent } from './worker.ts';
@@ -13,6 +13,14 @@ export interface DeliveryMetricsOptions {
   /** For the backlog gauges, read at scrape time. */
   log?: Pick<DeliveryLog, 'backlogByDestination'>;
   prefix?: string;
+}
+
+/** What one stored batch adds to the ingest counters. */
+export interface AppendedCounts {
+  destination: string;
+  /** Accepted and rejected events. */
+  received: number;
+  rejected: number;
 }
 
 /**
@@ -121,10 +129,10 @@ export class DeliveryMetrics {
     }
   }
 
-  recordAppend(batch: IngestBatch, result: AppendResult): void {
-    const destination = batch.destinationId;
-    this.received.inc({ destination }, batch.accepted.length + batch.rejected.length);
-    if (batch.rejected.length > 0) this.rejected.inc({ destination }, batch.rejected.length);
+  recordAppend(appended: AppendedCounts, result: AppendResult): void {
+    const { destination } = appended;
+    this.received.inc({ destination }, appended.received);
+    if (appended.rejected > 0) this.rejected.inc({ destination }, appended.rejected);
     if (result.duplicates > 0) this.duplicates.inc({ destination }, result.duplicates);
   }
 
@@ -166,13 +174,28 @@ export class DeliveryMetrics {
     worker.on('settled', (settled) => this.recordSettled(settled));
   }
 
-  /** An IngestSink that counts what passes through it. */
+  /**
+   * An IngestSink that counts what passes through it. It keeps only the counts while the append
+   * is awaited, not the batch (see SqliteEventStore.append: the events should die young).
+   */
   instrumentSink<T extends IngestSink>(sink: T): IngestSink {
     return {
-      append: async (batch) => {
-        const result = await sink.append(batch);
-        this.recordAppend(batch, result);
-        return result;
+      append: (batch) => {
+        const appended: AppendedCounts = {
+          destination: batch.destinationId,
+          received: batch.accepted.length + batch.rejected.length,
+          rejected: batch.rejected.length,
+        };
+        let appending: Promise<AppendResult>;
+        try {
+          appending = sink.append(batch);
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return appending.then((result) => {
+          this.recordAppend(appended, result);
+          return result;
+        });
       },
       backlog: () => sink.backlog(),
     };

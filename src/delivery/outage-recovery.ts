@@ -11,15 +11,21 @@ import type { DeliveryResult } from './worker.ts';
  * single lane failing on its own among successes (one event Sailthru keeps answering 500) never
  * makes such a streak: the next success of another lane ends it, and that lane keeps its backoff.
  *
- * The first answered call after an outage asks for a wake. Wakes of one destination are at least
- * `minIntervalMs` apart, so a flapping Sailthru sees the waiting lanes at most once per interval
- * (the rate gate still paces every call).
+ * The first answered call after an outage asks for a wake. Wakes of one destination (by this
+ * worker) are at least `minIntervalMs` apart, and the interval doubles with each wake that comes
+ * within twice the interval of the last one, up to `maxIntervalMs`: a Sailthru that keeps failing
+ * part of the time (one endpoint down, or half the calls) sees the waiting lanes less and less
+ * often, as their own backoff would have it, instead of every few seconds. A quiet stretch
+ * (twice the interval without a wake) brings the interval back to `minIntervalMs`. The rate gate
+ * still paces every call.
  */
 export interface OutageRecoveryOptions {
   /** Failed attempts in a row that make an outage. Default 3. */
   minFailures?: number;
   /** Least time between two wakes of one destination. Default 10 s. */
   minIntervalMs?: number;
+  /** The interval never grows past this. Default 5 minutes (the retry backoff's cap). */
+  maxIntervalMs?: number;
   now?: () => number;
 }
 
@@ -35,13 +41,15 @@ interface Streak {
 export class OutageRecovery {
   private readonly minFailures: number;
   private readonly minIntervalMs: number;
+  private readonly maxIntervalMs: number;
   private readonly now: () => number;
   private readonly streaks = new Map<string, Streak>();
-  private readonly lastWake = new Map<string, number>();
+  private readonly wakes = new Map<string, { at: number; intervalMs: number }>();
 
   constructor(options: OutageRecoveryOptions = {}) {
     this.minFailures = Math.max(2, options.minFailures ?? 3);
     this.minIntervalMs = options.minIntervalMs ?? 10_000;
+    this.maxIntervalMs = Math.max(this.minIntervalMs, options.maxIntervalMs ?? 5 * 60_000);
     this.now = options.now ?? Date.now;
   }
 
@@ -61,9 +69,13 @@ export class OutageRecovery {
     this.streaks.delete(destinationId);
     if (streak.failures < this.minFailures || streak.lanes < 2) return false;
     const now = this.now();
-    const last = this.lastWake.get(destinationId);
-    if (last !== undefined && now - last < this.minIntervalMs) return false;
-    this.lastWake.set(destinationId, now);
+    const last = this.wakes.get(destinationId);
+    if (last === undefined || now - last.at >= 2 * last.intervalMs) {
+      this.wakes.set(destinationId, { at: now, intervalMs: this.minIntervalMs });
+      return true;
+    }
+    if (now - last.at < last.intervalMs) return false;
+    this.wakes.set(destinationId, { at: now, intervalMs: Math.min(this.maxIntervalMs, 2 * last.intervalMs) });
     return true;
   }
 }
@@ -71,6 +83,8 @@ export class OutageRecovery {
 /** Whether an attempt reached Sailthru: answered calls count, and retries without a wait do not. */
 export function availabilityOf(result: DeliveryResult): Availability {
   if (result.state === 'retry') {
+    // No call left (our own rate-limit store failing, a bug in delivery): says nothing of Sailthru.
+    if (result.calls.length === 0) return 'neutral';
     // A 429 is Sailthru answering "not so fast", with or without a reset time: not an outage.
     const throttled = result.retryAfterMs !== undefined || result.calls.some((call) => call.status === 429);
     return throttled ? 'neutral' : 'unavailable';

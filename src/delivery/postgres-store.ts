@@ -397,30 +397,33 @@ export class PostgresEventStore implements EventStore {
   }
 
   async wakeRetryingLanes(destinationId: string): Promise<number> {
-    const destination = pgText(destinationId);
-    const now = this.clock.now();
-    // Two statements, each its own transaction: neither holds a lock the other waits for. Lanes
-    // another transaction holds (a claim, a settle) are skipped: they are not waiting out a retry.
-    await queryRetrying(this.pool, {
-      name: 'sd-wake-retrying-heads',
-      text: `UPDATE events SET next_attempt_at = $2 WHERE destination_id = $1 AND status = 'retrying' AND next_attempt_at > $2`,
-      values: [destination, now],
-    });
-    const { rowCount } = await queryRetrying(this.pool, {
+    const { rows } = await queryRetrying<{ lanes: number }>(this.pool, {
       name: 'sd-wake-retrying-lanes',
+      // Lanes locked in the order appends lock them (so the two never deadlock), waiting for an
+      // append that holds one rather than skipping it: that lane is waiting out a retry too. Only
+      // the heads of the lanes woken get their retry time changed.
       text: `WITH waiting AS (
                SELECT destination_id, lane_key FROM lanes
                WHERE destination_id = $1 AND leased_by IS NULL AND pending > 0 AND next_run_at > $2
-               ORDER BY destination_id, lane_key
-               FOR UPDATE SKIP LOCKED
+               ORDER BY destination_id COLLATE "C", lane_key COLLATE "C"
+               FOR UPDATE
+             ), woken AS (
+               UPDATE lanes SET next_run_at = $2
+               FROM waiting
+               WHERE lanes.destination_id = waiting.destination_id AND lanes.lane_key = waiting.lane_key
+                 AND lanes.leased_by IS NULL AND lanes.next_run_at > $2
+               RETURNING lanes.destination_id, lanes.lane_key
+             ), heads AS (
+               UPDATE events SET next_attempt_at = $2
+               FROM woken
+               WHERE events.destination_id = woken.destination_id AND events.lane_key = woken.lane_key
+                 AND events.status = 'retrying' AND events.next_attempt_at > $2
+               RETURNING events.id
              )
-             UPDATE lanes SET next_run_at = $2
-             FROM waiting
-             WHERE lanes.destination_id = waiting.destination_id AND lanes.lane_key = waiting.lane_key
-               AND lanes.leased_by IS NULL AND lanes.next_run_at > $2`,
-      values: [destination, now],
+             SELECT (SELECT count(*) FROM woken)::int AS lanes, (SELECT count(*) FROM heads)::int AS heads`,
+      values: [pgText(destinationId), this.clock.now()],
     });
-    const woken = rowCount ?? 0;
+    const woken = rows[0]?.lanes ?? 0;
     if (woken > 0) this.signal.announce();
     return woken;
   }

@@ -349,9 +349,12 @@ function prepare(db: Database) {
       `UPDATE lanes SET next_run_at = @now
        WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now`,
     ),
+    // Before wakeRetryingLanes, in the same transaction: the heads of exactly the lanes it wakes.
     wakeRetryingHeads: p(
       `UPDATE events SET next_attempt_at = @now
-       WHERE destination_id = @destinationId AND status = 'retrying' AND next_attempt_at > @now`,
+       WHERE destination_id = @destinationId AND status = 'retrying' AND next_attempt_at > @now
+         AND lane_key IN (SELECT lane_key FROM lanes
+                          WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now)`,
     ),
     renewLease: p(
       `UPDATE lanes SET lease_until = @until, next_run_at = @until

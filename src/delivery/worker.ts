@@ -80,6 +80,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly policy: RetryPolicy;
   private readonly clock: Clock;
   private readonly recovery: OutageRecovery;
+  /** Outage wakes still running (see wakeRetrying). */
+  private readonly waking = new Set<Promise<void>>();
   private readonly active = new Map<string, ActiveLane>();
   /** Destinations found paused while lanes of theirs were in flight: those lanes stop early. */
   private readonly pausedHere = new Set<string>();
@@ -141,6 +143,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     await this.claimLoop;
     // Leases keep being renewed while the last events finish.
     await Promise.all([...this.active.values()].map((a) => a.done));
+    await Promise.all(this.waking);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     this.leaseTimer = null;
     this.running = false;
@@ -256,7 +259,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       settlement,
       attempt: { startedAt: new Date(startedAt), durationMs, calls: outcome.calls, warnings: outcome.warnings },
     });
-    if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) void this.wakeRetrying(head.destinationId);
+    if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) this.wakeRetrying(head.destinationId);
     const final = settlement.state === 'delivered' || settlement.state === 'skipped' || settlement.state === 'failed';
     this.emit('settled', {
       destinationId: head.destinationId,
@@ -313,14 +316,19 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     }
   }
 
-  private async wakeRetrying(destinationId: string): Promise<void> {
-    try {
-      const lanes = await this.store.wakeRetryingLanes(destinationId);
-      if (lanes > 0) this.emit('recovered', { destinationId, lanes });
-    } catch (error) {
-      // The lanes still come back at their own retry times.
-      this.emit('problem', error);
-    }
+  /** stop() waits for it, so it never reaches a store that has been closed. */
+  private wakeRetrying(destinationId: string): void {
+    const waking = this.store.wakeRetryingLanes(destinationId).then(
+      (lanes) => {
+        if (lanes > 0) this.emit('recovered', { destinationId, lanes });
+      },
+      (error: unknown) => {
+        // The lanes still come back at their own retry times.
+        this.emit('problem', error);
+      },
+    );
+    this.waking.add(waking);
+    void waking.finally(() => this.waking.delete(waking));
   }
 
   private async release(lane: LaneRef): Promise<void> {

@@ -54,6 +54,42 @@ describe('OutageRecovery', () => {
     outage('a');
     expect(r.record('a', 'x', 'answered')).toBe(true);
   });
+
+  it('spaces wakes out further while Sailthru keeps failing, and forgets that after a quiet stretch', () => {
+    const { r, advance } = recovery();
+    const outageThenAnswer = () => {
+      ['u1', 'u2', 'u3'].forEach((u) => r.record('d', u, 'unavailable'));
+      return r.record('d', 'x', 'answered');
+    };
+    expect(outageThenAnswer()).toBe(true);
+    // Flapping: each wake within twice the interval of the last doubles the interval.
+    advance(10_000);
+    expect(outageThenAnswer()).toBe(true); // interval now 20 s
+    advance(19_999);
+    expect(outageThenAnswer()).toBe(false);
+    advance(1);
+    expect(outageThenAnswer()).toBe(true); // interval now 40 s
+    advance(39_999);
+    expect(outageThenAnswer()).toBe(false);
+    // Twice the interval without a wake: back to 10 s.
+    advance(80_000);
+    expect(outageThenAnswer()).toBe(true);
+    advance(10_000);
+    expect(outageThenAnswer()).toBe(true);
+  });
+
+  it('never lets the interval grow past its cap', () => {
+    let now = 0;
+    const r = new OutageRecovery({ minIntervalMs: 10_000, maxIntervalMs: 30_000, now: () => now });
+    const wakes: number[] = [];
+    for (let t = 0; t <= 200_000; t += 1_000) {
+      now = t;
+      ['u1', 'u2', 'u3'].forEach((u) => r.record('d', u, 'unavailable'));
+      if (r.record('d', 'x', 'answered')) wakes.push(t);
+    }
+    expect(wakes.slice(0, 4)).toEqual([0, 10_000, 30_000, 60_000]);
+    expect(wakes.slice(3).every((t, i, all) => i === 0 || t - all[i - 1]! === 30_000)).toBe(true);
+  });
 });
 
 describe('availabilityOf', () => {
@@ -67,5 +103,7 @@ describe('availabilityOf', () => {
     expect(availabilityOf({ state: 'retry', reason: 'rate limited', retryAfterMs: 800, calls: [call(429)], warnings: [] })).toBe('neutral');
     expect(availabilityOf({ state: 'retry', reason: 'rate limited', calls: [call(429)], warnings: [] })).toBe('neutral');
     expect(availabilityOf({ state: 'paused', reason: 'bad key', calls: [call(401)], warnings: [] })).toBe('neutral');
+    // No call was made (our own rate-limit store failed, or delivery threw): nothing about Sailthru.
+    expect(availabilityOf({ state: 'retry', reason: 'delivery threw: bug', calls: [], warnings: [] })).toBe('neutral');
   });
 });

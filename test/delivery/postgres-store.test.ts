@@ -49,6 +49,40 @@ describe('PostgreSQL store: several processes on one database', () => {
     expect(await again.listDestinations()).toEqual([]);
   });
 
+  it('an outage wake waits for a lane an append holds locked, and wakes it too', async () => {
+    const clock = new FakeClock();
+    const [a] = await twoProcesses(clock);
+    await a.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u2')]));
+    await a.claimLanes('w1', 10, 30_000);
+    for (const laneKey of ['u1', 'u2']) {
+      const head = (await a.head({ destinationId: DEST, laneKey }))!;
+      await a.settle({
+        event: { id: head.id, destinationId: DEST, laneKey },
+        workerId: 'w1',
+        settlement: { state: 'retrying', reason: 'Could not reach api.sailthru.com', nextAttemptAt: new Date(clock.now() + 60_000) },
+        attempt: { startedAt: new Date(clock.now()), durationMs: 1, calls: [], warnings: [] },
+      });
+    }
+    // Another transaction holds u1's lane row, as an append of u1's next event does until it commits.
+    const holder = await schema.admin.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM ${schema.name}.lanes WHERE lane_key = 'u1' FOR UPDATE`);
+      let settled = false;
+      const waking = a.wakeRetryingLanes(DEST).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(settled).toBe(false);
+      await holder.query('COMMIT');
+      expect(await waking).toBe(2);
+    } finally {
+      holder.release();
+    }
+    expect((await a.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey).sort()).toEqual(['u1', 'u2']);
+    for (const laneKey of ['u1', 'u2']) {
+      expect((await a.head({ destinationId: DEST, laneKey }))!.nextAttemptAt?.getTime()).toBe(clock.now());
+    }
+  });
+
   it('two claimers in parallel never get the same lane', async () => {
     const [a, b] = await twoProcesses();
     const users = Array.from({ length: 300 }, (_, i) => `user-${i}`);

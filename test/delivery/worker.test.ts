@@ -184,6 +184,12 @@ describe('DeliveryWorker', () => {
       calls: [{ method: 'POST', endpoint: '/event', payload: {}, status: 200, durationMs: 1 }],
       warnings: [],
     });
+    const unreachable = (): Outcome => ({
+      state: 'retry',
+      reason: 'Could not reach api.sailthru.com: connect ECONNREFUSED',
+      calls: [{ method: 'POST', endpoint: '/event', payload: {}, status: 0, durationMs: 1 }],
+      warnings: [],
+    });
     /** A backoff no test waits for: the first retry comes 60 to 120 s after the failure. */
     const slowRetries = () => new RetryPolicy({ baseMs: 120_000 });
     const heads = async (status: 'retrying' | 'pending') => (await store.search({ status })).events;
@@ -192,7 +198,7 @@ describe('DeliveryWorker', () => {
       let up = false;
       const deliveredLanes: string[] = [];
       const deliver: Deliver = async (_destination, event) => {
-        if (!up) return retry('Sailthru unreachable: connect ECONNREFUSED');
+        if (!up) return unreachable();
         deliveredLanes.push(event.laneKey);
         return answered();
       };
@@ -211,7 +217,7 @@ describe('DeliveryWorker', () => {
     });
 
     it('one lane failing on its own among successes keeps its backoff', async () => {
-      const deliver: Deliver = async (_destination, event) => (event.laneKey === 'poison' ? retry('HTTP 500') : answered());
+      const deliver: Deliver = async (_destination, event) => (event.laneKey === 'poison' ? unreachable() : answered());
       const worker = startWorker(deliver, { retryPolicy: slowRetries() });
       const recovered: unknown[] = [];
       worker.on('recovered', (r) => recovered.push(r));
