@@ -37,6 +37,8 @@ export class DeliveryMetrics {
   private readonly failed: Counter<'destination'>;
   private readonly retried: Counter<'destination'>;
   private readonly paused: Counter<'destination'>;
+  private readonly outageWakes: Counter<'destination'>;
+  private readonly lanesWoken: Counter<'destination'>;
   private readonly latency: Histogram<'destination' | 'state'>;
   private readonly attemptDuration: Histogram<'destination'>;
   private readonly calls: Counter<'method' | 'endpoint' | 'status'>;
@@ -58,6 +60,8 @@ export class DeliveryMetrics {
     this.failed = perDestination('events_failed_total', 'Events dead-lettered (permanent error or retry window used up).');
     this.retried = perDestination('events_retried_total', 'Attempts that failed transiently and were scheduled again.');
     this.paused = perDestination('destination_pauses_total', 'Attempts that paused their destination (account-wide error).');
+    this.outageWakes = perDestination('outage_wakes_total', 'Times Sailthru answered again after an outage and waiting lanes were made due.');
+    this.lanesWoken = perDestination('lanes_woken_total', 'Lanes made due at once by those wakes instead of waiting out their backoff.');
     this.latency = new Histogram({
       name: `${p}delivery_latency_seconds`,
       help: 'From receipt at ingest to the final settlement of an event.',
@@ -172,6 +176,10 @@ export class DeliveryMetrics {
   /** Count every settlement of a worker. */
   attachWorker(worker: DeliveryWorker): void {
     worker.on('settled', (settled) => this.recordSettled(settled));
+    worker.on('recovered', ({ destinationId, lanes }) => {
+      this.outageWakes.inc({ destination: destinationId });
+      this.lanesWoken.inc({ destination: destinationId }, lanes);
+    });
   }
 
   /**

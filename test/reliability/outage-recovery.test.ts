@@ -54,5 +54,8 @@ describe('recovery after a Sailthru outage', () => {
     expect(report.users).toBe(USERS);
     expect(report.applied).toBe(USERS * PER_USER);
     expect(stack.logs.join('')).toMatch(/Sailthru answers again after an outage: lanes waiting out a retry are due now/);
+    const metrics = await stack.service.metrics.registry.metrics();
+    expect(metrics).toMatch(/sailthru_destination_outage_wakes_total\{destination="[^"]+"\} 1\n/);
+    expect(metrics).toMatch(new RegExp(`sailthru_destination_lanes_woken_total\\{destination="[^"]+"\\} ${USERS}\\n`));
   }, 60_000);
 });
