@@ -86,4 +86,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_event ON attempts (event_id, id);
   `,
+  // Console sessions shared by every process (see sqlite-schema.ts).
+  `
+  CREATE TABLE console_sessions (
+    id_hash TEXT COLLATE "C" PRIMARY KEY,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    last_seen BIGINT NOT NULL,
+    state TEXT NOT NULL
+  );
+  CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen);
+  `,
 ];

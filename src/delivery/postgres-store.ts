@@ -12,6 +12,7 @@ import {
   systemClock,
   type AttemptRecord,
   type Clock,
+  type ConsoleSessionRecord,
   type CreatedWriteKey,
   type DeadLetterSelector,
   type Destination,
@@ -394,6 +395,49 @@ export class PostgresEventStore implements EventStore {
       return rows[0]?.pending ?? 0;
     });
     if (pending !== null && pending > 0) this.signal.announce();
+  }
+
+  // ---------------------------------------------------------------- console sessions
+
+  async createSession(record: ConsoleSessionRecord, staleBefore: number, keep: number): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await client.query('DELETE FROM console_sessions WHERE last_seen < $1', [staleBefore]);
+      await client.query('INSERT INTO console_sessions (id_hash, csrf, created_at, last_seen, state) VALUES ($1, $2, $3, $4, $5)', [
+        record.idHash,
+        record.csrf,
+        record.createdAt,
+        record.lastSeen,
+        record.state,
+      ]);
+      await client.query(
+        `DELETE FROM console_sessions WHERE id_hash IN
+           (SELECT id_hash FROM console_sessions ORDER BY last_seen DESC, id_hash OFFSET $1)`,
+        [keep],
+      );
+    });
+  }
+
+  async getSession(idHash: string): Promise<ConsoleSessionRecord | null> {
+    const { rows } = await queryRetrying<ConsoleSessionRecord>(this.pool, {
+      name: 'sd-get-session',
+      text: `SELECT id_hash AS "idHash", csrf, created_at AS "createdAt", last_seen AS "lastSeen", state
+             FROM console_sessions WHERE id_hash = $1`,
+      values: [idHash],
+    });
+    return rows[0] ?? null;
+  }
+
+  async updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean> {
+    const { rowCount } = await queryRetrying(this.pool, {
+      name: 'sd-update-session',
+      text: 'UPDATE console_sessions SET last_seen = $2, state = $3 WHERE id_hash = $1',
+      values: [idHash, lastSeen, state],
+    });
+    return (rowCount ?? 0) > 0;
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await queryRetrying(this.pool, { name: 'sd-delete-session', text: 'DELETE FROM console_sessions WHERE id_hash = $1', values: [idHash] });
   }
 
   async wakeRetryingLanes(destinationId: string): Promise<number> {

@@ -92,4 +92,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   DROP INDEX events_lane_key;
   CREATE INDEX events_lane ON events (lane_key, destination_id, status, id);
   `,
+  // Console sessions in the database, so every process behind a balancer knows them and a
+  // restart signs nobody out. The id is stored hashed; `state` (flash messages, a write key shown
+  // once) is sealed with a key derived from ADMIN_TOKEN (src/server/console/session.ts).
+  `
+  CREATE TABLE console_sessions (
+    id_hash TEXT PRIMARY KEY,
+    csrf TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    state TEXT NOT NULL
+  );
+  CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen);
+  `,
 ];

@@ -15,6 +15,7 @@ import {
   systemClock,
   type AttemptRecord,
   type Clock,
+  type ConsoleSessionRecord,
   type CreatedWriteKey,
   type DeadLetterSelector,
   type Destination,
@@ -330,6 +331,24 @@ export class SqliteEventStore implements EventStore {
     return { event: toStoredEvent(row), attempts };
   }
 
+  // ---------------------------------------------------------------- console sessions
+
+  async createSession(record: ConsoleSessionRecord, staleBefore: number, keep: number): Promise<void> {
+    await this.write.call('createSession', record, staleBefore, keep);
+  }
+
+  async getSession(idHash: string): Promise<ConsoleSessionRecord | null> {
+    return (this.s.getSession.get(idHash) as ConsoleSessionRecord | undefined) ?? null;
+  }
+
+  async updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean> {
+    return this.write.call('updateSession', idHash, lastSeen, state);
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.write.call('deleteSession', idHash);
+  }
+
   async wakeRetryingLanes(destinationId: string): Promise<number> {
     const woken = await this.write.call('wakeRetryingLanes', destinationId, this.clock.now());
     if (woken > 0) this.notify();
@@ -586,6 +605,9 @@ export class SqliteEventStore implements EventStore {
     const db = this.db;
     return {
       backlogTotal: db.prepare('SELECT coalesce(sum(pending), 0) AS n FROM lanes WHERE pending > 0'),
+      getSession: db.prepare(
+        'SELECT id_hash AS idHash, csrf, created_at AS createdAt, last_seen AS lastSeen, state FROM console_sessions WHERE id_hash = ?',
+      ),
       head: db.prepare(
         `SELECT * FROM events WHERE id = (
            SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId

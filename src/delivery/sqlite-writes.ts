@@ -1,6 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { CallRecord } from '../sailthru/types.ts';
-import type { EventStatus, LaneRef, OutcomeDetail, Settlement } from './store.ts';
+import type { ConsoleSessionRecord, EventStatus, LaneRef, OutcomeDetail, Settlement } from './store.ts';
 
 /**
  * Every write of the SQLite store, as synchronous operations on one connection taking plain,
@@ -170,6 +170,20 @@ export class SqliteWrites {
   wakeRetryingLanes(destinationId: string, now: number): number {
     this.s.wakeRetryingHeads.run({ destinationId, now });
     return this.s.wakeRetryingLanes.run({ destinationId, now }).changes;
+  }
+
+  createSession(record: ConsoleSessionRecord, staleBefore: number, keep: number): void {
+    this.s.deleteStaleSessions.run(staleBefore);
+    this.s.insertSession.run(record);
+    this.s.deleteSessionsBeyond.run(keep);
+  }
+
+  updateSession(idHash: string, lastSeen: number, state: string): boolean {
+    return this.s.updateSession.run({ idHash, lastSeen, state }).changes > 0;
+  }
+
+  deleteSession(idHash: string): void {
+    this.s.deleteSession.run(idHash);
   }
 
   /** Dead letters among `ids` back to pending at the head of their lanes; returns how many. */
@@ -345,6 +359,17 @@ function prepare(db: Database) {
       `UPDATE lanes SET next_run_at = @next, leased_by = NULL, lease_until = NULL
        WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
     ),
+    deleteStaleSessions: p('DELETE FROM console_sessions WHERE last_seen < ?'),
+    insertSession: p(
+      `INSERT INTO console_sessions (id_hash, csrf, created_at, last_seen, state)
+       VALUES (@idHash, @csrf, @createdAt, @lastSeen, @state)`,
+    ),
+    deleteSessionsBeyond: p(
+      `DELETE FROM console_sessions WHERE id_hash IN
+         (SELECT id_hash FROM console_sessions ORDER BY last_seen DESC, id_hash LIMIT -1 OFFSET ?)`,
+    ),
+    updateSession: p('UPDATE console_sessions SET last_seen = @lastSeen, state = @state WHERE id_hash = @idHash'),
+    deleteSession: p('DELETE FROM console_sessions WHERE id_hash = ?'),
     wakeRetryingLanes: p(
       `UPDATE lanes SET next_run_at = @now
        WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now`,

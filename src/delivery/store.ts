@@ -277,7 +277,28 @@ export interface WriteKeyStore extends WriteKeyDirectory {
   listWriteKeys(destinationId?: string): Promise<WriteKeyRecord[]>;
 }
 
-export interface EventStore extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore {
+/** A console session as the database keeps it (src/server/console/session.ts owns its meaning). */
+export interface ConsoleSessionRecord {
+  /** SHA-256 of the session id: the database never holds the id itself. */
+  idHash: string;
+  csrf: string;
+  createdAt: number;
+  lastSeen: number;
+  /** Sealed flash messages and one-time key. */
+  state: string;
+}
+
+/** Where console sessions live, so that every process serving the console sees the same ones. */
+export interface ConsoleSessionStore {
+  /** Adds a session; drops those last seen before `staleBefore` and the least recent beyond `keep`. */
+  createSession(record: ConsoleSessionRecord, staleBefore: number, keep: number): Promise<void>;
+  getSession(idHash: string): Promise<ConsoleSessionRecord | null>;
+  /** Returns false when the session is gone (signed out or dropped elsewhere). */
+  updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean>;
+  deleteSession(idHash: string): Promise<void>;
+}
+
+export interface EventStore extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore {
   /** Create or upgrade the schema; safe to call on every start. */
   migrate(): Promise<void>;
   /** Finish pending writes and close. */

@@ -14,7 +14,7 @@ export interface AdminApiOptions {
   service: AdminService;
   adminToken: string | undefined;
   /** A signed-in console session for this request (cookie), if any. */
-  hasSession: (request: FastifyRequest) => boolean;
+  hasSession: (request: FastifyRequest) => Promise<boolean>;
   failedAttempts: FailedAttempts;
 }
 
@@ -35,7 +35,7 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
       options.failedAttempts.record(request.ip);
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Wrong admin token' });
     }
-    if ((request.method === 'GET' || request.method === 'HEAD') && options.hasSession(request)) return undefined;
+    if ((request.method === 'GET' || request.method === 'HEAD') && (await options.hasSession(request))) return undefined;
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer')

@@ -8,7 +8,7 @@ import { FailedAttempts } from './admin-auth.ts';
 import { adminApiRoutes } from './admin-api.ts';
 import { AdminService } from './admin-service.ts';
 import { consoleRoutes } from './console/routes.ts';
-import { randomToken, SessionStore, type Session } from './console/session.ts';
+import { sessionKeys, SessionStore, type Session } from './console/session.ts';
 import { redactSecrets, SecretList } from './secret-redaction.ts';
 import { SeriesSampler } from './series-sampler.ts';
 
@@ -49,14 +49,20 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     config,
     ...(options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
   });
-  const sessions = new SessionStore(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {});
+  // Every process serving the console derives the same keys from ADMIN_TOKEN, and sessions live
+  // in the event store: a balancer may send each request of a session to a different process.
+  const keys = sessionKeys(config.adminToken);
+  const sessions = new SessionStore({
+    backend: store,
+    sealKey: keys.sealKey,
+    ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
+  });
   const failedAttempts = new FailedAttempts();
   const secrets = new SecretList(() => service.secrets());
 
-  // Sessions live in memory, so a per-process signing secret is enough.
-  await app.register(fastifyCookie, { secret: randomToken() });
+  await app.register(fastifyCookie, { secret: keys.cookieSecret });
 
-  const sessionOf = (request: FastifyRequest): Session | null => {
+  const sessionOf = async (request: FastifyRequest): Promise<Session | null> => {
     const raw = request.cookies[SESSION_COOKIE];
     if (!raw) return null;
     const unsigned = request.unsignCookie(raw);
@@ -84,7 +90,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     prefix: '/api',
     service,
     adminToken: config.adminToken,
-    hasSession: (request) => sessionOf(request) !== null,
+    hasSession: async (request) => (await sessionOf(request)) !== null,
     failedAttempts,
   });
   await app.register(consoleRoutes, {

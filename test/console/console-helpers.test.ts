@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { html, raw } from '../../src/server/console/html.ts';
 import { safeNext } from '../../src/server/console/routes.ts';
-import { SessionStore, sameToken } from '../../src/server/console/session.ts';
+import { MemorySessionBackend, SessionStore, sameToken, sessionKeys } from '../../src/server/console/session.ts';
 import { problemsByField } from '../../src/server/console/destinations.ts';
 
 describe('html template', () => {
@@ -31,41 +32,67 @@ describe('redirect targets after sign-in', () => {
 });
 
 describe('console sessions', () => {
-  it('expire after the idle time, and activity keeps them alive', () => {
+  /** One console request: the session is read, then written back as the console's onSend does. */
+  const visit = async (store: SessionStore, id: string) => {
+    const s = await store.get(id);
+    if (s) await store.save(s);
+    return s?.id ?? null;
+  };
+
+  it('expire after the idle time, and activity keeps them alive', async () => {
     let now = 0;
     const store = new SessionStore({ idleMs: 1000, absoluteMs: 10_000, now: () => now });
-    const s = store.create();
+    const s = await store.create();
     now = 900;
-    expect(store.get(s.id)).toBe(s);
+    expect(await visit(store, s.id)).toBe(s.id);
     now = 1800;
-    expect(store.get(s.id)).toBe(s);
+    expect(await visit(store, s.id)).toBe(s.id);
     now = 2801;
-    expect(store.get(s.id)).toBeNull();
+    expect(await visit(store, s.id)).toBeNull();
   });
 
-  it('expire after the absolute time whatever the activity, and are bounded in number', () => {
+  it('expire after the absolute time whatever the activity, and are bounded in number', async () => {
     let now = 0;
     const store = new SessionStore({ idleMs: 1000, absoluteMs: 3000, maxSessions: 2, now: () => now });
-    const s = store.create();
-    for (now = 500; now <= 3000; now += 500) expect(store.get(s.id)).toBe(s);
+    const s = await store.create();
+    for (now = 500; now <= 3000; now += 500) expect(await visit(store, s.id)).toBe(s.id);
     now = 3001;
-    expect(store.get(s.id)).toBeNull();
-    const a = store.create();
-    const b = store.create();
-    const c = store.create();
-    expect([store.get(a.id), store.get(b.id), store.get(c.id)]).toEqual([null, b, c]);
+    expect(await visit(store, s.id)).toBeNull();
+    const a = await store.create();
+    const b = await store.create();
+    const c = await store.create();
+    expect([await visit(store, a.id), await visit(store, b.id), await visit(store, c.id)]).toEqual([null, b.id, c.id]);
   });
 
-  it('have distinct random ids and CSRF tokens, compared in constant time', () => {
+  it('have distinct random ids and CSRF tokens, compared in constant time', async () => {
     const store = new SessionStore();
-    const a = store.create();
-    const b = store.create();
+    const a = await store.create();
+    const b = await store.create();
     expect(new Set([a.id, b.id, a.csrf, b.csrf]).size).toBe(4);
     expect(a.csrf.length).toBeGreaterThanOrEqual(40);
     expect(sameToken(a.csrf, a.csrf)).toBe(true);
     expect(sameToken(b.csrf, a.csrf)).toBe(false);
     expect(sameToken(undefined, a.csrf)).toBe(false);
     expect(sameToken('', a.csrf)).toBe(false);
+  });
+
+  it('keep their state sealed at rest, readable by any process with the same ADMIN_TOKEN', async () => {
+    const backend = new MemorySessionBackend();
+    const one = new SessionStore({ backend, sealKey: sessionKeys('admin-token-1').sealKey });
+    const s = await one.create();
+    s.revealedKey = { destinationId: 'd', key: 'wk_live_secret_value', label: 'web' };
+    s.flash.push({ kind: 'ok', text: 'Saved' });
+    await one.save(s);
+    const record = (await backend.getSession(createHash('sha256').update(s.id).digest('hex')))!;
+    expect(JSON.stringify(record)).not.toContain('wk_live_secret_value');
+    expect(JSON.stringify(record)).not.toContain(s.id);
+    // Another process, same token: the same session, with its state.
+    const other = await new SessionStore({ backend, sealKey: sessionKeys('admin-token-1').sealKey }).get(s.id);
+    expect(other).toMatchObject({ id: s.id, csrf: s.csrf, flash: [{ kind: 'ok', text: 'Saved' }], revealedKey: { key: 'wk_live_secret_value' } });
+    // After ADMIN_TOKEN changed, the state cannot be read (and the cookie signature no longer holds).
+    const rotated = await new SessionStore({ backend, sealKey: sessionKeys('admin-token-2').sealKey }).get(s.id);
+    expect(rotated).toMatchObject({ flash: [], revealedKey: null });
+    expect(sessionKeys('admin-token-1').cookieSecret).not.toBe(sessionKeys('admin-token-2').cookieSecret);
   });
 });
 

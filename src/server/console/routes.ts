@@ -25,7 +25,7 @@ export interface ConsoleOptions {
   sessions: SessionStore;
   failedAttempts: FailedAttempts;
   /** Reads the signed session cookie of a request. */
-  sessionOf: (request: FastifyRequest) => Session | null;
+  sessionOf: (request: FastifyRequest) => Promise<Session | null>;
   setSessionCookie: (reply: FastifyReply, session: Session) => void;
   clearSessionCookie: (reply: FastifyReply) => void;
 }
@@ -77,7 +77,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   app.addHook('preHandler', async (request, reply) => {
     const route = request.routeOptions.url ?? '';
     if (PUBLIC_ROUTES.has(route)) return undefined;
-    const s = options.sessionOf(request);
+    const s = await options.sessionOf(request);
     if (!s) {
       if (request.method === 'GET') return redirect(reply, `/sign-in?next=${encodeURIComponent(request.url)}`);
       return send(reply, messagePage('Signed out', 'Your session has ended. Sign in again, then repeat the action.', null), 401);
@@ -91,6 +91,20 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       );
     }
     return undefined;
+  });
+
+  // Before the answer leaves: a redirect's next request may reach another process, which must
+  // find the flash message or the one-time key this request left in the session.
+  app.addHook('onSend', async (request, _reply, payload) => {
+    const s = sessionByRequest.get(request);
+    if (s) {
+      try {
+        await sessions.save(s);
+      } catch (error) {
+        request.log.warn({ err: error }, 'could not save the console session');
+      }
+    }
+    return payload;
   });
 
   app.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
@@ -110,7 +124,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   app.get('/sign-in', async (request, reply) => {
     const next = safeNext((request.query as Record<string, unknown>).next);
-    if (options.sessionOf(request)) return redirect(reply, next);
+    if (await options.sessionOf(request)) return redirect(reply, next);
     const preToken = randomToken();
     reply.setCookie(PRE_COOKIE, preToken, { path: '/sign-in', httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: 3600 });
     return send(reply, signInPage({ next, preToken }));
@@ -132,14 +146,15 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       return again('That is not the admin token.', 401);
     }
     options.failedAttempts.clear(request.ip);
-    const s = sessions.create();
+    const s = await sessions.create();
     options.setSessionCookie(reply, s);
     reply.clearCookie(PRE_COOKIE, { path: '/sign-in' });
     return redirect(reply, next);
   });
 
   app.post('/sign-out', async (request, reply) => {
-    sessions.destroy(session(request).id);
+    await sessions.destroy(session(request).id);
+    sessionByRequest.delete(request);
     options.clearSessionCookie(reply);
     return redirect(reply, '/sign-in');
   });

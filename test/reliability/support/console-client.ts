@@ -10,8 +10,16 @@ export interface PageAnswer {
 
 export class ConsoleClient {
   private readonly cookies = new Map<string, string>();
+  private readonly baseUrls: readonly string[];
+  private turn = 0;
 
-  constructor(private readonly baseUrl: string) {}
+  /** Several base URLs: each request goes to the next, as a round-robin balancer would send it. */
+  constructor(baseUrl: string | readonly string[]) {
+    this.baseUrls = typeof baseUrl === 'string' ? [baseUrl] : baseUrl;
+  }
+
+  /** Where the last request went. */
+  lastUrl = '';
 
   async get(path: string): Promise<PageAnswer> {
     return this.request('GET', path);
@@ -38,7 +46,9 @@ export class ConsoleClient {
     const headers: Record<string, string> = {};
     if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
     if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const res = await fetch(this.baseUrl + path, { method, headers, body, redirect: 'manual' });
+    const baseUrl = this.baseUrls[this.turn++ % this.baseUrls.length]!;
+    this.lastUrl = baseUrl;
+    const res = await fetch(baseUrl + path, { method, headers, body, redirect: 'manual' });
     for (const line of res.headers.getSetCookie()) {
       const [pair, ...attributes] = line.split(';');
       const eq = pair!.indexOf('=');
