@@ -411,7 +411,7 @@ export class PostgresEventStore implements EventStore {
       ]);
       await client.query(
         `DELETE FROM console_sessions WHERE id_hash IN
-           (SELECT id_hash FROM console_sessions ORDER BY last_seen DESC, id_hash OFFSET $1)`,
+           (SELECT id_hash FROM console_sessions ORDER BY last_seen DESC, created_at DESC OFFSET $1)`,
         [keep],
       );
     });
@@ -427,11 +427,19 @@ export class PostgresEventStore implements EventStore {
     return rows[0] ?? null;
   }
 
-  async updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean> {
+  async touchSession(idHash: string, lastSeen: number): Promise<void> {
+    await queryRetrying(this.pool, {
+      name: 'sd-touch-session',
+      text: 'UPDATE console_sessions SET last_seen = greatest(last_seen, $2) WHERE id_hash = $1',
+      values: [idHash, lastSeen],
+    });
+  }
+
+  async updateSessionState(idHash: string, expected: string, state: string, lastSeen: number): Promise<boolean> {
     const { rowCount } = await queryRetrying(this.pool, {
-      name: 'sd-update-session',
-      text: 'UPDATE console_sessions SET last_seen = $2, state = $3 WHERE id_hash = $1',
-      values: [idHash, lastSeen, state],
+      name: 'sd-update-session-state',
+      text: 'UPDATE console_sessions SET state = $3, last_seen = greatest(last_seen, $4) WHERE id_hash = $1 AND state = $2',
+      values: [idHash, expected, state, lastSeen],
     });
     return (rowCount ?? 0) > 0;
   }

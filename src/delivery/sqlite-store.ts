@@ -341,8 +341,12 @@ export class SqliteEventStore implements EventStore {
     return (this.s.getSession.get(idHash) as ConsoleSessionRecord | undefined) ?? null;
   }
 
-  async updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean> {
-    return this.write.call('updateSession', idHash, lastSeen, state);
+  async touchSession(idHash: string, lastSeen: number): Promise<void> {
+    await this.write.call('touchSession', idHash, lastSeen);
+  }
+
+  async updateSessionState(idHash: string, expected: string, state: string, lastSeen: number): Promise<boolean> {
+    return this.write.call('updateSessionState', idHash, expected, state, lastSeen);
   }
 
   async deleteSession(idHash: string): Promise<void> {

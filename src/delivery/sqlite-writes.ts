@@ -178,8 +178,12 @@ export class SqliteWrites {
     this.s.deleteSessionsBeyond.run(keep);
   }
 
-  updateSession(idHash: string, lastSeen: number, state: string): boolean {
-    return this.s.updateSession.run({ idHash, lastSeen, state }).changes > 0;
+  touchSession(idHash: string, lastSeen: number): void {
+    this.s.touchSession.run({ idHash, lastSeen });
+  }
+
+  updateSessionState(idHash: string, expected: string, state: string, lastSeen: number): boolean {
+    return this.s.updateSessionState.run({ idHash, expected, state, lastSeen }).changes > 0;
   }
 
   deleteSession(idHash: string): void {
@@ -366,9 +370,13 @@ function prepare(db: Database) {
     ),
     deleteSessionsBeyond: p(
       `DELETE FROM console_sessions WHERE id_hash IN
-         (SELECT id_hash FROM console_sessions ORDER BY last_seen DESC, id_hash LIMIT -1 OFFSET ?)`,
+         (SELECT id_hash FROM console_sessions ORDER BY last_seen DESC, created_at DESC LIMIT -1 OFFSET ?)`,
     ),
-    updateSession: p('UPDATE console_sessions SET last_seen = @lastSeen, state = @state WHERE id_hash = @idHash'),
+    touchSession: p('UPDATE console_sessions SET last_seen = max(last_seen, @lastSeen) WHERE id_hash = @idHash'),
+    updateSessionState: p(
+      `UPDATE console_sessions SET state = @state, last_seen = max(last_seen, @lastSeen)
+       WHERE id_hash = @idHash AND state = @expected`,
+    ),
     deleteSession: p('DELETE FROM console_sessions WHERE id_hash = ?'),
     wakeRetryingLanes: p(
       `UPDATE lanes SET next_run_at = @now

@@ -284,7 +284,7 @@ export interface ConsoleSessionRecord {
   csrf: string;
   createdAt: number;
   lastSeen: number;
-  /** Sealed flash messages and one-time key. */
+  /** Sealed flash messages and one-time key; also the version compared by updateSessionState. */
   state: string;
 }
 
@@ -293,8 +293,13 @@ export interface ConsoleSessionStore {
   /** Adds a session; drops those last seen before `staleBefore` and the least recent beyond `keep`. */
   createSession(record: ConsoleSessionRecord, staleBefore: number, keep: number): Promise<void>;
   getSession(idHash: string): Promise<ConsoleSessionRecord | null>;
-  /** Returns false when the session is gone (signed out or dropped elsewhere). */
-  updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean>;
+  /** Restarts the idle clock (never moves it back). */
+  touchSession(idHash: string, lastSeen: number): Promise<void>;
+  /**
+   * Replaces the state only if it is still `expected` (compare-and-set), restarting the idle
+   * clock; false when another request changed it first, or the session is gone.
+   */
+  updateSessionState(idHash: string, expected: string, state: string, lastSeen: number): Promise<boolean>;
   deleteSession(idHash: string): Promise<void>;
 }
 

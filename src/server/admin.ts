@@ -8,7 +8,7 @@ import { FailedAttempts } from './admin-auth.ts';
 import { adminApiRoutes } from './admin-api.ts';
 import { AdminService } from './admin-service.ts';
 import { consoleRoutes } from './console/routes.ts';
-import { sessionKeys, SessionStore, type Session } from './console/session.ts';
+import { SessionStore, type Session } from './console/session.ts';
 import { redactSecrets, SecretList } from './secret-redaction.ts';
 import { SeriesSampler } from './series-sampler.ts';
 
@@ -49,27 +49,25 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     config,
     ...(options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
   });
-  // Every process serving the console derives the same keys from ADMIN_TOKEN, and sessions live
-  // in the event store: a balancer may send each request of a session to a different process.
-  const keys = sessionKeys(config.adminToken);
+  // Sessions live in the event store: a balancer may send each request of a session to a
+  // different process. The cookie holds the session id alone, unsigned: a signature would need a
+  // secret every process shares, and adds nothing to 256 random bits looked up by their hash.
   const sessions = new SessionStore({
     backend: store,
-    sealKey: keys.sealKey,
+    secret: config.adminToken ?? '',
     ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
   });
   const failedAttempts = new FailedAttempts();
   const secrets = new SecretList(() => service.secrets());
 
-  await app.register(fastifyCookie, { secret: keys.cookieSecret });
+  await app.register(fastifyCookie);
 
   const sessionOf = async (request: FastifyRequest): Promise<Session | null> => {
-    const raw = request.cookies[SESSION_COOKIE];
-    if (!raw) return null;
-    const unsigned = request.unsignCookie(raw);
-    return unsigned.valid && unsigned.value ? sessions.get(unsigned.value) : null;
+    const id = request.cookies[SESSION_COOKIE];
+    return id ? sessions.get(id) : null;
   };
   const setSessionCookie = (reply: FastifyReply, session: Session): void => {
-    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto', signed: true });
+    reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto' });
   };
   const clearSessionCookie = (reply: FastifyReply): void => {
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -90,7 +88,12 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     prefix: '/api',
     service,
     adminToken: config.adminToken,
-    hasSession: async (request) => (await sessionOf(request)) !== null,
+    // The overview's charts poll the API: that is activity too, and keeps the session alive.
+    hasSession: async (request) => {
+      const session = await sessionOf(request);
+      if (session) await sessions.save(session);
+      return session !== null;
+    },
     failedAttempts,
   });
   await app.register(consoleRoutes, {

@@ -255,6 +255,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const id = param(request, 'id');
     const created = await service.createWriteKey(id, str(form(request), 'label'));
     s.revealedKey = { destinationId: id, key: created.key, label: created.writeKey.label };
+    // Saved here rather than in onSend: if it cannot be, the answer is an error, not a redirect
+    // to a page that would silently not show the key.
+    await sessions.save(s);
     return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
   });
 

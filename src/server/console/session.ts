@@ -1,13 +1,19 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ConsoleSessionRecord, ConsoleSessionStore } from '../../delivery/store.ts';
 
 /**
- * Console sessions: an opaque random id in a signed, HttpOnly, SameSite=Strict cookie, and the
+ * Console sessions: an opaque random id (256 bits) in an HttpOnly, SameSite=Strict cookie, and the
  * session in the database (the event store), so every process serving the console knows it and
- * a restart signs nobody out. The database holds only the id's SHA-256, and the session's state
- * (flash messages; a new write key shown once on the next page) sealed with AES-256-GCM under a
- * key derived from ADMIN_TOKEN, which every console process shares. Each session has its own
- * CSRF token for forms.
+ * a restart signs nobody out. The database holds only HMAC(ADMIN_TOKEN, id). The session's state
+ * (flash messages; a new write key waiting to be shown on the next page) is sealed with
+ * AES-256-GCM under a key derived from the id itself: any process the cookie reaches can open
+ * it, and the database alone cannot, nor does it give anything to test guesses of ADMIN_TOKEN
+ * against. Each session has its own CSRF token for forms.
+ *
+ * Two requests of one session may run at once (two tabs, two processes). A request writes the
+ * state back only if it changed it, and then only on top of what it read (compare-and-set on the
+ * sealed value); when another request wrote in between, its changes are merged into the newer
+ * state, so a one-time key is neither lost nor brought back once shown.
  */
 
 export interface Flash {
@@ -29,8 +35,11 @@ export interface Session {
 export interface SessionStoreOptions {
   /** Where sessions live; default: this process's memory (tests, tools). */
   backend?: ConsoleSessionStore;
-  /** 32 bytes sealing the session state at rest; see sessionKeys(). Default: random. */
-  sealKey?: Buffer;
+  /**
+   * ADMIN_TOKEN. The database keys a session by HMAC(ADMIN_TOKEN, id), so changing the token
+   * signs everyone out, and neither the database nor a cookie alone can test guesses of it.
+   */
+  secret?: string;
   /** default 12 h without a request */
   idleMs?: number;
   /** default 7 days, whatever the activity */
@@ -51,33 +60,34 @@ export function sameToken(a: string | undefined, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** The cookie-signing secret and the state-sealing key every console process derives alike. */
-export function sessionKeys(adminToken: string | undefined): { cookieSecret: string; sealKey: Buffer } {
-  if (!adminToken) return { cookieSecret: randomToken(), sealKey: randomBytes(32) };
-  const derive = (purpose: string) => createHmac('sha256', adminToken).update(`sailthru-destination console ${purpose}`).digest();
-  return { cookieSecret: derive('cookie signing').toString('base64url'), sealKey: derive('session state') };
-}
-
 interface SessionState {
   flash: Flash[];
   revealedKey: Session['revealedKey'];
 }
 
+/** What the database held for a session when a request read it. */
+interface Loaded {
+  sealed: string;
+  state: string;
+  lastSeen: number;
+}
+
+const MAX_MERGES = 5;
+
 export class SessionStore {
   private readonly backend: ConsoleSessionStore;
-  private readonly sealKey: Buffer;
   private readonly idleMs: number;
   private readonly absoluteMs: number;
   private readonly maxSessions: number;
   /** lastSeen is written back at most this often when nothing else changed. */
   private readonly touchMs: number;
   private readonly now: () => number;
-  /** What the database holds for each session handed out: save() writes only what changed. */
-  private readonly stored = new WeakMap<Session, { state: string; lastSeen: number }>();
+  private readonly loaded = new WeakMap<Session, Loaded>();
+  private readonly secret: string;
 
   constructor(options: SessionStoreOptions = {}) {
     this.backend = options.backend ?? new MemorySessionBackend();
-    this.sealKey = options.sealKey ?? randomBytes(32);
+    this.secret = options.secret ?? '';
     this.idleMs = options.idleMs ?? 12 * 3_600_000;
     this.absoluteMs = options.absoluteMs ?? 7 * 86_400_000;
     this.maxSessions = options.maxSessions ?? 1000;
@@ -92,17 +102,19 @@ export class SessionStore {
   async create(): Promise<Session> {
     const now = this.now();
     const session: Session = { id: randomToken(), csrf: randomToken(), createdAt: now, lastSeen: now, flash: [], revealedKey: null };
-    const state = this.stateOf(session);
-    const record: ConsoleSessionRecord = { idHash: hashId(session.id), csrf: session.csrf, createdAt: now, lastSeen: now, state: this.seal(state) };
+    const state = stateOf(session);
+    const idHash = this.hashOf(session.id);
+    const sealed = seal(session.id, idHash, state);
+    const record: ConsoleSessionRecord = { idHash, csrf: session.csrf, createdAt: now, lastSeen: now, state: sealed };
     await this.backend.createSession(record, now - this.idleMs, this.maxSessions);
-    this.stored.set(session, { state, lastSeen: now });
+    this.loaded.set(session, { sealed, state, lastSeen: now });
     return session;
   }
 
-  /** The live session with this id (its idle clock restarts), or null. */
+  /** The live session with this id, or null. save() restarts its idle clock. */
   async get(id: string | undefined): Promise<Session | null> {
     if (!id) return null;
-    const idHash = hashId(id);
+    const idHash = this.hashOf(id);
     const record = await this.backend.getSession(idHash);
     if (!record) return null;
     const now = this.now();
@@ -110,53 +122,102 @@ export class SessionStore {
       await this.backend.deleteSession(idHash);
       return null;
     }
-    const state = this.unseal(record.state);
-    const session: Session = { id, csrf: record.csrf, createdAt: record.createdAt, lastSeen: now, flash: state.flash, revealedKey: state.revealedKey };
-    this.stored.set(session, { state: this.stateOf(session), lastSeen: record.lastSeen });
+    const state = unseal(id, idHash, record.state);
+    const session: Session = { id, csrf: record.csrf, createdAt: record.createdAt, lastSeen: now, ...state };
+    this.loaded.set(session, { sealed: record.state, state: stateOf(session), lastSeen: record.lastSeen });
     return session;
   }
 
-  /** Writes back what a request changed (flash, the one-time key) and, now and then, lastSeen. */
+  /**
+   * Writes back what a request changed (flash, the one-time key), merged over anything another
+   * request wrote meanwhile, and restarts the idle clock (at most every `touchMs` when nothing
+   * changed). Throws when the state could not be written.
+   */
   async save(session: Session): Promise<void> {
-    const stored = this.stored.get(session);
-    const state = this.stateOf(session);
-    if (stored && stored.state === state && session.lastSeen - stored.lastSeen < this.touchMs) return;
-    await this.backend.updateSession(hashId(session.id), session.lastSeen, this.seal(state));
-    this.stored.set(session, { state, lastSeen: session.lastSeen });
+    const loaded = this.loaded.get(session);
+    if (!loaded) return;
+    const idHash = this.hashOf(session.id);
+    let base = loaded;
+    let mine = stateOf(session);
+    if (mine === base.state) {
+      if (session.lastSeen - base.lastSeen < this.touchMs) return;
+      await this.backend.touchSession(idHash, session.lastSeen);
+      this.loaded.set(session, { ...base, lastSeen: session.lastSeen });
+      return;
+    }
+    for (let round = 0; round < MAX_MERGES; round++) {
+      const sealed = seal(session.id, idHash, mine);
+      if (await this.backend.updateSessionState(idHash, base.sealed, sealed, session.lastSeen)) {
+        this.loaded.set(session, { sealed, state: mine, lastSeen: session.lastSeen });
+        return;
+      }
+      const current = await this.backend.getSession(idHash);
+      if (!current) return; // signed out meanwhile: nothing to keep
+      const theirs = unseal(session.id, idHash, current.state);
+      const merged = merge(JSON.parse(base.state) as SessionState, JSON.parse(mine) as SessionState, theirs);
+      session.flash = merged.flash;
+      session.revealedKey = merged.revealedKey;
+      base = { sealed: current.state, state: stateOf(theirs), lastSeen: current.lastSeen };
+      mine = stateOf(session);
+    }
+    throw new Error('the console session kept changing under this request');
+  }
+
+  private hashOf(id: string): string {
+    return createHmac('sha256', this.secret).update(id).digest('hex');
   }
 
   async destroy(id: string): Promise<void> {
-    await this.backend.deleteSession(hashId(id));
-  }
-
-  private stateOf(session: Session): string {
-    const state: SessionState = { flash: session.flash, revealedKey: session.revealedKey };
-    return JSON.stringify(state);
-  }
-
-  private seal(state: string): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
-    const sealed = Buffer.concat([cipher.update(state, 'utf8'), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
-  }
-
-  /** A state sealed under another key (ADMIN_TOKEN changed) or damaged reads as empty. */
-  private unseal(text: string): SessionState {
-    try {
-      const bytes = Buffer.from(text, 'base64url');
-      const decipher = createDecipheriv('aes-256-gcm', this.sealKey, bytes.subarray(0, 12));
-      decipher.setAuthTag(bytes.subarray(12, 28));
-      const state = JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')) as SessionState;
-      return { flash: Array.isArray(state.flash) ? state.flash : [], revealedKey: state.revealedKey ?? null };
-    } catch {
-      return { flash: [], revealedKey: null };
-    }
+    await this.backend.deleteSession(this.hashOf(id));
   }
 }
 
-function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('hex');
+function stateOf(session: SessionState): string {
+  const state: SessionState = { flash: session.flash, revealedKey: session.revealedKey };
+  return JSON.stringify(state);
+}
+
+/**
+ * This request's changes (from `base` to `mine`) applied to what another request left (`theirs`):
+ * flash messages it showed are removed, those it added are appended; the one-time key is what this
+ * request made it if it changed it, else what the other left.
+ */
+function merge(base: SessionState, mine: SessionState, theirs: SessionState): SessionState {
+  const key = (f: Flash) => `${f.kind}\u0000${f.text}`;
+  const mineKeys = new Set(mine.flash.map(key));
+  const baseKeys = new Set(base.flash.map(key));
+  const shown = new Set(base.flash.map(key).filter((k) => !mineKeys.has(k)));
+  const added = mine.flash.filter((f) => !baseKeys.has(key(f)));
+  const revealedKey = JSON.stringify(mine.revealedKey) !== JSON.stringify(base.revealedKey) ? mine.revealedKey : theirs.revealedKey;
+  return { flash: [...theirs.flash.filter((f) => !shown.has(key(f))), ...added], revealedKey };
+}
+
+/** The state's key comes from the session id, which only the cookie holds (the database has its hash). */
+function sealKeyOf(id: string): Buffer {
+  return createHmac('sha256', id).update('sailthru-destination console session state').digest();
+}
+
+/** The record's key is the associated data: a sealed state moved to another session does not open. */
+function seal(id: string, idHash: string, state: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealKeyOf(id), iv);
+  cipher.setAAD(Buffer.from(idHash));
+  const sealed = Buffer.concat([cipher.update(state, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), sealed]).toString('base64url');
+}
+
+/** A damaged state reads as empty. */
+function unseal(id: string, idHash: string, text: string): SessionState {
+  try {
+    const bytes = Buffer.from(text, 'base64url');
+    const decipher = createDecipheriv('aes-256-gcm', sealKeyOf(id), bytes.subarray(0, 12), { authTagLength: 16 });
+    decipher.setAAD(Buffer.from(idHash));
+    decipher.setAuthTag(bytes.subarray(12, 28));
+    const state = JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')) as SessionState;
+    return { flash: Array.isArray(state.flash) ? state.flash : [], revealedKey: state.revealedKey ?? null };
+  } catch {
+    return { flash: [], revealedKey: null };
+  }
 }
 
 /** Sessions in this process's memory: for tests and tools without an event store. */
@@ -176,11 +237,16 @@ export class MemorySessionBackend implements ConsoleSessionStore {
     return record ? { ...record } : null;
   }
 
-  async updateSession(idHash: string, lastSeen: number, state: string): Promise<boolean> {
+  async touchSession(idHash: string, lastSeen: number): Promise<void> {
     const record = this.records.get(idHash);
-    if (!record) return false;
-    record.lastSeen = lastSeen;
+    if (record) record.lastSeen = Math.max(record.lastSeen, lastSeen);
+  }
+
+  async updateSessionState(idHash: string, expected: string, state: string, lastSeen: number): Promise<boolean> {
+    const record = this.records.get(idHash);
+    if (!record || record.state !== expected) return false;
     record.state = state;
+    record.lastSeen = Math.max(record.lastSeen, lastSeen);
     return true;
   }
 
