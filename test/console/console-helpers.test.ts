@@ -80,7 +80,7 @@ describe('console sessions', () => {
     const backend = new MemorySessionBackend();
     const one = new SessionStore({ backend, secret: 'admin-token-1' });
     const s = await one.create();
-    s.revealedKey = { destinationId: 'd', key: 'wk_live_secret_value', label: 'web' };
+    s.revealedKeys.push({ destinationId: 'd', key: 'wk_live_secret_value', label: 'web' });
     s.flash.push({ kind: 'ok', text: 'Saved' });
     await one.save(s);
     const record = (await backend.getSession(createHmac('sha256', 'admin-token-1').update(s.id).digest('hex')))!;
@@ -89,38 +89,63 @@ describe('console sessions', () => {
     expect(JSON.stringify(record)).not.toContain(s.id);
     // Another process on the same database, given the cookie: the same session, with its state.
     const other = await new SessionStore({ backend, secret: 'admin-token-1' }).get(s.id);
-    expect(other).toMatchObject({ id: s.id, csrf: s.csrf, flash: [{ kind: 'ok', text: 'Saved' }], revealedKey: { key: 'wk_live_secret_value' } });
+    expect(other).toMatchObject({ id: s.id, csrf: s.csrf, flash: [{ kind: 'ok', text: 'Saved' }], revealedKeys: [{ key: 'wk_live_secret_value' }] });
     // ADMIN_TOKEN changed (say, after it leaked): every session is gone.
     expect(await new SessionStore({ backend, secret: 'admin-token-2' }).get(s.id)).toBeNull();
   });
 
-  it('merge the changes of two requests running at once: a one-time key is neither lost nor shown again', async () => {
+  it('merge the changes of two requests running at once: a new key is neither lost nor shown twice', async () => {
     let now = 0;
     const store = new SessionStore({ idleMs: 1000, now: () => now });
     const s = await store.create();
+    const key = (destinationId: string, k: string) => ({ destinationId, key: k, label: 'web' });
     now = 500; // past the touch interval, so even a request that changed nothing writes
+
     // Tab B reads the session (a page with nothing to show) while tab A creates a key.
     const tabB = (await store.get(s.id))!;
     const tabA = (await store.get(s.id))!;
-    tabA.revealedKey = { destinationId: 'd', key: 'wk_new', label: 'web' };
+    tabA.revealedKeys.push(key('d1', 'wk-a'));
     tabA.flash.push({ kind: 'ok', text: 'Key created' });
-    await store.save(tabA);
-    await store.save(tabB);
-    const next = (await store.get(s.id))!;
-    expect(next.revealedKey?.key).toBe('wk_new');
-    expect(next.flash).toEqual([{ kind: 'ok', text: 'Key created' }]);
+    expect(await store.save(tabA)).toBe(true);
+    expect(await store.save(tabB)).toBe(true);
+    expect((await store.get(s.id))!.revealedKeys.map((k) => k.key)).toEqual(['wk-a']);
 
-    // The key is shown by one request; another, which read it before and added a message, saves after.
+    // Two pages of d1 load at once: only one shows wk-a. Meanwhile a third tab creates a key for d2.
+    const page1 = (await store.get(s.id))!;
+    const page2 = (await store.get(s.id))!;
+    const tabC = (await store.get(s.id))!;
+    tabC.revealedKeys.push(key('d2', 'wk-c'));
+    expect(await store.save(tabC)).toBe(true);
+    const shown1 = await store.takeRevealedKeys(page1, 'd1');
+    const shown2 = await store.takeRevealedKeys(page2, 'd1');
+    expect([...shown1, ...shown2].map((k) => k.key)).toEqual(['wk-a']);
+    // wk-c waits for d2's page, and is shown there once.
+    const page3 = (await store.get(s.id))!;
+    expect((await store.takeRevealedKeys(page3, 'd2')).map((k) => k.key)).toEqual(['wk-c']);
+    expect(await store.takeRevealedKeys((await store.get(s.id))!, 'd2')).toEqual([]);
+  });
+
+  it('merge flash messages by message, so two identical ones are two', async () => {
+    const store = new SessionStore();
+    const s = await store.create();
+    s.flash.push({ kind: 'ok', text: '0 dead letters queued again.' });
+    await store.save(s);
     const shows = (await store.get(s.id))!;
     const adds = (await store.get(s.id))!;
-    shows.revealedKey = null;
     shows.flash.splice(0);
-    adds.flash.push({ kind: 'info', text: 'Paused' });
+    adds.flash.push({ kind: 'ok', text: '0 dead letters queued again.' });
     await store.save(shows);
     await store.save(adds);
-    const after = (await store.get(s.id))!;
-    expect(after.revealedKey).toBeNull();
-    expect(after.flash).toEqual([{ kind: 'info', text: 'Paused' }]);
+    expect((await store.get(s.id))!.flash.map((f) => f.text)).toEqual(['0 dead letters queued again.']);
+  });
+
+  it('say when the session is gone, so a new key can be shown at once instead', async () => {
+    const store = new SessionStore();
+    const s = await store.create();
+    const tab = (await store.get(s.id))!;
+    await store.destroy(s.id);
+    tab.revealedKeys.push({ destinationId: 'd', key: 'wk-late', label: 'web' });
+    expect(await store.save(tab)).toBe(false);
   });
 });
 

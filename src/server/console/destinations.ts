@@ -158,7 +158,8 @@ export interface DestinationPageData {
   destination: DestinationView;
   writeKeys: WriteKeyView[];
   form: FormState;
-  revealedKey: { key: string; label: string } | null;
+  /** New keys to show once (usually one; two tabs may each have created one). */
+  revealedKeys: Array<{ key: string; label: string }>;
 }
 
 export function destinationPage(data: DestinationPageData, csrf: string, flash: Flash[]): SafeHtml {
@@ -210,10 +211,10 @@ ${errorSummary(data.form.problems)}
 <h2 id="keys-h">Write keys</h2>
 <p>Sources send events with a write key (Basic auth username, or <code>writeKey</code> in the body). Keys are stored hashed: a new key is shown once.</p>
 ${
-  data.revealedKey
-    ? html`<div class="flash ok" role="status"><p>New write key <strong>${data.revealedKey.label}</strong>. Copy it now: it will not be shown again.</p>
-<p class="key-once"><code id="new-key">${data.revealedKey.key}</code></p></div>`
-    : null
+  data.revealedKeys.map(
+    (k, i) => html`<div class="flash ok" role="status"><p>New write key <strong>${k.label}</strong>. Copy it now: it will not be shown again.</p>
+<p class="key-once"><code id="${i === 0 ? 'new-key' : `new-key-${i + 1}`}">${k.key}</code></p></div>`,
+  )
 }
 ${
   activeKeys.length === 0

@@ -192,12 +192,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const s = session(request);
     const id = param(request, 'id');
     const destination = await service.getDestination(id);
-    const revealed = s.revealedKey && s.revealedKey.destinationId === id ? s.revealedKey : null;
-    s.revealedKey = null;
+    const revealedKeys = await sessions.takeRevealedKeys(s, id);
     return send(
       reply,
       destinationPage(
-        { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] }, revealedKey: revealed },
+        { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] }, revealedKeys },
         s.csrf,
         flashOf(s),
       ),
@@ -219,7 +218,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     } catch (error) {
       if (!(error instanceof AdminError) || error.status !== 400) throw error;
       const state: FormState = { values: formValues(f, str), problems: error.problems.length ? error.problems : [error.message] };
-      return send(reply, destinationPage({ destination: before, writeKeys: await service.listWriteKeys(id), form: state, revealedKey: null }, s.csrf, []), 400);
+      return send(reply, destinationPage({ destination: before, writeKeys: await service.listWriteKeys(id), form: state, revealedKeys: [] }, s.csrf, []), 400);
     }
   });
 
@@ -254,11 +253,27 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const s = session(request);
     const id = param(request, 'id');
     const created = await service.createWriteKey(id, str(form(request), 'label'));
-    s.revealedKey = { destinationId: id, key: created.key, label: created.writeKey.label };
-    // Saved here rather than in onSend: if it cannot be, the answer is an error, not a redirect
-    // to a page that would silently not show the key.
-    await sessions.save(s);
-    return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+    const revealed = { destinationId: id, key: created.key, label: created.writeKey.label };
+    s.revealedKeys.push(revealed);
+    // Saved here rather than in onSend: when the key cannot be kept for the next page (the store
+    // failed, or the session was signed out in another tab), this answer shows it instead.
+    let kept = false;
+    try {
+      kept = await sessions.save(s);
+    } catch (error) {
+      request.log.warn({ err: error }, 'could not keep a new write key in the console session; showing it now');
+    }
+    if (kept) return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+    s.revealedKeys = s.revealedKeys.filter((k) => k.key !== created.key);
+    const destination = await service.getDestination(id);
+    return send(
+      reply,
+      destinationPage(
+        { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] }, revealedKeys: [revealed] },
+        s.csrf,
+        flashOf(s),
+      ),
+    );
   });
 
   app.post('/write-keys/:keyId/revoke', async (request, reply) => {

@@ -12,13 +12,23 @@ import type { ConsoleSessionRecord, ConsoleSessionStore } from '../../delivery/s
  *
  * Two requests of one session may run at once (two tabs, two processes). A request writes the
  * state back only if it changed it, and then only on top of what it read (compare-and-set on the
- * sealed value); when another request wrote in between, its changes are merged into the newer
- * state, so a one-time key is neither lost nor brought back once shown.
+ * sealed value); when another request wrote in between, its changes are merged item by item into
+ * the newer state. A new key is shown by the one request whose write took it out of the stored
+ * state, so it is neither lost nor shown twice.
  */
 
 export interface Flash {
   kind: 'ok' | 'error' | 'info';
   text: string;
+  /** Set when the session is saved, so requests running at once can merge their messages. */
+  id?: string;
+}
+
+/** A new write key waiting to be shown once, on the next page of its destination. */
+export interface RevealedKey {
+  destinationId: string;
+  key: string;
+  label: string;
 }
 
 export interface Session {
@@ -28,8 +38,8 @@ export interface Session {
   lastSeen: number;
   /** Messages shown once on the next page (post/redirect/get). */
   flash: Flash[];
-  /** A new write key, shown once on the next page of its destination, then forgotten. */
-  revealedKey: { destinationId: string; key: string; label: string } | null;
+  /** New write keys, each shown once (takeRevealedKeys) on the next page of its destination. */
+  revealedKeys: RevealedKey[];
 }
 
 export interface SessionStoreOptions {
@@ -62,7 +72,7 @@ export function sameToken(a: string | undefined, b: string): boolean {
 
 interface SessionState {
   flash: Flash[];
-  revealedKey: Session['revealedKey'];
+  revealedKeys: RevealedKey[];
 }
 
 /** What the database held for a session when a request read it. */
@@ -101,7 +111,7 @@ export class SessionStore {
 
   async create(): Promise<Session> {
     const now = this.now();
-    const session: Session = { id: randomToken(), csrf: randomToken(), createdAt: now, lastSeen: now, flash: [], revealedKey: null };
+    const session: Session = { id: randomToken(), csrf: randomToken(), createdAt: now, lastSeen: now, flash: [], revealedKeys: [] };
     const state = stateOf(session);
     const idHash = this.hashOf(session.id);
     const sealed = seal(session.id, idHash, state);
@@ -129,34 +139,56 @@ export class SessionStore {
   }
 
   /**
-   * Writes back what a request changed (flash, the one-time key), merged over anything another
-   * request wrote meanwhile, and restarts the idle clock (at most every `touchMs` when nothing
-   * changed). Throws when the state could not be written.
+   * Writes back what a request changed (flash, pending keys), merged over anything another request
+   * wrote meanwhile, and restarts the idle clock (at most every `touchMs` when nothing changed).
+   * False when the session is gone (signed out meanwhile); throws when it could not be written.
    */
-  async save(session: Session): Promise<void> {
+  async save(session: Session): Promise<boolean> {
+    return (await this.commit(session)) !== null;
+  }
+
+  /**
+   * Takes the session's new keys for one destination, to show them on this page: each is taken
+   * by one request only (the one whose compare-and-set removed it), so two pages loading at once
+   * never both show a key, and keys another request adds meanwhile stay for their own page.
+   */
+  async takeRevealedKeys(session: Session, destinationId: string): Promise<RevealedKey[]> {
+    const wanted = session.revealedKeys.filter((k) => k.destinationId === destinationId);
+    if (wanted.length === 0) return [];
+    session.revealedKeys = session.revealedKeys.filter((k) => k.destinationId !== destinationId);
+    const removedFrom = await this.commit(session);
+    if (removedFrom === null) return [];
+    const stored = new Set(removedFrom.revealedKeys.map((k) => k.key));
+    return wanted.filter((k) => stored.has(k.key));
+  }
+
+  /** Saves; returns the stored state this request's changes were applied to, or null when gone. */
+  private async commit(session: Session): Promise<SessionState | null> {
     const loaded = this.loaded.get(session);
-    if (!loaded) return;
+    if (!loaded) return null;
+    for (const f of session.flash) f.id ??= randomToken(9);
     const idHash = this.hashOf(session.id);
     let base = loaded;
     let mine = stateOf(session);
     if (mine === base.state) {
-      if (session.lastSeen - base.lastSeen < this.touchMs) return;
-      await this.backend.touchSession(idHash, session.lastSeen);
-      this.loaded.set(session, { ...base, lastSeen: session.lastSeen });
-      return;
+      if (session.lastSeen - base.lastSeen >= this.touchMs) {
+        await this.backend.touchSession(idHash, session.lastSeen);
+        this.loaded.set(session, { ...base, lastSeen: session.lastSeen });
+      }
+      return JSON.parse(base.state) as SessionState;
     }
     for (let round = 0; round < MAX_MERGES; round++) {
       const sealed = seal(session.id, idHash, mine);
       if (await this.backend.updateSessionState(idHash, base.sealed, sealed, session.lastSeen)) {
         this.loaded.set(session, { sealed, state: mine, lastSeen: session.lastSeen });
-        return;
+        return JSON.parse(base.state) as SessionState;
       }
       const current = await this.backend.getSession(idHash);
-      if (!current) return; // signed out meanwhile: nothing to keep
+      if (!current) return null;
       const theirs = unseal(session.id, idHash, current.state);
       const merged = merge(JSON.parse(base.state) as SessionState, JSON.parse(mine) as SessionState, theirs);
       session.flash = merged.flash;
-      session.revealedKey = merged.revealedKey;
+      session.revealedKeys = merged.revealedKeys;
       base = { sealed: current.state, state: stateOf(theirs), lastSeen: current.lastSeen };
       mine = stateOf(session);
     }
@@ -173,23 +205,29 @@ export class SessionStore {
 }
 
 function stateOf(session: SessionState): string {
-  const state: SessionState = { flash: session.flash, revealedKey: session.revealedKey };
+  const state: SessionState = { flash: session.flash, revealedKeys: session.revealedKeys };
   return JSON.stringify(state);
 }
 
 /**
- * This request's changes (from `base` to `mine`) applied to what another request left (`theirs`):
- * flash messages it showed are removed, those it added are appended; the one-time key is what this
- * request made it if it changed it, else what the other left.
+ * This request's changes (from `base` to `mine`) applied to what another request left (`theirs`),
+ * item by item: messages shown and keys taken are removed, those added are appended. A change
+ * this request already stored (a write retried after it committed) is not applied twice.
  */
 function merge(base: SessionState, mine: SessionState, theirs: SessionState): SessionState {
-  const key = (f: Flash) => `${f.kind}\u0000${f.text}`;
-  const mineKeys = new Set(mine.flash.map(key));
-  const baseKeys = new Set(base.flash.map(key));
-  const shown = new Set(base.flash.map(key).filter((k) => !mineKeys.has(k)));
-  const added = mine.flash.filter((f) => !baseKeys.has(key(f)));
-  const revealedKey = JSON.stringify(mine.revealedKey) !== JSON.stringify(base.revealedKey) ? mine.revealedKey : theirs.revealedKey;
-  return { flash: [...theirs.flash.filter((f) => !shown.has(key(f))), ...added], revealedKey };
+  return {
+    flash: mergeItems(base.flash, mine.flash, theirs.flash, (f) => f.id ?? `${f.kind}:${f.text}`),
+    revealedKeys: mergeItems(base.revealedKeys, mine.revealedKeys, theirs.revealedKeys, (k) => k.key),
+  };
+}
+
+function mergeItems<T>(base: T[], mine: T[], theirs: T[], idOf: (item: T) => string): T[] {
+  const baseIds = new Set(base.map(idOf));
+  const mineIds = new Set(mine.map(idOf));
+  const theirIds = new Set(theirs.map(idOf));
+  const removed = new Set([...baseIds].filter((id) => !mineIds.has(id)));
+  const added = mine.filter((item) => !baseIds.has(idOf(item)) && !theirIds.has(idOf(item)));
+  return [...theirs.filter((item) => !removed.has(idOf(item))), ...added];
 }
 
 /** The state's key comes from the session id, which only the cookie holds (the database has its hash). */
@@ -214,9 +252,9 @@ function unseal(id: string, idHash: string, text: string): SessionState {
     decipher.setAAD(Buffer.from(idHash));
     decipher.setAuthTag(bytes.subarray(12, 28));
     const state = JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')) as SessionState;
-    return { flash: Array.isArray(state.flash) ? state.flash : [], revealedKey: state.revealedKey ?? null };
+    return { flash: Array.isArray(state.flash) ? state.flash : [], revealedKeys: Array.isArray(state.revealedKeys) ? state.revealedKeys : [] };
   } catch {
-    return { flash: [], revealedKey: null };
+    return { flash: [], revealedKeys: [] };
   }
 }
 
