@@ -192,15 +192,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const s = session(request);
     const id = param(request, 'id');
     const destination = await service.getDestination(id);
+    const writeKeys = await service.listWriteKeys(id);
+    // Last, once nothing else can fail: a key taken is a key this answer must show.
     const revealedKeys = await sessions.takeRevealedKeys(s, id);
-    return send(
-      reply,
-      destinationPage(
-        { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] }, revealedKeys },
-        s.csrf,
-        flashOf(s),
-      ),
-    );
+    return send(reply, destinationPage({ destination, writeKeys, form: { values: formValuesOf(destination), problems: [] }, revealedKeys }, s.csrf, flashOf(s)));
   });
 
   app.post('/destinations/:id', async (request, reply) => {
@@ -264,16 +259,17 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       request.log.warn({ err: error }, 'could not keep a new write key in the console session; showing it now');
     }
     if (kept) return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
+    // Shown now. (If the failed save had in fact committed, the next page shows it once more:
+    // better twice than never.)
     s.revealedKeys = s.revealedKeys.filter((k) => k.key !== created.key);
-    const destination = await service.getDestination(id);
-    return send(
-      reply,
-      destinationPage(
-        { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] }, revealedKeys: [revealed] },
-        s.csrf,
-        flashOf(s),
-      ),
-    );
+    try {
+      const destination = await service.getDestination(id);
+      const writeKeys = await service.listWriteKeys(id);
+      return send(reply, destinationPage({ destination, writeKeys, form: { values: formValuesOf(destination), problems: [] }, revealedKeys: [revealed] }, s.csrf, flashOf(s)));
+    } catch {
+      // The store is failing: a page that needs nothing from it.
+      return send(reply, messagePage('New write key', `New write key "${revealed.label}": ${revealed.key} (copy it now: it will not be shown again).`, s.csrf));
+    }
   });
 
   app.post('/write-keys/:keyId/revoke', async (request, reply) => {
