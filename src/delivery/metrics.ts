@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppendResult, IngestSink } from './ingest.ts';
+import { promiseFrom } from './promise-from.ts';
 import type { RateLimitWait } from './rate-limiter.ts';
 import type { DeliveryLog } from './store.ts';
 import type { DeliveryWorker, SettledEvent } from './worker.ts';
@@ -194,13 +195,7 @@ export class DeliveryMetrics {
           received: batch.accepted.length + batch.rejected.length,
           rejected: batch.rejected.length,
         };
-        let appending: Promise<AppendResult>;
-        try {
-          appending = sink.append(batch);
-        } catch (error) {
-          return Promise.reject(error);
-        }
-        return appending.then((result) => {
+        return promiseFrom(() => sink.append(batch)).then((result) => {
           this.recordAppend(appended, result);
           return result;
         });

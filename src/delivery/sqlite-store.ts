@@ -7,6 +7,7 @@ import type { DestinationSettings } from '../destination/settings.ts';
 import type { OutcomeState } from '../destination/outcome.ts';
 import { laneKeyOf, type SegmentEvent } from '../segment/event.ts';
 import type { AppendResult, IngestBatch } from './ingest.ts';
+import { promiseFrom } from './promise-from.ts';
 import { openSqliteConnection, type SqliteDurability } from './sqlite-connection.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import { InlineWriteChannel, ThreadWriteChannel, type WriteChannel } from './sqlite-write-channel.ts';
@@ -207,13 +208,7 @@ export class SqliteEventStore implements EventStore {
    * an await), so under full ingest they die young instead of being promoted.
    */
   append(batch: IngestBatch): Promise<AppendResult> {
-    let writing: Promise<AppendResult>;
-    try {
-      writing = this.write.call('append', this.appendRowsOf(batch));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.appended(writing);
+    return this.appended(promiseFrom(() => this.write.call('append', this.appendRowsOf(batch))));
   }
 
   private appendRowsOf(batch: IngestBatch): AppendRows {

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppendResult, IngestBatch, IngestSink, WriteKeyDirectory } from '../delivery/ingest.ts';
+import { promiseFrom } from '../delivery/promise-from.ts';
 import {
   MAX_REQUEST_BYTES,
   TRACKING_ROUTES,
@@ -140,14 +141,10 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
 
   function startAppend(batch: IngestBatch): Promise<AppendOutcome> {
     const counts = { accepted: batch.accepted.length, rejected: batch.rejected.length };
-    try {
-      return options.sink.append(batch).then(
-        (result) => ({ ok: true, result, counts }),
-        (error: unknown) => ({ ok: false, error }),
-      );
-    } catch (error) {
-      return Promise.resolve({ ok: false, error });
-    }
+    return promiseFrom(() => options.sink.append(batch)).then(
+      (result) => ({ ok: true, result, counts }),
+      (error: unknown) => ({ ok: false, error }),
+    );
   }
 
   async function committed(reply: FastifyReply, appending: Promise<AppendOutcome>, answer: IngestReply): Promise<IngestReply> {

@@ -65,6 +65,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
   };
   const param = (request: FastifyRequest, name: string): string => (request.params as Record<string, string>)[name] ?? '';
+  /** A destination's page as it stands, before any new key is added to it. */
+  const destinationView = async (id: string) => {
+    const destination = await service.getDestination(id);
+    return { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] } };
+  };
 
   app.addHook('onRequest', async (request, reply) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
@@ -191,11 +196,10 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   app.get('/destinations/:id', async (request, reply) => {
     const s = session(request);
     const id = param(request, 'id');
-    const destination = await service.getDestination(id);
-    const writeKeys = await service.listWriteKeys(id);
+    const view = await destinationView(id);
     // Last, once nothing else can fail: a key taken is a key this answer must show.
     const revealedKeys = await sessions.takeRevealedKeys(s, id);
-    return send(reply, destinationPage({ destination, writeKeys, form: { values: formValuesOf(destination), problems: [] }, revealedKeys }, s.csrf, flashOf(s)));
+    return send(reply, destinationPage({ ...view, revealedKeys }, s.csrf, flashOf(s)));
   });
 
   app.post('/destinations/:id', async (request, reply) => {
@@ -263,9 +267,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     // better twice than never.)
     s.revealedKeys = s.revealedKeys.filter((k) => k.key !== created.key);
     try {
-      const destination = await service.getDestination(id);
-      const writeKeys = await service.listWriteKeys(id);
-      return send(reply, destinationPage({ destination, writeKeys, form: { values: formValuesOf(destination), problems: [] }, revealedKeys: [revealed] }, s.csrf, flashOf(s)));
+      return send(reply, destinationPage({ ...(await destinationView(id)), revealedKeys: [revealed] }, s.csrf, flashOf(s)));
     } catch {
       // The store is failing: a page that needs nothing from it.
       return send(reply, messagePage('New write key', `New write key "${revealed.label}": ${revealed.key} (copy it now: it will not be shown again).`, s.csrf));
