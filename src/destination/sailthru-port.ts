@@ -73,7 +73,7 @@ const HINTS: Record<number, string> = {
   32: 'the user opted out of all email',
 };
 
-/** SPEC.md §9: retryable → retry, account → pause, permanent → dead letter with Sailthru's words. */
+/** SPEC.md §9: retryable → retry, account or redirect → pause, permanent → dead letter with Sailthru's words. */
 export function resultOfError(error: SailthruError): ActionResult {
   const where = `${error.call.method} ${error.call.endpoint}`;
   const code = error.code !== null ? `error ${error.code}: ` : '';
@@ -85,6 +85,13 @@ export function resultOfError(error: SailthruError): ActionResult {
       if (error.retryAfterMs !== undefined) result.retryAfterMs = error.retryAfterMs;
       return result;
     }
+    case 'redirect':
+      return {
+        state: 'paused',
+        reason:
+          `Sailthru ${where} was redirected: ${what}. Every call would be redirected the same way, and a redirect is never followed: ` +
+          'correct the URL in the destination settings (saving them resumes delivery)',
+      };
     case 'account':
       return {
         state: 'paused',

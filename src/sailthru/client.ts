@@ -1,7 +1,8 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
+import { Agent } from 'undici';
 import { signedParams } from './signature.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
-import { classifyError, errorEnvelope } from './classify.ts';
+import { classifyExchange, type SailthruCall } from './classify.ts';
+import { exchange, MAX_ANSWER_BYTES } from './transport.ts';
 import type {
   CallRecord,
   HttpMethod,
@@ -22,31 +23,36 @@ type JsonObject = { [key: string]: unknown };
 export interface SailthruClientOptions {
   /** Asked before every request; the delivery layer's rate limiter. */
   gate?: RequestGate;
-  /** Per request, headers and body each (default 10 s). */
+  /** The whole of one call, from connecting to the last byte of the answer (default 10 s). */
   timeoutMs?: number;
+  /** The largest answer read (default 1 MB, SPEC.md §9); a larger one is cut off and retryable. */
+  maxAnswerBytes?: number;
   /** Keep-alive connections per origin (default 32). */
   connections?: number;
   now?: () => number;
 }
 
 interface Prepared {
-  method: HttpMethod;
-  endpoint: string;
+  call: SailthruCall;
   payload: unknown;
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** This request's signature: masked wherever the answer is quoted. */
+  sig?: string;
 }
 
 /**
  * The Sailthru REST API and the page-view API. Every call resolves to a SailthruResult: network
- * failures, timeouts, non-JSON bodies and error envelopes all become typed errors, never throws.
+ * failures, timeouts, oversized or unrecognised answers and error envelopes all become typed
+ * errors (classify.ts decides which), never throws.
  */
 export class SailthruClient {
   private readonly apiUrl: string;
   private readonly trackUrl: string;
   private readonly dispatcher: Agent;
   private readonly timeoutMs: number;
+  private readonly maxAnswerBytes: number;
   private readonly gate: RequestGate | undefined;
   private readonly now: () => number;
   private readonly lastRateLimits = new Map<string, RateLimitInfo>();
@@ -58,8 +64,11 @@ export class SailthruClient {
     this.apiUrl = trimSlash(creds.apiUrl ?? DEFAULT_API_URL);
     this.trackUrl = trimSlash(creds.trackUrl ?? DEFAULT_TRACK_URL);
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxAnswerBytes = opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
     this.gate = opts.gate;
     this.now = opts.now ?? Date.now;
+    // The call's own deadline (transport.ts) bounds the whole exchange; undici's timeouts, which
+    // restart with every chunk, are only a backstop.
     this.dispatcher = new Agent({
       connections: opts.connections ?? 32,
       keepAliveTimeout: 30_000,
@@ -70,25 +79,25 @@ export class SailthruClient {
   }
 
   getUser(payload: { id: string; key?: string; fields?: Record<string, 0 | 1> }): Promise<SailthruResult<SailthruUser>> {
-    return this.api<SailthruUser>('GET', '/user', payload);
+    return this.api<SailthruUser>('GET /user', payload);
   }
   postUser(payload: JsonObject): Promise<SailthruResult> {
-    return this.api('POST', '/user', payload);
+    return this.api('POST /user', payload);
   }
   deleteUser(payload: { id: string; key?: string }): Promise<SailthruResult> {
-    return this.api('DELETE', '/user', payload);
+    return this.api('DELETE /user', payload);
   }
   postEvent(payload: JsonObject): Promise<SailthruResult> {
-    return this.api('POST', '/event', payload);
+    return this.api('POST /event', payload);
   }
   postPurchase(payload: JsonObject): Promise<SailthruResult> {
-    return this.api('POST', '/purchase', payload);
+    return this.api('POST /purchase', payload);
   }
   postJob(payload: JsonObject): Promise<SailthruResult<{ job_id: string; status: string; [k: string]: unknown }>> {
-    return this.api('POST', '/job', payload);
+    return this.api('POST /job', payload);
   }
   getJob(payload: { job_id: string }): Promise<SailthruResult<{ job_id: string; status: string; [k: string]: unknown }>> {
-    return this.api('GET', '/job', payload);
+    return this.api('GET /job', payload);
   }
 
   /** Page views go to the tracking host as JSON with the customer id as bearer token; no signature. */
@@ -100,8 +109,7 @@ export class SailthruClient {
       );
     }
     return this.send({
-      method: 'POST',
-      endpoint: PAGEVIEW_ENDPOINT,
+      call: `POST ${PAGEVIEW_ENDPOINT}`,
       payload: body,
       url: this.trackUrl + PAGEVIEW_ENDPOINT,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${customerId}` },
@@ -118,7 +126,8 @@ export class SailthruClient {
     await this.dispatcher.close();
   }
 
-  private api<T>(method: HttpMethod, endpoint: string, payload: unknown): Promise<SailthruResult<T>> {
+  private api<T>(call: Exclude<SailthruCall, 'POST /v1/track/event/pageview'>, payload: unknown): Promise<SailthruResult<T>> {
+    const [method, endpoint] = splitCall(call);
     let params;
     try {
       params = signedParams(this.creds.apiKey, this.creds.sharedSecret, payload);
@@ -129,93 +138,54 @@ export class SailthruClient {
     }
     const encoded = new URLSearchParams(params as unknown as Record<string, string>).toString();
     const url = this.apiUrl + endpoint;
+    const base = { call, payload, sig: params.sig };
     if (method === 'POST') {
-      return this.send<T>({
-        method,
-        endpoint,
-        payload,
-        url,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: encoded,
-      });
+      return this.send<T>({ ...base, url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: encoded });
     }
-    return this.send<T>({ method, endpoint, payload, url: `${url}?${encoded}`, headers: {} });
+    return this.send<T>({ ...base, url: `${url}?${encoded}`, headers: {} });
   }
 
   private async send<T>(req: Prepared): Promise<SailthruResult<T>> {
-    if (this.gate) await this.gate.acquire(req.method, req.endpoint);
+    const [method, endpoint] = splitCall(req.call);
+    if (this.gate) await this.gate.acquire(method, endpoint);
     const started = this.now();
-    let status: number;
-    let text: string;
-    let rateLimit: RateLimitInfo | undefined;
-    try {
-      const res = await request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        dispatcher: this.dispatcher,
-      });
-      status = res.statusCode;
-      rateLimit = parseRateLimitHeaders(res.headers);
-      text = await res.body.text();
-    } catch (err) {
-      return this.networkError<T>(req, err, started);
-    }
-    if (rateLimit) {
-      this.lastRateLimits.set(`${req.method} ${req.endpoint}`, rateLimit);
-      this.gate?.observe?.(req.method, req.endpoint, rateLimit);
-    }
-    return this.interpret<T>(req, status, text, rateLimit, started);
-  }
-
-  private interpret<T>(
-    req: Prepared,
-    status: number,
-    text: string,
-    rateLimit: RateLimitInfo | undefined,
-    started: number,
-  ): SailthruResult<T> {
+    const answer = await exchange(this.dispatcher, { method, url: req.url, headers: req.headers, body: req.body }, this.timeoutMs, this.maxAnswerBytes);
     const durationMs = this.now() - started;
-    let body: unknown;
-    try {
-      body = text === '' ? {} : JSON.parse(text);
-    } catch {
-      const message = `Sailthru answered HTTP ${status} with a body that is not JSON: ${preview(text)}`;
-      const call = record(req, status, durationMs, { errorMessage: message });
-      // A proxy's HTML page on a 2xx or 5xx says nothing about our request: worth another try.
-      const c = status >= 200 && status < 300 ? { class: 'retryable' as const } : classifyError(status, null, rateLimit, this.now());
-      return { ok: false, status, code: null, message, ...c, call, rateLimit };
+    const rateLimit = 'headers' in answer ? parseRateLimitHeaders(answer.headers) : undefined;
+    if (rateLimit) {
+      this.lastRateLimits.set(req.call, rateLimit);
+      this.gate?.observe?.(method, endpoint, rateLimit);
     }
-    const envelope = errorEnvelope(body);
-    const failed = envelope !== null || status < 200 || status >= 300;
-    if (!failed) {
-      return { ok: true, status, body: body as T, call: record(req, status, durationMs, { response: body }), rateLimit };
-    }
-    const code = envelope?.code ?? null;
-    const message = envelope?.message ?? `Sailthru answered HTTP ${status}`;
-    const c = classifyError(status, code, rateLimit, this.now());
-    const call = record(req, status, durationMs, {
-      response: body,
-      errorMessage: message,
-      ...(code !== null ? { errorCode: code } : {}),
+    const verdict = classifyExchange(req.call, answer, {
+      url: req.url,
+      urlSetting: endpoint === PAGEVIEW_ENDPOINT ? 'trackUrl' : 'apiUrl',
+      timeoutMs: this.timeoutMs,
+      maxBytes: this.maxAnswerBytes,
+      rateLimit,
+      nowMs: this.now(),
+      secrets: [this.creds.sharedSecret, ...(req.sig !== undefined ? [req.sig] : [])],
     });
-    return { ok: false, status, code, message, ...c, call, rateLimit };
-  }
-
-  private networkError<T>(req: Prepared, err: unknown, started: number): SailthruResult<T> {
-    // Messages are built from error codes only: undici's own texts may quote the URL, and a GET
-    // URL carries api_key and sig.
-    const timedOut =
-      err instanceof undiciErrors.HeadersTimeoutError ||
-      err instanceof undiciErrors.BodyTimeoutError ||
-      err instanceof undiciErrors.ConnectTimeoutError;
-    const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'UNKNOWN';
-    const host = safeHost(req.url);
-    const message = timedOut
-      ? `No answer from ${host} within ${this.timeoutMs} ms (${code})`
-      : `Could not reach ${host}: ${code}`;
-    const call = record(req, 0, this.now() - started, { errorMessage: message });
-    return { ok: false, status: 0, code: null, message, class: 'retryable', call };
+    const withRateLimit = rateLimit ? { rateLimit } : {};
+    if (verdict.ok) {
+      const call = record(req, verdict.status, durationMs, verdict.body !== null ? { response: verdict.body } : {});
+      return { ok: true, status: verdict.status, body: verdict.body as T, call, ...withRateLimit };
+    }
+    const call = record(req, verdict.status, durationMs, {
+      errorMessage: verdict.message,
+      ...(verdict.code !== null ? { errorCode: verdict.code } : {}),
+      ...(verdict.response !== undefined ? { response: verdict.response } : {}),
+    });
+    const error: SailthruError = {
+      ok: false,
+      status: verdict.status,
+      code: verdict.code,
+      message: verdict.message,
+      class: verdict.class,
+      call,
+      ...withRateLimit,
+    };
+    if (verdict.retryAfterMs !== undefined) error.retryAfterMs = verdict.retryAfterMs;
+    return error;
   }
 
   private failWithoutRequest(method: HttpMethod, endpoint: string, payload: unknown, message: string): SailthruError {
@@ -225,22 +195,15 @@ export class SailthruClient {
 }
 
 function record(req: Prepared, status: number, durationMs: number, extra: Partial<CallRecord>): CallRecord {
-  return { method: req.method, endpoint: req.endpoint, payload: req.payload, status, durationMs, ...extra };
+  const [method, endpoint] = splitCall(req.call);
+  return { method, endpoint, payload: req.payload, status, durationMs, ...extra };
 }
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function safeHost(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return 'Sailthru';
-  }
-}
-
-function preview(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > 120 ? `${oneLine.slice(0, 120)}…` : oneLine || '(empty)';
+function splitCall(call: SailthruCall): [HttpMethod, string] {
+  const space = call.indexOf(' ');
+  return [call.slice(0, space) as HttpMethod, call.slice(space + 1)];
 }

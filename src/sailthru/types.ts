@@ -5,12 +5,15 @@
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 /**
- * retryable: try the same request again later (network, timeout, 5xx but 501, 429/43, error 9).
+ * retryable: try the same request again later (network, timeout, 5xx but 501, 429/43, error 9,
+ *            an answer cut off at the size cap, a 2xx that does not look like a success).
  * account: every later request of this account would fail the same way (3, 4, 5, 21, HTTP 401):
  *          pause the destination rather than dead-letter events.
+ * redirect: the URL answered with a 3xx, which is never followed (it could send the signed
+ *           request elsewhere); every later request would be redirected too: pause the destination.
  * permanent: this request will never succeed as it is.
  */
-export type ErrorClass = 'retryable' | 'account' | 'permanent';
+export type ErrorClass = 'retryable' | 'account' | 'redirect' | 'permanent';
 
 /** One Sailthru call as the delivery log shows it: never the secret, never `sig`. */
 export interface CallRecord {
@@ -19,7 +22,7 @@ export interface CallRecord {
   endpoint: string;
   /** The logical payload (what went inside `json`, or the page-view JSON body). */
   payload: unknown;
-  /** HTTP status; 0 when no response arrived (network error, timeout). */
+  /** HTTP status; 0 when no whole response arrived (network error, timeout, a connection cut mid-body). */
   status: number;
   /** Sailthru error code when the answer was an error envelope. */
   errorCode?: number;
