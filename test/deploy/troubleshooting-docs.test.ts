@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -407,6 +408,90 @@ describe('delivery outcomes, against the emulator', () => {
       apiUrl: (m) => quoted(m, 'apiUrl', 'ftp://x'),
     };
     for (const problem of problems) expectDocumented(asQuoted[problem.split(' ')[0]!]!(problem));
+  });
+});
+
+describe('answers Sailthru never gives, from a scripted server (SPEC.md §9)', () => {
+  type Script = (res: ServerResponse, url: string) => void;
+  let script: Script = (res) => res.end('{}');
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => script(res, req.url ?? '/'));
+  });
+  let base = '';
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** The retry or pause reason an event gets when its POST /purchase is answered by `next`. */
+  async function reasonFor(next: Script, timeoutMs = 5_000): Promise<{ state: string; reason: string }> {
+    script = next;
+    const client = new SailthruClient({ apiKey: 'k', sharedSecret: 'docs-secret', apiUrl: base }, { timeoutMs });
+    try {
+      const result = await client.postPurchase({ email: 'a@b.co', items: [] });
+      expect(result.ok).toBe(false);
+      return resultOfError(result as SailthruError) as { state: string; reason: string };
+    } finally {
+      await client.close();
+    }
+  }
+  const host = () => base.slice('http://'.length);
+  /** The part after "will retry: ", without the trailing " (HTTP …)". */
+  const retried = (r: { state: string; reason: string }): string => {
+    expect(r.state).toBe('retry');
+    return r.reason.slice(r.reason.indexOf('will retry: ') + 'will retry: '.length).replace(/ \(HTTP \d+\)$/, '');
+  };
+
+  it('each retry and the redirect pause are quoted', async () => {
+    const hang: Script = () => {};
+    expectDocumented(quoted(retried(await reasonFor(hang, 300)), host(), '300'));
+
+    const trickle: Script = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      const timer = setInterval(() => res.write(' '), 50);
+      res.on('close', () => clearInterval(timer));
+    };
+    const slow = retried(await reasonFor(trickle, 300));
+    expectDocumented(quoted(slow, host(), '300', '200', /(\d+) bytes so far/.exec(slow)![1]!));
+
+    const huge: Script = (res) => res.writeHead(200, { 'content-length': String(5 * 1024 * 1024) }).end();
+    expectDocumented(quoted(retried(await reasonFor(huge)), host(), 'Content-Length 5242880'));
+
+    const cut: Script = (res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"purchase":');
+      setTimeout(() => res.socket?.resetAndDestroy(), 20);
+    };
+    const broke = retried(await reasonFor(cut));
+    expectDocumented(quoted(broke, host(), '200', '12', broke.slice(broke.lastIndexOf(': ') + 2)));
+
+    const garbage: Script = (res) => res.socket?.end(Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]));
+    const notHttp = retried(await reasonFor(garbage));
+    expectDocumented(quoted(notHttp, host(), notHttp.slice(notHttp.lastIndexOf('(') + 1, -1)));
+
+    const html = '<html>Sign in to the Wi-Fi</html>';
+    const unrecognised = retried(await reasonFor((res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html)));
+    expectDocumented(quoted(unrecognised, 'a JSON object with "purchase"', 'a body that is not JSON', html));
+    const empty = retried(await reasonFor((res) => res.writeHead(200).end()));
+    expect(empty).toBe('unrecognised answer from Sailthru (expected a JSON object with "purchase", got an empty body)');
+    const long = retried(await reasonFor((res) => res.writeHead(200).end(`[${'1,'.repeat(200)}1]`)));
+    expect(long).toMatch(/^unrecognised answer from Sailthru \(expected a JSON object with "purchase", got a JSON array; first 200 bytes: \[1,1,[1,]*…\)$/);
+    expect(doc).toContain('`first 200 bytes: …`');
+
+    const proxyPage = retried(await reasonFor((res) => res.writeHead(502, { 'content-type': 'text/html' }).end(html)));
+    expectDocumented(quoted(proxyPage, '502', html));
+
+    const redirect = await reasonFor((res, url) => res.writeHead(301, { location: `https://elsewhere.example${url}` }).end());
+    expect(redirect.state).toBe('paused');
+    // The setting's name varies too (trackUrl for page views); "check apiUrl/trackUrl" does not.
+    const setting = redirect.reason.replace(`(apiUrl ${base}`, `(SETTING ${base}`);
+    expectDocumented(quoted(setting, 'POST', '/purchase', 'SETTING', base, 'https://elsewhere.example/purchase', '301'));
   });
 });
 
