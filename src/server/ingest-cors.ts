@@ -14,8 +14,15 @@
 
 export type CorsOrigins = '*' | readonly string[];
 
-/** What a browser may send: the SDKs' own headers (RudderStack's AnonymousId) included. */
+/**
+ * Headers a browser may always send. A preflight also gets back whatever other headers it asks
+ * for (decided: SDKs add their own, e.g. RudderStack's `SentAt` and `RSA-Retry-Attempt`, and a
+ * fixed list breaks on the next SDK version; with credentials never allowed, a header grants
+ * nothing a server-side client could not send anyway).
+ */
 export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Content-Encoding', 'AnonymousId', 'X-Retry-Count', 'X-Signature'];
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+const MAX_REQUESTED_HEADERS = 32;
 /** Long enough that a page's preflight is answered once; browsers cap it lower (Chromium: 2 h). */
 export const CORS_MAX_AGE_SECONDS = 86_400;
 
@@ -47,12 +54,21 @@ export class IngestCors {
     };
   }
 
-  /** The extra headers of a preflight (`OPTIONS`) answer. */
-  preflightHeaders(): Record<string, string> {
+  /** The extra headers of a preflight (`OPTIONS`) answer to `Access-Control-Request-Headers`. */
+  preflightHeaders(requestedHeaders: string | string[] | undefined): Record<string, string> {
+    const requested = (Array.isArray(requestedHeaders) ? requestedHeaders.join(',') : (requestedHeaders ?? ''))
+      .split(',')
+      .map((name) => name.trim())
+      .filter((name) => HEADER_NAME.test(name))
+      .slice(0, MAX_REQUESTED_HEADERS);
+    const known = new Set(CORS_ALLOWED_HEADERS.map((name) => name.toLowerCase()));
+    const extra = requested.filter((name) => !known.has(name.toLowerCase()));
     return {
       'access-control-allow-methods': 'POST',
-      'access-control-allow-headers': CORS_ALLOWED_HEADERS.join(', '),
+      'access-control-allow-headers': [...CORS_ALLOWED_HEADERS, ...extra].join(', '),
       'access-control-max-age': String(CORS_MAX_AGE_SECONDS),
+      // The allowed headers depend on what was asked.
+      vary: 'Origin, Access-Control-Request-Headers',
     };
   }
 }

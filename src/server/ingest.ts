@@ -140,7 +140,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
 
   const routeOptions = { schema: { response: ingestResponseSchemas } };
   const preflight = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (cors.decide(request.headers.origin).kind === 'allowed') reply.headers(cors.preflightHeaders());
+    if (cors.decide(request.headers.origin).kind === 'allowed') reply.headers(cors.preflightHeaders(request.headers['access-control-request-headers']));
     await reply.code(204).send();
   };
 

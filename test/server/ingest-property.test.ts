@@ -104,12 +104,12 @@ it('answers 200 or 4xx with a JSON body for any body, never 5xx', async () => {
         expect(response.statusCode).toBeGreaterThanOrEqual(200);
         expect(response.statusCode).toBeLessThan(500);
         expect(response.headers['content-type']).toMatch(/^application\/json/);
-        const answer = response.json() as { success: boolean; error?: string; rejected?: unknown[] };
+        const answer = response.json() as { success: boolean; error?: string; code?: ErrorCode; rejected?: unknown[] };
         if (response.statusCode === 200) {
           expect(answer.success).toBe(true);
         } else {
           expect(answer).toEqual({ success: false, error: expect.any(String), code: expect.stringMatching(/^INGEST_/), message: answer.error });
-          expect(statusOf((answer as { code: ErrorCode }).code)).toBe(response.statusCode);
+          expect(statusOf(answer.code!)).toBe(response.statusCode);
           expect(response.body).not.toContain(WRITE_KEY);
           expect(server.sink.batches.length).toBe(before);
         }
