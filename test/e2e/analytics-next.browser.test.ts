@@ -46,7 +46,6 @@ async function runOnPage(mode: 'standard' | 'batching', script: string): Promise
         { writeKey, cdnSettings: { integrations: { 'Segment.io': segmentIo } } },
         { integrations: { 'Segment.io': { apiHost: segmentIo.apiHost, protocol: 'http' } } },
       );
-      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the test's own script, run in the page
       const run = new Function('analytics', `return (async () => { ${script} })()`) as (a: unknown) => Promise<unknown>;
       return run(analytics);
     },

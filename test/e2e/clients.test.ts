@@ -229,7 +229,7 @@ describe('Python SDK wire shapes', () => {
       [pythonHeaders({ 'content-encoding': 'gzip' }), gzipSync(Buffer.alloc(600 * 1024, 0x20)), 413, 'INGEST_BODY_TOO_LARGE'],
     ];
     for (const [headers, body, status, code] of cases) {
-      const response = await fetch(`${stack.service.url}/v1/batch`, { method: 'POST', headers, body });
+      const response = await fetch(`${stack.service.url}/v1/batch`, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
       expect(response.status, code).toBe(status);
       const payload = (await response.json()) as Record<string, unknown>;
       // What request.py does: APIError(res.status_code, payload['code'], payload['message']).

@@ -64,7 +64,6 @@ async function runOnPage(options: Record<string, unknown>, script: string): Prom
         analytics.load(writeKey, dataPlaneUrl, { ...options, onLoaded: () => resolve() });
       });
       await new Promise<void>((resolve) => analytics.ready(resolve));
-      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the test's own script, run in the page
       const run = new Function('analytics', `return (async () => { ${script} })()`) as (a: unknown) => Promise<unknown>;
       await run(analytics);
     },
