@@ -3,7 +3,12 @@
  * synchronous=FULL, group commit, 200 only after the commit), at several numbers of concurrent
  * connections, against a no-op fastify route that only parses the same bodies, in the same run.
  *
- *   npx tsx bench/ingest.ts [--quick] [--connections 8,16,32,64] [--seconds 20] [--cpu-prof]
+ *   npx tsx bench/ingest.ts [--quick] [--connections 8,16,32,64] [--seconds 20] [--cpu-prof] [--gzip]
+ *
+ * `--gzip` sends every ingest body gzipped (`Content-Encoding: gzip`, as RudderStack's SDKs do);
+ * the bodies are compressed before the run (a pool of `--gzip-bodies`, default 12,000, each with
+ * its own messageIds), so the load generator spends no CPU on it. The no-op route keeps plain
+ * bodies. It also times the body reader alone (src/server/ingest-body.ts), plain and gzipped.
  *
  * `--cpu-prof` writes the server's V8 profiles to $TMPDIR/st-bench-profiles (summarise one with
  * `npx tsx bench/lib/profile-summary.ts FILE.cpuprofile`).
@@ -14,6 +19,8 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { batchBodies } from './lib/batch-bodies.ts';
 import { parseArgs } from './lib/args.ts';
 import { runLoad, type LoadResult } from './lib/load.ts';
@@ -22,6 +29,8 @@ import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, type Service
 import { basicAuth, scratchDir, serviceEnv, BENCH_WRITE_KEY } from './lib/stack.ts';
 import { openSqliteStore } from '../src/delivery/sqlite-store.ts';
 import { normalizeTrackingBody } from '../src/segment/normalize.ts';
+import { MAX_REQUEST_BYTES } from '../src/segment/limits.ts';
+import { receiveBody } from '../src/server/ingest-body.ts';
 
 const TARGET_EVENTS_PER_SECOND = 20_000;
 const EVENTS_PER_BATCH = 100;
@@ -36,6 +45,8 @@ const cpuProfile = args.has('cpu-prof');
 const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a) => a !== '');
 /** HEAP_GROWING_PERCENT as the server process gets it (inherited from this one's environment). */
 const heapGrowth = process.env.HEAP_GROWING_PERCENT || undefined;
+const gzip = args.has('gzip');
+const gzipPoolSize = args.number('gzip-bodies', quick ? 2_000 : 12_000);
 
 interface LevelRun {
   server: 'ingest' | 'no-op';
@@ -48,7 +59,7 @@ interface LevelRun {
 }
 
 async function measure(server: ServiceProcess, kind: LevelRun['server'], connections: number, firstRequest: number): Promise<LevelRun> {
-  const bodies = batch;
+  const compressed = gzip && kind === 'ingest';
   const cpuBefore = cpuSecondsOf(server.pid);
   const sched = schedMeter(server.pid);
   const wallBefore = performance.now();
@@ -58,8 +69,12 @@ async function measure(server: ServiceProcess, kind: LevelRun['server'], connect
     connections,
     warmupMs: warmupSeconds * 1000,
     durationMs: seconds * 1000,
-    headers: { 'content-type': 'application/json', authorization: basicAuth(BENCH_WRITE_KEY) },
-    body: (n) => bodies.body(n),
+    headers: {
+      'content-type': 'application/json',
+      authorization: basicAuth(BENCH_WRITE_KEY),
+      ...(compressed ? { 'content-encoding': 'gzip' } : {}),
+    },
+    body: (n) => (compressed ? gzippedBody(n) : batch.body(n)),
     unitsPerRequest: EVENTS_PER_BATCH,
     firstRequest,
   });
@@ -76,6 +91,41 @@ async function measure(server: ServiceProcess, kind: LevelRun['server'], connect
 }
 
 const batch = batchBodies({ templates: 64, eventsPerBody: EVENTS_PER_BATCH });
+
+/** Gzipped bodies made before the run; past the pool, numbers wrap (duplicates, counted below). */
+const gzipPool: Buffer[] = gzip ? Array.from({ length: gzipPoolSize }, (_, n) => gzipSync(batch.body(n))) : [];
+let gzipWrapped = 0;
+function gzippedBody(n: number): Buffer {
+  if (n >= gzipPool.length) gzipWrapped++;
+  return gzipPool[n % gzipPool.length]!;
+}
+
+/**
+ * The body reader alone, in this process: receiveBody (stream in, limit, gunzip) and the JSON
+ * parse, for the same bodies plain and gzipped. What gzip adds per event, without HTTP or storage.
+ */
+async function measureBodyReader(): Promise<{ plainMicrosPerEvent: number; gzipMicrosPerEvent: number; compressionRatio: number }> {
+  const plain = Array.from({ length: 64 }, (_, n) => batch.body(n));
+  const zipped = plain.map((b) => gzipSync(b));
+  const time = async (bodies: Buffer[], headers: Record<string, string>): Promise<number> => {
+    const rounds = quick ? 20 : 100;
+    const start = process.cpuUsage();
+    for (let r = 0; r < rounds; r++) {
+      for (const body of bodies) {
+        const received = await receiveBody(Readable.from([body]), { ...headers, 'content-length': String(body.length) }, MAX_REQUEST_BYTES);
+        JSON.parse(received.decoded.toString('utf8'));
+      }
+    }
+    const cpu = process.cpuUsage(start);
+    return (cpu.user + cpu.system) / (rounds * bodies.length * EVENTS_PER_BATCH);
+  };
+  await time(plain, {});
+  await time(zipped, { 'content-encoding': 'gzip' });
+  const plainMicrosPerEvent = await time(plain, {});
+  const gzipMicrosPerEvent = await time(zipped, { 'content-encoding': 'gzip' });
+  const sum = (list: Buffer[]) => list.reduce((s, b) => s + b.length, 0);
+  return { plainMicrosPerEvent, gzipMicrosPerEvent, compressionRatio: sum(plain) / sum(zipped) };
+}
 
 /**
  * The store alone, for the analysis: SqliteEventStore.append of the same events, already
@@ -126,7 +176,7 @@ async function measureStoreAlone(inFlight: number): Promise<{ eventsPerSecond: n
   }
 }
 process.stdout.write(
-  `ingest: ${EVENTS_PER_BATCH} events per batch, ${Math.round(batch.meanEventBytes)} bytes per event on average ` +
+  `ingest${gzip ? ' (gzipped bodies)' : ''}: ${EVENTS_PER_BATCH} events per batch, ${Math.round(batch.meanEventBytes)} bytes per event on average ` +
     `(${Math.round(batch.meanBodyBytes / 1024)} KB per body); ${seconds} s per level after ${warmupSeconds} s warm-up\n`,
 );
 
@@ -185,6 +235,20 @@ printTable(
   'SqliteEventStore.append alone (no HTTP), same events, in this process',
 );
 
+const bodyReader = await measureBodyReader();
+printTable(
+  [
+    {
+      'plain CPU us/event': round(bodyReader.plainMicrosPerEvent, 2),
+      'gzip CPU us/event': round(bodyReader.gzipMicrosPerEvent, 2),
+      'gzip costs us/event': round(bodyReader.gzipMicrosPerEvent - bodyReader.plainMicrosPerEvent, 2),
+      'compression ratio': round(bodyReader.compressionRatio, 1),
+    },
+  ],
+  'Body reader alone (receiveBody + JSON.parse), same bodies, in this process',
+);
+if (gzip) process.stdout.write(`gzip pool: ${gzipPool.length} bodies; ${gzipWrapped} requests reused a body (stored as duplicates)\n`);
+
 const ingestRuns = runs.filter((r) => r.server === 'ingest');
 const noopRuns = runs.filter((r) => r.server === 'no-op');
 const best = (list: LevelRun[]) => list.reduce((a, b) => (b.load.unitsPerSecond > a.load.unitsPerSecond ? b : a));
@@ -220,7 +284,7 @@ printTargets(targets);
 
 const path = writeResult({
   // A run with another heap growth is kept beside the default one, not over it.
-  name: heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`,
+  name: `${heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`}${gzip ? '-gzip' : ''}`,
   quick,
   parameters: {
     eventsPerBatch: EVENTS_PER_BATCH,
@@ -235,6 +299,8 @@ const path = writeResult({
     noop: 'fastify 5, POST /v1/batch parses the JSON body and answers 200, in a child process',
     loadGenerator: 'undici Pool, one request in flight per connection, in the parent process (same machine)',
     cpuProfile,
+    gzip,
+    ...(gzip ? { gzipPoolBodies: gzipPool.length, gzipWrappedRequests: gzipWrapped } : {}),
   },
   figures: {
     bestEventsPerSecond: round(bestIngest.load.unitsPerSecond, 0),
@@ -245,6 +311,9 @@ const path = writeResult({
     storeAloneEventsPerSecond: round(storeAlone.eventsPerSecond, 0),
     storeAloneCpuMicrosPerEvent: round(storeAlone.cpuMicrosPerEvent, 1),
     storeAloneBatchesPerCommit: round(storeAlone.batches / Math.max(1, storeAlone.commits), 2),
+    bodyReaderPlainCpuMicrosPerEvent: round(bodyReader.plainMicrosPerEvent, 2),
+    bodyReaderGzipCpuMicrosPerEvent: round(bodyReader.gzipMicrosPerEvent, 2),
+    gzipCompressionRatio: round(bodyReader.compressionRatio, 1),
     levels: runs.map((r) => ({
       server: r.server,
       connections: r.load.connections,

@@ -54,6 +54,11 @@ export interface AppConfig {
    * throttle: false (default: the socket's address), true, or a comma list of proxy addresses.
    */
   trustProxy: boolean | string;
+  /**
+   * Origins whose pages may send events from browsers (CORS on the ingest routes only): `*` for
+   * any (write keys are public in browsers, as with Segment), or a list of exact origins.
+   */
+  corsOrigins: '*' | readonly string[];
 }
 
 export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
@@ -112,6 +117,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     retentionDays: num(e, 'RETENTION_DAYS', 7),
     logLevel: e.LOG_LEVEL || 'info',
     trustProxy: trustProxy(e.TRUST_PROXY),
+    corsOrigins: corsOrigins(e.CORS_ORIGINS),
   };
 }
 
@@ -174,6 +180,26 @@ function trustProxy(v: string | undefined): boolean | string {
   if (v === undefined || v === '' || /^(false|0|no)$/i.test(v)) return false;
   if (/^(true|1|yes)$/i.test(v)) return true;
   return v;
+}
+
+/** "*" (the default), or "https://shop.example.com,https://www.example.com" exactly as browsers send Origin. */
+function corsOrigins(v: string | undefined): '*' | string[] {
+  const origins = list(v);
+  if (origins.length === 0 || (origins.length === 1 && origins[0] === '*')) return '*';
+  return origins.map((origin) => {
+    let url: URL | null = null;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = null;
+    }
+    const isOrigin = url !== null && url.origin !== 'null' && url.pathname === '/' && url.search === '' && url.hash === '' && !origin.includes('@');
+    if (!isOrigin) {
+      throw new ConfigError(`CORS_ORIGINS: "${origin}" is not an origin such as https://shop.example.com (scheme, host and port only), nor "*"`);
+    }
+    // Browsers send the serialised origin: lower-case host, no default port, no slash.
+    return url!.origin;
+  });
 }
 
 /** "POST /event=100,GET=500" → { 'POST /event': 100, GET: 500 } */

@@ -31,6 +31,19 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db?schema=x' }).databaseUrl).toBe('postgres://u@h/db?schema=x');
   });
 
+  it('reads CORS_ORIGINS as * (the default) or a list of origins as browsers send them, and refuses anything else', () => {
+    expect(loadConfig({}).corsOrigins).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: ' * ' }).corsOrigins).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: 'https://Shop.Example.com/, http://localhost:3000,https://www.example.com:443' }).corsOrigins).toEqual([
+      'https://shop.example.com',
+      'http://localhost:3000',
+      'https://www.example.com',
+    ]);
+    for (const bad of ['shop.example.com', 'https://shop.example.com/path', 'https://x.example?a=1', '*,https://x.example', 'https://user@x.example']) {
+      expect(() => loadConfig({ CORS_ORIGINS: bad }), bad).toThrow(/CORS_ORIGINS: .* is not an origin/);
+    }
+  });
+
   it('reads TRUST_PROXY as off, on, or a list of proxies', () => {
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);

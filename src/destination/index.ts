@@ -1,4 +1,5 @@
 import type { SegmentEvent } from '../segment/event.ts';
+import { ingestWarningsOf } from '../segment/event-rules.ts';
 import { SailthruClient } from '../sailthru/client.ts';
 import type { CallRecord, RequestGate } from '../sailthru/types.ts';
 import type { ActionContext, ActionResult, DestinationMemory } from './action.ts';
@@ -85,7 +86,8 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
 
   async function deliver(event: SegmentEvent): Promise<Outcome> {
     const calls: CallRecord[] = [];
-    const warnings: string[] = [];
+    // What ingest corrected in the event (an invalid timestamp…) shows with every attempt.
+    const warnings: string[] = ingestWarningsOf(event);
     let result: ActionResult;
     try {
       result = await run(event, client, calls, warnings);

@@ -46,8 +46,21 @@ type FieldCheck<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const OBJECT_FIELDS = ['properties', 'traits', 'context', 'integrations'] as const;
 const TIME_FIELDS = ['timestamp', 'originalTimestamp', 'sentAt'] as const;
+/**
+ * Where ingest records what it corrected in an event (an invalid timestamp replaced, a blank id
+ * dropped). The destination repeats these on every attempt, so they show in the delivery log.
+ */
+export const INGEST_WARNINGS_FIELD = 'ingestWarnings';
+
+/** The warnings ingest recorded in a stored event (none for events stored before there were any). */
+export function ingestWarningsOf(event: unknown): string[] {
+  if (!isJsonObject(event)) return [];
+  const warnings = event[INGEST_WARNINGS_FIELD];
+  return Array.isArray(warnings) ? warnings.filter((w): w is string => typeof w === 'string').map((w) => `at ingest: ${w}`) : [];
+}
+
 /** Fields ingest sets or removes itself. `writeKey` is a secret and never stored. */
-const NOT_COPIED = new Set(['writeKey', 'receivedAt']);
+const NOT_COPIED = new Set(['writeKey', 'receivedAt', INGEST_WARNINGS_FIELD]);
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -98,11 +111,21 @@ function wellFormed(value: string): string {
   return value.replace(LONE_SURROGATE, '\uFFFD');
 }
 
-/** userId / anonymousId / previousId / groupId: strings, or numbers made strings (as Segment). */
-function identifier(raw: JsonObject, field: string): FieldCheck<string | undefined> {
+/**
+ * userId / anonymousId / previousId / groupId / messageId: strings, or numbers made strings (as
+ * Segment). A string of nothing but whitespace counts as missing (decided: `" "` would otherwise
+ * become a lane, and a Sailthru profile, shared by every client sending it); `warn` says so.
+ */
+function identifier(raw: JsonObject, field: string, warn?: (message: string) => void): FieldCheck<string | undefined> {
   const value = raw[field];
   if (value === undefined || value === null || value === '') return { ok: true, value: undefined };
-  if (typeof value === 'string') return { ok: true, value: wellFormed(value) };
+  if (typeof value === 'string') {
+    if (value.trim() === '') {
+      warn?.(`${field} ${JSON.stringify(truncate(value, 20))} is only whitespace: treated as missing`);
+      return { ok: true, value: undefined };
+    }
+    return { ok: true, value: wellFormed(value) };
+  }
   if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value: String(value) };
   return { ok: false, reason: `${field} must be a string or a number, not ${describeJsonType(value)}` };
 }
@@ -127,13 +150,21 @@ function optionalObject(raw: JsonObject, field: string): FieldCheck<JsonObject |
   return { ok: false, reason: `${field} must be a JSON object, not ${describeJsonType(value)}` };
 }
 
-function optionalTime(raw: JsonObject, field: string): FieldCheck<IsoTime | undefined> {
-  const value = optionalString(raw, field);
-  if (!value.ok) return value;
-  if (value.value === undefined) return { ok: true, value: undefined };
-  const time = isoTime(value.value);
-  if (time === null) return { ok: false, reason: `${field} is not an ISO-8601 date` };
-  return { ok: true, value: time };
+/**
+ * A client time. One that is not a valid ISO-8601 date (`"2017"`, `"2024-02-31"`, a number) does
+ * not cost the event (decided: the event itself is good, and clients such as the seed's own
+ * examples send such times): it is ignored, and the caller records a warning naming it.
+ */
+function optionalTime(raw: JsonObject, field: string): { value: IsoTime | undefined; invalid: boolean } {
+  const value = raw[field];
+  if (value === undefined || value === null) return { value: undefined, invalid: false };
+  const time = typeof value === 'string' ? isoTime(value) : null;
+  return time === null ? { value: undefined, invalid: true } : { value: time, invalid: false };
+}
+
+function quoteValue(value: unknown): string {
+  const text = typeof value === 'string' ? JSON.stringify(truncate(value, 40)) : truncate(JSON.stringify(value) ?? String(value), 40);
+  return text;
 }
 
 function eventType(raw: JsonObject, rules: EventContext): FieldCheck<SegmentEventType> {
@@ -190,6 +221,11 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
 
   if (!isJsonObject(raw)) return reject(`the event must be a JSON object, not ${describeJsonType(raw)}`);
 
+  const warnings: string[] = [];
+  const warn = (message: string): void => {
+    warnings.push(message);
+  };
+
   const messageId = clientMessageId(raw);
   if (!messageId.ok) return reject(messageId.reason);
   const id = messageId.value;
@@ -205,9 +241,9 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   const type = eventType(raw, rules);
   if (!type.ok) return reject(type.reason, id);
 
-  const userId = identifier(raw, 'userId');
+  const userId = identifier(raw, 'userId', warn);
   if (!userId.ok) return reject(userId.reason, id);
-  const anonymousId = identifier(raw, 'anonymousId');
+  const anonymousId = identifier(raw, 'anonymousId', warn);
   if (!anonymousId.ok) return reject(anonymousId.reason, id);
   if (type.value === 'delete') {
     if (userId.value === undefined) return reject('a delete notification needs a userId', id);
@@ -225,10 +261,10 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
     return reject('a track event needs an event name (the "event" field)', id);
   }
 
-  const previousId = identifier(raw, 'previousId');
+  const previousId = identifier(raw, 'previousId', warn);
   if (!previousId.ok) return reject(previousId.reason, id);
   if (type.value === 'alias' && previousId.value === undefined) return reject('an alias event needs a previousId', id);
-  const groupId = identifier(raw, 'groupId');
+  const groupId = identifier(raw, 'groupId', warn);
   if (!groupId.ok) return reject(groupId.reason, id);
 
   const objects: Record<string, JsonObject | undefined> = {};
@@ -239,10 +275,11 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   }
 
   const times: Record<string, IsoTime | undefined> = {};
+  const invalidTimes: string[] = [];
   for (const field of TIME_FIELDS) {
-    const value = optionalTime(raw, field);
-    if (!value.ok) return reject(value.reason, id);
-    times[field] = value.value;
+    const time = optionalTime(raw, field);
+    if (time.invalid) invalidTimes.push(field);
+    times[field] = time.value;
   }
 
   const event = { type: type.value } as SegmentEvent;
@@ -268,7 +305,16 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   setOrDelete(event, 'originalTimestamp', resolved.originalTimestamp);
   setOrDelete(event, 'sentAt', sentAt?.text);
   event.receivedAt = rules.receivedAt.toISOString();
+  for (const field of invalidTimes) warn(invalidTimeWarning(field, raw[field], event));
+  if (warnings.length > 0) event[INGEST_WARNINGS_FIELD] = warnings;
   return { ok: true, event };
+}
+
+function invalidTimeWarning(field: string, value: unknown, event: SegmentEvent): string {
+  const bad = `${field} ${quoteValue(value)} is not a valid ISO-8601 date`;
+  if (field !== 'timestamp') return `${bad}: ignored`;
+  const from = event.timestamp === event.receivedAt ? 'the time it was received' : 'originalTimestamp and sentAt';
+  return `${bad}: the event's time is ${String(event.timestamp)}, ${from}`;
 }
 
 function setOrDelete(event: SegmentEvent, field: string, value: unknown): void {

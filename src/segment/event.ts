@@ -27,6 +27,8 @@ export interface SegmentEvent {
   originalTimestamp?: string;
   sentAt?: string;
   receivedAt?: string;
+  /** What ingest corrected in the event (INGEST_WARNINGS_FIELD), when anything. */
+  ingestWarnings?: string[];
   [key: string]: unknown;
 }
 

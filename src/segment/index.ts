@@ -10,6 +10,8 @@ export {
   TRACKING_TYPES,
   WEBHOOK_TYPES,
   normalizeEvent,
+  INGEST_WARNINGS_FIELD,
+  ingestWarningsOf,
   isJsonObject,
   type EventContext,
   type EventRejection,
@@ -24,4 +26,6 @@ export {
   type SingleEventRoute,
   type NormalizedRequest,
   type NormalizeResult,
+  type RequestProblem,
 } from './normalize.ts';
+export { TRACKING_PATHS, WEBHOOK_PATH, type TrackingPath } from './paths.ts';

@@ -16,7 +16,7 @@ import { isoTime } from './timestamps.ts';
  * Turning a parsed request body into normalised events plus per-event rejections.
  *
  * Whole-request problems (wrong shape, too many events, a single event over 32 KB) come back as
- * `{ ok: false, error }` and the HTTP layer answers 400; problems with one event become a
+ * `{ ok: false, problem, error }` and the HTTP layer refuses the request; problems with one event become a
  * rejection and the other events go on.
  */
 
@@ -33,7 +33,10 @@ export interface NormalizedRequest {
   rejected: EventRejection[];
 }
 
-export type NormalizeResult = NormalizedRequest | { ok: false; error: string };
+/** What is wrong with a whole request: its shape, its number of events, or (single-event routes) its size. */
+export type RequestProblem = 'invalid-body' | 'too-many-events' | 'event-too-large';
+
+export type NormalizeResult = NormalizedRequest | { ok: false; problem: RequestProblem; error: string };
 
 /** `writeKey` from a tracking API body (the alternative to Basic auth), if it has one. */
 export function writeKeyInBody(body: unknown): string | undefined {
@@ -47,7 +50,7 @@ export function normalizeTrackingBody(body: unknown, route: TrackingRoute, recei
   const base = { allowedTypes: TRACKING_TYPES, receivedAt, correctClockSkew: true };
   if (route === 'batch') {
     if (!isJsonObject(body)) {
-      return { ok: false, error: `The body must be a JSON object with a "batch" array, not ${describeJsonType(body)}` };
+      return { ok: false, problem: 'invalid-body', error: `The body must be a JSON object with a "batch" array, not ${describeJsonType(body)}` };
     }
     return normalizeBatchObject(body, base);
   }
@@ -68,33 +71,34 @@ export function normalizeWebhookBody(body: unknown, receivedAt: Date): Normalize
   }
   return {
     ok: false,
+    problem: 'invalid-body',
     error: `The body must be a Segment event, an array of events or {"batch": [...]}, not ${describeJsonType(body)}`,
   };
 }
 
 function normalizeSingle(body: unknown, rules: EventContext): NormalizeResult {
   if (!isJsonObject(body)) {
-    return { ok: false, error: `The body must be one event as a JSON object, not ${describeJsonType(body)}` };
+    return { ok: false, problem: 'invalid-body', error: `The body must be one event as a JSON object, not ${describeJsonType(body)}` };
   }
   const bytes = serializedBytes(body);
   // null (too deep to serialise) is left to normalizeEvent, which rejects it with the reason.
   if (bytes !== null && bytes > MAX_EVENT_BYTES) {
-    return { ok: false, error: `The event is over the limit of 32 KB (${MAX_EVENT_BYTES} bytes) as JSON` };
+    return { ok: false, problem: 'event-too-large', error: `The event is over the limit of 32 KB (${MAX_EVENT_BYTES} bytes) as JSON` };
   }
   return normalizeItems([body], rules);
 }
 
 function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeResult {
   const { batch, context, integrations, sentAt } = body;
-  if (batch === undefined) return { ok: false, error: 'The body has no "batch" array of events' };
+  if (batch === undefined) return { ok: false, problem: 'invalid-body', error: 'The body has no "batch" array of events' };
   if (!Array.isArray(batch)) {
-    return { ok: false, error: `"batch" must be an array of events, not ${describeJsonType(batch)}` };
+    return { ok: false, problem: 'invalid-body', error: `"batch" must be an array of events, not ${describeJsonType(batch)}` };
   }
   if (context !== undefined && context !== null && !isJsonObject(context)) {
-    return { ok: false, error: `The batch's "context" must be a JSON object, not ${describeJsonType(context)}` };
+    return { ok: false, problem: 'invalid-body', error: `The batch's "context" must be a JSON object, not ${describeJsonType(context)}` };
   }
   if (integrations !== undefined && integrations !== null && !isJsonObject(integrations)) {
-    return { ok: false, error: `The batch's "integrations" must be a JSON object, not ${describeJsonType(integrations)}` };
+    return { ok: false, problem: 'invalid-body', error: `The batch's "integrations" must be a JSON object, not ${describeJsonType(integrations)}` };
   }
   const rules: EventContext = { ...base };
   if (isJsonObject(context)) rules.batchContext = context;
@@ -108,7 +112,7 @@ function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeRe
 
 function normalizeItems(items: readonly unknown[], rules: EventContext): NormalizeResult {
   if (items.length > MAX_BATCH_EVENTS) {
-    return { ok: false, error: `The batch has ${items.length} events, over the limit of ${MAX_BATCH_EVENTS}` };
+    return { ok: false, problem: 'too-many-events', error: `The batch has ${items.length} events, over the limit of ${MAX_BATCH_EVENTS}` };
   }
   const accepted: SegmentEvent[] = [];
   const rejected: EventRejection[] = [];

@@ -21,8 +21,8 @@ export function parseIsoTime(text: string): number | null {
   const [, year, month, day, hours = '0', minutes = '0', seconds = '0', fraction = '', zone = 'Z'] = match;
   const parts = [Number(month), Number(day), Number(hours), Number(minutes), Number(seconds)] as const;
   const [mo, d, h, mi, s] = parts;
-  // Same ranges as Date.parse accepts (a day past the month's end rolls over, as there).
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
+  // A day past the month's end (2024-02-31) is not a date: Date.parse would roll it over to March.
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(Number(year), mo) || h > 23 || mi > 59 || s > 59) return null;
   const ms = Number(fraction.slice(0, 3).padEnd(3, '0'));
   // A date-time without a zone is read as UTC; "+0100", "+01:00" and "+01" are the same offset.
   const offsetMinutes =
@@ -32,6 +32,12 @@ export function parseIsoTime(text: string): number | null {
   date.setUTCFullYear(Number(year), mo - 1, d);
   date.setUTCHours(h, mi, s, ms);
   return date.getTime() - offsetMinutes * 60_000;
+}
+
+function daysInMonth(year: number, month: number): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 0);
+  return date.getUTCDate();
 }
 
 /** A time as the client wrote it, and what it means. */

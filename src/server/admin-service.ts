@@ -17,6 +17,7 @@ import {
   type WriteKeyView,
 } from './admin-views.ts';
 import { testConnection, type ConnectionTestResult } from './connection-test.ts';
+import type { RefusalSummary } from './ingest-refusals.ts';
 import type { Series, SeriesSampler } from './series-sampler.ts';
 
 /**
@@ -56,6 +57,8 @@ export interface AdminServiceDeps {
   config: Pick<AppConfig, 'adminToken' | 'destinations'>;
   /** Connection tests' timeout, ms (default 5 s). */
   connectionTimeoutMs?: number;
+  /** Requests the ingest of this process refused, by error code. */
+  refusals?: { summary(): RefusalSummary[] };
 }
 
 export interface Totals {
@@ -71,6 +74,8 @@ export interface Overview {
   destinations: DestinationView[];
   totals: Totals;
   series: Series;
+  /** Requests this process's ingest refused since it started (a client that cannot get in). */
+  refused: RefusalSummary[];
 }
 
 export interface NewDestinationInput {
@@ -121,6 +126,7 @@ export class AdminService {
         oldestUnsettledAgeMs: ages.length === 0 ? null : Math.max(...ages),
       },
       series: await this.series(minutes),
+      refused: this.deps.refusals?.summary() ?? [],
     };
   }
 

@@ -8,6 +8,7 @@ import { FailedAttempts } from './admin-auth.ts';
 import { adminApiRoutes } from './admin-api.ts';
 import { AdminService } from './admin-service.ts';
 import { consoleRoutes } from './console/routes.ts';
+import type { RefusalSummary } from './ingest-refusals.ts';
 import { SessionStore, type Session } from './console/session.ts';
 import { redactSecrets, SecretList } from './secret-redaction.ts';
 import { SeriesSampler } from './series-sampler.ts';
@@ -28,6 +29,8 @@ export interface AdminRoutesOptions {
   sessionIdleMs?: number;
   /** Test-connection timeout, ms (default 5 s). */
   connectionTimeoutMs?: number;
+  /** Requests the ingest refused (shown on the overview). */
+  refusals?: { summary(): RefusalSummary[] };
 }
 
 const SESSION_COOKIE = 'sd_session';
@@ -48,6 +51,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     sampler,
     config,
     ...(options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
+    ...(options.refusals !== undefined ? { refusals: options.refusals } : {}),
   });
   // Sessions live in the event store: a balancer may send each request of a session to a
   // different process. The cookie holds the session id alone, unsigned: a signature would need a

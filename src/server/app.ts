@@ -6,7 +6,7 @@ import type { EventStore } from '../delivery/store.ts';
 import type { AppConfig } from '../config.ts';
 import { adminRoutes } from './admin.ts';
 import { healthRoutes } from './health.ts';
-import { ingestRoutes, type WebhookSecret } from './ingest.ts';
+import { ingestRoutes, RefusalMonitor, type WebhookSecret } from './ingest.ts';
 
 /** Everything the HTTP side reaches: the store (through its interfaces) and process state. */
 export interface AppDeps {
@@ -54,15 +54,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   if (deps.ingest) {
+    const refusals = new RefusalMonitor({ registry: deps.metrics.registry, logger: deps.logger });
     await app.register(ingestRoutes, {
       sink: deps.metrics.instrumentSink(deps.store),
       writeKeys: deps.store,
       webhookSecrets: deps.webhookSecrets,
       maxBacklog: deps.config.maxBacklog,
       isShuttingDown: deps.isShuttingDown,
+      corsOrigins: deps.config.corsOrigins,
+      onRefused: (refused) => refusals.record(refused),
     });
     // The admin API and console: served where ingest is (DESIGN.md "Contracts").
-    await app.register(adminRoutes, { config: deps.config, store: deps.store, metrics: deps.metrics, registry: deps.registry });
+    await app.register(adminRoutes, { config: deps.config, store: deps.store, metrics: deps.metrics, registry: deps.registry, refusals });
   }
 
   return app;

@@ -1,8 +1,12 @@
 import Type, { type Static } from 'typebox';
+import { statusOf, type ErrorCode } from './error-codes.ts';
 
 /**
  * The answers of the ingest routes (DESIGN.md "Contracts"): 200 `{"success": true}` once stored,
- * with the refused events listed; every error is `{"success": false, "error": "<message>"}`.
+ * with the refused events listed; every error is
+ * `{"success": false, "error": "<message>", "code": "<CODE>", "message": "<message>"}`: `error` as
+ * before, `code` and `message` because Segment's and RudderStack's Python SDKs read
+ * `payload['code']` and `payload['message']` (a missing key was shown to users as `KeyError('code')`).
  */
 
 export const RejectedEventAnswer = Type.Object({
@@ -19,6 +23,9 @@ export const IngestSuccessAnswer = Type.Object({
 export const IngestErrorAnswer = Type.Object({
   success: Type.Literal(false),
   error: Type.String(),
+  /** One of ERROR_CODES (src/server/error-codes.ts). */
+  code: Type.String(),
+  message: Type.String(),
 });
 
 export type IngestSuccess = Static<typeof IngestSuccessAnswer>;
@@ -32,12 +39,19 @@ export const ingestResponseSchemas = {
 
 /** An error the ingest answers on purpose: its message is safe to show the client. */
 export class IngestRefusal extends Error {
+  readonly statusCode: number;
+
   constructor(
-    readonly statusCode: number,
+    readonly code: ErrorCode,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'IngestRefusal';
+    this.statusCode = statusOf(code);
   }
+}
+
+export function errorAnswer(code: ErrorCode, message: string): IngestError {
+  return { success: false, error: message, code, message };
 }

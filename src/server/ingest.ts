@@ -1,36 +1,50 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
 import type { AppendResult, IngestBatch, IngestSink, WriteKeyDirectory } from '../delivery/ingest.ts';
 import { promiseFrom } from '../delivery/promise-from.ts';
 import {
   MAX_REQUEST_BYTES,
-  TRACKING_ROUTES,
+  TRACKING_PATHS,
+  WEBHOOK_PATH,
   normalizeTrackingBody,
   normalizeWebhookBody,
   parseJsonBody,
   writeKeyInBody,
   type NormalizedRequest,
   type NormalizeResult,
+  type RequestProblem,
+  type TrackingPath,
 } from '../segment/index.ts';
-import { IngestRefusal, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
+import { statusOf, type ErrorCode } from './error-codes.ts';
+import { IngestRefusal, errorAnswer, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
 import { basicAuthUsername, destinationBySignature, firstEventSignedText, type WebhookSecret } from './ingest-auth.ts';
 import { BacklogGauge } from './ingest-backlog.ts';
+import { decodeText, receiveBody, type ReceivedBody } from './ingest-body.ts';
+import { IngestCors, type CorsOrigins } from './ingest-cors.ts';
+import type { RefusedRequest } from './ingest-refusals.ts';
 
 export * from './ingest-answers.ts';
 export * from './ingest-auth.ts';
 export * from './ingest-backlog.ts';
+export * from './ingest-cors.ts';
+export * from './ingest-refusals.ts';
+export { receiveBody, decodeText, contentEncodingOf, charsetOf } from './ingest-body.ts';
 
 /**
  * The ingest routes: Segment's HTTP Tracking API (`POST /v1/batch|identify|track|page|screen|
- * group|alias`) and `POST /v1/webhook` for Segment's Webhooks destinations, answering as
- * DESIGN.md "Contracts" says.
+ * group|alias`), the paths real clients use (`/v1/t|i|p|s|g|a|b`, `/v1/import`,
+ * `/beacon/v1/batch`: src/segment/paths.ts) and `POST /v1/webhook` for Segment's Webhooks
+ * destinations, answering as DESIGN.md "Contracts" says, with CORS for browsers.
  *
  * Register it encapsulated (`app.register(ingestRoutes, options)`, not wrapped in fastify-plugin):
- * it replaces the body parsers and the error handler for its own routes only.
+ * it replaces the body parsers, the error handler and the CORS headers for its own routes only.
  *
- * Content types (decided): `application/json` and `text/plain` (any charset parameter) are both
- * read as JSON. Segment documents application/json, but browser SDKs send text/plain from
- * sendBeacon to avoid a CORS preflight. Anything else, a missing Content-Type on a non-empty body,
- * or a compressed body (Content-Encoding), is answered 415.
+ * Content types (decided): `application/json` and `text/plain` are read as JSON (browser SDKs
+ * send text/plain to avoid a CORS preflight). `application/x-www-form-urlencoded` is read as JSON
+ * when the body is a JSON object or array: RudderStack's Node SDK labels its gzipped JSON so; a
+ * real form body is refused (415). Anything else, or no Content-Type on a non-empty body, is 415.
+ * A `charset` other than UTF-8 is decoded by it, or refused (415) naming it. `Content-Encoding:
+ * gzip` or `deflate` is undone as a stream, the 500 KB limit applying to the decompressed bytes.
  */
 
 export type WebhookSecretSource = readonly WebhookSecret[] | (() => Promise<readonly WebhookSecret[]>);
@@ -51,6 +65,10 @@ export interface IngestRoutesOptions {
   now?: () => number;
   /** Called after each stored batch with how many events it held (metrics). Must not throw. */
   onStored?: (counts: StoredCounts, result: AppendResult) => void;
+  /** Origins browsers may post from (CORS_ORIGINS). Default `*`. */
+  corsOrigins?: CorsOrigins;
+  /** Told of every error answer (counted and logged by RefusalMonitor). Must not throw. */
+  onRefused?: (refused: RefusedRequest) => void;
 }
 
 export interface StoredCounts {
@@ -63,55 +81,84 @@ type IngestReply = IngestSuccess | IngestError;
 type AppendOutcome = { ok: true; result: AppendResult; counts: StoredCounts } | { ok: false; error: unknown };
 
 const DEFAULT_RETRY_AFTER_SECONDS = 5;
-const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain'];
-const NO_ENCODING = new Set(['', 'identity']);
+const REQUEST_PROBLEM_CODES: Record<RequestProblem, ErrorCode> = {
+  'invalid-body': 'INGEST_INVALID_BODY',
+  'too-many-events': 'INGEST_TOO_MANY_EVENTS',
+  'event-too-large': 'INGEST_EVENT_TOO_LARGE',
+};
+const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain', FORM_CONTENT_TYPE];
 
 export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOptions): Promise<void> {
   const now = options.now ?? Date.now;
   const retryAfter = String(options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS);
   const backlog = new BacklogGauge(() => options.sink.backlog(), options.backlogMaxAgeMs ?? 100, now);
 
-  // The raw bytes are kept: X-Signature is an HMAC of exactly what was sent.
+  const cors = new IngestCors(options.corsOrigins ?? '*');
+
+  // The bytes as sent are kept: X-Signature is an HMAC of exactly what was sent.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(ACCEPTED_CONTENT_TYPES, { parseAs: 'buffer', bodyLimit: MAX_REQUEST_BYTES }, (_request, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(ACCEPTED_CONTENT_TYPES, (request: FastifyRequest, payload: Readable) =>
+    receiveBody(payload, request.headers, MAX_REQUEST_BYTES),
+  );
 
   app.addHook('onRequest', async (request, reply) => {
+    const decision = cors.decide(request.headers.origin);
+    if (decision.kind === 'refused') {
+      throw new IngestRefusal('INGEST_ORIGIN_NOT_ALLOWED', 'This origin may not send events here: add it to CORS_ORIGINS on the server');
+    }
+    if (decision.kind === 'allowed') reply.headers(decision.headers);
     if (options.isShuttingDown()) {
-      reply.header('retry-after', retryAfter).header('connection', 'close');
-      return reply.code(503).send(failure('The server is shutting down; retry later'));
+      throw new IngestRefusal('INGEST_SHUTTING_DOWN', 'The server is shutting down; retry later', {
+        'retry-after': retryAfter,
+        connection: 'close',
+      });
     }
-    const encoding = String(request.headers['content-encoding'] ?? '').trim().toLowerCase();
-    if (!NO_ENCODING.has(encoding)) {
-      return reply.code(415).send(failure('Compressed bodies (Content-Encoding) are not supported; send plain JSON'));
-    }
-    return undefined;
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const answer = errorAnswer(error);
+    const answer = errorAnswerOf(error);
     // Refusals are answers on purpose (a failed store is logged where it happens, with its cause).
-    if (answer.status >= 500 && !(error instanceof IngestRefusal)) request.log.error({ err: error }, 'ingest failed');
+    if (answer.code === 'INGEST_INTERNAL_ERROR') request.log.error({ err: error }, 'ingest failed');
     for (const [name, value] of Object.entries(answer.headers)) reply.header(name, value);
-    return reply.code(answer.status).send(failure(answer.message));
+    try {
+      options.onRefused?.({
+        code: answer.code,
+        status: statusOf(answer.code),
+        message: answer.message,
+        method: request.method,
+        url: request.url,
+        ip: request.ip,
+        ...optionalHeader('origin', request.headers.origin),
+        ...optionalHeader('userAgent', request.headers['user-agent']),
+      });
+    } catch (observerError) {
+      request.log.warn({ err: observerError }, 'onRefused observer failed');
+    }
+    return reply.code(statusOf(answer.code)).send(errorAnswer(answer.code, answer.message));
   });
 
-  const routeOptions = { bodyLimit: MAX_REQUEST_BYTES, schema: { response: ingestResponseSchemas } };
+  const routeOptions = { schema: { response: ingestResponseSchemas } };
+  const preflight = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (cors.decide(request.headers.origin).kind === 'allowed') reply.headers(cors.preflightHeaders(request.headers['access-control-request-headers']));
+    await reply.code(204).send();
+  };
 
-  for (const route of TRACKING_ROUTES) {
-    app.post(`/v1/${route}`, routeOptions, async (request, reply) => {
+  for (const trackingPath of TRACKING_PATHS) {
+    app.options(trackingPath.path, preflight);
+    app.post(trackingPath.path, routeOptions, async (request, reply) => {
       const receivedAt = new Date(now());
       const { value } = readBody(request);
-      const destinationId = await trackingDestination(request, value);
-      return store(reply, destinationId, normalizeTrackingBody(value, route, receivedAt), receivedAt);
+      const destinationId = await trackingDestination(request, value, trackingPath);
+      return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt), receivedAt);
     });
   }
 
-  app.post('/v1/webhook', routeOptions, async (request, reply) => {
+  app.options(WEBHOOK_PATH, preflight);
+  app.post(WEBHOOK_PATH, routeOptions, async (request, reply) => {
     const receivedAt = new Date(now());
-    const { raw, text, value } = readBody(request);
-    const destinationId = await webhookDestination(request, raw, text);
+    const { body, text, value } = readBody(request);
+    const destinationId = await webhookDestination(request, body, text);
     return store(reply, destinationId, normalizeWebhookBody(value, receivedAt), receivedAt);
   });
 
@@ -128,7 +175,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     normalized: NormalizeResult,
     receivedAt: Date,
   ): Promise<IngestReply> {
-    if (!normalized.ok) throw new IngestRefusal(400, normalized.error);
+    if (!normalized.ok) throw new IngestRefusal(REQUEST_PROBLEM_CODES[normalized.problem], normalized.error);
     await refuseWhenBacklogged();
     const answer = success(normalized);
     const { accepted, rejected } = normalized;
@@ -151,7 +198,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     const outcome = await appending;
     if (!outcome.ok) {
       reply.log.error({ err: outcome.error }, 'could not store an ingest batch');
-      throw new IngestRefusal(503, `Could not store the events${errorCodeSuffix(outcome.error)}; nothing was stored, retry later`, {
+      throw new IngestRefusal('INGEST_STORE_FAILED', `Could not store the events${errorCodeSuffix(outcome.error)}; nothing was stored, retry later`, {
         'retry-after': retryAfter,
       });
     }
@@ -170,10 +217,10 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     try {
       pending = await backlog.current();
     } catch {
-      throw new IngestRefusal(503, 'Could not read the delivery backlog; retry later', { 'retry-after': retryAfter });
+      throw new IngestRefusal('INGEST_STORE_UNAVAILABLE', 'Could not read the delivery backlog; retry later', { 'retry-after': retryAfter });
     }
     if (pending > options.maxBacklog) {
-      throw new IngestRefusal(429, 'Too many events are waiting for delivery; retry after the Retry-After delay', {
+      throw new IngestRefusal('INGEST_BACKLOG_FULL', 'Too many events are waiting for delivery; retry after the Retry-After delay', {
         'retry-after': retryAfter,
       });
     }
@@ -183,26 +230,32 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     try {
       return await options.writeKeys.destinationFor(writeKey);
     } catch {
-      throw new IngestRefusal(503, 'Could not check the write key; retry later', { 'retry-after': retryAfter });
+      throw new IngestRefusal('INGEST_STORE_UNAVAILABLE', 'Could not check the write key; retry later', { 'retry-after': retryAfter });
     }
   }
 
-  /** Basic auth username first, then `writeKey` in the body (analytics-node sends both). */
-  async function trackingDestination(request: FastifyRequest, body: unknown): Promise<string> {
-    const candidates = [basicAuthUsername(request.headers.authorization), writeKeyInBody(body)].filter(
-      (key): key is string => key !== undefined,
-    );
+  /**
+   * Basic auth username first, then `writeKey` in the body (analytics-node and analytics.js send
+   * both), then, on the beacon path only, `?writeKey=` (sendBeacon cannot set a header).
+   */
+  async function trackingDestination(request: FastifyRequest, body: unknown, path: TrackingPath): Promise<string> {
+    const candidates = [
+      basicAuthUsername(request.headers.authorization),
+      writeKeyInBody(body),
+      path.writeKeyInQuery ? writeKeyInQuery(request.query) : undefined,
+    ].filter((key): key is string => key !== undefined);
     if (candidates.length === 0) {
-      throw new IngestRefusal(401, 'Missing write key: send it as the Basic auth username or as "writeKey" in the body');
+      const where = path.writeKeyInQuery ? ', as "writeKey" in the body or as ?writeKey= in the URL' : ' or as "writeKey" in the body';
+      throw new IngestRefusal('INGEST_MISSING_WRITE_KEY', `Missing write key: send it as the Basic auth username${where}`);
     }
     for (const key of new Set(candidates)) {
       const destinationId = await destinationForKey(key);
       if (destinationId !== null) return destinationId;
     }
-    throw new IngestRefusal(401, 'Unknown write key');
+    throw new IngestRefusal('INGEST_UNKNOWN_WRITE_KEY', 'Unknown write key');
   }
 
-  async function webhookDestination(request: FastifyRequest, raw: Buffer, text: string): Promise<string> {
+  async function webhookDestination(request: FastifyRequest, body: ReceivedBody, text: string): Promise<string> {
     const username = basicAuthUsername(request.headers.authorization);
     if (username !== undefined) {
       const destinationId = await destinationForKey(username);
@@ -211,17 +264,19 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     const signature = headerValue(request.headers['x-signature']) ?? headerValue(request.headers['x-segment-signature']);
     if (signature !== undefined) {
       const secrets = await webhookSecrets();
-      const destinationId = destinationBySignature(signature, [raw], secrets);
+      // Over the JSON as the sender wrote it, or, for a compressed body, over the bytes on the wire.
+      const signed = body.raw === body.decoded ? [body.raw] : [body.decoded, body.raw];
+      const destinationId = destinationBySignature(signature, signed, secrets);
       if (destinationId !== null) return destinationId;
       // JSON.parse without dropping prototype keys: the signed bytes included them.
-      const firstEvent = firstEventSignedText(raw, () => JSON.parse(stripBom(text)) as unknown);
+      const firstEvent = firstEventSignedText(body.decoded, () => JSON.parse(stripBom(text)) as unknown);
       const byFirstEvent = firstEvent === null ? null : destinationBySignature(signature, [firstEvent], secrets);
       if (byFirstEvent !== null) return byFirstEvent;
     }
     if (username === undefined && signature === undefined) {
-      throw new IngestRefusal(401, 'Missing credentials: send a write key as the Basic auth username, or sign the body (X-Signature)');
+      throw new IngestRefusal('INGEST_MISSING_CREDENTIALS', 'Missing credentials: send a write key as the Basic auth username, or sign the body (X-Signature)');
     }
-    throw new IngestRefusal(401, 'Invalid credentials: unknown write key or wrong X-Signature');
+    throw new IngestRefusal('INGEST_INVALID_CREDENTIALS', 'Invalid credentials: unknown write key or wrong X-Signature');
   }
 
   async function webhookSecrets(): Promise<readonly WebhookSecret[]> {
@@ -231,23 +286,57 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     try {
       return await source();
     } catch {
-      throw new IngestRefusal(503, 'Could not read the webhook secrets; retry later', { 'retry-after': retryAfter });
+      throw new IngestRefusal('INGEST_STORE_UNAVAILABLE', 'Could not read the webhook secrets; retry later', { 'retry-after': retryAfter });
     }
   }
 }
 
 interface ReadBody {
-  raw: Buffer;
+  body: ReceivedBody;
   text: string;
   value: unknown;
 }
 
 function readBody(request: FastifyRequest): ReadBody {
-  const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-  const text = raw.toString('utf8');
+  const body = isReceivedBody(request.body) ? request.body : { raw: Buffer.alloc(0), decoded: Buffer.alloc(0) };
+  const contentType = request.headers['content-type'];
+  const text = decodeText(body.decoded, contentType);
+  if (isFormContentType(contentType) && !looksLikeJson(text)) {
+    throw new IngestRefusal(
+      'INGEST_UNSUPPORTED_MEDIA_TYPE',
+      'Form-encoded bodies are not supported: send the events as JSON (application/json or text/plain)',
+    );
+  }
   const parsed = parseJsonBody(text);
-  if (!parsed.ok) throw new IngestRefusal(400, parsed.error);
-  return { raw, text, value: parsed.value };
+  if (!parsed.ok) throw new IngestRefusal('INGEST_INVALID_JSON', parsed.error);
+  return { body, text, value: parsed.value };
+}
+
+function isReceivedBody(value: unknown): value is ReceivedBody {
+  return typeof value === 'object' && value !== null && Buffer.isBuffer((value as ReceivedBody).raw) && Buffer.isBuffer((value as ReceivedBody).decoded);
+}
+
+function isFormContentType(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.trim().toLowerCase().startsWith(FORM_CONTENT_TYPE);
+}
+
+/** A JSON object or array, as RudderStack's Node SDK sends under a form Content-Type. */
+function looksLikeJson(text: string): boolean {
+  const first = /^[\s\ufeff]*(.)/.exec(text)?.[1];
+  return first === '{' || first === '[';
+}
+
+/** `?writeKey=` of RudderStack's beacon path. */
+function writeKeyInQuery(query: unknown): string | undefined {
+  if (typeof query !== 'object' || query === null) return undefined;
+  const value = (query as Record<string, unknown>).writeKey;
+  const key = Array.isArray(value) ? value[0] : value;
+  return typeof key === 'string' && key !== '' ? key : undefined;
+}
+
+function optionalHeader<K extends string>(name: K, value: string | string[] | undefined): Partial<Record<K, string>> {
+  const first = headerValue(value);
+  return first === undefined ? {} : ({ [name]: first } as Record<K, string>);
 }
 
 function success(normalized: NormalizedRequest): IngestSuccess {
@@ -256,10 +345,6 @@ function success(normalized: NormalizedRequest): IngestSuccess {
     success: true,
     rejected: normalized.rejected.map(({ index, messageId, reason }) => ({ index, messageId, reason })),
   };
-}
-
-function failure(message: string): IngestError {
-  return { success: false, error: message };
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -278,24 +363,31 @@ function errorCodeSuffix(error: unknown): string {
 }
 
 interface ErrorAnswer {
-  status: number;
+  code: ErrorCode;
   message: string;
   headers: Record<string, string>;
 }
 
-/** Fastify's own errors (body parsing, limits) in our answer format, with DESIGN's statuses. */
-function errorAnswer(error: FastifyError): ErrorAnswer {
-  if (error instanceof IngestRefusal) return { status: error.statusCode, message: error.message, headers: error.headers };
+/** Our refusals, and fastify's own errors (body parsing, media types) in our answer format. */
+function errorAnswerOf(error: FastifyError): ErrorAnswer {
+  if (error instanceof IngestRefusal) return { code: error.code, message: error.message, headers: error.headers };
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      // DESIGN.md answers 400 (not 413) for an oversize batch, as Segment does.
-      return { status: 400, message: `The request body is over the limit of 500 KB (${MAX_REQUEST_BYTES} bytes)`, headers: {} };
+      return {
+        code: 'INGEST_BODY_TOO_LARGE',
+        message: `The request body is over the limit of 500 KB (${MAX_REQUEST_BYTES} bytes)`,
+        headers: { connection: 'close' },
+      };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, message: 'Content-Type must be application/json (or text/plain holding JSON)', headers: {} };
+      return {
+        code: 'INGEST_UNSUPPORTED_MEDIA_TYPE',
+        message: 'Content-Type must be application/json (or text/plain holding JSON)',
+        headers: {},
+      };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { status: 400, message: 'The body length does not match Content-Length', headers: {} };
+      return { code: 'INGEST_CONTENT_LENGTH_MISMATCH', message: 'The body length does not match Content-Length', headers: {} };
   }
   const status = error.statusCode;
-  if (status !== undefined && status >= 400 && status < 500) return { status, message: error.message, headers: {} };
-  return { status: 500, message: 'Internal error while receiving the events', headers: {} };
+  if (status !== undefined && status >= 400 && status < 500) return { code: 'INGEST_BAD_REQUEST', message: error.message, headers: {} };
+  return { code: 'INGEST_INTERNAL_ERROR', message: 'Internal error while receiving the events', headers: {} };
 }

@@ -267,6 +267,24 @@ describe('console in a browser', () => {
     await shot('02-overview');
   }, 40_000);
 
+  it('shows requests the ingest refused, by code, on the overview', async () => {
+    const refused = await fetch(`${h.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from('not-a-key:').toString('base64')}`, 'user-agent': 'legacy-client/1.0' },
+      body: JSON.stringify({ batch: [] }),
+    });
+    expect(refused.status).toBe(401);
+    await page.goto(`${h.url}/`);
+    const row = page.locator('table[data-refused-table] tr', { hasText: 'INGEST_UNKNOWN_WRITE_KEY' });
+    await expect.poll(() => row.count()).toBe(1);
+    const text = (await row.textContent()) ?? '';
+    expect(text).toContain('401');
+    expect(text).toContain('Unknown write key');
+    expect(text).toContain('/v1/batch');
+    expect(text).toContain('legacy-client/1.0');
+    expect(text).not.toContain('not-a-key');
+  });
+
   it('fits a phone screen', async () => {
     const phone = await context.newPage();
     watch(phone);

@@ -1,3 +1,4 @@
+import { RefusalMonitor } from '../../src/server/ingest-refusals.ts';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,9 +123,10 @@ describe('docs/operating.md: configuration', () => {
 });
 
 describe('docs/operating.md: metrics', () => {
-  const registered = new DeliveryMetrics({ log: { backlogByDestination: async () => [] } }).registry
-    .getMetricsAsArray()
-    .map((m) => m.name);
+  const metrics = new DeliveryMetrics({ log: { backlogByDestination: async () => [] } });
+  // The ingest's refusal counter registers on the same registry (src/server/app.ts).
+  new RefusalMonitor({ registry: metrics.registry, logger: { warn: () => undefined } });
+  const registered = metrics.registry.getMetricsAsArray().map((m) => m.name);
 
   it('lists every metric the server registers', () => {
     expect(registered.length).toBeGreaterThan(10);

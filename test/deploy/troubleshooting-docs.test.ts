@@ -1,5 +1,6 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -13,6 +14,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts
 import { SailthruClient } from '../../src/sailthru/client.ts';
 import type { SailthruError } from '../../src/sailthru/types.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
+import { ERROR_CODES } from '../../src/server/error-codes.ts';
 import { ingestRoutes } from '../../src/server/ingest.ts';
 import { createLogger } from '../../src/server/logger.ts';
 import { startService, type Service } from '../../src/server/service.ts';
@@ -43,6 +45,7 @@ describe('every message in the code is in the doc', () => {
   ]);
   const FILES = [
     'src/server/ingest.ts',
+    'src/server/ingest-body.ts',
     'src/server/admin-api.ts',
     'src/segment/normalize.ts',
     'src/segment/event-rules.ts',
@@ -58,7 +61,13 @@ describe('every message in the code is in the doc', () => {
   ];
   // A string or template literal right after a place that makes a message of it.
   const MESSAGE =
-    /(?:reason:|error:|warning:|failure\(|failed\(|skipped\(|reject\(|push\(|warn\(|IngestRefusal\(\d+,|ConfigError\(|throw new Error\(|export const [A-Z_]+ =)\s*(['`])((?:\\.|(?!\1)[^\\])*)\1/g;
+    /(?:reason:|error:|warning:|failure\(|failed\(|skipped\(|reject\(|push\(|warn\(|IngestRefusal\(\s*'[A-Z_]+',|ConfigError\(|throw new Error\(|export const [A-Z_]+ =)\s*(['`])((?:\\.|(?!\1)[^\\])*)\1/g;
+
+  it('documents every error code, with its HTTP status', () => {
+    for (const [code, { status }] of Object.entries(ERROR_CODES)) {
+      expect(doc, code).toMatch(new RegExp(`\\| \`${code}\` \\| ${status} \\|`));
+    }
+  });
 
   it('finds the messages of every layer', () => {
     const found = FILES.flatMap((file) => [...readRepoFile(file).matchAll(MESSAGE)].map((m) => m[2]!));
@@ -95,6 +104,7 @@ describe('ingest answers, over HTTP', () => {
       SAILTHRU_API_KEY: 'k',
       SAILTHRU_SECRET: 'docs-shared-secret',
       ADMIN_TOKEN: 'docs-admin-token-0123456789',
+      CORS_ORIGINS: 'https://shop.example.com',
     });
     service = await startService(config, { ingest: true, delivery: false }, { logger: createLogger('silent') });
   });
@@ -117,8 +127,6 @@ describe('ingest answers, over HTTP', () => {
       ['/v1/batch', '', (m) => m],
       ['/v1/batch', '{"batch": [', (m) => quoted(m, 'unexpected end of input', '11')],
       ['/v1/batch', JSON.stringify({ batch: Array.from({ length: 2501 }, () => ({})) }), (m) => quoted(m, '2501')],
-      ['/v1/batch', JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600_000) } }] }), (m) => m],
-      ['/v1/track', JSON.stringify({ userId: 'u', event: 'E', properties: { pad: 'x'.repeat(40_000) } }), (m) => m],
       ['/v1/batch', '[]', (m) => quoted(m, 'an array')],
       ['/v1/batch', '{}', (m) => m],
       ['/v1/batch', '{"batch": {}}', (m) => quoted(m, 'an object')],
@@ -134,7 +142,29 @@ describe('ingest answers, over HTTP', () => {
     }
   });
 
-  it('401 and 415: credentials and content types', async () => {
+  it('400 and 413: what a compressed or mis-encoded body gets', async () => {
+    const cases: Array<[number, string, string | Uint8Array<ArrayBuffer>, Record<string, string>, (message: string) => string]> = [
+      [413, '/v1/batch', JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E', properties: { pad: 'x'.repeat(600_000) } }] }), {}, (m) => m],
+      [413, '/v1/batch', new Uint8Array(gzipSync(' '.repeat(600_000))), { 'content-encoding': 'gzip' }, (m) => m],
+      [413, '/v1/track', JSON.stringify({ userId: 'u', event: 'E', properties: { pad: 'x'.repeat(40_000) } }), {}, (m) => m],
+      [400, '/v1/batch', 'not gzip', { 'content-encoding': 'gzip' }, (m) => quoted(m, 'gzip', 'gzip')],
+      [400, '/v1/batch', new Uint8Array([0x7b, 0xe9, 0x7d]), {}, (m) => m],
+      [415, '/v1/batch', 'a=1', { 'content-type': 'application/x-www-form-urlencoded' }, (m) => m],
+    ];
+    for (const [status, path, body, headers, asQuoted] of cases) {
+      const response = await fetch(`${service.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`, ...headers },
+        body: typeof body === 'string' ? body : new Blob([body]),
+      });
+      expect(response.status, path).toBe(status);
+      const answer = (await response.json()) as { error: string; code: string };
+      expect(ERROR_CODES[answer.code as keyof typeof ERROR_CODES].status).toBe(status);
+      expectDocumented(asQuoted(answer.error));
+    }
+  });
+
+  it('401, 403 and 415: credentials, origins and content types', async () => {
     const signature = 'f'.repeat(40);
     const cases: Array<[number, string, Record<string, string>]> = [
       [401, '/v1/track', { authorization: '' }],
@@ -142,12 +172,15 @@ describe('ingest answers, over HTTP', () => {
       [401, '/v1/webhook', { authorization: '' }],
       [401, '/v1/webhook', { authorization: '', 'x-signature': signature }],
       [415, '/v1/track', { 'content-type': 'text/html' }],
-      [415, '/v1/track', { 'content-encoding': 'gzip' }],
+      [415, '/v1/track', { 'content-encoding': 'br' }],
+      [415, '/v1/track', { 'content-type': 'application/json; charset=klingon' }],
+      [403, '/v1/track', { origin: 'https://not-allowed.example' }],
     ];
     for (const [status, path, headers] of cases) {
       const answer = await post(path, JSON.stringify({ userId: 'u', event: 'E' }), headers);
       expect(answer.status, JSON.stringify(headers)).toBe(status);
-      expectDocumented(answer.body.error!);
+      const varying = headers['content-encoding'] ?? (headers['content-type']?.includes('charset') ? 'klingon' : undefined);
+      expectDocumented(varying === undefined ? answer.body.error! : quoted(answer.body.error!, varying));
     }
   });
 
@@ -163,7 +196,6 @@ describe('ingest answers, over HTTP', () => {
       { type: 'track', userId: ['u'], event: 'E' },
       { type: 'track', userId: 'u', event: 5 },
       { type: 'track', userId: 'u', event: 'E', properties: [] },
-      { type: 'track', userId: 'u', event: 'E', timestamp: 'yesterday' },
       'not an event',
     ];
     const answer = await post('/v1/batch', JSON.stringify({ batch: events }));
@@ -181,7 +213,6 @@ describe('ingest answers, over HTTP', () => {
       (m: string) => quoted(m, 'userId', 'an array'),
       (m: string) => quoted(m, 'event', 'a number'),
       (m: string) => quoted(m, 'properties', 'an array'),
-      (m: string) => quoted(m, 'timestamp'),
       (m: string) => quoted(m, 'a string'),
     ];
     reasons.forEach((reason, i) => expectDocumented(asQuoted[i]!(reason)));

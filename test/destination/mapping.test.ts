@@ -228,6 +228,28 @@ describe('adjustments (SPEC.md §5.2)', () => {
   });
 });
 
+describe('identify traits (SPEC.md §2.1)', () => {
+  it('are context.traits overlaid by traits, key by key, so RudderStack identify traits become vars', () => {
+    const onlyContext = identifyPayload(
+      { type: 'identify', messageId: 'm', userId: 'u', context: { traits: { email: 'rs@example.com', plan: 'team', seats: 3 } } },
+      {},
+    );
+    expect(onlyContext.payload).toMatchObject({ keys: { email: 'rs@example.com' }, vars: { plan: 'team', seats: 3 } });
+    const both = identifyPayload(
+      {
+        type: 'identify',
+        messageId: 'm',
+        userId: 'u',
+        traits: { plan: 'pro', address: { city: 'Paris' } },
+        context: { traits: { plan: 'team', seats: 3, address: { city: 'Lyon', zip: '69001' } } },
+      },
+      {},
+    );
+    // The top-level value wins whole: no address made of two addresses.
+    expect(both.payload.vars).toEqual({ plan: 'pro', seats: 3, address_city: 'Paris' });
+  });
+});
+
 describe('payload builders keep input away from prototypes', () => {
   it('a list named __proto__ stays a list name', () => {
     const { payload } = identifyPayload({ type: 'identify', messageId: 'm', userId: 'u' }, { listName: '__proto__' });

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { Analytics } from '@segment/analytics-node';
+import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { basic, postJson, startStack, waitForDrain, type Stack } from './harness.ts';
+import { startRecordingProxy } from './recording-proxy.ts';
 
 // The whole product, end to end: real Segment clients → server → SQLite lane queue → worker →
 // destination → emulator. Checked on the emulator's resulting state, as a Sailthru user would.
@@ -117,5 +120,122 @@ describe("Segment's Webhooks destination pointed at /v1/webhook", () => {
     expect(res.status).toBe(401);
     const found = await stack.service.store.search({ messageId: 'forged-1' });
     expect(found.events).toHaveLength(0);
+  });
+});
+
+describe('@rudderstack/rudder-sdk-node at its defaults (gzip)', () => {
+  it('its gzipped batches, labelled application/x-www-form-urlencoded, reach Sailthru', async () => {
+    const proxy = await startRecordingProxy(stack.service.url);
+    try {
+      const client = new RudderAnalytics(stack.writeKey, { dataPlaneUrl: proxy.url, flushInterval: 50 });
+      client.identify({ userId: 'rs-node-1', traits: { email: 'rs-node@example.com', company: 'Acme' } });
+      client.track({ userId: 'rs-node-1', event: 'Plan Changed', properties: { plan: 'team' } });
+      await client.flush();
+      await waitForDrain(stack.service);
+
+      expect(proxy.requests.length).toBeGreaterThanOrEqual(1);
+      for (const sent of proxy.requests) {
+        expect([sent.method, sent.url, sent.status]).toEqual(['POST', '/v1/batch', 200]);
+        expect(sent.headers['content-encoding']).toBe('gzip');
+        expect(sent.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
+      }
+      type Sent = { batch: Array<{ type: string; context?: { traits?: unknown }; traits?: unknown }> };
+      const sentEvents = proxy.requests.flatMap((r) => (JSON.parse(gunzipSync(r.bodyBytes).toString('utf8')) as Sent).batch);
+      const identify = sentEvents.find((e) => e.type === 'identify');
+      expect(identify?.context?.traits).toEqual({ email: 'rs-node@example.com', company: 'Acme' });
+
+      const user = profile('rs-node-1');
+      expect(user?.keys.email).toBe('rs-node@example.com');
+      expect(user?.vars).toMatchObject({ company: 'Acme' });
+      expect(stack.emulator.state().events.filter((e) => e.id === 'rs-node-1').map((e) => [e.event, e.vars])).toEqual([['Plan Changed', { plan: 'team' }]]);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+/**
+ * Segment's Python library (analytics-python 2.x) and RudderStack's (rudder-sdk-python 2.x) cannot
+ * be installed here: their wire shape, byte for byte as their request.py builds it, over raw HTTP.
+ * Both post `{"batch": [...], "sentAt"}` to `{host}/v1/batch` as application/json with Basic auth
+ * (write key, empty password); RudderStack's gzips by default, Segment's only with `gzip=True`.
+ * On an error both read `payload['code']` and `payload['message']`.
+ */
+describe('Python SDK wire shapes', () => {
+  const pythonBatch = (userId: string, library: string) =>
+    JSON.stringify({
+      batch: [
+        {
+          type: 'identify',
+          userId,
+          traits: { email: `${userId}@example.com`, tier: 'gold' },
+          context: { library: { name: library, version: '2.1.0' } },
+          timestamp: '2026-03-01T10:00:00.123456+00:00',
+          messageId: `${userId}-identify`,
+          integrations: {},
+        },
+        {
+          type: 'track',
+          userId,
+          event: 'Invoice Paid',
+          properties: { amount: 12.5 },
+          context: { library: { name: library, version: '2.1.0' } },
+          timestamp: '2026-03-01T10:00:01.654321+00:00',
+          messageId: `${userId}-track`,
+          integrations: {},
+        },
+      ],
+      sentAt: '2026-03-01T10:00:02.000000+00:00',
+    });
+  const pythonHeaders = (extra: Record<string, string> = {}) => ({
+    'content-type': 'application/json',
+    'user-agent': 'analytics-python/2.1.0',
+    ...basic(stack.writeKey),
+    ...extra,
+  });
+
+  it("Segment's library: plain JSON, and gzip when gzip=True", async () => {
+    const plain = await fetch(`${stack.service.url}/v1/batch`, { method: 'POST', headers: pythonHeaders(), body: pythonBatch('py-seg-1', 'analytics-python') });
+    expect(plain.status).toBe(200);
+    const gzipped = await fetch(`${stack.service.url}/v1/batch`, {
+      method: 'POST',
+      headers: pythonHeaders({ 'content-encoding': 'gzip' }),
+      body: gzipSync(pythonBatch('py-seg-2', 'analytics-python')),
+    });
+    expect(gzipped.status).toBe(200);
+    await waitForDrain(stack.service);
+    for (const id of ['py-seg-1', 'py-seg-2']) {
+      expect(profile(id)?.keys.email).toBe(`${id}@example.com`);
+      expect(stack.emulator.state().events.filter((e) => e.id === id).map((e) => e.event)).toEqual(['Invoice Paid']);
+    }
+  });
+
+  it("RudderStack's library at its default (gzip) reaches Sailthru", async () => {
+    const response = await fetch(`${stack.service.url}/v1/batch`, {
+      method: 'POST',
+      headers: pythonHeaders({ 'content-encoding': 'gzip', 'user-agent': 'analytics-python/2.1.0' }),
+      body: gzipSync(pythonBatch('py-rs-1', 'analytics-python')),
+    });
+    expect(response.status).toBe(200);
+    await waitForDrain(stack.service);
+    expect(profile('py-rs-1')?.vars).toMatchObject({ tier: 'gold' });
+  });
+
+  it('error answers carry code and message, which both libraries read', async () => {
+    const cases: Array<[Record<string, string>, string | Buffer, number, string]> = [
+      [pythonHeaders({ authorization: `Basic ${Buffer.from('wrong-key:').toString('base64')}` }), pythonBatch('py-x', 'analytics-python'), 401, 'INGEST_UNKNOWN_WRITE_KEY'],
+      [pythonHeaders({ 'content-encoding': 'gzip' }), Buffer.from('not gzip at all'), 400, 'INGEST_INVALID_COMPRESSION'],
+      [pythonHeaders(), '{"batch": [', 400, 'INGEST_INVALID_JSON'],
+      [pythonHeaders({ 'content-encoding': 'gzip' }), gzipSync(Buffer.alloc(600 * 1024, 0x20)), 413, 'INGEST_BODY_TOO_LARGE'],
+    ];
+    for (const [headers, body, status, code] of cases) {
+      const response = await fetch(`${stack.service.url}/v1/batch`, { method: 'POST', headers, body: typeof body === 'string' ? body : new Uint8Array(body) });
+      expect(response.status, code).toBe(status);
+      const payload = (await response.json()) as Record<string, unknown>;
+      // What request.py does: APIError(res.status_code, payload['code'], payload['message']).
+      expect(payload.code).toBe(code);
+      expect(typeof payload.message).toBe('string');
+      expect(payload.message).toBe(payload.error);
+    }
   });
 });

@@ -19,7 +19,9 @@ afterAll(() => stack?.stop());
 
 describe('lane keys with unusual unicode', () => {
   it('well-formed but unusual keys (RTL marks, U+0000, emoji, combining marks) are delivered in order', async () => {
-    const keys = ['\u202eevil\u202c', 'a\u0000b', '😀👩‍👩‍👧‍👦', 'Z̷̢̛̖a̶͎l̴g̸o̶', '\ufeffbom', ' '];
+    // An id of only whitespace counts as missing (issue 14, test/segment/normalize.test.ts); one
+    // with spaces around text is kept exactly.
+    const keys = ['\u202eevil\u202c', 'a\u0000b', '😀👩‍👩‍👧‍👦', 'Z̷̢̛̖a̶͎l̴g̸o̶', '\ufeffbom', ' a '];
     const batch = keys.flatMap((userId, u) => [0, 1, 2].map((seq) => ({ type: 'track', userId, messageId: `wk-${u}-${seq}`, event: 'Step', properties: { seq } })));
     expect((await postJson(`${stack.service.url}/v1/batch`, { batch }, basic(stack.writeKey))).status).toBe(200);
     await waitForDrain(stack.service, 30_000);

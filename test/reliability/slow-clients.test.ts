@@ -70,7 +70,7 @@ describe('slow-loris clients', () => {
     expect(results.every((r) => r.answer === '' || /^HTTP\/1\.1 408/.test(r.answer))).toBe(true);
   }, 150_000);
 
-  it('a body announced over the limit is refused at once, without waiting for its bytes (400 JSON)', async () => {
+  it('a body announced over the limit is refused at once, without waiting for its bytes (413 JSON)', async () => {
     const { hostname, port } = new URL(stack.service.url);
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(port), hostname);
@@ -92,18 +92,18 @@ describe('slow-loris clients', () => {
         ].join('\r\n'),
       );
     });
-    expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
     const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error?: string };
     expect(body.error).toMatch(/500 KB/);
   }, 30_000);
 
-  it('a body over 500 KB sent in full is refused with 400 JSON and the connection stays usable for the next client', async () => {
+  it('a body over 500 KB sent in full is refused with 413 JSON and the server stays usable for the next client', async () => {
     const res = await fetch(`${stack.service.url}/v1/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...basic(stack.writeKey) },
       body: JSON.stringify({ batch: [{ type: 'track', userId: 'u', event: 'E', properties: { s: 'x'.repeat(2_000_000) } }] }),
     });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(413);
     expect(((await res.json()) as { error: string }).error).toMatch(/500 KB/);
     const ok = await fetch(`${stack.service.url}/v1/track`, {
       method: 'POST',

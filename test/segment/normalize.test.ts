@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mergeOneLevel } from '../../src/segment/batch-context.ts';
+import { ingestWarningsOf } from '../../src/segment/event-rules.ts';
 import { boundMessageId, generateMessageId } from '../../src/segment/message-id.ts';
 import {
   normalizeTrackingBody,
@@ -76,7 +77,8 @@ describe('batch bodies', () => {
       { type: 'identify', userId: 'u1', messageId: 'm-18', name: 7 },
       { type: 'track', userId: 'u1', event: 'Last', messageId: 'm-19' },
     );
-    expect(result.accepted.map((event) => event.messageId)).toEqual(['m-1', 'm-19']);
+    // An invalid timestamp costs no event: it is replaced and a warning says so (below).
+    expect(result.accepted.map((event) => event.messageId)).toEqual(['m-1', 'm-12', 'm-13', 'm-19']);
     expect(reasonsOf(result)).toEqual([
       { index: 1, reason: 'the event has neither userId nor anonymousId' },
       { index: 2, reason: 'a track event needs an event name (the "event" field)' },
@@ -88,8 +90,6 @@ describe('batch bodies', () => {
       { index: 8, reason: 'context must be a JSON object, not a string' },
       { index: 9, reason: 'integrations must be a JSON object, not a boolean' },
       { index: 10, reason: 'userId must be a string or a number, not a boolean' },
-      { index: 11, reason: 'timestamp is not an ISO-8601 date' },
-      { index: 12, reason: 'timestamp must be a string, not a number' },
       { index: 13, reason: 'an alias event needs a previousId' },
       { index: 14, reason: 'type "delete" is only accepted on /v1/webhook' },
       { index: 15, reason: 'the event must be a JSON object, not a string' },
@@ -97,7 +97,7 @@ describe('batch bodies', () => {
       { index: 17, reason: 'name must be a string, not a number' },
     ]);
     expect(result.rejected[0]).toMatchObject({ messageId: 'm-2', payload: { type: 'track', event: 'No user', messageId: 'm-2' } });
-    expect(result.rejected[14]).toMatchObject({ index: 15, messageId: null, payload: 'not an event' });
+    expect(result.rejected[12]).toMatchObject({ index: 15, messageId: null, payload: 'not an event' });
   });
 
   it('counts empty strings as missing ids and turns numeric ids into strings', () => {
@@ -120,20 +120,24 @@ describe('batch bodies', () => {
   it('refuses a batch that is not an array, over 2,500 events, or with a context that is not an object', () => {
     expect(normalizeTrackingBody({ batch: { type: 'track' } }, 'batch', RECEIVED)).toEqual({
       ok: false,
+      problem: 'invalid-body',
       error: '"batch" must be an array of events, not an object',
     });
     expect(normalizeTrackingBody([{ type: 'track' }], 'batch', RECEIVED)).toEqual({
       ok: false,
+      problem: 'invalid-body',
       error: 'The body must be a JSON object with a "batch" array, not an array',
     });
     const event = { type: 'track', userId: 'u', event: 'E' };
     expect(ok(normalizeTrackingBody({ batch: Array(2500).fill(event) }, 'batch', RECEIVED)).accepted).toHaveLength(2500);
     expect(normalizeTrackingBody({ batch: Array(2501).fill(event) }, 'batch', RECEIVED)).toEqual({
       ok: false,
+      problem: 'too-many-events',
       error: 'The batch has 2501 events, over the limit of 2500',
     });
     expect(normalizeTrackingBody({ batch: [event], context: ['x'] }, 'batch', RECEIVED)).toEqual({
       ok: false,
+      problem: 'invalid-body',
       error: `The batch's "context" must be a JSON object, not an array`,
     });
   });
@@ -251,11 +255,13 @@ describe('single-event routes', () => {
   it('refuse a body that is not one object, or one over 32 KB', () => {
     expect(normalizeTrackingBody([{ userId: 'u' }], 'track', RECEIVED)).toEqual({
       ok: false,
+      problem: 'invalid-body',
       error: 'The body must be one event as a JSON object, not an array',
     });
     const big = { userId: 'u', event: 'E', properties: { filler: 'x'.repeat(33_000) } };
     expect(normalizeTrackingBody(big, 'track', RECEIVED)).toEqual({
       ok: false,
+      problem: 'event-too-large',
       error: 'The event is over the limit of 32 KB (32768 bytes) as JSON',
     });
   });
@@ -306,6 +312,7 @@ describe('webhook bodies', () => {
   it('refuse anything else', () => {
     expect(normalizeWebhookBody('track', RECEIVED)).toEqual({
       ok: false,
+      problem: 'invalid-body',
       error: 'The body must be a Segment event, an array of events or {"batch": [...]}, not a string',
     });
     expect(normalizeWebhookBody(Array(2501).fill(track), RECEIVED)).toMatchObject({ ok: false });
@@ -399,5 +406,67 @@ describe('timestamps', () => {
     expect(parseIsoTime('0050-06-01T00:00:00Z')).toBe(Date.parse('0050-06-01T00:00:00Z'));
     expect(parseIsoTime('2026-03-01T10:00:00-05:30')).toBe(Date.UTC(2026, 2, 1, 15, 30));
     for (const bad of ['1', 'yesterday', '2026-13-01T00:00:00Z', '2026-03-01T25:00:00Z', '']) expect(parseIsoTime(bad)).toBeNull();
+  });
+
+  it('refuse a day past the end of its month, leap years included', () => {
+    for (const bad of ['2024-02-31', '2023-02-29', '2026-04-31T10:00:00Z', '2026-06-31', '1900-02-29']) expect(parseIsoTime(bad), bad).toBeNull();
+    expect(parseIsoTime('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
+    expect(parseIsoTime('2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(parseIsoTime('2026-12-31T23:59:59Z')).toBe(Date.UTC(2026, 11, 31, 23, 59, 59));
+  });
+});
+
+describe('what ingest corrects, with a warning on the event', () => {
+  it('replaces a timestamp that is not a date by the receive time and says so on the event', () => {
+    const result = batch(
+      { type: 'track', userId: 'u', event: 'E', messageId: 'year', timestamp: '2017' },
+      { type: 'track', userId: 'u', event: 'E', messageId: 'feb-31', timestamp: '2024-02-31' },
+      { type: 'track', userId: 'u', event: 'E', messageId: 'number', timestamp: 1767225600000 },
+      { type: 'track', userId: 'u', event: 'E', messageId: 'good', timestamp: '2024-02-29T10:00:00Z' },
+    );
+    expect(result.rejected).toEqual([]);
+    const [year, feb31, number, good] = result.accepted;
+    expect(year?.timestamp).toBe(RECEIVED.toISOString());
+    expect(year?.ingestWarnings).toEqual([`timestamp "2017" is not a valid ISO-8601 date: the event's time is ${RECEIVED.toISOString()}, the time it was received`]);
+    expect(feb31?.timestamp).toBe(RECEIVED.toISOString());
+    expect(feb31?.ingestWarnings).toEqual([expect.stringContaining('timestamp "2024-02-31" is not a valid ISO-8601 date')]);
+    expect(number?.ingestWarnings).toEqual([expect.stringContaining('timestamp 1767225600000 is not a valid ISO-8601 date')]);
+    expect(good?.timestamp).toBe('2024-02-29T10:00:00.000Z');
+    expect(good).not.toHaveProperty('ingestWarnings');
+    expect(ingestWarningsOf(year)).toEqual([`at ingest: ${String(year?.ingestWarnings?.[0])}`]);
+  });
+
+  it('ignores an invalid sentAt or originalTimestamp, with a warning, and does not take a client ingestWarnings field', () => {
+    const result = batch({
+      type: 'track',
+      userId: 'u',
+      event: 'E',
+      timestamp: '2026-03-01T11:00:00Z',
+      originalTimestamp: 'soon',
+      sentAt: '2026-02-30T00:00:00Z',
+      ingestWarnings: ['forged'],
+    });
+    const [event] = result.accepted;
+    expect(event?.ingestWarnings).toEqual([
+      'originalTimestamp "soon" is not a valid ISO-8601 date: ignored',
+      'sentAt "2026-02-30T00:00:00Z" is not a valid ISO-8601 date: ignored',
+    ]);
+    // No valid sentAt: no clock-skew correction, the client's timestamp is kept.
+    expect(event?.timestamp).toBe('2026-03-01T11:00:00.000Z');
+  });
+
+  it('counts a userId or anonymousId of only whitespace as missing', () => {
+    const result = batch(
+      { type: 'track', userId: '   ', anonymousId: 'anon-1', event: 'E', messageId: 'blank-user' },
+      { type: 'track', userId: ' \t\n', anonymousId: '\u00a0 ', event: 'E', messageId: 'blank-both' },
+      { type: 'track', userId: ' u-1 ', event: 'E', messageId: 'padded' },
+    );
+    const [blankUser, padded] = result.accepted;
+    expect(blankUser).not.toHaveProperty('userId');
+    expect(blankUser?.anonymousId).toBe('anon-1');
+    expect(blankUser?.ingestWarnings).toEqual(['userId "   " is only whitespace: treated as missing']);
+    expect(reasonsOf(result)).toEqual([{ index: 1, reason: 'the event has neither userId nor anonymousId' }]);
+    // Only whitespace-only ids are dropped: an id with text keeps its spaces (it is the client's key).
+    expect(padded?.userId).toBe(' u-1 ');
   });
 });

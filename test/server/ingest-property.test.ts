@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { laneKeyOf } from '../../src/segment/event.ts';
+import { statusOf, type ErrorCode } from '../../src/server/error-codes.ts';
 import { WRITE_KEY, basic, buildIngestApp, type TestServer } from './ingest-fixtures.ts';
 
 /**
@@ -103,11 +104,12 @@ it('answers 200 or 4xx with a JSON body for any body, never 5xx', async () => {
         expect(response.statusCode).toBeGreaterThanOrEqual(200);
         expect(response.statusCode).toBeLessThan(500);
         expect(response.headers['content-type']).toMatch(/^application\/json/);
-        const answer = response.json() as { success: boolean; error?: string; rejected?: unknown[] };
+        const answer = response.json() as { success: boolean; error?: string; code?: ErrorCode; rejected?: unknown[] };
         if (response.statusCode === 200) {
           expect(answer.success).toBe(true);
         } else {
-          expect(answer).toEqual({ success: false, error: expect.any(String) });
+          expect(answer).toEqual({ success: false, error: expect.any(String), code: expect.stringMatching(/^INGEST_/), message: answer.error });
+          expect(statusOf(answer.code!)).toBe(response.statusCode);
           expect(response.body).not.toContain(WRITE_KEY);
           expect(server.sink.batches.length).toBe(before);
         }

@@ -30,6 +30,9 @@ async function post(app: FastifyInstance, url: string, body: unknown, options: P
   return { status: response.statusCode, headers: response.headers, text: response.body, json: () => response.json() as Record<string, unknown> };
 }
 
+/** An error answer: `error` as before, `code` and `message` for the SDKs that read them. */
+const refusal = (code: string, message: string) => ({ success: false, error: message, code, message });
+
 const hmac = (text: string, secret = WEBHOOK_SECRET) => createHmac('sha1', secret).update(text).digest('hex');
 
 const identify = { type: 'identify', userId: 'user-1', messageId: 'msg-identify', traits: { email: 'ann@example.com' } };
@@ -127,7 +130,7 @@ describe('POST /v1/batch', () => {
     expect(sink.accepted).toHaveLength(2500);
     const tooMany = await post(app, '/v1/batch', { batch: Array(2501).fill(small) }, { auth: basic(WRITE_KEY) });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.json()).toEqual({ success: false, error: 'The batch has 2501 events, over the limit of 2500' });
+    expect(tooMany.json()).toEqual(refusal('INGEST_TOO_MANY_EVENTS', 'The batch has 2501 events, over the limit of 2500'));
     expect(sink.accepted).toHaveLength(2500);
   });
 
@@ -144,7 +147,7 @@ describe('POST /v1/batch', () => {
     expect(JSON.stringify(sink.rejected[0]?.payload).length).toBeLessThan(500);
   });
 
-  it('takes a body of exactly 500 KB and answers 400 to one byte more', async () => {
+  it('takes a body of exactly 500 KB and answers 413 to one byte more', async () => {
     const { app, sink } = await start();
     const body = bodyOfBytes(500 * 1024);
     expect(Buffer.byteLength(body)).toBe(512_000);
@@ -154,8 +157,8 @@ describe('POST /v1/batch', () => {
     expect(sink.accepted).toHaveLength(16);
 
     const over = await post(app, '/v1/batch', bodyOfBytes(500 * 1024 + 1), { auth: basic(WRITE_KEY) });
-    expect(over.status).toBe(400);
-    expect(over.json()).toEqual({ success: false, error: 'The request body is over the limit of 500 KB (512000 bytes)' });
+    expect(over.status).toBe(413);
+    expect(over.json()).toEqual(refusal('INGEST_BODY_TOO_LARGE', 'The request body is over the limit of 500 KB (512000 bytes)'));
     expect(sink.batches).toHaveLength(1);
   });
 
@@ -163,12 +166,9 @@ describe('POST /v1/batch', () => {
     const { app, sink } = await start();
     const response = await post(app, '/v1/batch', '{"batch": [{"type": "track",}]}', { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(400);
-    expect(response.json()).toEqual({
-      success: false,
-      error: "Invalid JSON: expected a property name in double quotes, found '}' at position 28",
-    });
+    expect(response.json()).toEqual(refusal('INGEST_INVALID_JSON', "Invalid JSON: expected a property name in double quotes, found '}' at position 28"));
     const empty = await post(app, '/v1/batch', '', { auth: basic(WRITE_KEY) });
-    expect(empty.json()).toEqual({ success: false, error: 'Invalid JSON: the body is empty' });
+    expect(empty.json()).toEqual(refusal('INGEST_INVALID_JSON', 'Invalid JSON: the body is empty'));
     expect(sink.batches).toEqual([]);
   });
 
@@ -176,7 +176,7 @@ describe('POST /v1/batch', () => {
     const { app } = await start();
     const response = await post(app, '/v1/batch', { events: [] }, { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(400);
-    expect(response.json()).toEqual({ success: false, error: 'The body has no "batch" array of events' });
+    expect(response.json()).toEqual(refusal('INGEST_INVALID_BODY', 'The body has no "batch" array of events'));
   });
 
   it('makes prototype keys harmless', async () => {
@@ -219,10 +219,7 @@ describe('write keys', () => {
     const { app, sink } = await start();
     const missing = await post(app, '/v1/batch', { batch: [track] });
     expect(missing.status).toBe(401);
-    expect(missing.json()).toEqual({
-      success: false,
-      error: 'Missing write key: send it as the Basic auth username or as "writeKey" in the body',
-    });
+    expect(missing.json()).toEqual(refusal('INGEST_MISSING_WRITE_KEY', 'Missing write key: send it as the Basic auth username or as "writeKey" in the body'));
     const wrongKey = 'wk_guess_1234567890';
     for (const response of [
       await post(app, '/v1/batch', { batch: [track] }, { auth: basic(wrongKey) }),
@@ -230,7 +227,7 @@ describe('write keys', () => {
       await post(app, '/v1/identify', { ...identify, writeKey: wrongKey }),
     ]) {
       expect(response.status).toBe(401);
-      expect(response.json()).toEqual({ success: false, error: 'Unknown write key' });
+      expect(response.json()).toEqual(refusal('INGEST_UNKNOWN_WRITE_KEY', 'Unknown write key'));
       expect(response.text).not.toContain(wrongKey);
     }
     expect((await post(app, '/v1/batch', { batch: [track] }, { auth: 'Bearer sometoken' })).status).toBe(401);
@@ -247,7 +244,7 @@ describe('write keys', () => {
     });
     const response = await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(503);
-    expect(response.json()).toEqual({ success: false, error: 'Could not check the write key; retry later' });
+    expect(response.json()).toEqual(refusal('INGEST_STORE_UNAVAILABLE', 'Could not check the write key; retry later'));
   });
 });
 
@@ -278,11 +275,11 @@ describe('single-event routes', () => {
     expect(sink.rejected).toHaveLength(1);
   });
 
-  it('answers 400 for an event over 32 KB', async () => {
+  it('answers 413 for an event over 32 KB', async () => {
     const { app, sink } = await start();
     const response = await post(app, '/v1/track', { ...track, properties: { blob: 'x'.repeat(33_000) } }, { auth: basic(WRITE_KEY) });
-    expect(response.status).toBe(400);
-    expect(response.json()).toEqual({ success: false, error: 'The event is over the limit of 32 KB (32768 bytes) as JSON' });
+    expect(response.status).toBe(413);
+    expect(response.json()).toEqual(refusal('INGEST_EVENT_TOO_LARGE', 'The event is over the limit of 32 KB (32768 bytes) as JSON'));
     expect(sink.batches).toEqual([]);
   });
 });
@@ -295,16 +292,23 @@ describe('content types', () => {
     expect(sink.accepted).toHaveLength(2);
   });
 
-  it('answers 415 for other types, a missing type, or a compressed body', async () => {
+  it('answers 415 for other types, a missing type, a real form body, or an unknown compression', async () => {
     const { app, sink } = await start();
-    for (const contentType of ['application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', null]) {
+    for (const contentType of ['multipart/form-data; boundary=x', 'application/xml', null]) {
       const response = await post(app, '/v1/track', track, { auth: basic(WRITE_KEY), contentType });
       expect(response.status).toBe(415);
-      expect(response.json()).toEqual({ success: false, error: 'Content-Type must be application/json (or text/plain holding JSON)' });
+      expect(response.json()).toEqual(refusal('INGEST_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json (or text/plain holding JSON)'));
     }
-    const gzip = await post(app, '/v1/track', track, { auth: basic(WRITE_KEY), headers: { 'content-encoding': 'gzip' } });
-    expect(gzip.status).toBe(415);
-    expect(gzip.json()).toEqual({ success: false, error: 'Compressed bodies (Content-Encoding) are not supported; send plain JSON' });
+    const form = await post(app, '/v1/track', 'userId=u&event=E', { auth: basic(WRITE_KEY), contentType: 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+    expect(form.json()).toEqual(
+      refusal('INGEST_UNSUPPORTED_MEDIA_TYPE', 'Form-encoded bodies are not supported: send the events as JSON (application/json or text/plain)'),
+    );
+    const brotli = await post(app, '/v1/track', track, { auth: basic(WRITE_KEY), headers: { 'content-encoding': 'br' } });
+    expect(brotli.status).toBe(415);
+    expect(brotli.json()).toEqual(
+      refusal('INGEST_UNSUPPORTED_ENCODING', 'Content-Encoding "br" is not supported: send the body as is, or compressed with gzip or deflate'),
+    );
     expect(sink.batches).toEqual([]);
   });
 });
@@ -316,7 +320,7 @@ describe('back-pressure and shutdown', () => {
     const response = await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(429);
     expect(response.headers['retry-after']).toBe('7');
-    expect(response.json()).toEqual({ success: false, error: 'Too many events are waiting for delivery; retry after the Retry-After delay' });
+    expect(response.json()).toEqual(refusal('INGEST_BACKLOG_FULL', 'Too many events are waiting for delivery; retry after the Retry-After delay'));
     expect(sink.batches).toEqual([]);
   });
 
@@ -340,7 +344,7 @@ describe('back-pressure and shutdown', () => {
     const response = await post(app, '/v1/batch', '{not even json', { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
-    expect(response.json()).toEqual({ success: false, error: 'The server is shutting down; retry later' });
+    expect(response.json()).toEqual(refusal('INGEST_SHUTTING_DOWN', 'The server is shutting down; retry later'));
     const webhook = await post(app, '/v1/webhook', identify, { auth: basic(WRITE_KEY) });
     expect(webhook.status).toBe(503);
     expect(sink.batches).toEqual([]);
@@ -352,7 +356,7 @@ describe('back-pressure and shutdown', () => {
     const response = await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBe('5');
-    expect(response.json()).toEqual({ success: false, error: 'Could not store the events (SQLITE_FULL); nothing was stored, retry later' });
+    expect(response.json()).toEqual(refusal('INGEST_STORE_FAILED', 'Could not store the events (SQLITE_FULL); nothing was stored, retry later'));
     expect(sink.batches).toEqual([]);
     sink.failWith = null;
     expect((await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) })).status).toBe(200);
@@ -365,7 +369,7 @@ describe('back-pressure and shutdown', () => {
     sink.throwSynchronously = true;
     const response = await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(503);
-    expect(response.json()).toEqual({ success: false, error: 'Could not store the events; nothing was stored, retry later' });
+    expect(response.json()).toEqual(refusal('INGEST_STORE_FAILED', 'Could not store the events; nothing was stored, retry later'));
   });
 
   it('answers 503 when the backlog cannot be read', async () => {
@@ -375,7 +379,7 @@ describe('back-pressure and shutdown', () => {
     };
     const response = await post(app, '/v1/batch', { batch: [track] }, { auth: basic(WRITE_KEY) });
     expect(response.status).toBe(503);
-    expect(response.json()).toEqual({ success: false, error: 'Could not read the delivery backlog; retry later' });
+    expect(response.json()).toEqual(refusal('INGEST_STORE_UNAVAILABLE', 'Could not read the delivery backlog; retry later'));
   });
 
   it('reports each stored batch to onStored', async () => {
@@ -442,12 +446,9 @@ describe('POST /v1/webhook', () => {
       expect(response.text).not.toContain(WEBHOOK_SECRET);
     }
     const none = await post(app, '/v1/webhook', body);
-    expect(none.json()).toEqual({
-      success: false,
-      error: 'Missing credentials: send a write key as the Basic auth username, or sign the body (X-Signature)',
-    });
+    expect(none.json()).toEqual(refusal('INGEST_MISSING_CREDENTIALS', 'Missing credentials: send a write key as the Basic auth username, or sign the body (X-Signature)'));
     const wrong = await post(app, '/v1/webhook', body, { headers: { 'x-signature': hmac(body, 'x') } });
-    expect(wrong.json()).toEqual({ success: false, error: 'Invalid credentials: unknown write key or wrong X-Signature' });
+    expect(wrong.json()).toEqual(refusal('INGEST_INVALID_CREDENTIALS', 'Invalid credentials: unknown write key or wrong X-Signature'));
     expect(sink.batches).toEqual([]);
   });
 

@@ -1,3 +1,4 @@
+import { mergeOneLevel } from '../../segment/batch-context.ts';
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, type Action } from '../action.ts';
 import { flatten, isEmptyVars } from '../flatten.ts';
@@ -43,14 +44,23 @@ export function identifyPayload(
   const optout = eventSettings.optout;
   if (optout !== undefined && (optout.fromEvent || optout.value !== 'none')) payload.optout_email = optout.value;
 
-  const { vars, warnings } = flatten(omitKeys(objectOf(event.traits), NOT_VARS), 'traits');
+  const { vars, warnings } = flatten(omitKeys(identifyTraits(event), NOT_VARS), 'traits');
   if (!isEmptyVars(vars)) payload.vars = vars;
   return { payload, warnings };
 }
 
+/**
+ * SPEC.md §2.1: `context.traits` overlaid by top-level `traits`, key by key (a key in both takes
+ * the top-level value whole). RudderStack's SDKs send identify traits only in `context.traits`.
+ */
+export function identifyTraits(event: SegmentEvent): JsonObject | undefined {
+  const contextTraits = objectOf(objectOf(event.context)?.traits);
+  return mergeOneLevel(contextTraits, objectOf(event.traits));
+}
+
 export const identify: Action = {
   name: 'identify',
-  reads: ['userId', 'anonymousId', 'traits', 'traits.email', 'context.traits.email', 'integrations.Sailthru'],
+  reads: ['userId', 'anonymousId', 'traits', 'context.traits', 'integrations.Sailthru'],
   sends: ['GET /user (anonymous profile, when userId and anonymousId differ)', 'POST /user'],
   async perform(ctx) {
     const userId = userIdOf(ctx.event);

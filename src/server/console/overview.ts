@@ -1,7 +1,7 @@
 import type { Overview } from '../admin-service.ts';
 import { chartFigure, formatNumber } from './chart.ts';
 import { html, type SafeHtml } from './html.ts';
-import { actionButton, ageText, page } from './layout.ts';
+import { actionButton, ageText, page, time } from './layout.ts';
 import type { Flash } from './session.ts';
 
 export const SERIES_REFRESH_MS = 10_000;
@@ -60,6 +60,19 @@ ${o.destinations
           )
     }</tbody>
 </table></div>
+</section>
+<section aria-labelledby="refused-h">
+<h2 id="refused-h">Refused requests</h2>
+<p class="muted">Requests the ingest of this server process answered with an error since it started, by code (docs/troubleshooting.md). A client that keeps showing here is losing events or retrying.</p>
+${
+  o.refused.length === 0
+    ? html`<p>No request refused.</p>`
+    : html`<div class="table-wrap"><table data-refused-table>
+<thead><tr><th scope="col">Code</th><th scope="col" class="num">HTTP</th><th scope="col" class="num">Count</th><th scope="col">Last</th><th scope="col">Last message</th><th scope="col">Last path and client</th></tr></thead>
+<tbody>${o.refused.map(
+        (r) => html`<tr><td><code>${r.code}</code></td><td class="num">${r.status}</td><td class="num">${r.count}</td><td>${time(r.lastAt)}</td><td>${r.lastMessage}</td><td><code>${r.lastPath}</code>${r.lastUserAgent ? html` <span class="muted">${r.lastUserAgent}</span>` : null}</td></tr>`,
+      )}</tbody></table></div>`
+}
 </section>
 <section aria-labelledby="dest-h">
 <h2 id="dest-h">Destinations</h2>
