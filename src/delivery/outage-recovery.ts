@@ -1,4 +1,4 @@
-import type { DeliveryResult } from './worker.ts';
+import type { Outcome } from '../destination/outcome.ts';
 
 /**
  * Notices Sailthru answering again after an outage, so that the lanes which backed off during it
@@ -81,7 +81,7 @@ export class OutageRecovery {
 }
 
 /** Whether an attempt reached Sailthru: answered calls count, and retries without a wait do not. */
-export function availabilityOf(result: DeliveryResult): Availability {
+export function availabilityOf(result: Outcome): Availability {
   if (result.state === 'retry') {
     // No call left (our own rate-limit store failing, a bug in delivery): says nothing of Sailthru.
     if (result.calls.length === 0) return 'neutral';

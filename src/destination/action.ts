@@ -1,6 +1,7 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import type { BoundedCache } from './bounded-cache.ts';
 import type { CartMemory } from './cart-memory.ts';
+import type { ActionResult } from './outcome.ts';
 import type { EventSettings } from './overrides.ts';
 import type { SailthruPort } from './sailthru-port.ts';
 import type { DestinationSettings } from './settings.ts';
@@ -18,14 +19,6 @@ export interface Action {
   sends: readonly string[];
   perform(ctx: ActionContext): Promise<ActionResult>;
 }
-
-/** An outcome before the calls and warnings are attached (deliver adds those). */
-export type ActionResult =
-  | { state: 'delivered' }
-  | { state: 'skipped'; reason: string }
-  | { state: 'retry'; reason: string; retryAfterMs?: number }
-  | { state: 'failed'; reason: string }
-  | { state: 'paused'; reason: string };
 
 /** What the destination remembers between events (per process, bounded). */
 export interface DestinationMemory {

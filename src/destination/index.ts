@@ -1,11 +1,11 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import { SailthruClient } from '../sailthru/client.ts';
 import type { CallRecord, RequestGate } from '../sailthru/types.ts';
-import type { ActionContext, ActionResult, DestinationMemory } from './action.ts';
+import type { ActionContext, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { CartMemory } from './cart-memory.ts';
 import { extidOf } from './identity.ts';
-import type { Outcome } from './outcome.ts';
+import type { ActionResult, Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
 import { routeOf } from './route.ts';
 import { recordingPort, type SailthruPort } from './sailthru-port.ts';

@@ -1,4 +1,5 @@
-import { delivered, failed, skipped, type Action, type ActionContext, type ActionResult } from '../action.ts';
+import { delivered, failed, skipped, type Action, type ActionContext } from '../action.ts';
+import type { ActionResult } from '../outcome.ts';
 import {
   addToCart,
   alreadyApplied,
