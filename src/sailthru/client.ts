@@ -1,4 +1,5 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
+import type { JsonObject } from '../json.ts';
 import { signedParams } from './signature.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
 import { classifyError, errorEnvelope } from './classify.ts';
@@ -16,8 +17,6 @@ import type {
 export const DEFAULT_API_URL = 'https://api.sailthru.com';
 export const DEFAULT_TRACK_URL = 'https://api.sail-track.com';
 export const PAGEVIEW_ENDPOINT = '/v1/track/event/pageview';
-
-type JsonObject = { [key: string]: unknown };
 
 export interface SailthruClientOptions {
   /** Asked before every request; the delivery layer's rate limiter. */
