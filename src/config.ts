@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { fromEnvText } from './destination/setting-kinds.ts';
+import { SETTINGS } from './destination/settings.ts';
 
 /**
  * Process configuration: environment first, flags mirror it (DESIGN.md "Contracts"), and an
@@ -60,22 +62,6 @@ export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
 
 type Env = Record<string, string | undefined>;
 
-/** SPEC.md §1 settings by env name. */
-const SETTING_ENV: Record<string, string> = {
-  SAILTHRU_API_KEY: 'apiKey',
-  SAILTHRU_SECRET: 'sharedSecret',
-  SAILTHRU_CUSTOMER_ID: 'customerId',
-  SAILTHRU_API_URL: 'apiUrl',
-  SAILTHRU_TRACK_URL: 'trackUrl',
-  SAILTHRU_OPTOUT: 'optoutValue',
-  SAILTHRU_DEFAULT_LIST: 'defaultListName',
-  SAILTHRU_REMINDER_TEMPLATE: 'reminderTemplate',
-  SAILTHRU_REMINDER_TIME: 'reminderTime',
-  SAILTHRU_SEND_TEMPLATE: 'sendTemplate',
-  SAILTHRU_PRODUCT_BASE_URL: 'productBaseUrl',
-  SAILTHRU_CART_EXPIRY_HOURS: 'cartExpiryHours',
-};
-
 export class ConfigError extends Error {}
 
 export function loadConfig(env: Env = process.env, overrides: Partial<Record<string, string>> = {}): AppConfig {
@@ -117,9 +103,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
 
 function destinationFromEnv(e: Env): DeclaredDestination | null {
   const settings: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(SETTING_ENV)) {
-    const v = e[name];
-    if (v !== undefined && v !== '') settings[field] = field === 'cartExpiryHours' ? Number(v) : v;
+  for (const [key, schema] of SETTINGS) {
+    const v = schema.env === undefined ? undefined : e[schema.env];
+    if (v !== undefined && v !== '') settings[key] = fromEnvText(schema, v);
   }
   const writeKeys = list(e.WRITE_KEYS);
   if (Object.keys(settings).length === 0 && writeKeys.length === 0) return null;

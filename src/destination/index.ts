@@ -9,7 +9,7 @@ import type { ActionResult, Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
 import { routeOf } from './route.ts';
 import { recordingPort, type SailthruPort } from './sailthru-port.ts';
-import type { DestinationSettings } from './settings.ts';
+import { SECRET_SETTING_KEYS, type DestinationSettings } from './settings.ts';
 
 export interface DestinationOptions {
   /** A client to use instead of one built from the settings (the caller then owns closing it). */
@@ -148,11 +148,10 @@ function outcomeOf(result: ActionResult, calls: CallRecord[], warnings: string[]
   }
 }
 
-/** Belt and braces: whatever an error message quotes, the secret never reaches the delivery log. */
+/** Belt and braces: whatever an error message quotes, no secret setting reaches the delivery log. */
 function redactorFor(settings: DestinationSettings): (text: string) => string {
-  const secret = settings.sharedSecret;
-  if (typeof secret !== 'string' || secret.length < 4) return (text) => text;
-  return (text) => text.split(secret).join('[redacted]');
+  const secrets = SECRET_SETTING_KEYS.map((key) => settings[key]).filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  return (text) => secrets.reduce((redacted, secret) => redacted.split(secret).join('[redacted]'), text);
 }
 
 export { validateSettings } from './settings.ts';

@@ -2,7 +2,7 @@ import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
 import type { DeadLetterSelector, Destination, DestinationBacklog, EventQuery, EventStore } from '../delivery/store.ts';
-import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+import { SECRET_SETTING_KEYS, SETTING_KEYS, validateSettings, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
 import { AdminError, badRequest, notFound } from './admin-errors.ts';
 import {
@@ -23,22 +23,6 @@ import type { Series, SeriesSampler } from './series-sampler.ts';
  * Every operator action, once: the admin JSON API and the console both call these, so each
  * console action exists in the API with the same checks and the same answers.
  */
-
-export const SETTING_KEYS = [
-  'apiKey',
-  'sharedSecret',
-  'customerId',
-  'optoutValue',
-  'defaultListName',
-  'reminderTemplate',
-  'reminderTime',
-  'sendTemplate',
-  'productBaseUrl',
-  'cartExpiryHours',
-  'apiUrl',
-  'trackUrl',
-] as const;
-export type SettingKey = (typeof SETTING_KEYS)[number];
 
 const DESTINATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_NAME = 200;
@@ -81,7 +65,7 @@ export interface NewDestinationInput {
 
 export interface DestinationPatchInput {
   name?: unknown;
-  /** Only the fields to change; sharedSecret absent or empty keeps the stored one; null or "" clears an optional field. */
+  /** Only the fields to change; a secret absent or empty keeps the stored one; null or "" clears an optional field. */
   settings?: unknown;
 }
 
@@ -195,7 +179,7 @@ export class AdminService {
 
   /**
    * One signed call with the stored settings, or with `override` applied over them (to try
-   * settings before saving; an absent or empty sharedSecret keeps the stored one).
+   * settings before saving; an absent or empty secret keeps the stored one).
    */
   async testConnection(id: string, override?: unknown): Promise<ConnectionTestResult> {
     const current = await this.destinationRow(id);
@@ -310,7 +294,9 @@ export class AdminService {
   /** Every secret this process knows, so responses can be checked for them. */
   async secrets(): Promise<string[]> {
     const rows = await this.deps.store.listDestinations();
-    const out = rows.map((d) => (d.settings as Partial<DestinationSettings>)?.sharedSecret).filter((s): s is string => typeof s === 'string');
+    const out = rows
+      .flatMap((d) => SECRET_SETTING_KEYS.map((key) => (d.settings as Partial<DestinationSettings> | undefined)?.[key]))
+      .filter((s): s is string => typeof s === 'string');
     if (this.deps.config.adminToken) out.push(this.deps.config.adminToken);
     for (const d of this.deps.config.destinations) {
       if (d.webhookSecret) out.push(d.webhookSecret);
@@ -408,16 +394,20 @@ function settingsObject(value: unknown, problems: string[]): Record<string, unkn
   return out;
 }
 
-/** Changes over stored settings: null or "" clears a field, except the secret, which is kept. */
+/** Changes over stored settings: null or "" clears a field, except a secret, which is kept. */
 export function mergeSettings(stored: unknown, changes: Record<string, unknown> | null): Record<string, unknown> | null {
   if (changes === null) return null;
   const merged: Record<string, unknown> = { ...((stored ?? {}) as Record<string, unknown>) };
   for (const [key, value] of Object.entries(changes)) {
-    if (key === 'sharedSecret' && (value === undefined || value === null || value === '')) continue;
+    if (isSecret(key) && (value === undefined || value === null || value === '')) continue;
     if (value === null || value === '') delete merged[key];
     else merged[key] = value;
   }
   return merged;
+}
+
+function isSecret(key: string): boolean {
+  return (SECRET_SETTING_KEYS as readonly string[]).includes(key);
 }
 
 function invalid(problems: string[]): AdminError {

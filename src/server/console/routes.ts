@@ -3,7 +3,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { FailedAttempts, tokenMatches } from '../admin-auth.ts';
 import { AdminError } from '../admin-errors.ts';
 import { parseDeadLetterFilter, parseEventId, parseEventQuery } from '../admin-input.ts';
-import { SETTING_KEYS, type AdminService } from '../admin-service.ts';
+import type { AdminService } from '../admin-service.ts';
+import { SECRET_SETTING_KEYS, SETTING_KEYS } from '../../destination/settings.ts';
 import { SAMPLE_EVENTS, sampleById } from '../sample-events.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { deadLettersPage } from './dead-letters.ts';
@@ -437,7 +438,7 @@ function settingsFromForm(f: Form, str: Str, isPatch: boolean): Record<string, u
 function formValues(f: Form, str: Str): Record<string, string> {
   const values: Record<string, string> = {};
   for (const key of ['id', 'name', ...SETTING_KEYS]) {
-    if (key === 'sharedSecret') continue;
+    if ((SECRET_SETTING_KEYS as readonly string[]).includes(key)) continue;
     if (key in f) values[key] = str(f, key);
   }
   return values;
