@@ -67,7 +67,7 @@ export default tseslint.config(
     folders: ['emulator', 'cli'],
     roots: ['cli.ts'],
     packages: ['better-sqlite3', 'pg'],
-    regexes: ['^(\\.\\./)+delivery/(sqlite|postgres)-'],
+    regexes: ['^(\\.\\./)+delivery/(sqlite|postgres)-', '^(\\.\\./)+delivery/(sql|sqlite|postgres)/'],
   }),
   // The emulator stands alone: nothing outside src/emulator/ (a relative path that leaves it).
   {
