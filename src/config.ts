@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './delivery/open-store.ts';
 import { fromEnvText } from './destination/setting-kinds.ts';
 import { SETTINGS } from './destination/settings.ts';
 
@@ -58,7 +59,7 @@ export interface AppConfig {
   trustProxy: boolean | string;
 }
 
-export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
+export { DEFAULT_DATABASE_URL };
 
 type Env = Record<string, string | undefined>;
 
@@ -149,11 +150,14 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
   });
 }
 
+/** Checked as openStore will read it, so a wrong URL stops the start with a ConfigError. */
 function databaseUrl(url: string): string {
-  if (/^sqlite:.+/i.test(url) || /^postgres(ql)?:\/\/.+/i.test(url)) return url;
-  // Only the scheme is echoed: a URL may carry a password.
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  throw new ConfigError(`DATABASE_URL must be sqlite:PATH or postgres://…${scheme ? ` (got a ${scheme}: URL)` : ''}`);
+  try {
+    parseDatabaseUrl(url);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  return url;
 }
 
 function trustProxy(v: string | undefined): boolean | string {
