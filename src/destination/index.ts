@@ -55,6 +55,18 @@ const KNOWN_PROFILE_TTL_MS = 24 * 3_600_000;
  */
 const CART_MEMORY_TTL_MS = 15 * 60_000;
 
+/** What a destination remembers between events, empty. */
+export function destinationMemory(opts: DestinationOptions, now: () => number): DestinationMemory {
+  return {
+    emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),
+    mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
+    absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
+    clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
+    knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
+    carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
+  };
+}
+
 export function createDestination(settings: DestinationSettings, opts: DestinationOptions = {}): Destination {
   const now = opts.now ?? Date.now;
   const ownsClient = opts.client === undefined;
@@ -73,14 +85,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       },
     );
-  const memory: DestinationMemory = {
-    emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),
-    mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
-    absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
-    clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
-    knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
-    carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
-  };
+  const memory = destinationMemory(opts, now);
   const redact = redactorFor(settings);
 
   async function deliver(event: SegmentEvent): Promise<Outcome> {

@@ -50,7 +50,7 @@ export function identifyPayload(
 
 export const identify: Action = {
   name: 'identify',
-  reads: ['userId', 'anonymousId', 'traits', 'traits.email', 'context.traits.email', 'integrations.Sailthru'],
+  reads: ['userId', 'anonymousId', 'traits', 'traits.email', 'context.traits.email', 'properties.email', 'integrations.Sailthru'],
   sends: ['GET /user (anonymous profile, when userId and anonymousId differ)', 'POST /user'],
   async perform(ctx) {
     const userId = userIdOf(ctx.event);
