@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import Value from 'typebox/value';
 import { DestinationSettingsSchema, SECRET_SETTING_KEYS, SETTING_KEYS, SETTINGS, validateSettings } from '../../src/destination/settings.ts';
-import { resolveEventSettings, skipReasonOf } from '../../src/destination/overrides.ts';
-import type { DestinationSettings } from '../../src/destination/settings.ts';
+import { resolveEventSettings, skipReasonOf, type EventSettings } from '../../src/destination/overrides.ts';
+import type { DestinationSettings, SecretSettingKey } from '../../src/destination/settings.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
 
 const BASE: DestinationSettings = {
@@ -215,5 +215,20 @@ describe('per-event overrides outside a setting\'s choices', () => {
     const { eventSettings, warnings } = resolveEventSettings(e, { ...BASE, optoutValue: 'basic' });
     expect(eventSettings.optout).toEqual({ value: 'basic', fromEvent: false });
     expect(warnings).toEqual(['integrations.Sailthru.optout_value "sometimes" ignored: use none, all, basic or blast']);
+  });
+});
+
+describe('the types derived from the declaration', () => {
+  it('gives the per-event settings their names and value types', () => {
+    expectTypeOf<EventSettings>().toEqualTypeOf<{
+      optout?: { value: 'none' | 'all' | 'basic' | 'blast'; fromEvent: boolean };
+      listName?: string;
+      reminderTemplate?: string;
+      reminderTime?: string;
+      sendTemplate?: string;
+    }>();
+    expectTypeOf<DestinationSettings['cartExpiryHours']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<DestinationSettings['apiUrl']>().toEqualTypeOf<string>();
+    expectTypeOf<SecretSettingKey>().toEqualTypeOf<'sharedSecret'>();
   });
 });
