@@ -112,8 +112,8 @@ export function checkSetting(schema: SettingSchema, raw: unknown): SettingCheck 
     const tidy = schema.format === undefined ? undefined : TIDY[schema.format];
     return { ok: true, value: tidy && typeof given === 'string' ? tidy(given) : given };
   }
-  // Text where text is expected but nothing else: the kind's sentence would mislead.
-  if (!numeric && typeof given !== 'string') return { ok: false, problem: 'must be a string' };
+  // Something else where text is expected: the kind's sentence would mislead.
+  if ((Type.IsString(schema) || Type.IsEnum(schema)) && typeof given !== 'string') return { ok: false, problem: 'must be a string' };
   const got = schema.secret ? '' : ` (got ${JSON.stringify(numeric ? raw : given)})`;
   return { ok: false, problem: `${schema.problem ?? 'is not valid'}${got}` };
 }
