@@ -1,5 +1,4 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
-import type { JsonObject } from '../json.ts';
 import { signedParams } from './signature.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
 import { classifyError, errorEnvelope } from './classify.ts';
@@ -13,6 +12,7 @@ import type {
   SailthruResult,
   SailthruUser,
 } from './types.ts';
+import type { JsonObject } from '../json.ts';
 import { DEFAULT_API_URL, DEFAULT_TRACK_URL } from './urls.ts';
 
 export { DEFAULT_API_URL, DEFAULT_TRACK_URL };
