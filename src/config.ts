@@ -1,4 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './delivery/open-store.ts';
+import { fromEnvText } from './destination/setting-kinds.ts';
+import { SETTINGS } from './destination/settings.ts';
 
 /**
  * Process configuration: environment first, flags mirror it (DESIGN.md "Contracts"), and an
@@ -61,25 +64,9 @@ export interface AppConfig {
   corsOrigins: '*' | readonly string[];
 }
 
-export const DEFAULT_DATABASE_URL = 'sqlite:./data/sailthru-destination.db';
+export { DEFAULT_DATABASE_URL };
 
 type Env = Record<string, string | undefined>;
-
-/** SPEC.md §1 settings by env name. */
-const SETTING_ENV: Record<string, string> = {
-  SAILTHRU_API_KEY: 'apiKey',
-  SAILTHRU_SECRET: 'sharedSecret',
-  SAILTHRU_CUSTOMER_ID: 'customerId',
-  SAILTHRU_API_URL: 'apiUrl',
-  SAILTHRU_TRACK_URL: 'trackUrl',
-  SAILTHRU_OPTOUT: 'optoutValue',
-  SAILTHRU_DEFAULT_LIST: 'defaultListName',
-  SAILTHRU_REMINDER_TEMPLATE: 'reminderTemplate',
-  SAILTHRU_REMINDER_TIME: 'reminderTime',
-  SAILTHRU_SEND_TEMPLATE: 'sendTemplate',
-  SAILTHRU_PRODUCT_BASE_URL: 'productBaseUrl',
-  SAILTHRU_CART_EXPIRY_HOURS: 'cartExpiryHours',
-};
 
 export class ConfigError extends Error {}
 
@@ -123,9 +110,9 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
 
 function destinationFromEnv(e: Env): DeclaredDestination | null {
   const settings: Record<string, unknown> = {};
-  for (const [name, field] of Object.entries(SETTING_ENV)) {
-    const v = e[name];
-    if (v !== undefined && v !== '') settings[field] = field === 'cartExpiryHours' ? Number(v) : v;
+  for (const [key, schema] of SETTINGS) {
+    const v = schema.env === undefined ? undefined : e[schema.env];
+    if (v !== undefined && v !== '') settings[key] = fromEnvText(schema, v);
   }
   const writeKeys = list(e.WRITE_KEYS);
   if (Object.keys(settings).length === 0 && writeKeys.length === 0) return null;
@@ -169,11 +156,14 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
   });
 }
 
+/** Checked as openStore will read it, so a wrong URL stops the start with a ConfigError. */
 function databaseUrl(url: string): string {
-  if (/^sqlite:.+/i.test(url) || /^postgres(ql)?:\/\/.+/i.test(url)) return url;
-  // Only the scheme is echoed: a URL may carry a password.
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
-  throw new ConfigError(`DATABASE_URL must be sqlite:PATH or postgres://…${scheme ? ` (got a ${scheme}: URL)` : ''}`);
+  try {
+    parseDatabaseUrl(url);
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  return url;
 }
 
 function trustProxy(v: string | undefined): boolean | string {

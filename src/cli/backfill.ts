@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander';
-import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
-import { updateLineOf } from './backfill-lines.ts';
+import type { DestinationSettings } from '../destination/settings.ts';
 import type { BulkUpdateReport, JobReport } from './bulk-update.ts';
 import { eventFileOf, readEventText, type EventFile } from './event-file.ts';
 import type { EntryProblem } from './event-sender.ts';
@@ -78,7 +77,9 @@ Examples:
     .action((file: string, flags: BackfillFlags) => runAction(() => backfill(file, flags)));
 }
 
-function settingsOf(flags: BackfillFlags): DestinationSettings {
+async function settingsOf(flags: BackfillFlags): Promise<DestinationSettings> {
+  // The settings' schema (TypeBox) loads when a backfill runs, not with the CLI.
+  const { validateSettings } = await import('../destination/settings.ts');
   const raw: Record<string, unknown> = { apiKey: flags.apiKey, sharedSecret: flags.secret };
   if (flags.apiUrl) raw.apiUrl = flags.apiUrl;
   if (flags.list) raw.defaultListName = flags.list;
@@ -100,7 +101,7 @@ function isLoopback(url: string): boolean {
 }
 
 async function backfill(path: string, flags: BackfillFlags): Promise<number> {
-  const settings = flags.dryRun ? dryRunSettings(flags) : settingsOf(flags);
+  const settings = await (flags.dryRun ? dryRunSettings(flags) : settingsOf(flags));
   if (!flags.dryRun && !flags.fileUrlBase && !isLoopback(settings.apiUrl)) {
     throw new CliError(
       `Sailthru at ${new URL(settings.apiUrl).host} cannot download job files from ${flags.serveHost}: expose the file server ` +
@@ -137,11 +138,13 @@ async function backfill(path: string, flags: BackfillFlags): Promise<number> {
 }
 
 /** Without credentials: the mapping needs only the list and optout settings. */
-function dryRunSettings(flags: BackfillFlags): DestinationSettings {
+function dryRunSettings(flags: BackfillFlags): Promise<DestinationSettings> {
   return settingsOf({ ...flags, apiKey: flags.apiKey || 'dry-run', secret: flags.secret || 'dry-run' });
 }
 
-function dryRun(name: string, file: EventFile, settings: DestinationSettings): number {
+async function dryRun(name: string, file: EventFile, settings: DestinationSettings): Promise<number> {
+  // The mapping (and the settings' schema under it) loads when a backfill runs, not with the CLI.
+  const { updateLineOf } = await import('./backfill-lines.ts');
   const receivedAt = new Date();
   const skipped: EntryProblem[] = [];
   const invalid: EntryProblem[] = [];

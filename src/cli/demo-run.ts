@@ -6,12 +6,26 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { startEmulator, DEMO_CREDENTIALS, type RunningEmulator } from '../emulator/index.ts';
 import { createLogger } from '../server/logger.ts';
 import { startService, type Service } from '../server/service.ts';
-import type { DemoFlags } from './demo.ts';
 import { DemoStatus, statusLine } from './demo-status.ts';
 import { LiveLine } from './live-line.ts';
 import { CliError } from './options.ts';
 import { demoMix } from './traffic.ts';
 import { TrafficSender } from './traffic-sender.ts';
+
+/** The `demo` command's options (src/cli/demo.ts declares them). */
+export interface DemoFlags {
+  port: number;
+  host: string;
+  emulatorPort: number;
+  rate: number;
+  duration?: number;
+  users: number;
+  seed: number;
+  traffic: boolean;
+  failRate: number;
+  database?: string;
+  logLevel: string;
+}
 
 /**
  * The demo's run: emulator, server on a fresh database, traffic, a live status line; on Ctrl-C

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { DemoFlags } from './demo-run.ts';
 import { integerOption, positiveNumberOption, runAction } from './options.ts';
 
 /**
@@ -7,20 +8,6 @@ import { integerOption, positiveNumberOption, runAction } from './options.ts';
  * realistic mix of Segment traffic (with a few mistakes in it, so the console has dead letters to
  * show). Ctrl-C stops everything and removes the temporary folder.
  */
-
-export interface DemoFlags {
-  port: number;
-  host: string;
-  emulatorPort: number;
-  rate: number;
-  duration?: number;
-  users: number;
-  seed: number;
-  traffic: boolean;
-  failRate: number;
-  database?: string;
-  logLevel: string;
-}
 
 export function demoCommand(): Command {
   return new Command('demo')

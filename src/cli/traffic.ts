@@ -1,3 +1,7 @@
+import { seededRandom } from '../emulator/prng.ts';
+import { CATEGORIES, CITIES, CUSTOM_EVENTS, PAGES, PLANS, PRODUCTS, type Product } from './traffic-catalog.ts';
+import { People, type Person } from './traffic-people.ts';
+
 /**
  * Realistic Segment traffic for the demo and the benchmarks: a seeded generator that plays a shop
  * of `users` people browsing anonymously, logging in (an identify that merges the anonymousId they
@@ -43,130 +47,14 @@ export interface MixOptions {
 const MERGE_SHARE = 0.2;
 /** Of the Order Completed events, the share that carry context.traits.email. */
 const ORDER_EMAIL_SHARE = 0.5;
-/** Logged-in share the shop settles at (people log out or come back on a new device). */
-const LOGGED_IN_TARGET = 0.7;
 /** Of the cart events, the share with per-event reminder overrides (integrations.Sailthru). */
 const REMINDER_OVERRIDE_SHARE = 0.25;
-
-interface Product {
-  product_id: string;
-  sku: string;
-  name: string;
-  price: number;
-  category: string;
-  url: string;
-  image_url: string;
-}
-
-const CATEGORIES = ['shoes', 'jackets', 'bags', 'hats', 'socks'] as const;
-const PRODUCTS: readonly Product[] = [
-  ['Trail Runner', 89.99],
-  ['City Sneaker', 74.5],
-  ['Rain Shell', 129],
-  ['Down Parka', 249.99],
-  ['Canvas Tote', 24.95],
-  ['Day Pack', 59.9],
-  ['Wool Beanie', 19.99],
-  ['Sun Cap', 22],
-  ['Hiking Socks (3 pack)', 17.49],
-  ['Merino Crew Socks', 14.99],
-  ['Leather Weekender', 189],
-  ['Packable Vest', 79.95],
-].map(([name, price], i) => {
-  const sku = `SKU-${String(1001 + i)}`;
-  return {
-    product_id: `prod-${i + 1}`,
-    sku,
-    name: name as string,
-    price: price as number,
-    category: CATEGORIES[i % CATEGORIES.length] as string,
-    url: `https://shop.example.com/products/prod-${i + 1}`,
-    image_url: `https://cdn.example.com/img/prod-${i + 1}.jpg`,
-  };
-});
-
-const FIRST_NAMES = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Linus'];
-const LAST_NAMES = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Torvalds'];
-const CITIES: ReadonlyArray<[string, string]> = [
-  ['Berlin', 'DE'],
-  ['Lisbon', 'PT'],
-  ['Toronto', 'CA'],
-  ['Austin', 'US'],
-  ['Osaka', 'JP'],
-];
-const PLANS = ['free', 'plus', 'pro'] as const;
-const PAGES: ReadonlyArray<[name: string, path: string, keywords: string[]]> = [
-  ['Home', '/', []],
-  ['New Arrivals', '/new', ['new', 'spring']],
-  ['Shoes', '/c/shoes', ['shoes']],
-  ['Jackets', '/c/jackets', ['jackets', 'outdoor']],
-  ['Sale', '/sale', ['sale']],
-  ['Journal: Packing Light', '/journal/packing-light', ['travel', 'guides']],
-];
-const CUSTOM_EVENTS = ['Products Searched', 'Article Read', 'Video Played', 'Wishlist Product Added', 'Coupon Entered', 'Review Submitted'] as const;
-
-/** mulberry32, as the emulator's fault draws: tiny, seedable, not for security. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A set of user indexes with O(1) add, delete and random pick. */
-class IndexSet {
-  private readonly items: number[] = [];
-  private readonly positions = new Map<number, number>();
-
-  get size(): number {
-    return this.items.length;
-  }
-  add(i: number): void {
-    if (this.positions.has(i)) return;
-    this.positions.set(i, this.items.length);
-    this.items.push(i);
-  }
-  delete(i: number): void {
-    const at = this.positions.get(i);
-    if (at === undefined) return;
-    const last = this.items.pop() as number;
-    this.positions.delete(i);
-    if (last !== i) {
-      this.items[at] = last;
-      this.positions.set(last, at);
-    }
-  }
-  pick(random: () => number): number | undefined {
-    return this.items.length === 0 ? undefined : this.items[Math.floor(random() * this.items.length)];
-  }
-}
-
-interface Person {
-  index: number;
-  userId: string;
-  email: string;
-  firstName: string;
-  lastName: string;
-  /** The device session; a new one brings a new anonymousId. */
-  session: number;
-  loggedIn: boolean;
-  /** Sailthru knows the email (an identify with it was sent). */
-  identified: boolean;
-  cart: Map<string, number>;
-}
 
 type EventKind = keyof MixWeights;
 
 export class TrafficGenerator implements Iterable<WireEvent> {
   private readonly random: () => number;
-  private readonly people: Person[];
-  private readonly loggedIn = new IndexSet();
-  private readonly loggedOut = new IndexSet();
-  private readonly identified = new IndexSet();
+  private readonly people: People;
   private readonly prefix: string;
   private readonly seed: number;
   private readonly badShare: number;
@@ -187,22 +75,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
     this.kinds = (Object.entries(weights) as Array<[EventKind, number]>).filter(([, w]) => w > 0);
     this.totalWeight = this.kinds.reduce((sum, [, w]) => sum + w, 0);
     if (this.totalWeight <= 0) throw new RangeError('at least one weight must be positive');
-    this.people = Array.from({ length: users }, (_, index) => {
-      const first = FIRST_NAMES[index % FIRST_NAMES.length] as string;
-      const last = LAST_NAMES[Math.floor(index / FIRST_NAMES.length) % LAST_NAMES.length] as string;
-      this.loggedOut.add(index);
-      return {
-        index,
-        userId: `user-${index + 1}`,
-        email: `${first.toLowerCase()}.${last.toLowerCase()}.${index + 1}@example.com`,
-        firstName: first,
-        lastName: last,
-        session: 1,
-        loggedIn: false,
-        identified: false,
-        cart: new Map(),
-      };
-    });
+    this.people = new People(users, this.seed, this.random);
   }
 
   /** Events produced so far. */
@@ -241,9 +114,9 @@ export class TrafficGenerator implements Iterable<WireEvent> {
       case 'identify':
         return this.random() < MERGE_SHARE ? this.login() : this.reidentify();
       case 'track':
-        return this.customEvent(this.anyone());
+        return this.customEvent(this.people.anyone());
       case 'page':
-        return this.pageView(this.anyone());
+        return this.pageView(this.people.anyone());
       case 'orderCompleted':
         return this.order();
       case 'cart':
@@ -251,7 +124,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
     }
   }
 
-  // --- people -------------------------------------------------------------------------------
+  // --- drawing ------------------------------------------------------------------------------
 
   private pick<T>(list: readonly T[]): T {
     return list[Math.floor(this.random() * list.length)] as T;
@@ -261,64 +134,26 @@ export class TrafficGenerator implements Iterable<WireEvent> {
     return min + Math.floor(this.random() * (max - min + 1));
   }
 
-  private person(i: number): Person {
-    return this.people[i] as Person;
-  }
-
-  private anyone(): Person {
-    return this.person(Math.floor(this.random() * this.people.length));
-  }
-
-  private anonymousIdOf(p: Person): string {
-    return `anon-${this.seed}-${p.index + 1}-${p.session}`;
-  }
-
-  /** userId when logged in (with the device's anonymousId, as analytics.js sends), else anonymous. */
-  private ids(p: Person): { userId?: string; anonymousId: string } {
-    return p.loggedIn ? { userId: p.userId, anonymousId: this.anonymousIdOf(p) } : { anonymousId: this.anonymousIdOf(p) };
-  }
-
-  private setLoggedIn(p: Person, loggedIn: boolean): void {
-    p.loggedIn = loggedIn;
-    if (loggedIn) {
-      this.loggedOut.delete(p.index);
-      this.loggedIn.add(p.index);
-    } else {
-      this.loggedIn.delete(p.index);
-      this.loggedOut.add(p.index);
-    }
-  }
-
-  /** Someone else logs out (or comes back later on a new device), so the shop keeps visitors. */
-  private someoneLeaves(except: Person): void {
-    if (this.random() >= this.loggedIn.size / this.people.length / LOGGED_IN_TARGET) return;
-    const i = this.loggedIn.pick(this.random);
-    if (i === undefined || i === except.index) return;
-    const p = this.person(i);
-    p.session++;
-    this.setLoggedIn(p, false);
-  }
-
   // --- identify -----------------------------------------------------------------------------
 
   /** A first login on this device: the identify merges the anonymousId browsed with. */
   private login(): WireEvent {
-    const i = this.loggedOut.pick(this.random);
+    const i = this.people.loggedOut.pick(this.random);
     if (i === undefined) {
       // Everyone is logged in: someone arrives on a new device.
-      const p = this.anyone();
+      const p = this.people.anyone();
       p.session++;
-      this.setLoggedIn(p, false);
+      this.people.setLoggedIn(p, false);
       return this.login();
     }
-    const p = this.person(i);
-    const anonymousId = this.anonymousIdOf(p);
-    this.setLoggedIn(p, true);
+    const p = this.people.person(i);
+    const anonymousId = this.people.anonymousIdOf(p);
+    this.people.setLoggedIn(p, true);
     const [city, country] = this.pick(CITIES);
     const firstTime = !p.identified;
     p.identified = true;
-    this.identified.add(p.index);
-    this.someoneLeaves(p);
+    this.people.identified.add(p.index);
+    this.people.someoneLeaves(p);
     return {
       type: 'identify',
       userId: p.userId,
@@ -337,13 +172,13 @@ export class TrafficGenerator implements Iterable<WireEvent> {
 
   /** A logged-in person's traits change (plan, points, preferences). */
   private reidentify(): WireEvent {
-    const i = this.loggedIn.pick(this.random);
+    const i = this.people.loggedIn.pick(this.random);
     if (i === undefined) return this.login();
-    const p = this.person(i);
+    const p = this.people.person(i);
     return {
       type: 'identify',
       userId: p.userId,
-      anonymousId: this.anonymousIdOf(p),
+      anonymousId: this.people.anonymousIdOf(p),
       traits: {
         plan: this.pick(PLANS),
         loyaltyPoints: this.int(0, 5000),
@@ -374,7 +209,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
           return { product_id: product.product_id, rating: this.int(1, 5), tags: ['verified', product.category] };
       }
     })();
-    return { type: 'track', ...this.ids(p), event: name, properties };
+    return { type: 'track', ...this.people.ids(p), event: name, properties };
   }
 
   private pageView(p: Person): WireEvent {
@@ -382,7 +217,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
     const url = `https://shop.example.com${path}`;
     return {
       type: 'page',
-      ...this.ids(p),
+      ...this.people.ids(p),
       name,
       properties: { url, path, title: `${name} | Example Shop`, ...(keywords.length > 0 ? { keywords } : {}) },
       context: { page: { url, path, referrer: 'https://www.example.org/' }, userAgent: 'Mozilla/5.0 (demo)' },
@@ -397,8 +232,8 @@ export class TrafficGenerator implements Iterable<WireEvent> {
 
   /** Product Added / Removed: a logged-in person Sailthru has an email for (SPEC.md §6). */
   private cartChange(): WireEvent {
-    const i = this.loggedIn.pick(this.random);
-    const p = i === undefined ? undefined : this.person(i);
+    const i = this.people.loggedIn.pick(this.random);
+    const p = i === undefined ? undefined : this.people.person(i);
     if (p === undefined || !p.identified) return this.login();
     const inCart = [...p.cart.keys()];
     const removing = inCart.length > 0 && this.random() < 1 / 3;
@@ -420,7 +255,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
       event = 'Product Added';
       properties = this.productProperties(product, quantity);
     }
-    const wire: WireEvent = { type: 'track', userId: p.userId, anonymousId: this.anonymousIdOf(p), event, properties };
+    const wire: WireEvent = { type: 'track', userId: p.userId, anonymousId: this.people.anonymousIdOf(p), event, properties };
     if (this.random() < REMINDER_OVERRIDE_SHARE) {
       wire.integrations = { Sailthru: { reminder_template: 'abandoned-cart-vip', reminder_time: '2 hours' } };
     }
@@ -432,11 +267,11 @@ export class TrafficGenerator implements Iterable<WireEvent> {
     const withEmail = this.random() < ORDER_EMAIL_SHARE;
     let p: Person;
     if (withEmail) {
-      p = this.anyone();
+      p = this.people.anyone();
     } else {
-      const i = this.identified.pick(this.random);
+      const i = this.people.identified.pick(this.random);
       // Nobody has given an email yet: this order carries one.
-      p = i === undefined ? this.anyone() : this.person(i);
+      p = i === undefined ? this.people.anyone() : this.people.person(i);
     }
     const emailInEvent = withEmail || !p.identified;
     const lines: Array<[Product, number]> =
@@ -452,7 +287,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
     const total = Math.round((subtotal + shipping + tax - discount) * 100) / 100;
     // Someone Sailthru knows orders under their userId, in the lane of their cart; a stranger
     // checks out as a guest with an email.
-    const ids = p.identified ? { userId: p.userId, anonymousId: this.anonymousIdOf(p) } : { anonymousId: this.anonymousIdOf(p) };
+    const ids = p.identified ? { userId: p.userId, anonymousId: this.people.anonymousIdOf(p) } : { anonymousId: this.people.anonymousIdOf(p) };
     return {
       type: 'track',
       ...ids,
@@ -475,7 +310,7 @@ export class TrafficGenerator implements Iterable<WireEvent> {
 
   /** One of the mistakes real integrations make, in turn, so each shows up in a short run. */
   private badEvent(): WireEvent {
-    const p = this.anyone();
+    const p = this.people.anyone();
     const kind = this.bad++ % 5;
     switch (kind) {
       case 0: // refused at ingest: neither userId nor anonymousId
@@ -483,9 +318,9 @@ export class TrafficGenerator implements Iterable<WireEvent> {
       case 1: // refused at ingest: a track without its event name
         return { type: 'track', userId: p.userId, properties: { note: 'event name forgotten' } };
       case 2: // dead letter: Sailthru reserves this event name
-        return { type: 'track', ...this.ids(p), event: 'send', properties: { campaign: 'spring' } };
+        return { type: 'track', ...this.people.ids(p), event: 'send', properties: { campaign: 'spring' } };
       case 3: // dead letter: a page without any URL
-        return { type: 'page', ...this.ids(p), name: 'Checkout' };
+        return { type: 'page', ...this.people.ids(p), name: 'Checkout' };
       default: // dead letter: a guest order Sailthru has no email for
         return {
           type: 'track',

@@ -1,24 +1,5 @@
-import type { DeliveryResult } from './worker.ts';
+import type { Outcome } from '../destination/outcome.ts';
 
-/**
- * Notices Sailthru answering again after an outage, so that the lanes which backed off during it
- * retry now instead of each waiting out its own backoff (up to the 5-minute cap: without this the
- * last lanes of a long outage resumed minutes after Sailthru was back).
- *
- * An outage, as one worker sees it: `minFailures` attempts in a row for one destination, from at
- * least two lanes, each ending in a retry with no wait of its own (connection refused, timeout,
- * HTTP 5xx; not a 429 that says when its window resets), with no answered call in between. A
- * single lane failing on its own among successes (one event Sailthru keeps answering 500) never
- * makes such a streak: the next success of another lane ends it, and that lane keeps its backoff.
- *
- * The first answered call after an outage asks for a wake. Wakes of one destination (by this
- * worker) are at least `minIntervalMs` apart, and the interval doubles with each wake that comes
- * within twice the interval of the last one, up to `maxIntervalMs`: a Sailthru that keeps failing
- * part of the time (one endpoint down, or half the calls) sees the waiting lanes less and less
- * often, as their own backoff would have it, instead of every few seconds. A quiet stretch
- * (twice the interval without a wake) brings the interval back to `minIntervalMs`. The rate gate
- * still paces every call.
- */
 export interface OutageRecoveryOptions {
   /** Failed attempts in a row that make an outage. Default 3. */
   minFailures?: number;
@@ -38,6 +19,11 @@ interface Streak {
   lanes: 1 | 2;
 }
 
+/**
+ * Notices Sailthru answering again after an outage, so that the lanes which backed off during it
+ * retry now instead of each waiting out its own backoff (what counts as an outage and how often
+ * it wakes: docs/decisions.md, "Outage recovery").
+ */
 export class OutageRecovery {
   private readonly minFailures: number;
   private readonly minIntervalMs: number;
@@ -81,7 +67,7 @@ export class OutageRecovery {
 }
 
 /** Whether an attempt reached Sailthru: answered calls count, and retries without a wait do not. */
-export function availabilityOf(result: DeliveryResult): Availability {
+export function availabilityOf(result: Outcome): Availability {
   if (result.state === 'retry') {
     // No call left (our own rate-limit store failing, a bug in delivery): says nothing of Sailthru.
     if (result.calls.length === 0) return 'neutral';

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { assertSchemaName } from './postgres-connection.ts';
+import { assertSchemaName } from './postgres/connection.ts';
 import { PostgresEventStore } from './postgres-store.ts';
 import { memoryLimiterFactory, type LimiterFactory, type PointLimiter } from './rate-limiter.ts';
 import type { EventStore } from './store.ts';

@@ -279,7 +279,7 @@ export interface WriteKeyStore extends WriteKeyDirectory {
 
 /** A console session as the database keeps it (src/server/console/session.ts owns its meaning). */
 export interface ConsoleSessionRecord {
-  /** SHA-256 of the session id: the database never holds the id itself. */
+  /** HMAC(ADMIN_TOKEN, session id): the database never holds the id itself. */
   idHash: string;
   csrf: string;
   createdAt: number;

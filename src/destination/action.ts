@@ -1,6 +1,7 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import type { BoundedCache } from './bounded-cache.ts';
 import type { CartMemory } from './cart-memory.ts';
+import type { ActionResult } from './outcome.ts';
 import type { EventSettings } from './overrides.ts';
 import type { SailthruPort } from './sailthru-port.ts';
 import type { DestinationSettings } from './settings.ts';
@@ -19,38 +20,17 @@ export interface Action {
   perform(ctx: ActionContext): Promise<ActionResult>;
 }
 
-/** An outcome before the calls and warnings are attached (deliver adds those). */
-export type ActionResult =
-  | { state: 'delivered' }
-  | { state: 'skipped'; reason: string }
-  | { state: 'retry'; reason: string; retryAfterMs?: number }
-  | { state: 'failed'; reason: string }
-  | { state: 'paused'; reason: string };
-
-/** What the destination remembers between events (per process, bounded). */
+/** What the destination remembers between events, per process and bounded (docs/decisions.md, "What a destination remembers between events"). */
 export interface DestinationMemory {
   /** extid → email, so repeat buyers cost no lookup (SPEC.md §5). */
   emails: BoundedCache<string, string>;
   /** anonymousIds already merged into a userId profile (SPEC.md §2.3). */
   mergedAnonymousIds: BoundedCache<string, true>;
-  /**
-   * anonymousId → the userId it was last identified with, when Sailthru had no profile for the
-   * anonymousId then: a repeat identify of the same pair skips the lookup (decided, beyond SPEC
-   * §2.3, which remembers merged ids only). Short-lived, because an anonymous profile can still
-   * appear later (anonymous-only events sent after the identify).
-   */
+  /** anonymousId → the userId it was identified with while Sailthru had no profile for it (skips a repeat lookup). */
   absentAnonymousIds: BoundedCache<string, string>;
-  /**
-   * messageIds of cart changes whose POST emptied the cart. An emptied cart carries no marker
-   * (Sailthru drops it), so this is how a retry of such a change knows it already landed.
-   */
+  /** messageIds of cart changes whose POST emptied the cart (how their retries know they landed). */
   clearedCarts: BoundedCache<string, true>;
-  /**
-   * extids whose profile exists because one of our POSTs created or updated it (an anonymous
-   * visitor's events): the first identify merging that anonymousId needs no lookup to know the
-   * profile is there (decided, beyond SPEC.md §2.3). Were it gone after all, the merge form of
-   * POST /user still leaves one profile keyed by the userId.
-   */
+  /** extids whose profile one of our POSTs created (an identify merging them needs no lookup). */
   knownProfiles: BoundedCache<string, true>;
   /** userId → the cart last read or written; null where several processes deliver (see CartMemory). */
   carts: CartMemory | null;

@@ -2,15 +2,15 @@ import type { SegmentEvent } from '../segment/event.ts';
 import { ingestWarningsOf } from '../segment/event-rules.ts';
 import { SailthruClient } from '../sailthru/client.ts';
 import type { CallRecord, RequestGate } from '../sailthru/types.ts';
-import type { ActionContext, ActionResult, DestinationMemory } from './action.ts';
+import type { ActionContext, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { CartMemory } from './cart-memory.ts';
 import { extidOf } from './identity.ts';
-import type { Outcome } from './outcome.ts';
+import type { ActionResult, Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
 import { routeOf } from './route.ts';
 import { recordingPort, type SailthruPort } from './sailthru-port.ts';
-import type { DestinationSettings } from './settings.ts';
+import { SECRET_SETTING_KEYS, type DestinationSettings } from './settings.ts';
 
 export interface DestinationOptions {
   /** A client to use instead of one built from the settings (the caller then owns closing it). */
@@ -56,6 +56,18 @@ const KNOWN_PROFILE_TTL_MS = 24 * 3_600_000;
  */
 const CART_MEMORY_TTL_MS = 15 * 60_000;
 
+/** What a destination remembers between events, empty. */
+export function destinationMemory(opts: DestinationOptions, now: () => number): DestinationMemory {
+  return {
+    emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),
+    mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
+    absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
+    clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
+    knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
+    carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
+  };
+}
+
 export function createDestination(settings: DestinationSettings, opts: DestinationOptions = {}): Destination {
   const now = opts.now ?? Date.now;
   const ownsClient = opts.client === undefined;
@@ -74,14 +86,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
         ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       },
     );
-  const memory: DestinationMemory = {
-    emails: new BoundedCache(opts.emailCacheSize ?? DEFAULT_CACHE_SIZE, opts.emailCacheTtlMs ?? DEFAULT_EMAIL_TTL_MS, now),
-    mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
-    absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
-    clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
-    knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
-    carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
-  };
+  const memory = destinationMemory(opts, now);
   const redact = redactorFor(settings);
 
   async function deliver(event: SegmentEvent): Promise<Outcome> {
@@ -150,11 +155,10 @@ function outcomeOf(result: ActionResult, calls: CallRecord[], warnings: string[]
   }
 }
 
-/** Belt and braces: whatever an error message quotes, the secret never reaches the delivery log. */
+/** Belt and braces: whatever an error message quotes, no secret setting reaches the delivery log. */
 function redactorFor(settings: DestinationSettings): (text: string) => string {
-  const secret = settings.sharedSecret;
-  if (typeof secret !== 'string' || secret.length < 4) return (text) => text;
-  return (text) => text.split(secret).join('[redacted]');
+  const secrets = SECRET_SETTING_KEYS.map((key) => settings[key]).filter((s): s is string => typeof s === 'string' && s.length >= 4);
+  return (text) => secrets.reduce((redacted, secret) => redacted.split(secret).join('[redacted]'), text);
 }
 
 export { validateSettings } from './settings.ts';

@@ -1,17 +1,23 @@
 import type { CallRecord } from '../sailthru/types.ts';
 
 /**
- * What became of one event (SPEC.md §9). The delivery layer settles the event from this and
- * never needs to know why the destination decided it.
+ * What an action decided about one event (SPEC.md §9), before deliver attaches the calls it made
+ * and its warnings.
  */
-export type Outcome =
-  | { state: 'delivered'; calls: CallRecord[]; warnings: string[] }
-  | { state: 'skipped'; reason: string; calls: CallRecord[]; warnings: string[] }
+export type ActionResult =
+  | { state: 'delivered' }
+  | { state: 'skipped'; reason: string }
   /** Transient: try the whole event again, no earlier than retryAfterMs from now when given. */
-  | { state: 'retry'; reason: string; retryAfterMs?: number; calls: CallRecord[]; warnings: string[] }
+  | { state: 'retry'; reason: string; retryAfterMs?: number }
   /** Permanent: dead-letter with a reason a person can act on. */
-  | { state: 'failed'; reason: string; calls: CallRecord[]; warnings: string[] }
+  | { state: 'failed'; reason: string }
   /** Account-wide (bad credentials, IP not allowed, account not approved): pause the destination. */
-  | { state: 'paused'; reason: string; calls: CallRecord[]; warnings: string[] };
+  | { state: 'paused'; reason: string };
+
+/**
+ * What became of one event: the decision with every call made and every warning. The delivery
+ * layer settles the event from this and never needs to know why the destination decided it.
+ */
+export type Outcome = ActionResult & { calls: CallRecord[]; warnings: string[] };
 
 export type OutcomeState = Outcome['state'];

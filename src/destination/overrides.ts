@@ -1,70 +1,61 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import { field, objectOf, stringOf } from './read.ts';
-import { isOptoutValue, type DestinationSettings, type OptoutValue } from './settings.ts';
+import { choicesOf, type EventSettingsOf } from './setting-kinds.ts';
+import { DestinationSettingsSchema, SETTINGS, type DestinationSettings } from './settings.ts';
 
 /**
  * The settings that apply to one event: `integrations.Sailthru` overrides first, then the
- * destination's settings (SPEC.md §1). Both spellings Segment users send are accepted.
+ * destination's settings (SPEC.md §1). Which settings an event may override, under which keys,
+ * is declared with the settings (settings.ts). `optout.fromEvent` matters: only an event override
+ * may send `none` (SPEC.md §2.4).
  */
-export interface EventSettings {
-  listName?: string;
-  /** `fromEvent` matters: only an event override may send `none` (SPEC.md §2.4). */
-  optout?: { value: OptoutValue; fromEvent: boolean };
-  reminderTemplate?: string;
-  reminderTime?: string;
-  sendTemplate?: string;
-}
+export type EventSettings = EventSettingsOf<typeof DestinationSettingsSchema.properties>;
 
-export const OVERRIDE_KEYS = {
-  listName: ['defaultListName', 'default_list_name'],
-  optout: ['optoutValue', 'optout_email', 'optout_value'],
-  reminderTemplate: ['reminderTemplate', 'reminder_template'],
-  reminderTime: ['reminderTime', 'reminder_time'],
-  sendTemplate: ['sendTemplate', 'send_template'],
-} as const;
+const OVERRIDABLE = SETTINGS.flatMap(([key, schema]) => (schema.overrides ? [{ key, schema, ...schema.overrides }] : []));
+
+/** The `integrations.Sailthru` keys read for each overridable setting, by its EventSettings name. */
+export const OVERRIDE_KEYS: Readonly<Record<keyof EventSettings, readonly string[]>> = Object.fromEntries(
+  OVERRIDABLE.map((o) => [o.as, o.keys]),
+) as Record<keyof EventSettings, readonly string[]>;
 
 /** `integrations.Sailthru` when it is an options object. */
 function sailthruOptions(event: SegmentEvent): Record<string, unknown> | undefined {
   return objectOf(field(objectOf(event.integrations), 'Sailthru'));
 }
 
-function firstText(options: Record<string, unknown> | undefined, keys: readonly string[]): string | undefined {
+/** The first override given, with the key it was given under. */
+function firstText(options: Record<string, unknown> | undefined, keys: readonly string[]): { key: string; value: string } | undefined {
   for (const key of keys) {
     const value = stringOf(field(options, key));
-    if (value !== undefined) return value;
+    if (value !== undefined) return { key, value };
   }
   return undefined;
 }
 
+/**
+ * An override outside a setting's choices is ignored with a warning (it cannot be sent); other
+ * text is passed on as given, for Sailthru to judge.
+ */
 export function resolveEventSettings(
   event: SegmentEvent,
   settings: DestinationSettings,
 ): { eventSettings: EventSettings; warnings: string[] } {
   const options = sailthruOptions(event);
   const warnings: string[] = [];
-  const eventSettings: EventSettings = {};
-
-  const listName = firstText(options, OVERRIDE_KEYS.listName) ?? settings.defaultListName;
-  if (listName !== undefined) eventSettings.listName = listName;
-
-  const optoutOverride = firstText(options, OVERRIDE_KEYS.optout);
-  if (optoutOverride !== undefined && !isOptoutValue(optoutOverride)) {
-    warnings.push(`integrations.Sailthru optout value ${JSON.stringify(optoutOverride)} ignored: use none, all, basic or blast`);
+  const resolved: Record<string, unknown> = {};
+  for (const o of OVERRIDABLE) {
+    const override = firstText(options, o.keys);
+    const choices = choicesOf(o.schema);
+    let fromEvent = override !== undefined;
+    if (override !== undefined && choices.length > 0 && !choices.includes(override.value)) {
+      warnings.push(`integrations.Sailthru.${override.key} ${JSON.stringify(override.value)} ignored: use ${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`);
+      fromEvent = false;
+    }
+    const value = fromEvent ? override!.value : settings[o.key];
+    if (value === undefined) continue;
+    resolved[o.as] = o.withSource ? { value, fromEvent } : value;
   }
-  if (optoutOverride !== undefined && isOptoutValue(optoutOverride)) {
-    eventSettings.optout = { value: optoutOverride, fromEvent: true };
-  } else {
-    eventSettings.optout = { value: settings.optoutValue, fromEvent: false };
-  }
-
-  const reminderTemplate = firstText(options, OVERRIDE_KEYS.reminderTemplate) ?? settings.reminderTemplate;
-  if (reminderTemplate !== undefined) eventSettings.reminderTemplate = reminderTemplate;
-  const reminderTime = firstText(options, OVERRIDE_KEYS.reminderTime) ?? settings.reminderTime;
-  if (reminderTime !== undefined) eventSettings.reminderTime = reminderTime;
-  const sendTemplate = firstText(options, OVERRIDE_KEYS.sendTemplate) ?? settings.sendTemplate;
-  if (sendTemplate !== undefined) eventSettings.sendTemplate = sendTemplate;
-
-  return { eventSettings, warnings };
+  return { eventSettings: resolved as EventSettings, warnings };
 }
 
 /**

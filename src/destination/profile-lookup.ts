@@ -1,4 +1,5 @@
-import { failed, type ActionContext, type ActionResult } from './action.ts';
+import { failed, type ActionContext } from './action.ts';
+import type { ActionResult } from './outcome.ts';
 import { eventEmailOf } from './identity.ts';
 import { field, objectOf, stringOf } from './read.ts';
 import { isUserNotFound, resultOfError } from './sailthru-port.ts';

@@ -2,7 +2,9 @@
  * Safe readers for event fields. Events arrive as JSON from clients we do not control: any field
  * may be missing, null, or of the wrong type, so the mapping never trusts a declared type.
  */
-export type JsonObject = { [key: string]: unknown };
+import type { JsonObject } from '../json.ts';
+
+export type { JsonObject };
 
 /** A plain JSON object (not null, not an array), else undefined. */
 export function objectOf(value: unknown): JsonObject | undefined {

@@ -1,6 +1,6 @@
 import type { SailthruClient } from '../sailthru/client.ts';
 import type { CallRecord, HttpMethod, SailthruError, SailthruResult } from '../sailthru/types.ts';
-import type { ActionResult } from './action.ts';
+import type { ActionResult } from './outcome.ts';
 
 /** The part of the Sailthru client the destination calls. */
 export type SailthruPort = Pick<SailthruClient, 'getUser' | 'postUser' | 'deleteUser' | 'postEvent' | 'postPurchase' | 'pageView'>;

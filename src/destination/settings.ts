@@ -1,43 +1,133 @@
-/** One destination = one Sailthru account and how events are mapped into it (SPEC.md §1). */
-export type OptoutValue = 'none' | 'all' | 'basic' | 'blast';
+import Type, { type Static } from 'typebox';
+import Value from 'typebox/value';
+import { DEFAULT_API_URL, DEFAULT_TRACK_URL } from '../sailthru/urls.ts';
+import { checkSetting, choice, httpUrl, isRequired, positiveNumber, relativeTime, text, type SecretKeyOf, type SettingSchema } from './setting-kinds.ts';
 
-export interface DestinationSettings {
-  apiKey: string;
-  /** Never sent, logged or shown back. */
-  sharedSecret: string;
-  customerId?: string;
-  optoutValue: OptoutValue;
-  defaultListName?: string;
-  reminderTemplate?: string;
-  reminderTime?: string;
-  sendTemplate?: string;
-  productBaseUrl?: string;
-  cartExpiryHours?: number;
-  apiUrl: string;
-  trackUrl: string;
-}
+/**
+ * One destination = one Sailthru account and how events are mapped into it (SPEC.md §1).
+ *
+ * Every setting is declared here, once: its type, its label and hint in the console, its env var,
+ * its per-event override keys, whether it is secret. Validation, the env reading (src/config.ts),
+ * the admin API's keys, the console form and the overrides are derived from this; adding a
+ * setting is adding a property here (and using it where it matters).
+ */
+export const DestinationSettingsSchema = Type.Object({
+  apiKey: text({
+    title: 'API key',
+    description: 'the Sailthru API key, under Settings → API & Postbacks',
+    help: 'Sailthru → Settings → API & Postbacks.',
+    env: 'SAILTHRU_API_KEY',
+  }),
+  sharedSecret: text({
+    title: 'Shared secret',
+    description: 'the Sailthru API secret, under Settings → API & Postbacks',
+    help: 'Write-only: stored, never shown again.',
+    env: 'SAILTHRU_SECRET',
+    secret: true,
+  }),
+  customerId: Type.Optional(
+    text({
+      title: 'Customer ID',
+      description: 'the Sailthru customer id, for page views',
+      help: 'Needed for page views only.',
+      env: 'SAILTHRU_CUSTOMER_ID',
+    }),
+  ),
+  optoutValue: choice(['none', 'all', 'basic', 'blast'], {
+    title: 'Opt-out value',
+    description: 'the optout_email sent on every identify',
+    help: 'none: never send optout_email (default); others are sent on every identify.',
+    env: 'SAILTHRU_OPTOUT',
+    overrides: { as: 'optout', keys: ['optoutValue', 'optout_email', 'optout_value'], withSource: true },
+    default: 'none',
+  }),
+  defaultListName: Type.Optional(
+    text({
+      title: 'Default list',
+      description: 'the list every identified user joins',
+      help: 'Every identified user joins this list.',
+      env: 'SAILTHRU_DEFAULT_LIST',
+      overrides: { as: 'listName', keys: ['defaultListName', 'default_list_name'] },
+    }),
+  ),
+  reminderTemplate: Type.Optional(
+    text({
+      title: 'Abandoned-cart template',
+      description: 'the abandoned-cart reminder template',
+      help: 'Sent with cart updates, together with the reminder time.',
+      env: 'SAILTHRU_REMINDER_TEMPLATE',
+      overrides: { as: 'reminderTemplate', keys: ['reminderTemplate', 'reminder_template'] },
+    }),
+  ),
+  reminderTime: Type.Optional(
+    relativeTime({
+      title: 'Abandoned-cart reminder time',
+      description: 'when the abandoned-cart reminder is sent',
+      help: 'e.g. 60 minutes, 24 hours, 2 weeks.',
+      env: 'SAILTHRU_REMINDER_TIME',
+      overrides: { as: 'reminderTime', keys: ['reminderTime', 'reminder_time'] },
+    }),
+  ),
+  sendTemplate: Type.Optional(
+    text({
+      title: 'Receipt template',
+      description: 'the receipt template of Order Completed',
+      help: 'Sent for Order Completed.',
+      env: 'SAILTHRU_SEND_TEMPLATE',
+      overrides: { as: 'sendTemplate', keys: ['sendTemplate', 'send_template'] },
+    }),
+  ),
+  productBaseUrl: Type.Optional(
+    httpUrl({
+      title: 'Product base URL',
+      description: 'the last fallback for item URLs',
+      help: 'Last fallback for item URLs: base + "/" + product id.',
+      env: 'SAILTHRU_PRODUCT_BASE_URL',
+    }),
+  ),
+  cartExpiryHours: Type.Optional(
+    positiveNumber('hours', {
+      title: 'Cart expiry (hours)',
+      description: 'how old a stored cart may be before it counts as empty',
+      help: 'A stored cart older than this counts as empty.',
+      env: 'SAILTHRU_CART_EXPIRY_HOURS',
+    }),
+  ),
+  apiUrl: httpUrl({
+    title: 'API URL',
+    description: 'the Sailthru API base',
+    help: `Default ${DEFAULT_API_URL}.`,
+    env: 'SAILTHRU_API_URL',
+    default: DEFAULT_API_URL,
+  }),
+  trackUrl: httpUrl({
+    title: 'Tracking URL',
+    description: 'the Sailthru page-view host',
+    help: `Default ${DEFAULT_TRACK_URL} (page views).`,
+    env: 'SAILTHRU_TRACK_URL',
+    default: DEFAULT_TRACK_URL,
+  }),
+});
 
-export const SAILTHRU_API_URL = 'https://api.sailthru.com';
-export const SAILTHRU_TRACK_URL = 'https://api.sail-track.com';
+export type DestinationSettings = Static<typeof DestinationSettingsSchema>;
+export type SettingKey = keyof DestinationSettings;
+export type OptoutValue = DestinationSettings['optoutValue'];
 
-export const OPTOUT_VALUES: readonly OptoutValue[] = ['none', 'all', 'basic', 'blast'];
+type SettingProperties = typeof DestinationSettingsSchema.properties;
 
-export function isOptoutValue(value: unknown): value is OptoutValue {
-  return typeof value === 'string' && (OPTOUT_VALUES as readonly string[]).includes(value);
-}
+/** Every setting with its schema, in the order an operator fills them. */
+export const SETTINGS = Object.entries(DestinationSettingsSchema.properties) as Array<[SettingKey, SettingProperties[SettingKey] & SettingSchema]>;
+export const SETTING_KEYS: readonly SettingKey[] = SETTINGS.map(([key]) => key);
+/** The settings that are never shown back (each also kept when an edit leaves it empty). */
+export type SecretSettingKey = SecretKeyOf<SettingProperties>;
+export const SECRET_SETTING_KEYS = SETTINGS.filter(([, schema]) => schema.secret).map(([key]) => key) as readonly SecretSettingKey[];
 
 export type SettingsValidation = { ok: true; settings: DestinationSettings } | { ok: false; errors: string[] };
 
 /**
- * A relative time PHP's strtotime understands, as Sailthru's `reminder_time` does:
- * `60 minutes`, `+24 hours`, `2 weeks 3 days`.
- */
-const RELATIVE_TIME = /^\+?\s*\d+\s*(sec|secs|second|seconds|min|mins|minute|minutes|hour|hours|day|days|week|weeks|fortnight|fortnights|month|months|year|years)(\s+\d+\s*(sec|secs|second|seconds|min|mins|minute|minutes|hour|hours|day|days|week|weeks|fortnight|fortnights|month|months|year|years))*$/i;
-
-/**
- * Checks settings from the console, env vars or a config file and fills defaults. Strings may come
- * from env vars, so `""` means "not set" and numbers may be numeric text. Every message names the
- * field; none repeats the value of sharedSecret.
+ * Checks settings from the console, env vars or a config file and fills defaults. Every message
+ * names the field; none repeats the value of a secret. Unknown fields are ignored here (the admin
+ * API refuses them).
  */
 export function validateSettings(input: unknown): SettingsValidation {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
@@ -45,78 +135,14 @@ export function validateSettings(input: unknown): SettingsValidation {
   }
   const raw = input as Record<string, unknown>;
   const errors: string[] = [];
-  const own = (key: string): unknown => (Object.prototype.hasOwnProperty.call(raw, key) ? raw[key] : undefined);
-
-  const optionalText = (key: string): string | undefined => {
-    const value = own(key);
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') {
-      errors.push(`${key} must be a string`);
-      return undefined;
-    }
-    const trimmed = value.trim();
-    return trimmed === '' ? undefined : trimmed;
-  };
-  const requiredText = (key: string, what: string): string => {
-    const value = optionalText(key);
-    if (value === undefined && !errors.some((e) => e.startsWith(`${key} `))) errors.push(`${key} is required (${what})`);
-    return value ?? '';
-  };
-  const optionalUrl = (key: string): string | undefined => {
-    const value = optionalText(key);
-    if (value === undefined) return undefined;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(value);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-      errors.push(`${key} must be an http(s) URL (got ${JSON.stringify(value)})`);
-      return undefined;
-    }
-    return value.replace(/\/+$/, '');
-  };
-
-  const apiKey = requiredText('apiKey', 'the Sailthru API key, under Settings → API & Postbacks');
-  const sharedSecret = requiredText('sharedSecret', 'the Sailthru API secret, under Settings → API & Postbacks');
-  const customerId = optionalText('customerId');
-
-  let optoutValue: OptoutValue = 'none';
-  const optout = optionalText('optoutValue');
-  if (optout !== undefined) {
-    if (isOptoutValue(optout)) optoutValue = optout;
-    else errors.push(`optoutValue must be one of ${OPTOUT_VALUES.join(', ')} (got ${JSON.stringify(optout)})`);
+  const settings: Record<string, unknown> = {};
+  for (const [key, schema] of SETTINGS) {
+    const checked = checkSetting(schema, Object.prototype.hasOwnProperty.call(raw, key) ? raw[key] : undefined);
+    if (!checked.ok) errors.push(`${key} ${checked.problem}`);
+    else if (checked.value !== undefined) settings[key] = checked.value;
+    else if (isRequired(schema)) errors.push(`${key} is required (${schema.description})`);
   }
-
-  const defaultListName = optionalText('defaultListName');
-  const reminderTemplate = optionalText('reminderTemplate');
-  const reminderTime = optionalText('reminderTime');
-  if (reminderTime !== undefined && !RELATIVE_TIME.test(reminderTime)) {
-    errors.push(`reminderTime must be a relative time such as "60 minutes", "24 hours" or "2 weeks" (got ${JSON.stringify(reminderTime)})`);
-  }
-  const sendTemplate = optionalText('sendTemplate');
-  const productBaseUrl = optionalUrl('productBaseUrl');
-
-  let cartExpiryHours: number | undefined;
-  const expiry = own('cartExpiryHours');
-  if (expiry !== undefined && expiry !== null && expiry !== '') {
-    const n = typeof expiry === 'number' ? expiry : typeof expiry === 'string' ? Number(expiry.trim()) : NaN;
-    if (!Number.isFinite(n) || n <= 0) errors.push(`cartExpiryHours must be a positive number of hours (got ${JSON.stringify(expiry)})`);
-    else cartExpiryHours = n;
-  }
-
-  const apiUrl = optionalUrl('apiUrl') ?? SAILTHRU_API_URL;
-  const trackUrl = optionalUrl('trackUrl') ?? SAILTHRU_TRACK_URL;
-
   if (errors.length > 0) return { ok: false, errors };
-  const settings: DestinationSettings = { apiKey, sharedSecret, optoutValue, apiUrl, trackUrl };
-  if (customerId !== undefined) settings.customerId = customerId;
-  if (defaultListName !== undefined) settings.defaultListName = defaultListName;
-  if (reminderTemplate !== undefined) settings.reminderTemplate = reminderTemplate;
-  if (reminderTime !== undefined) settings.reminderTime = reminderTime;
-  if (sendTemplate !== undefined) settings.sendTemplate = sendTemplate;
-  if (productBaseUrl !== undefined) settings.productBaseUrl = productBaseUrl;
-  if (cartExpiryHours !== undefined) settings.cartExpiryHours = cartExpiryHours;
-  return { ok: true, settings };
+  // Each value given was checked against its schema above; the defaults are of theirs.
+  return { ok: true, settings: Value.Default(DestinationSettingsSchema, settings) as DestinationSettings };
 }

@@ -8,6 +8,7 @@ import { postPageview } from './endpoints/pageview.ts';
 import { postPurchase } from './endpoints/purchase.ts';
 import { deleteUser, getUser, postUser } from './endpoints/user.ts';
 import { FaultInjector } from './faults.ts';
+import type { EmulatorControl } from './control.ts';
 import { handleInspection } from './inspection.ts';
 import { JobRunner } from './jobs.ts';
 import {
@@ -66,19 +67,6 @@ interface Answer {
   status: number;
   body: unknown;
   fault?: LoggedFault;
-}
-
-/** What the programmatic API and the /_emulator routes both offer. */
-export interface EmulatorControl {
-  state(filter?: StateFilter): EmulatorStateSnapshot;
-  requests(filter?: RequestFilter): RequestLogEntry[];
-  readonly lastRequestSeq: number;
-  setFaults(faults: FaultOptions): void;
-  faults(): FaultOptions;
-  setRateLimits(options: RateLimitOptions): void;
-  rateLimits(): { windowMs: number; limits: Record<string, number> };
-  reset(): void;
-  runPendingJobs(): Promise<void>;
 }
 
 export interface RunningEmulator extends EmulatorControl {

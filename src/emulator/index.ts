@@ -12,7 +12,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   return emulator;
 }
 
-export type { EmulatorControl, RunningEmulator } from './emulator.ts';
+export type { EmulatorControl } from './control.ts';
+export type { RunningEmulator } from './emulator.ts';
 export type {
   ApplyThenFailMode,
   ApplyThenFailRule,

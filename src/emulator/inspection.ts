@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EmulatorControl } from './emulator.ts';
+import type { EmulatorControl } from './control.ts';
 import type { FaultOptions, RateLimitOptions } from './options.ts';
 import { isPlainObject } from './payload.ts';
 import type { RequestFilter, RequestLogEntry } from './request-log.ts';

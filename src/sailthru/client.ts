@@ -13,12 +13,11 @@ import type {
   SailthruResult,
   SailthruUser,
 } from './types.ts';
+import type { JsonObject } from '../json.ts';
+import { DEFAULT_API_URL, DEFAULT_TRACK_URL } from './urls.ts';
 
-export const DEFAULT_API_URL = 'https://api.sailthru.com';
-export const DEFAULT_TRACK_URL = 'https://api.sail-track.com';
+export { DEFAULT_API_URL, DEFAULT_TRACK_URL };
 export const PAGEVIEW_ENDPOINT = '/v1/track/event/pageview';
-
-type JsonObject = { [key: string]: unknown };
 
 export interface SailthruClientOptions {
   /** Asked before every request; the delivery layer's rate limiter. */

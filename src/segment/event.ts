@@ -1,9 +1,11 @@
+import type { JsonObject } from '../json.ts';
+
+export type { JsonObject };
+
 /**
  * A Segment-spec event after ingest has normalised it (batch context merged, messageId set,
  * v1 names kept as sent). This is the unit the lane queue stores and the destination maps.
  */
-export type JsonObject = { [key: string]: unknown };
-
 export type SegmentEventType = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias' | 'delete';
 
 export interface SegmentEvent {

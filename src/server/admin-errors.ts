@@ -14,3 +14,8 @@ export class AdminError extends Error {
 
 export const notFound = (what: string): AdminError => new AdminError(404, `${what} not found`);
 export const badRequest = (message: string, problems: string[] = []): AdminError => new AdminError(400, message, problems);
+
+/** Invalid input: one problem is the message; several are counted and listed. */
+export function invalid(problems: string[]): AdminError {
+  return badRequest(problems.length === 1 ? problems[0]! : `${problems.length} problems: ${problems.join('; ')}`, problems);
+}

@@ -2,9 +2,10 @@ import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
 import type { DeadLetterSelector, Destination, DestinationBacklog, EventQuery, EventStore } from '../delivery/store.ts';
-import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+import { SECRET_SETTING_KEYS, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
-import { AdminError, badRequest, notFound } from './admin-errors.ts';
+import { AdminError, badRequest, invalid, notFound } from './admin-errors.ts';
+import { checkedSettings, destinationName, mergeSettings, settingsObject } from './admin-settings.ts';
 import {
   destinationView,
   eventDetailView,
@@ -25,24 +26,7 @@ import type { Series, SeriesSampler } from './series-sampler.ts';
  * console action exists in the API with the same checks and the same answers.
  */
 
-export const SETTING_KEYS = [
-  'apiKey',
-  'sharedSecret',
-  'customerId',
-  'optoutValue',
-  'defaultListName',
-  'reminderTemplate',
-  'reminderTime',
-  'sendTemplate',
-  'productBaseUrl',
-  'cartExpiryHours',
-  'apiUrl',
-  'trackUrl',
-] as const;
-export type SettingKey = (typeof SETTING_KEYS)[number];
-
 const DESTINATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_NAME = 200;
 const MAX_LABEL = 100;
 const DEFAULT_TEST_WAIT_MS = 10_000;
 const MAX_TEST_WAIT_MS = 60_000;
@@ -86,7 +70,7 @@ export interface NewDestinationInput {
 
 export interface DestinationPatchInput {
   name?: unknown;
-  /** Only the fields to change; sharedSecret absent or empty keeps the stored one; null or "" clears an optional field. */
+  /** Only the fields to change; a secret absent or empty keeps the stored one; null or "" clears an optional field. */
   settings?: unknown;
 }
 
@@ -155,8 +139,8 @@ export class AdminService {
       if (typeof input.id !== 'string' || !DESTINATION_ID.test(input.id)) problems.push('id must be 1-64 letters, digits, "-" or "_"');
       else id = input.id;
     }
-    const name = this.name(input.name, problems, true)!;
-    const settings = this.checkedSettings(settingsObject(input.settings ?? {}, problems), problems);
+    const name = destinationName(input.name, problems, true)!;
+    const settings = checkedSettings(settingsObject(input.settings ?? {}, problems), problems);
     if (problems.length > 0 || settings === null) throw invalid(problems);
     if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError(409, `A destination with id "${id}" already exists`);
     const created = await this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings });
@@ -167,11 +151,11 @@ export class AdminService {
   async updateDestination(id: string, patch: DestinationPatchInput): Promise<DestinationView> {
     const current = await this.destinationRow(id);
     const problems: string[] = [];
-    const name = this.name(patch.name, problems, false);
+    const name = destinationName(patch.name, problems, false);
     let settings: DestinationSettings | null | undefined;
     if (patch.settings !== undefined) {
       const changes = settingsObject(patch.settings, problems);
-      settings = this.checkedSettings(mergeSettings(current.settings, changes), problems);
+      settings = checkedSettings(mergeSettings(current.settings, changes), problems);
     }
     if (problems.length > 0 || settings === null) throw invalid(problems);
     const updated = await this.deps.store.updateDestination(id, {
@@ -201,13 +185,13 @@ export class AdminService {
 
   /**
    * One signed call with the stored settings, or with `override` applied over them (to try
-   * settings before saving; an absent or empty sharedSecret keeps the stored one).
+   * settings before saving; an absent or empty secret keeps the stored one).
    */
   async testConnection(id: string, override?: unknown): Promise<ConnectionTestResult> {
     const current = await this.destinationRow(id);
     const problems: string[] = [];
     const changes = override === undefined || override === null ? {} : settingsObject(override, problems);
-    const settings = this.checkedSettings(mergeSettings(current.settings, changes), problems);
+    const settings = checkedSettings(mergeSettings(current.settings, changes), problems);
     if (problems.length > 0 || settings === null) throw invalid(problems);
     return testConnection(settings, {
       gate: this.deps.registry.gateFor(settings),
@@ -316,7 +300,9 @@ export class AdminService {
   /** Every secret this process knows, so responses can be checked for them. */
   async secrets(): Promise<string[]> {
     const rows = await this.deps.store.listDestinations();
-    const out = rows.map((d) => (d.settings as Partial<DestinationSettings>)?.sharedSecret).filter((s): s is string => typeof s === 'string');
+    const out = rows
+      .flatMap((d) => SECRET_SETTING_KEYS.map((key) => (d.settings as Partial<DestinationSettings> | undefined)?.[key]))
+      .filter((s): s is string => typeof s === 'string');
     if (this.deps.config.adminToken) out.push(this.deps.config.adminToken);
     for (const d of this.deps.config.destinations) {
       if (d.webhookSecret) out.push(d.webhookSecret);
@@ -370,64 +356,6 @@ export class AdminService {
     return { ...(eventId !== undefined ? { eventId } : {}), messageId: event.messageId, duplicate: result.duplicates > 0 };
   }
 
-  private name(value: unknown, problems: string[], required: boolean): string | undefined {
-    if (value === undefined || value === null) {
-      if (required) problems.push('name is required (a label for this Sailthru account, e.g. "Production")');
-      return undefined;
-    }
-    if (typeof value !== 'string' || value.trim() === '') {
-      problems.push('name must be non-empty text');
-      return undefined;
-    }
-    if (value.trim().length > MAX_NAME) {
-      problems.push(`name is longer than ${MAX_NAME} characters`);
-      return undefined;
-    }
-    return value.trim();
-  }
-
-  private checkedSettings(raw: Record<string, unknown> | null, problems: string[]): DestinationSettings | null {
-    if (raw === null) return null;
-    const checked = validateSettings(raw);
-    if (!checked.ok) {
-      problems.push(...checked.errors);
-      return null;
-    }
-    return checked.settings;
-  }
-}
-
-/** Only known settings; anything else is named as unknown (a typo would otherwise vanish). */
-function settingsObject(value: unknown, problems: string[]): Record<string, unknown> | null {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problems.push('settings must be an object');
-    return null;
-  }
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    if (!(SETTING_KEYS as readonly string[]).includes(key)) {
-      problems.push(`${key} is not a setting (known: ${SETTING_KEYS.join(', ')})`);
-      continue;
-    }
-    out[key] = v;
-  }
-  return out;
-}
-
-/** Changes over stored settings: null or "" clears a field, except the secret, which is kept. */
-export function mergeSettings(stored: unknown, changes: Record<string, unknown> | null): Record<string, unknown> | null {
-  if (changes === null) return null;
-  const merged: Record<string, unknown> = { ...((stored ?? {}) as Record<string, unknown>) };
-  for (const [key, value] of Object.entries(changes)) {
-    if (key === 'sharedSecret' && (value === undefined || value === null || value === '')) continue;
-    if (value === null || value === '') delete merged[key];
-    else merged[key] = value;
-  }
-  return merged;
-}
-
-function invalid(problems: string[]): AdminError {
-  return badRequest(problems.length === 1 ? problems[0]! : `${problems.length} problems: ${problems.join('; ')}`, problems);
 }
 
 function sumOf(backlogs: BacklogView[], key: 'unsettled' | 'retrying' | 'failed'): number {

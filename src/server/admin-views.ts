@@ -1,9 +1,9 @@
 import type { AttemptRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
-import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
+import { SECRET_SETTING_KEYS, validateSettings, type DestinationSettings, type SecretSettingKey } from '../destination/settings.ts';
 
 /**
- * What the admin API and the console show of stored things. The shared secret is write-only:
- * it leaves the server only as a mask, never as its value; write keys only as their records.
+ * What the admin API and the console show of stored things. Secret settings are write-only:
+ * they leave the server only as masks, never as their values; write keys only as their records.
  */
 
 /** Secrets shorter than this show as "set": two characters of a short secret say too much. */
@@ -14,7 +14,7 @@ export function maskSecret(secret: string | undefined | null): string | null {
   return secret.length >= MIN_SECRET_FOR_HINT ? `••••${secret.slice(-2)}` : 'set';
 }
 
-export type PublicSettings = Omit<DestinationSettings, 'sharedSecret'> & { sharedSecret: string | null };
+export type PublicSettings = Omit<DestinationSettings, SecretSettingKey> & Record<SecretSettingKey, string | null>;
 
 export interface BacklogView {
   unsettled: number;
@@ -45,12 +45,13 @@ export const EMPTY_BACKLOG: BacklogView = { unsettled: 0, retrying: 0, failed: 0
 export function destinationView(d: Destination, backlog: DestinationBacklog | undefined, declared: boolean): DestinationView {
   // Stored settings may be partial (declared but incomplete): show what is there.
   const stored = (d.settings ?? {}) as Partial<DestinationSettings>;
-  const { sharedSecret, ...rest } = stored;
+  const settings: Record<string, unknown> = { ...stored };
+  for (const key of SECRET_SETTING_KEYS) settings[key] = maskSecret(stored[key]);
   const checked = validateSettings(stored);
   return {
     id: d.id,
     name: d.name,
-    settings: { ...(rest as Omit<DestinationSettings, 'sharedSecret'>), sharedSecret: maskSecret(sharedSecret) },
+    settings: settings as PublicSettings,
     settingsProblems: checked.ok ? [] : checked.errors,
     paused: d.paused,
     pauseReason: d.pauseReason,

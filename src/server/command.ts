@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config.ts';
+import type { AppConfig } from '../config.ts';
 import type { ServiceRole } from './service.ts';
 
-// The service (fastify, the stores, the destination) is imported when a command runs, not when
-// the CLI starts: `send`, `deadletters` and the rest start in a fraction of the time.
+// The service (fastify, the stores, the destination) and the configuration (which reads the
+// settings' TypeBox schema) are imported when a command runs, not when the CLI starts: `send`,
+// `deadletters` and the rest start in a fraction of the time.
 
 const ENV_HELP = `
 Configuration comes from the environment (flags override it):
@@ -14,8 +15,7 @@ Configuration comes from the environment (flags override it):
   ADMIN_TOKEN                opens the console and the admin API
   SAILTHRU_API_KEY, SAILTHRU_SECRET, SAILTHRU_CUSTOMER_ID
   SAILTHRU_API_URL, SAILTHRU_TRACK_URL          (point them at the emulator to try it out)
-  SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, SAILTHRU_REMINDER_TEMPLATE, SAILTHRU_REMINDER_TIME,
-  SAILTHRU_SEND_TEMPLATE, SAILTHRU_PRODUCT_BASE_URL, SAILTHRU_CART_EXPIRY_HOURS
+  SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, …     one variable per destination setting (the table)
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
   MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETRY_BASE_MS, RETENTION_DAYS,
@@ -43,7 +43,8 @@ function common(cmd: Command): Command {
 }
 
 async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
-  let config;
+  const { ConfigError, loadConfig } = await import('../config.ts');
+  let config: AppConfig;
   try {
     config = loadConfig(process.env, {
       PORT: flags.port,
@@ -103,7 +104,8 @@ export function migrateCommand(): Command {
     .description('Create or upgrade the database schema, then exit (serve and worker also do this at start).')
     .addOption(new Option('--database <url>', 'sqlite:PATH or postgres://… (env DATABASE_URL)'))
     .action(async (flags: { database?: string }) => {
-      let config;
+      const { ConfigError, loadConfig } = await import('../config.ts');
+      let config: AppConfig;
       try {
         config = loadConfig(process.env, { DATABASE_URL: flags.database });
       } catch (err) {

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { SECRET_SETTING_KEYS } from '../destination/settings.ts';
 
 /**
  * Structured logs. Request headers and bodies are never logged (they carry write keys, the
@@ -10,10 +11,7 @@ export const REDACTED_PATHS = [
   '*.authorization',
   'headers',
   '*.headers',
-  'sharedSecret',
-  '*.sharedSecret',
-  'settings.sharedSecret',
-  '*.settings.sharedSecret',
+  ...SECRET_SETTING_KEYS.flatMap((key) => [key, `*.${key}`, `settings.${key}`, `*.settings.${key}`]),
   'writeKey',
   '*.writeKey',
   'adminToken',

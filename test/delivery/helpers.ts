@@ -65,13 +65,4 @@ export async function until(check: () => boolean | Promise<boolean>, stepMs = 5)
 }
 
 /** Deterministic PRNG (mulberry32) so "random" failures replay the same way. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as prng } from '../../src/emulator/prng.ts';

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, parseDatabaseUrl } from '../../src/delivery/open-store.ts';
-import { POSTGRES_MIGRATIONS } from '../../src/delivery/postgres-schema.ts';
+import { POSTGRES_MIGRATIONS } from '../../src/delivery/postgres/schema.ts';
 import { PostgresEventStore } from '../../src/delivery/postgres-store.ts';
 import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
 import type { LaneLease, QueuedEvent } from '../../src/delivery/store.ts';

@@ -11,7 +11,7 @@ import { OVERRIDE_KEYS } from '../../src/destination/overrides.ts';
 import { RESERVED_EVENT_NAMES } from '../../src/destination/actions/track-event.ts';
 import { NOTHING_TO_REMOVE } from '../../src/destination/actions/cart-change.ts';
 import { LAST_MESSAGE_ID_VAR } from '../../src/destination/cart.ts';
-import { validateSettings } from '../../src/destination/settings.ts';
+import { SETTINGS, validateSettings } from '../../src/destination/settings.ts';
 import { ROOT, readRepoFile } from './support.ts';
 
 const operating = readRepoFile('docs/operating.md');
@@ -36,13 +36,16 @@ function tableRows(text: string): Map<string, string[]> {
   return rows;
 }
 
-/** Every environment variable src/config.ts (or the launcher in bin/) reads, found in its source. */
+/**
+ * Every environment variable src/config.ts (or the launcher in bin/) reads, found in its source,
+ * and the destination settings' env vars, which config.ts reads as the settings declare them.
+ */
 function configVariables(): Set<string> {
   const source = readRepoFile('src/config.ts');
   const names = new Set<string>();
   for (const m of source.matchAll(/\be\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]!);
   for (const m of source.matchAll(/(?:int|num)\(e, '([A-Z][A-Z0-9_]+)'/g)) names.add(m[1]!);
-  for (const m of source.matchAll(/^\s+(SAILTHRU_[A-Z_]+): '/gm)) names.add(m[1]!);
+  for (const [, schema] of SETTINGS) if (schema.env !== undefined) names.add(schema.env);
   // The launcher reads the V8 settings before the application (and src/config.ts) loads.
   for (const m of readRepoFile('bin/sailthru-destination.js').matchAll(/process\.env\.([A-Z][A-Z0-9_]+)/g)) {
     if (m[1] !== 'NODE_OPTIONS') names.add(m[1]!);
@@ -71,6 +74,13 @@ describe('docs/operating.md: configuration', () => {
     const listed = new Set([...block.matchAll(/\b([A-Z][A-Z0-9]*_[A-Z0-9_]+|PORT|HOST)\b/g)].map((m) => m[1]!));
     expect(listed.size).toBeGreaterThan(20);
     for (const name of listed) expect(rows.has(name), name).toBe(true);
+  });
+
+  it('names the setting each setting variable sets', () => {
+    for (const [key, schema] of SETTINGS) {
+      if (schema.env === undefined) continue;
+      expect(rows.get(schema.env)?.[1], schema.env).toBe(`\`${key}\``);
+    }
   });
 
   it('gives the defaults loadConfig applies', () => {

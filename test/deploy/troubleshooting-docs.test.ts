@@ -52,7 +52,7 @@ describe('every message in the code is in the doc', () => {
     'src/segment/safe-json.ts',
     'src/config.ts',
     'src/delivery/open-store.ts',
-    'src/delivery/postgres-migrate.ts',
+    'src/delivery/postgres/migrate.ts',
     'src/delivery/retry-policy.ts',
     'src/delivery/destinations.ts',
     'src/delivery/worker.ts',

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { OVERRIDE_KEYS } from '../../src/destination/overrides.ts';
+import { SETTINGS } from '../../src/destination/settings.ts';
 import { RESERVED_EVENT_NAMES } from '../../src/destination/actions/track-event.ts';
 import { LAST_MESSAGE_ID_VAR } from '../../src/destination/cart.ts';
 import { NOTHING_TO_REMOVE, USER_ID_REQUIRED } from '../../src/destination/actions/cart-change.ts';
@@ -15,6 +16,16 @@ describe('docs/sailthru-setup.md matches the code', () => {
     const reserved = RESERVED_EVENT_NAMES.map((n) => `\`${n}\``);
     for (const text of [...names, ...keys.map((k) => `\`${k}\``), ...reserved, LAST_MESSAGE_ID_VAR, NOTHING_TO_REMOVE, USER_ID_REQUIRED]) {
       expect(doc, text).toContain(text);
+    }
+  });
+
+  it('lists every setting with its env var in the settings table', async () => {
+    const doc = await readFile(new URL('../../docs/sailthru-setup.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((line) => line.startsWith('| `'));
+    for (const [key, schema] of SETTINGS) {
+      const row = rows.find((line) => line.split(' | ')[0]!.includes(`\`${key}\``));
+      expect(row, key).toBeDefined();
+      if (schema.env !== undefined) expect(row, key).toContain(`\`${schema.env}\``);
     }
   });
 });

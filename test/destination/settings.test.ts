@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { validateSettings } from '../../src/destination/settings.ts';
-import { resolveEventSettings, skipReasonOf } from '../../src/destination/overrides.ts';
-import type { DestinationSettings } from '../../src/destination/settings.ts';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import Value from 'typebox/value';
+import { DestinationSettingsSchema, SECRET_SETTING_KEYS, SETTING_KEYS, SETTINGS, validateSettings } from '../../src/destination/settings.ts';
+import { resolveEventSettings, skipReasonOf, type EventSettings } from '../../src/destination/overrides.ts';
+import type { DestinationSettings, SecretSettingKey } from '../../src/destination/settings.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
 
 const BASE: DestinationSettings = {
@@ -174,5 +175,60 @@ describe('skip rule (SPEC.md §1)', () => {
     ['garbage', null],
   ])('%j → %j', (integrations, expected) => {
     expect(skipReasonOf(withIntegrations(integrations))).toBe(expected);
+  });
+});
+
+describe('the settings declaration (settings.ts)', () => {
+  it('gives every setting a label, a hint and a description, and each env var and override key once', () => {
+    const envs = SETTINGS.flatMap(([, schema]) => (schema.env === undefined ? [] : [schema.env]));
+    const overrideKeys = SETTINGS.flatMap(([, schema]) => schema.overrides?.keys ?? []);
+    for (const [key, schema] of SETTINGS) {
+      expect([schema.title, schema.help, schema.description].every((text) => text.trim() !== ''), key).toBe(true);
+      if (schema.env !== undefined) expect(schema.env, key).toMatch(/^SAILTHRU_[A-Z_]+$/);
+    }
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(new Set(overrideKeys).size).toBe(overrideKeys.length);
+    expect(SETTING_KEYS).toEqual(Object.keys(DestinationSettingsSchema.properties));
+    expect(SECRET_SETTING_KEYS).toEqual(['sharedSecret']);
+  });
+
+  it('validates to values of the schema, defaults included', () => {
+    for (const input of [
+      { apiKey: 'k', sharedSecret: 's' },
+      { apiKey: 'k', sharedSecret: 's', cartExpiryHours: ' 2.5 ', apiUrl: 'http://127.0.0.1:1//', optoutValue: 'basic', reminderTime: '+1 day' },
+    ]) {
+      const result = validateSettings(input);
+      expect(result.ok).toBe(true);
+      if (result.ok) expect(Value.Check(DestinationSettingsSchema, result.settings)).toBe(true);
+    }
+  });
+
+  it('never quotes the value of a secret setting', () => {
+    const result = validateSettings({ apiKey: 'k', sharedSecret: { nested: 'hunter2-secret' } });
+    expect(result).toEqual({ ok: false, errors: ['sharedSecret must be a string'] });
+  });
+});
+
+describe('per-event overrides outside a setting\'s choices', () => {
+  it('are ignored with a warning naming the key given', () => {
+    const e = withIntegrations({ Sailthru: { optout_value: 'sometimes' } });
+    const { eventSettings, warnings } = resolveEventSettings(e, { ...BASE, optoutValue: 'basic' });
+    expect(eventSettings.optout).toEqual({ value: 'basic', fromEvent: false });
+    expect(warnings).toEqual(['integrations.Sailthru.optout_value "sometimes" ignored: use none, all, basic or blast']);
+  });
+});
+
+describe('the types derived from the declaration', () => {
+  it('gives the per-event settings their names and value types', () => {
+    expectTypeOf<EventSettings>().toEqualTypeOf<{
+      optout?: { value: 'none' | 'all' | 'basic' | 'blast'; fromEvent: boolean };
+      listName?: string;
+      reminderTemplate?: string;
+      reminderTime?: string;
+      sendTemplate?: string;
+    }>();
+    expectTypeOf<DestinationSettings['cartExpiryHours']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<DestinationSettings['apiUrl']>().toEqualTypeOf<string>();
+    expectTypeOf<SecretSettingKey>().toEqualTypeOf<'sharedSecret'>();
   });
 });

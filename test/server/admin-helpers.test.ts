@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FailedAttempts, bearerToken, tokenMatches } from '../../src/server/admin-auth.ts';
 import { parseDeadLetterSelector, parseEventQuery, parseTime } from '../../src/server/admin-input.ts';
-import { mergeSettings } from '../../src/server/admin-service.ts';
+import { mergeSettings } from '../../src/server/admin-settings.ts';
 import { maskSecret } from '../../src/server/admin-views.ts';
 import { redactSecrets } from '../../src/server/secret-redaction.ts';
 import { quantileMs } from '../../src/server/series-sampler.ts';

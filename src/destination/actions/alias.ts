@@ -16,7 +16,7 @@ export function aliasPayload(event: SegmentEvent, previousId: string, userId: st
 
 export const alias: Action = {
   name: 'alias',
-  reads: ['previousId', 'userId', 'context.traits.email'],
+  reads: ['previousId', 'userId', 'traits.email', 'context.traits.email', 'properties.email'],
   sends: ['GET /user (previous profile)', 'POST /user'],
   async perform(ctx) {
     const userId = userIdOf(ctx.event);

@@ -1,4 +1,5 @@
-import { delivered, failed, skipped, type Action, type ActionContext, type ActionResult } from '../action.ts';
+import { delivered, failed, skipped, type Action, type ActionContext } from '../action.ts';
+import type { ActionResult } from '../outcome.ts';
 import {
   addToCart,
   alreadyApplied,
@@ -86,8 +87,11 @@ function cartAction(change: Change, name: string): Action {
     reads: [
       'userId',
       'messageId',
-      'properties (one product: product_id/id/sku, name, quantity, price, url, tags, image_url, image_url_thumb)',
-      'context.page.url',
+      change === 'add'
+        ? 'properties (one product: product_id/id/sku, name, quantity, price, url, tags, image_url, image_url_thumb)'
+        : 'properties (one product: product_id/id/sku, quantity)',
+      ...(change === 'add' ? ['context.page.url'] : []),
+      'traits.email',
       'context.traits.email',
       'integrations.Sailthru.reminderTemplate',
       'integrations.Sailthru.reminderTime',

@@ -7,7 +7,7 @@ import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
  */
 export const deleteUser: Action = {
   name: 'user deletion',
-  reads: ['userId (else anonymousId)'],
+  reads: ['userId', 'anonymousId (when there is no userId)'],
   sends: ['DELETE /user'],
   async perform(ctx) {
     ctx.memory.emails.delete(ctx.extid);

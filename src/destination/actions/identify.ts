@@ -60,7 +60,7 @@ export function identifyTraits(event: SegmentEvent): JsonObject | undefined {
 
 export const identify: Action = {
   name: 'identify',
-  reads: ['userId', 'anonymousId', 'traits', 'context.traits', 'integrations.Sailthru'],
+  reads: ['userId', 'anonymousId', 'traits', 'context.traits', 'traits.email', 'context.traits.email', 'properties.email', 'integrations.Sailthru'],
   sends: ['GET /user (anonymous profile, when userId and anonymousId differ)', 'POST /user'],
   async perform(ctx) {
     const userId = userIdOf(ctx.event);

@@ -67,6 +67,9 @@ export function completedPurchasePayload(
 export const orderCompleted: Action = {
   name: 'Order Completed',
   reads: [
+    'userId',
+    'anonymousId (when there is no userId: the extid whose email is looked up)',
+    'properties (all but the ones below become purchase vars)',
     'properties.products',
     'properties.order_id',
     'properties.tax',
@@ -76,6 +79,7 @@ export const orderCompleted: Action = {
     'timestamp',
     'context.userAgent',
     'context.page.url',
+    'traits.email',
     'context.traits.email',
     'properties.email',
     'integrations.Sailthru.sendTemplate',

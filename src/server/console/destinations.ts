@@ -1,6 +1,6 @@
-import type { SettingKey } from '../admin-service.ts';
-import type { DestinationView, WriteKeyView } from '../admin-views.ts';
-import { OPTOUT_VALUES } from '../../destination/settings.ts';
+import type { DestinationView, PublicSettings, WriteKeyView } from '../admin-views.ts';
+import { choicesOf, inputKindOf, isRequired } from '../../destination/setting-kinds.ts';
+import { SETTINGS, type SecretSettingKey, type SettingKey } from '../../destination/settings.ts';
 import { html, type SafeHtml } from './html.ts';
 import { actionButton, ageText, csrfField, page, time } from './layout.ts';
 import type { Flash } from './session.ts';
@@ -15,31 +15,25 @@ interface FieldSpec {
   key: SettingKey;
   label: string;
   hint: string;
-  type?: 'text' | 'password' | 'url' | 'number' | 'select';
-  required?: boolean;
+  type: ReturnType<typeof inputKindOf>;
+  required: boolean;
+  secret: boolean;
+  /** A select's options. */
+  choices: readonly string[];
+  default: string;
 }
 
-/** Every setting of SPEC.md §1, in the order an operator fills them. */
-const FIELDS: FieldSpec[] = [
-  { key: 'apiKey', label: 'API key', hint: 'Sailthru → Settings → API & Postbacks.', required: true },
-  {
-    key: 'sharedSecret',
-    label: 'Shared secret',
-    hint: 'Write-only: stored, never shown again.',
-    type: 'password',
-    required: true,
-  },
-  { key: 'customerId', label: 'Customer ID', hint: 'Needed for page views only.' },
-  { key: 'optoutValue', label: 'Opt-out value', hint: 'none: never send optout_email (default); others are sent on every identify.', type: 'select' },
-  { key: 'defaultListName', label: 'Default list', hint: 'Every identified user joins this list.' },
-  { key: 'reminderTemplate', label: 'Abandoned-cart template', hint: 'Sent with cart updates, together with the reminder time.' },
-  { key: 'reminderTime', label: 'Abandoned-cart reminder time', hint: 'e.g. 60 minutes, 24 hours, 2 weeks.' },
-  { key: 'sendTemplate', label: 'Receipt template', hint: 'Sent for Order Completed.' },
-  { key: 'productBaseUrl', label: 'Product base URL', hint: 'Last fallback for item URLs: base + "/" + product id.', type: 'url' },
-  { key: 'cartExpiryHours', label: 'Cart expiry (hours)', hint: 'A stored cart older than this counts as empty.', type: 'number' },
-  { key: 'apiUrl', label: 'API URL', hint: 'Default https://api.sailthru.com.', type: 'url' },
-  { key: 'trackUrl', label: 'Tracking URL', hint: 'Default https://api.sail-track.com (page views).', type: 'url' },
-];
+/** Every setting of SPEC.md §1, in the order an operator fills them (as settings.ts declares them). */
+const FIELDS: FieldSpec[] = SETTINGS.map(([key, schema]) => ({
+  key,
+  label: schema.title,
+  hint: schema.help,
+  type: inputKindOf(schema),
+  required: isRequired(schema),
+  secret: schema.secret === true,
+  choices: choicesOf(schema),
+  default: schema.default === undefined ? '' : String(schema.default),
+}));
 
 export function problemsByField(problems: readonly string[]): { byField: Map<string, string[]>; other: string[] } {
   const byField = new Map<string, string[]>();
@@ -52,11 +46,11 @@ export function problemsByField(problems: readonly string[]): { byField: Map<str
   return { byField, other };
 }
 
-/** Form values from a stored destination (the secret stays out). */
+/** Form values from a stored destination (secrets stay out). */
 export function formValuesOf(d: DestinationView): Record<string, string> {
   const values: Record<string, string> = { name: d.name };
   for (const f of FIELDS) {
-    if (f.key === 'sharedSecret') continue;
+    if (f.secret) continue;
     const v = (d.settings as unknown as Record<string, unknown>)[f.key];
     if (v !== undefined && v !== null) values[f.key] = String(v);
   }
@@ -73,40 +67,44 @@ function input(key: string, label: string, hint: string, value: string, errors: 
 </div>`;
 }
 
-function settingsFields(state: FormState, secretMask: string | null): SafeHtml {
+/** `stored`: the destination's settings, secrets as masks; null on a new destination's form. */
+function settingsFields(state: FormState, stored: PublicSettings | null): SafeHtml {
   const { byField } = problemsByField(state.problems);
   return html`<div class="fields">${FIELDS.map((f) => {
     const errors = byField.get(f.key);
     const value = state.values[f.key] ?? '';
-    if (f.key === 'sharedSecret') {
-      const hint = secretMask ? `${f.hint} Currently ${secretMask}; leave empty to keep it.` : f.hint;
-      const describedBy = ['f-sharedSecret-hint', errors ? 'f-sharedSecret-error' : null].filter(Boolean).join(' ');
+    if (f.secret) {
+      const mask = stored?.[f.key as SecretSettingKey] ?? null;
+      const id = `f-${f.key}`;
+      const hint = mask ? `${f.hint} Currently ${mask}; leave empty to keep it.` : f.hint;
+      const describedBy = [`${id}-hint`, errors ? `${id}-error` : null].filter(Boolean).join(' ');
+      const required = f.required && !mask;
       return input(
         f.key,
         f.label,
         hint,
         '',
         errors,
-        html`<input id="f-sharedSecret" name="sharedSecret" type="password" autocomplete="new-password" value="" placeholder="${secretMask ? '(unchanged)' : ''}"${secretMask ? null : html` required`} aria-describedby="${describedBy}"${errors ? html` aria-invalid="true"` : null}>`,
+        html`<input id="${id}" name="${f.key}" type="password" autocomplete="new-password" value="" placeholder="${mask ? '(unchanged)' : ''}"${required ? html` required` : null} aria-describedby="${describedBy}"${errors ? html` aria-invalid="true"` : null}>`,
         'password',
-        !secretMask,
+        required,
       );
     }
     if (f.type === 'select') {
-      const current = value || 'none';
+      const current = value || f.default;
       return input(
         f.key,
         f.label,
         f.hint,
         value,
         errors,
-        html`<select id="f-${f.key}" name="${f.key}" aria-describedby="f-${f.key}-hint">${OPTOUT_VALUES.map(
+        html`<select id="f-${f.key}" name="${f.key}" aria-describedby="f-${f.key}-hint">${f.choices.map(
           (o) => html`<option value="${o}"${o === current ? html` selected` : null}>${o}</option>`,
         )}</select>`,
       );
     }
     // url fields stay type=text: the server's message is clearer than the browser's.
-    return input(f.key, f.label, f.hint, value, errors, null, f.type === 'number' ? 'number' : 'text', f.required === true);
+    return input(f.key, f.label, f.hint, value, errors, null, f.type === 'number' ? 'number' : 'text', f.required);
   })}</div>`;
 }
 
@@ -195,7 +193,7 @@ ${errorSummary(data.form.problems)}
 <form method="post" action="/destinations/${d.id}" novalidate>
   ${csrfField(csrf)}
   <div class="fields">${input('name', 'Name', 'A label for this account.', data.form.values.name ?? d.name, byField.get('name'), null, 'text', true)}</div>
-  ${settingsFields(data.form, d.settings.sharedSecret)}
+  ${settingsFields(data.form, d.settings)}
   <div class="actions"><button type="submit">Save settings</button></div>
 </form>
 </section>

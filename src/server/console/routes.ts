@@ -3,15 +3,15 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { FailedAttempts, tokenMatches } from '../admin-auth.ts';
 import { AdminError } from '../admin-errors.ts';
 import { parseDeadLetterFilter, parseEventId, parseEventQuery } from '../admin-input.ts';
-import { SETTING_KEYS, type AdminService } from '../admin-service.ts';
+import type { AdminService } from '../admin-service.ts';
 import { SAMPLE_EVENTS, sampleById } from '../sample-events.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { deadLettersPage } from './dead-letters.ts';
-import { destinationPage, destinationsPage, formValuesOf, type FormState } from './destinations.ts';
 import { eventPage, eventsPage, type SearchValues } from './events.ts';
-import type { SafeHtml } from './html.ts';
 import { overviewPage } from './overview.ts';
-import { randomToken, sameToken, type Flash, type Session, type SessionStore } from './session.ts';
+import { safeNext, type ConsoleKit, type Form } from './kit.ts';
+import { randomToken, sameToken, type Session, type SessionStore } from './session.ts';
+import { settingsRoutes } from './settings-routes.ts';
 import { messagePage, noTokenPage, signInPage } from './sign-in.ts';
 import { testerPage, type TesterState } from './tester.ts';
 
@@ -42,34 +42,31 @@ const SECURITY_HEADERS: Record<string, string> = {
   'cache-control': 'no-store',
 };
 
-type Form = Record<string, unknown>;
-
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
   const { service, sessions } = options;
   const sessionByRequest = new WeakMap<FastifyRequest, Session>();
   await app.register(formbody, { bodyLimit: 256 * 1024 });
 
-  const send = (reply: FastifyReply, body: SafeHtml, status = 200) =>
-    reply.code(status).type('text/html; charset=utf-8').send(body.text);
-  const session = (request: FastifyRequest): Session => {
-    const s = sessionByRequest.get(request);
-    // The preHandler guarantees it for every non-public route.
-    if (!s) throw new AdminError(403, 'Not signed in');
-    return s;
+  const kit: ConsoleKit = {
+    service,
+    sessions,
+    send: (reply, body, status = 200) => reply.code(status).type('text/html; charset=utf-8').send(body.text),
+    session: (request) => {
+      const s = sessionByRequest.get(request);
+      // The preHandler guarantees it for every non-public route.
+      if (!s) throw new AdminError(403, 'Not signed in');
+      return s;
+    },
+    flashOf: (s) => s.flash.splice(0),
+    redirect: (reply, to) => reply.redirect(to, 303),
+    form: (request) => (request.body && typeof request.body === 'object' ? (request.body as Form) : {}),
+    str: (f, key) => {
+      const v = f[key];
+      return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+    },
+    param: (request, name) => (request.params as Record<string, string>)[name] ?? '',
   };
-  const flashOf = (s: Session): Flash[] => s.flash.splice(0);
-  const redirect = (reply: FastifyReply, to: string) => reply.redirect(to, 303);
-  const form = (request: FastifyRequest): Form => (request.body && typeof request.body === 'object' ? (request.body as Form) : {});
-  const str = (f: Form, key: string): string => {
-    const v = f[key];
-    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
-  };
-  const param = (request: FastifyRequest, name: string): string => (request.params as Record<string, string>)[name] ?? '';
-  /** A destination's page as it stands, before any new key is added to it. */
-  const destinationView = async (id: string) => {
-    const destination = await service.getDestination(id);
-    return { destination, writeKeys: await service.listWriteKeys(id), form: { values: formValuesOf(destination), problems: [] } };
-  };
+  const { send, session, flashOf, redirect, form, str, param } = kit;
 
   app.addHook('onRequest', async (request, reply) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
@@ -171,127 +168,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return send(reply, overviewPage(await service.overview(60), s.csrf, flashOf(s)));
   });
 
-  // ── settings ──────────────────────────────────────────────────────────
-
-  app.get('/destinations', async (request, reply) => {
-    const s = session(request);
-    return send(reply, destinationsPage(await service.listDestinations(), s.csrf, flashOf(s), { values: {}, problems: [] }));
-  });
-
-  app.post('/destinations', async (request, reply) => {
-    const s = session(request);
-    const f = form(request);
-    const settings = settingsFromForm(f, str, false);
-    try {
-      const d = await service.createDestination({ id: str(f, 'id'), name: str(f, 'name'), settings });
-      s.flash.push({ kind: 'ok', text: `Destination ${d.name} added. Create a write key below so sources can send events.` });
-      return redirect(reply, `/destinations/${encodeURIComponent(d.id)}`);
-    } catch (error) {
-      if (!(error instanceof AdminError) || (error.status !== 400 && error.status !== 409)) throw error;
-      const state: FormState = { values: formValues(f, str), problems: error.problems.length ? error.problems : [error.message] };
-      return send(reply, destinationsPage(await service.listDestinations(), s.csrf, [], state), error.status);
-    }
-  });
-
-  app.get('/destinations/:id', async (request, reply) => {
-    const s = session(request);
-    const id = param(request, 'id');
-    const view = await destinationView(id);
-    // Last, once nothing else can fail: a key taken is a key this answer must show.
-    const revealedKeys = await sessions.takeRevealedKeys(s, id);
-    return send(reply, destinationPage({ ...view, revealedKeys }, s.csrf, flashOf(s)));
-  });
-
-  app.post('/destinations/:id', async (request, reply) => {
-    const s = session(request);
-    const id = param(request, 'id');
-    const f = form(request);
-    const before = await service.getDestination(id);
-    try {
-      const d = await service.updateDestination(id, { name: str(f, 'name'), settings: settingsFromForm(f, str, true) });
-      s.flash.push({
-        kind: 'ok',
-        text: `Settings saved (version ${d.version}). They apply to the next delivery.${before.paused ? ' Delivery resumed.' : ''}`,
-      });
-      return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
-    } catch (error) {
-      if (!(error instanceof AdminError) || error.status !== 400) throw error;
-      const state: FormState = { values: formValues(f, str), problems: error.problems.length ? error.problems : [error.message] };
-      return send(reply, destinationPage({ destination: before, writeKeys: await service.listWriteKeys(id), form: state, revealedKeys: [] }, s.csrf, []), 400);
-    }
-  });
-
-  app.post('/destinations/:id/test-connection', async (request, reply) => {
-    const s = session(request);
-    const id = param(request, 'id');
-    try {
-      const result = await service.testConnection(id);
-      s.flash.push({ kind: result.ok ? 'ok' : 'error', text: `Test connection: ${result.message}` });
-    } catch (error) {
-      if (!(error instanceof AdminError) || error.status !== 400) throw error;
-      s.flash.push({ kind: 'error', text: `Test connection: the saved settings are incomplete: ${error.problems.join('; ') || error.message}` });
-    }
-    return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
-  });
-
-  app.post('/destinations/:id/pause', async (request, reply) => {
-    const s = session(request);
-    const d = await service.pause(param(request, 'id'), str(form(request), 'reason'));
-    s.flash.push({ kind: 'info', text: `${d.name} is paused. Events are kept until it is resumed.` });
-    return redirect(reply, safeNext(str(form(request), 'back') || `/destinations/${encodeURIComponent(d.id)}`));
-  });
-
-  app.post('/destinations/:id/resume', async (request, reply) => {
-    const s = session(request);
-    const d = await service.resume(param(request, 'id'));
-    s.flash.push({ kind: 'ok', text: `${d.name} resumed: queued events are being delivered.` });
-    return redirect(reply, safeNext(str(form(request), 'back') || `/destinations/${encodeURIComponent(d.id)}`));
-  });
-
-  app.post('/destinations/:id/write-keys', async (request, reply) => {
-    const s = session(request);
-    const id = param(request, 'id');
-    const created = await service.createWriteKey(id, str(form(request), 'label'));
-    const revealed = { destinationId: id, key: created.key, label: created.writeKey.label };
-    s.revealedKeys.push(revealed);
-    // Saved here rather than in onSend: when the key cannot be kept for the next page (the store
-    // failed, or the session was signed out in another tab), this answer shows it instead.
-    let kept = false;
-    try {
-      kept = await sessions.save(s);
-    } catch (error) {
-      request.log.warn({ err: error }, 'could not keep a new write key in the console session; showing it now');
-    }
-    if (kept) return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
-    // Shown now. (If the failed save had in fact committed, the next page shows it once more:
-    // better twice than never.)
-    s.revealedKeys = s.revealedKeys.filter((k) => k.key !== created.key);
-    try {
-      return send(reply, destinationPage({ ...(await destinationView(id)), revealedKeys: [revealed] }, s.csrf, flashOf(s)));
-    } catch {
-      // The store is failing: a page that needs nothing from it.
-      return send(reply, messagePage('New write key', `New write key "${revealed.label}": ${revealed.key} (copy it now: it will not be shown again).`, s.csrf));
-    }
-  });
-
-  app.post('/write-keys/:keyId/revoke', async (request, reply) => {
-    const s = session(request);
-    const key = await service.revokeWriteKey(param(request, 'keyId'));
-    s.flash.push({ kind: 'ok', text: `Write key "${key.label}" revoked: requests with it are refused from now on.` });
-    return redirect(reply, `/destinations/${encodeURIComponent(key.destinationId)}`);
-  });
-
-  app.post('/destinations/:id/delete', async (request, reply) => {
-    const s = session(request);
-    const id = param(request, 'id');
-    if (str(form(request), 'confirm').trim() !== id) {
-      s.flash.push({ kind: 'error', text: `Not deleted: type the id "${id}" to confirm.` });
-      return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
-    }
-    await service.deleteDestination(id);
-    s.flash.push({ kind: 'ok', text: `Destination ${id} deleted.` });
-    return redirect(reply, '/destinations');
-  });
+  settingsRoutes(app, kit);
 
   // ── event delivery ────────────────────────────────────────────────────
 
@@ -413,36 +290,6 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   });
 }
 
-/** A relative path on this server only (no open redirect). */
-export function safeNext(value: unknown): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
-  if (/[\r\n]/.test(value)) return '/';
-  return value;
-}
-
-type Str = (f: Form, key: string) => string;
-
-/** Settings fields of a form; on an edit, "" clears an optional field and keeps the secret. */
-function settingsFromForm(f: Form, str: Str, isPatch: boolean): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of SETTING_KEYS) {
-    if (!(key in f)) continue;
-    const v = str(f, key);
-    if (v.trim() === '' && !isPatch) continue;
-    out[key] = v;
-  }
-  return out;
-}
-
-function formValues(f: Form, str: Str): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const key of ['id', 'name', ...SETTING_KEYS]) {
-    if (key === 'sharedSecret') continue;
-    if (key in f) values[key] = str(f, key);
-  }
-  return values;
-}
-
 function searchValues(q: Record<string, unknown>): SearchValues {
   const out: SearchValues = {};
   for (const key of ['userId', 'messageId', 'event', 'state', 'type', 'destination', 'from', 'to'] as const) {
@@ -455,3 +302,5 @@ function searchValues(q: Record<string, unknown>): SearchValues {
 function definedOnly(values: SearchValues): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
 }
+
+export { safeNext };

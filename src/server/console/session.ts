@@ -2,19 +2,9 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 import type { ConsoleSessionRecord, ConsoleSessionStore } from '../../delivery/store.ts';
 
 /**
- * Console sessions: an opaque random id (256 bits) in an HttpOnly, SameSite=Strict cookie, and the
- * session in the database (the event store), so every process serving the console knows it and
- * a restart signs nobody out. The database holds only HMAC(ADMIN_TOKEN, id). The session's state
- * (flash messages; a new write key waiting to be shown on the next page) is sealed with
- * AES-256-GCM under a key derived from the id itself: any process the cookie reaches can open
- * it, and the database alone cannot, nor does it give anything to test guesses of ADMIN_TOKEN
- * against. Each session has its own CSRF token for forms.
- *
- * Two requests of one session may run at once (two tabs, two processes). A request writes the
- * state back only if it changed it, and then only on top of what it read (compare-and-set on the
- * sealed value); when another request wrote in between, its changes are merged item by item into
- * the newer state. A new key is shown by the one request whose write took it out of the stored
- * state, so it is neither lost nor shown twice.
+ * Console sessions: a random id in the cookie, the session in the event store keyed by
+ * HMAC(ADMIN_TOKEN, id), its state sealed under a key derived from the id, written back by
+ * compare-and-set (why: docs/decisions.md, "Console sessions").
  */
 
 export interface Flash {

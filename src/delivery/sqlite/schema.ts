@@ -1,9 +1,10 @@
 /**
- * The SQLite schema, as ordered migrations. The PostgreSQL store keeps the same tables and
- * columns (BIGINT epoch-ms times, JSON as TEXT/JSONB, BIGSERIAL ids) so both stores share
- * semantics and the contract suite.
- *
- * Times are epoch milliseconds (INTEGER): the same in both stores, no time-zone handling.
+ * The SQLite schema, as ordered migrations. The PostgreSQL schema (../postgres/schema.ts) has the
+ * same tables and columns, checked by test/delivery/schema-parity.test.ts: times are epoch
+ * milliseconds (INTEGER here, BIGINT there; no time-zone handling), JSON is TEXT here and `json`
+ * there, the `paused` flag is 0/1 here and a boolean there, ids are INTEGER PRIMARY KEY
+ * AUTOINCREMENT here and identity columns there. The indexes differ where the planners do
+ * (migration 2 below).
  */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
@@ -86,15 +87,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   // Every index keyed by something random (a messageId, a user) rewrites a page of the WAL per
   // inserted event; the two lane indexes become one, which serves the head of a lane (a seek per
-  // unsettled status) and the delivery log's search by user alike.
+  // unsettled status) and the delivery log's search by user alike. (PostgreSQL keeps the two.)
   `
   DROP INDEX events_lane_head;
   DROP INDEX events_lane_key;
   CREATE INDEX events_lane ON events (lane_key, destination_id, status, id);
   `,
   // Console sessions in the database, so every process behind a balancer knows them and a
-  // restart signs nobody out. The id is stored hashed; `state` (flash messages, a write key shown
-  // once) is sealed with a key derived from ADMIN_TOKEN (src/server/console/session.ts).
+  // restart signs nobody out. id_hash is HMAC(ADMIN_TOKEN, session id); `state` (flash messages,
+  // a write key shown once) is sealed under a key derived from the session id, which only the
+  // cookie holds (src/server/console/session.ts).
   `
   CREATE TABLE console_sessions (
     id_hash TEXT PRIMARY KEY,

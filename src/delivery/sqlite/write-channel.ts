@@ -2,9 +2,9 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Database } from 'better-sqlite3';
-import { durabilityOf, type SqliteDurability } from './sqlite-connection.ts';
-import { GroupCommit } from './sqlite-group-commit.ts';
-import { runWrite, SqliteWrites, type WriteArgs, type WriteOp, type WriteResult } from './sqlite-writes.ts';
+import { durabilityOf, type SqliteDurability } from './connection.ts';
+import { GroupCommit } from './group-commit.ts';
+import { runWrite, sqliteWrites, type SqliteWrites, type WriteArgs, type WriteOp, type WriteResult } from './writes.ts';
 
 /** Where the store's writes run: on the main thread, or on a writer thread of their own. */
 export interface WriteChannel {
@@ -23,7 +23,7 @@ export class InlineWriteChannel implements WriteChannel {
   readonly durability: SqliteDurability;
 
   constructor(db: Database, groupCommitDelayMs: number) {
-    this.writes = new SqliteWrites(db);
+    this.writes = sqliteWrites(db);
     this.group = new GroupCommit(db, groupCommitDelayMs);
     this.durability = durabilityOf(db);
   }
@@ -92,7 +92,7 @@ export class ThreadWriteChannel implements WriteChannel {
   static async start(options: ThreadWriteChannelOptions): Promise<ThreadWriteChannel> {
     const data: WriterThreadData = { path: options.path, groupCommitDelayMs: options.groupCommitDelayMs };
     const tsx = tsxRegistration();
-    const entry = new URL(tsx === null ? './sqlite-writer-thread.js' : './sqlite-writer-thread.ts', import.meta.url);
+    const entry = new URL(tsx === null ? './writer-thread.js' : './writer-thread.ts', import.meta.url);
     const worker = new Worker(BOOTSTRAP, {
       eval: true,
       workerData: { ...data, entry: tsx === null ? entry.href : fileURLToPath(entry), tsx },
@@ -176,7 +176,8 @@ const WRITER_YOUNG_GENERATION_MB = 12;
  * reaches worker threads: the thread registers tsx itself before loading it. It registers tsx's
  * CommonJS hook, which compiles on the thread itself, rather than its ESM loader, which would
  * start a second loader-hooks thread (a whole V8 isolate, about 20 MB resident) for the writer's
- * four small modules. Their only imports are node:worker_threads, better-sqlite3 and types.
+ * small modules (writes.ts, writes/, and the shared rules in ../sql/ they use). Keep their imports
+ * to node:, better-sqlite3 and types: test/delivery/sqlite-writer-imports.test.ts checks it.
  */
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { ClientConfig, Pool } from 'pg';
 
@@ -143,4 +144,10 @@ export class PgWorkSignal {
 
 function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** NOTIFY channels are identifiers of at most 63 bytes: long schema names are hashed in. */
+export function channelFor(schema: string): string {
+  const channel = `sailthru_work_${schema}`;
+  return channel.length <= 63 ? channel : `sailthru_work_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
 }

@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL schema, as ordered migrations: the same tables, columns and meanings as
- * sqlite-schema.ts, so both stores pass one contract suite. Times stay epoch milliseconds
+ * ../sqlite/schema.ts (test/delivery/schema-parity.test.ts checks the tables and columns), so both
+ * stores share their row mapping and pass one contract suite. Times stay epoch milliseconds
  * (BIGINT) as in SQLite: every time comes from the store's injected clock, never from the
  * database's now(), so leases and retry times mean the same thing in both stores.
  *
@@ -59,7 +60,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_status ON events (status, destination_id, id);
   CREATE INDEX events_event_name ON events (event_name, id);
 
-  -- One row per (destination, lane); see sqlite-schema.ts for next_run_at. Every claim, settle
+  -- One row per (destination, lane); see ../sqlite/schema.ts for next_run_at. Every claim, settle
   -- and renewal rewrites a row here: leave room on each page and vacuum it eagerly.
   CREATE TABLE lanes (
     destination_id TEXT COLLATE "C" NOT NULL,
@@ -86,7 +87,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_event ON attempts (event_id, id);
   `,
-  // Console sessions shared by every process (see sqlite-schema.ts).
+  // Console sessions shared by every process (see ../sqlite/schema.ts).
   `
   CREATE TABLE console_sessions (
     id_hash TEXT COLLATE "C" PRIMARY KEY,

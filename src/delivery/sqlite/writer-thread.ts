@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { durabilityOf, openSqliteConnection } from './sqlite-connection.ts';
-import { GroupCommit } from './sqlite-group-commit.ts';
-import { runWrite, SqliteWrites, type WriteOp } from './sqlite-writes.ts';
-import type { WriterReply, WriterRequest, WriterThreadData } from './sqlite-write-channel.ts';
+import { durabilityOf, openSqliteConnection } from './connection.ts';
+import { GroupCommit } from './group-commit.ts';
+import { runWrite, sqliteWrites, type WriteOp } from './writes.ts';
+import type { WriterReply, WriterRequest, WriterThreadData } from './write-channel.ts';
 
 /**
  * The SQLite writer thread: owns the only writing connection, runs every write the main thread
@@ -12,7 +12,7 @@ import type { WriterReply, WriterRequest, WriterThreadData } from './sqlite-writ
 const port = parentPort!;
 const data = workerData as WriterThreadData;
 const db = openSqliteConnection(data.path);
-const writes = new SqliteWrites(db);
+const writes = sqliteWrites(db);
 const group = new GroupCommit(db, data.groupCommitDelayMs);
 
 port.on('message', (request: WriterRequest) => {

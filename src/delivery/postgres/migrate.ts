@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { POSTGRES_MIGRATIONS } from './postgres-schema.ts';
+import { POSTGRES_MIGRATIONS } from './schema.ts';
 
 /** Advisory-lock class of schema migrations ("SDST"); the second key is the schema's hash. */
 const MIGRATION_LOCK_CLASS = 0x53445354;
@@ -16,7 +16,7 @@ export async function migratePostgres(pool: Pool, schema: string | undefined): P
   try {
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, schema ?? '']);
     try {
-      // The name was checked by assertSchemaName (postgres-connection.ts) before the pool existed.
+      // The name was checked by assertSchemaName (connection.ts) before the pool existed.
       if (schema !== undefined) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
       const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');

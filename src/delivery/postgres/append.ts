@@ -1,8 +1,8 @@
 import type { Pool, PoolClient } from 'pg';
-import { laneKeyOf, type SegmentEvent } from '../segment/event.ts';
-import type { AppendResult, IngestBatch } from './ingest.ts';
-import { inTransaction, pgText } from './postgres-connection.ts';
-import type { Clock, OutcomeDetail } from './store.ts';
+import type { AppendResult, IngestBatch } from '../ingest.ts';
+import { batchRows, rejectedOutcome, type AcceptedRow, type RejectedRow } from '../sql/append-rows.ts';
+import type { Clock } from '../store.ts';
+import { inTransaction, pgText } from './connection.ts';
 
 interface QueuedAppend {
   batch: IngestBatch;
@@ -90,25 +90,13 @@ export class PgAppendQueue {
   private async write(client: PoolClient, batches: IngestBatch[]): Promise<AppendResult[]> {
     const now = this.clock.now();
     const rows = new EventRows();
-    /** Per batch, the row index of each accepted event (null: stored as rejected, no lane). */
-    const acceptedRows: Array<Array<number | null>> = [];
+    /** Per batch, the row index of each accepted event with a lane. */
+    const acceptedRows: number[][] = [];
     for (const batch of batches) {
       const receivedAt = batch.receivedAt.getTime();
-      const indexes: Array<number | null> = [];
-      for (const event of batch.accepted) {
-        const laneKey = laneKeyOf(event);
-        if (laneKey === null) {
-          // Ingest should have rejected it; keep it visible rather than lose it or break a lane.
-          rows.addRejected(batch.destinationId, event.messageId, 'neither userId nor anonymousId', event, receivedAt);
-          indexes.push(null);
-        } else {
-          indexes.push(rows.addAccepted(batch.destinationId, laneKey, event, receivedAt));
-        }
-      }
-      for (const rejected of batch.rejected) {
-        rows.addRejected(batch.destinationId, rejected.messageId, rejected.reason, rejected.payload, receivedAt);
-      }
-      acceptedRows.push(indexes);
+      const { accepted, rejected } = batchRows(batch);
+      acceptedRows.push(accepted.map((row) => rows.addAccepted(batch.destinationId, row, receivedAt)));
+      for (const row of rejected) rows.addRejected(batch.destinationId, row, receivedAt);
     }
     if (rows.length === 0) return batches.map(() => ({ stored: 0, duplicates: 0 }));
 
@@ -136,7 +124,6 @@ export class PgAppendQueue {
       let stored = 0;
       let duplicates = 0;
       for (const index of indexes) {
-        if (index === null) continue;
         const key = rows.dedupeKeyAt(index);
         if (storedKeys.has(key) && !claimed.has(key)) {
           claimed.add(key);
@@ -199,25 +186,13 @@ class EventRows {
     return this.destination.length;
   }
 
-  addAccepted(destinationId: string, laneKey: string, event: SegmentEvent, receivedAt: number): number {
-    return this.push(destinationId, laneKey, event.messageId, event.type, eventNameOf(event), JSON.stringify(event), 'pending', null, receivedAt, null);
+  addAccepted(destinationId: string, row: AcceptedRow, receivedAt: number): number {
+    return this.push(destinationId, row.laneKey, row.messageId, row.type, row.eventName, row.payload, 'pending', null, receivedAt, null);
   }
 
-  addRejected(destinationId: string, messageId: string | null, reason: string, payload: unknown, receivedAt: number): void {
-    const fields = isRecord(payload) ? payload : {};
-    const outcome: OutcomeDetail = { state: 'rejected', reason, calls: [], warnings: [] };
-    this.push(
-      destinationId,
-      laneKeyOf({ userId: stringOrNull(fields.userId), anonymousId: stringOrNull(fields.anonymousId) }),
-      messageId,
-      stringOrNull(fields.type),
-      stringOrNull(fields.event) ?? stringOrNull(fields.name),
-      JSON.stringify(payload ?? null),
-      'rejected',
-      reason,
-      receivedAt,
-      JSON.stringify(outcome),
-    );
+  addRejected(destinationId: string, row: RejectedRow, receivedAt: number): void {
+    const outcome = JSON.stringify(rejectedOutcome(row.reason));
+    this.push(destinationId, row.laneKey, row.messageId, row.type, row.eventName, row.payload, 'rejected', row.reason, receivedAt, outcome);
   }
 
   dedupeKeyAt(index: number): string {
@@ -256,18 +231,4 @@ class EventRows {
     this.outcome.push(outcome);
     return this.destination.length - 1;
   }
-}
-
-export function eventNameOf(event: SegmentEvent): string | null {
-  if (typeof event.event === 'string') return event.event;
-  if (typeof event.name === 'string') return event.name;
-  return null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
 }

@@ -1,0 +1,22 @@
+import type { Pool } from 'pg';
+import type { BacklogCache } from '../sql/backlog-cache.ts';
+import type { Clock } from '../store.ts';
+import type { PgAppendQueue } from './append.ts';
+
+/**
+ * What an operation of the PostgreSQL store runs with: the pool, the store's clock (every time
+ * comes from it, never from the database's now(), so the processes' clocks must agree to well
+ * within a lease), the backlog cache and the work signal. Each file of this folder is one group
+ * of operations; each statement is one transaction unless it says otherwise.
+ */
+export interface PostgresStoreContext {
+  readonly pool: Pool;
+  readonly clock: Clock;
+  readonly backlogCache: BacklogCache;
+  /** Events may have become due: wake this process's workers and, by NOTIFY, the others'. */
+  announce(): void;
+  /** Hear announcements, this process's and the others'; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+  /** Ingest's group commit (append.ts). */
+  readonly appends: PgAppendQueue;
+}

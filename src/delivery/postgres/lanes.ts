@@ -1,0 +1,131 @@
+import { PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { UNSETTLED } from '../sql/event-query.ts';
+import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
+import { inTransaction, pgText, queryRetrying } from './connection.ts';
+import type { PostgresStoreContext } from './context.ts';
+
+/** The lane queue: claiming due lanes under a lease, the head of a lane, renewing and releasing. */
+
+export async function claimLanes(ctx: PostgresStoreContext, workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]> {
+  const now = ctx.clock.now();
+  const until = now + leaseMs;
+  const { rows } = await queryRetrying<{ destination_id: string; lane_key: string; pending: number; due_at: number }>(ctx.pool, {
+    name: 'sd-claim-lanes',
+    // SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and a
+    // row another claim has just leased fails the re-check (next_run_at is now in the future).
+    text: `WITH due AS (
+             SELECT l.destination_id, l.lane_key, l.next_run_at
+             FROM lanes l
+             WHERE l.pending > 0 AND l.next_run_at <= $3
+               AND EXISTS (SELECT 1 FROM destinations d WHERE d.id = l.destination_id AND NOT d.paused)
+             ORDER BY l.next_run_at
+             LIMIT $4
+             FOR UPDATE OF l SKIP LOCKED
+           )
+           UPDATE lanes SET leased_by = $1, lease_until = $2, next_run_at = $2
+           FROM due
+           WHERE lanes.destination_id = due.destination_id AND lanes.lane_key = due.lane_key
+           RETURNING lanes.destination_id, lanes.lane_key, lanes.pending, due.next_run_at AS due_at`,
+    values: [workerId, until, now, limit],
+  });
+  return rows
+    .sort((a, b) => a.due_at - b.due_at)
+    .map((r) => ({ destinationId: r.destination_id, laneKey: r.lane_key, pending: r.pending, leaseUntil: new Date(until) }));
+}
+
+export async function head(ctx: PostgresStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {
+  const { rows } = await ctx.pool.query<EventRow<unknown>>({
+    name: 'sd-head',
+    text: `SELECT * FROM events WHERE destination_id = $1 AND lane_key = $2 AND ${UNSETTLED} ORDER BY id LIMIT 1`,
+    values: [pgText(lane.destinationId), pgText(lane.laneKey)],
+  });
+  return rows[0] ? (PARSED_JSON_ROWS.event(rows[0]) as QueuedEvent) : null;
+}
+
+export async function renewLeases(ctx: PostgresStoreContext, workerId: string, lanes: LaneRef[], leaseMs: number): Promise<LaneRef[]> {
+  if (lanes.length === 0) return [];
+  const until = ctx.clock.now() + leaseMs;
+  const { rows } = await queryRetrying<{ destination_id: string; lane_key: string }>(ctx.pool, {
+    name: 'sd-renew-leases',
+    // Locked in the same order as appends lock lanes, so the two never deadlock.
+    text: `WITH mine AS (
+             SELECT l.destination_id, l.lane_key FROM lanes l
+             JOIN unnest($1::text[], $2::text[]) AS r(d, k) ON l.destination_id = r.d AND l.lane_key = r.k
+             WHERE l.leased_by = $3
+             ORDER BY l.destination_id, l.lane_key
+             FOR UPDATE OF l
+           )
+           UPDATE lanes SET lease_until = $4, next_run_at = $4
+           FROM mine
+           WHERE lanes.destination_id = mine.destination_id AND lanes.lane_key = mine.lane_key AND lanes.leased_by = $3
+           RETURNING lanes.destination_id, lanes.lane_key`,
+    values: [lanes.map((l) => pgText(l.destinationId)), lanes.map((l) => pgText(l.laneKey)), pgText(workerId), until],
+  });
+  const held = new Set(rows.map((r) => laneId(r.destination_id, r.lane_key)));
+  return lanes.filter((lane) => held.has(laneId(pgText(lane.destinationId), pgText(lane.laneKey))));
+}
+
+export async function releaseLane(ctx: PostgresStoreContext, workerId: string, lane: LaneRef): Promise<void> {
+  const destinationId = pgText(lane.destinationId);
+  const laneKey = pgText(lane.laneKey);
+  const pending = await inTransaction(ctx.pool, async (client) => {
+    const held = await client.query({
+      name: 'sd-lock-lane',
+      text: 'SELECT 1 FROM lanes WHERE destination_id = $1 AND lane_key = $2 AND leased_by = $3 FOR UPDATE',
+      values: [destinationId, laneKey, pgText(workerId)],
+    });
+    if (held.rowCount === 0) return null;
+    // A new statement, hence a snapshot taken after the lock: it sees every append that
+    // touched this lane. Recounting heals a drifted counter, so an empty lane cannot stay due.
+    const { rows } = await client.query<{ pending: number }>({
+      name: 'sd-release-lane',
+      text: `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = $3,
+               pending = (SELECT count(*) FROM events e WHERE e.destination_id = $1 AND e.lane_key = $2 AND e.${UNSETTLED})
+             WHERE destination_id = $1 AND lane_key = $2
+             RETURNING pending`,
+      values: [destinationId, laneKey, ctx.clock.now()],
+    });
+    return rows[0]?.pending ?? 0;
+  });
+  if (pending !== null && pending > 0) ctx.announce();
+}
+
+export async function wakeRetryingLanes(ctx: PostgresStoreContext, destinationId: string): Promise<number> {
+  const { rows } = await queryRetrying<{ lanes: number }>(ctx.pool, {
+    name: 'sd-wake-retrying-lanes',
+    // Lanes locked in the order appends lock them (so the two never deadlock), waiting for an
+    // append that holds one rather than skipping it: that lane is waiting out a retry too. Only
+    // the heads of the lanes woken get their retry time changed.
+    text: `WITH waiting AS (
+             SELECT destination_id, lane_key FROM lanes
+             WHERE destination_id = $1 AND leased_by IS NULL AND pending > 0 AND next_run_at > $2
+             ORDER BY destination_id COLLATE "C", lane_key COLLATE "C"
+             FOR UPDATE
+           ), woken AS (
+             UPDATE lanes SET next_run_at = $2
+             FROM waiting
+             WHERE lanes.destination_id = waiting.destination_id AND lanes.lane_key = waiting.lane_key
+               AND lanes.leased_by IS NULL AND lanes.next_run_at > $2
+             RETURNING lanes.destination_id, lanes.lane_key
+           ), heads AS (
+             UPDATE events SET next_attempt_at = $2
+             FROM woken
+             WHERE events.destination_id = woken.destination_id AND events.lane_key = woken.lane_key
+               AND events.status = 'retrying' AND events.next_attempt_at > $2
+             RETURNING events.id
+           )
+           SELECT (SELECT count(*) FROM woken)::int AS lanes, (SELECT count(*) FROM heads)::int AS heads`,
+    values: [pgText(destinationId), ctx.clock.now()],
+  });
+  const woken = rows[0]?.lanes ?? 0;
+  if (woken > 0) ctx.announce();
+  return woken;
+}
+
+function laneId(destinationId: string, laneKey: string): string {
+  return JSON.stringify([destinationId, laneKey]);
+}
+
+export function onWorkAvailable(ctx: PostgresStoreContext, listener: () => void): () => void {
+  return ctx.subscribe(listener);
+}

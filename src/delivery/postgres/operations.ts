@@ -1,0 +1,13 @@
+/**
+ * Every operation of the PostgreSQL store, by the EventStore method it serves: each file exports only
+ * those (the store checks this module against StoreOperations<PostgresStoreContext>).
+ */
+export * from './ingest.ts';
+export * from './lanes.ts';
+export * from './settle.ts';
+export * from './delivery-log.ts';
+export * from './dead-letters.ts';
+export * from './prune.ts';
+export * from './destinations.ts';
+export * from './write-keys.ts';
+export * from './sessions.ts';

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { WORK_BATCH } from '../sql/event-query.ts';
+import { TEXT_JSON_ROWS, type DestinationRow } from '../sql/rows.ts';
+import type { Destination, DestinationPatch, NewDestination } from '../store.ts';
+import type { SqliteStoreContext } from './context.ts';
+
+/** The destination directory: settings, pause state, and deleting a destination with its events. */
+
+export async function createDestination(ctx: SqliteStoreContext, input: NewDestination): Promise<Destination> {
+  const id = input.id ?? randomUUID();
+  await ctx.write.call('createDestination', { id, name: input.name, settings: JSON.stringify(input.settings), now: ctx.clock.now() });
+  return (await getDestination(ctx, id))!;
+}
+
+export async function getDestination(ctx: SqliteStoreContext, id: string): Promise<Destination | null> {
+  const row = ctx.read('SELECT * FROM destinations WHERE id = ?').get(id) as DestinationRow<string> | undefined;
+  return row ? TEXT_JSON_ROWS.destination(row) : null;
+}
+
+export async function listDestinations(ctx: SqliteStoreContext): Promise<Destination[]> {
+  const rows = ctx.read('SELECT * FROM destinations ORDER BY created_at, id').all() as Array<DestinationRow<string>>;
+  return rows.map((row) => TEXT_JSON_ROWS.destination(row));
+}
+
+export async function updateDestination(ctx: SqliteStoreContext, id: string, patch: DestinationPatch): Promise<Destination | null> {
+  const settings = patch.settings === undefined ? undefined : JSON.stringify(patch.settings);
+  // New settings may fix what paused it (SPEC.md §9): they resume it; let the workers look.
+  if (await ctx.write.call('updateDestination', id, patch.name, settings, ctx.clock.now())) ctx.notify();
+  return getDestination(ctx, id);
+}
+
+export async function deleteDestination(ctx: SqliteStoreContext, id: string): Promise<boolean> {
+  const existed = await ctx.write.call('deleteDestination', id);
+  // Its events go in short batches; without the lanes and destination nothing delivers them.
+  const scan = ctx.read('SELECT id FROM events WHERE id > ? AND destination_id = ? ORDER BY id LIMIT ?');
+  let cursor = 0;
+  for (;;) {
+    const ids = (scan.all(cursor, id, WORK_BATCH) as Array<{ id: number }>).map((r) => r.id);
+    if (ids.length === 0) break;
+    cursor = ids[ids.length - 1]!;
+    await ctx.write.call('deleteEvents', ids);
+  }
+  ctx.backlogCache.forget();
+  return existed;
+}
+
+export async function pauseDestination(ctx: SqliteStoreContext, id: string, reason: string): Promise<void> {
+  await ctx.write.call('pauseDestination', id, reason, ctx.clock.now());
+}
+
+export async function resumeDestination(ctx: SqliteStoreContext, id: string): Promise<void> {
+  if (await ctx.write.call('resumeDestination', id, ctx.clock.now())) ctx.notify();
+}

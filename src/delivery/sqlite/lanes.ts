@@ -1,0 +1,42 @@
+import { TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { UNSETTLED } from '../sql/event-query.ts';
+import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
+import type { SqliteStoreContext } from './context.ts';
+
+/** The lane queue: claiming due lanes under a lease, the head of a lane, renewing and releasing. */
+
+export async function claimLanes(ctx: SqliteStoreContext, workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]> {
+  const now = ctx.clock.now();
+  const until = now + leaseMs;
+  const rows = await ctx.write.call('claimLanes', workerId, limit, until, now);
+  return rows.map((r) => ({ ...r, leaseUntil: new Date(until) }));
+}
+
+const HEAD = `SELECT * FROM events WHERE id = (
+  SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED})`;
+
+export async function head(ctx: SqliteStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {
+  const row = ctx.read(HEAD).get({ destinationId: lane.destinationId, laneKey: lane.laneKey }) as EventRow<string> | undefined;
+  return row ? (TEXT_JSON_ROWS.event(row) as QueuedEvent) : null;
+}
+
+export async function renewLeases(ctx: SqliteStoreContext, workerId: string, lanes: LaneRef[], leaseMs: number): Promise<LaneRef[]> {
+  if (lanes.length === 0) return [];
+  const refs = lanes.map((l) => ({ destinationId: l.destinationId, laneKey: l.laneKey }));
+  return ctx.write.call('renewLeases', workerId, refs, ctx.clock.now() + leaseMs);
+}
+
+export async function releaseLane(ctx: SqliteStoreContext, workerId: string, lane: LaneRef): Promise<void> {
+  const ref = { destinationId: lane.destinationId, laneKey: lane.laneKey };
+  if (await ctx.write.call('releaseLane', workerId, ref, ctx.clock.now())) ctx.notify();
+}
+
+export async function wakeRetryingLanes(ctx: SqliteStoreContext, destinationId: string): Promise<number> {
+  const woken = await ctx.write.call('wakeRetryingLanes', destinationId, ctx.clock.now());
+  if (woken > 0) ctx.notify();
+  return woken;
+}
+
+export function onWorkAvailable(ctx: SqliteStoreContext, listener: () => void): () => void {
+  return ctx.subscribe(listener);
+}

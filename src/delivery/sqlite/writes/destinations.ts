@@ -1,0 +1,61 @@
+import type { Database } from 'better-sqlite3';
+
+/** The destination directory's writes. */
+
+export interface DestinationRowInput {
+  id: string;
+  name: string;
+  settings: string;
+  now: number;
+}
+
+export function destinationWrites(db: Database) {
+  const insert = db.prepare('INSERT INTO destinations (id, name, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
+  const rename = db.prepare('UPDATE destinations SET name = ?, updated_at = ? WHERE id = ?');
+  const replaceSettings = db.prepare(
+    `UPDATE destinations SET settings = ?, version = version + 1, paused = 0, pause_reason = NULL, updated_at = ?
+     WHERE id = ?`,
+  );
+  const remove = db.prepare('DELETE FROM destinations WHERE id = ?');
+  const removeWriteKeysOf = db.prepare('DELETE FROM write_keys WHERE destination_id = ?');
+  const removeLanesOf = db.prepare('DELETE FROM lanes WHERE destination_id = ?');
+  const removeEvent = db.prepare('DELETE FROM events WHERE id = ?');
+  const removeAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
+  const pause = db.prepare('UPDATE destinations SET paused = 1, pause_reason = ?, updated_at = ? WHERE id = ?');
+  const resume = db.prepare('UPDATE destinations SET paused = 0, pause_reason = NULL, updated_at = ? WHERE id = ? AND paused = 1');
+  return {
+    createDestination(row: DestinationRowInput): void {
+      insert.run(row.id, row.name, row.settings, row.now, row.now);
+    },
+
+    /** Returns whether the settings changed (which also resumes the destination). */
+    updateDestination(id: string, name: string | undefined, settings: string | undefined, now: number): boolean {
+      if (name !== undefined) rename.run(name, now, id);
+      if (settings === undefined) return false;
+      return replaceSettings.run(settings, now, id).changes > 0;
+    },
+
+    /** The destination row, its write keys and lanes (its events go by deleteEvents). */
+    deleteDestination(id: string): boolean {
+      const changes = remove.run(id).changes;
+      removeWriteKeysOf.run(id);
+      removeLanesOf.run(id);
+      return changes > 0;
+    },
+
+    deleteEvents(ids: number[]): void {
+      for (const id of ids) {
+        removeEvent.run(id);
+        removeAttempts.run(id);
+      }
+    },
+
+    pauseDestination(id: string, reason: string, now: number): void {
+      pause.run(reason, now, id);
+    },
+
+    resumeDestination(id: string, now: number): boolean {
+      return resume.run(now, id).changes > 0;
+    },
+  };
+}

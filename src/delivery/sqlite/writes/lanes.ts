@@ -1,0 +1,69 @@
+import type { Database } from 'better-sqlite3';
+import { UNSETTLED } from '../../sql/event-query.ts';
+import type { LaneRef } from '../../store.ts';
+
+/** The lane queue's writes: claims, renewals, releases, outage wakes. */
+
+export interface ClaimedLaneRow {
+  destinationId: string;
+  laneKey: string;
+  pending: number;
+}
+
+/** Recounting on release heals a drifted counter, so an empty lane cannot stay due forever. */
+export const RELEASE_LANE = `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = @now,
+  pending = (SELECT count(*) FROM events e WHERE e.lane_key = @laneKey AND e.destination_id = @destinationId AND e.${UNSETTLED})
+  WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`;
+
+export function laneWrites(db: Database) {
+  const claim = db.prepare(
+    `UPDATE lanes SET leased_by = @worker, lease_until = @until, next_run_at = @until
+     WHERE rowid IN (
+       -- Without INDEXED BY the planner may walk every lane of the destination and sort them.
+       SELECT rowid FROM lanes INDEXED BY lanes_due
+       WHERE pending > 0 AND next_run_at <= @now
+         AND destination_id IN (SELECT id FROM destinations WHERE paused = 0)
+       ORDER BY next_run_at LIMIT @limit)
+     RETURNING destination_id, lane_key, pending`,
+  );
+  const renew = db.prepare(
+    `UPDATE lanes SET lease_until = @until, next_run_at = @until
+     WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
+  );
+  const release = db.prepare(RELEASE_LANE);
+  const wakeLanes = db.prepare(
+    `UPDATE lanes SET next_run_at = @now
+     WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now`,
+  );
+  // Before wakeLanes, in the same transaction: the heads of exactly the lanes it wakes.
+  const wakeHeads = db.prepare(
+    `UPDATE events SET next_attempt_at = @now
+     WHERE destination_id = @destinationId AND status = 'retrying' AND next_attempt_at > @now
+       AND lane_key IN (SELECT lane_key FROM lanes
+                        WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now)`,
+  );
+  return {
+    claimLanes(workerId: string, limit: number, until: number, now: number): ClaimedLaneRow[] {
+      const rows = claim.all({ worker: workerId, until, now, limit }) as Array<{ destination_id: string; lane_key: string; pending: number }>;
+      return rows.map((r) => ({ destinationId: r.destination_id, laneKey: r.lane_key, pending: r.pending }));
+    },
+
+    renewLeases(workerId: string, lanes: LaneRef[], until: number): LaneRef[] {
+      return lanes.filter((lane) => renew.run({ ...lane, worker: workerId, until }).changes > 0);
+    },
+
+    /** Returns whether this worker held the lane (and so whether it is due again). */
+    releaseLane(workerId: string, lane: LaneRef, now: number): boolean {
+      return release.run({ ...lane, worker: workerId, now }).changes > 0;
+    },
+
+    /**
+     * Lanes of the destination waiting out a retry become due now, and their heads' retry times
+     * say so; returns how many lanes. Unleased lanes with a future due time are exactly those.
+     */
+    wakeRetryingLanes(destinationId: string, now: number): number {
+      wakeHeads.run({ destinationId, now });
+      return wakeLanes.run({ destinationId, now }).changes;
+    },
+  };
+}

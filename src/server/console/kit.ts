@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminService } from '../admin-service.ts';
+import type { SafeHtml } from './html.ts';
+import type { Flash, Session, SessionStore } from './session.ts';
+
+/** A form body, as @fastify/formbody parses it. */
+export type Form = Record<string, unknown>;
+
+/** What the console's route handlers share: the service, the request's session and form, and how to answer. */
+export interface ConsoleKit {
+  service: AdminService;
+  sessions: SessionStore;
+  send(reply: FastifyReply, body: SafeHtml, status?: number): FastifyReply;
+  /** The signed-in session (the preHandler has checked it and the CSRF token). */
+  session(request: FastifyRequest): Session;
+  /** Flash messages to show once, taken out of the session. */
+  flashOf(session: Session): Flash[];
+  /** 303: post/redirect/get. */
+  redirect(reply: FastifyReply, to: string): FastifyReply;
+  form(request: FastifyRequest): Form;
+  /** A form field as text ("" when absent; the first when repeated). */
+  str(form: Form, key: string): string;
+  param(request: FastifyRequest, name: string): string;
+}
+
+/** A relative path on this server only (no open redirect). */
+export function safeNext(value: unknown): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (/[\r\n]/.test(value)) return '/';
+  return value;
+}
