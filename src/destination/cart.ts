@@ -101,16 +101,15 @@ function imageUrl(value: unknown): string | undefined {
   return stringOf(value) ?? stringOf(field(objectOf(value), 'url'));
 }
 
-/** Product Added: same id → qty grows (vars merged, the event's win); otherwise appended. */
+/**
+ * Product Added: same id → qty grows and the item takes the event's title, price, url, images
+ * and vars (the reminder shows today's price, SPEC.md §6); otherwise appended. Fields the event
+ * does not carry (no image, say) keep what the cart had.
+ */
 export function addToCart(cart: Cart, item: PurchaseItem): Cart {
   const index = cart.items.findIndex((existing) => existing.id === item.id);
   if (index === -1) return { ...cart, items: [...cart.items, item] };
-  const items = cart.items.map((existing, i) => {
-    if (i !== index) return existing;
-    const merged: PurchaseItem = { ...existing, qty: existing.qty + item.qty };
-    if (existing.vars !== undefined || item.vars !== undefined) merged.vars = { ...existing.vars, ...item.vars };
-    return merged;
-  });
+  const items = cart.items.map((existing, i) => (i === index ? { ...existing, ...item, qty: existing.qty + item.qty } : existing));
   return { ...cart, items };
 }
 

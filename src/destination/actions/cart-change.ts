@@ -36,7 +36,7 @@ function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | {
     });
     ctx.warn(...mapped.warnings);
     if (!mapped.ok) {
-      return { result: failed(mapped.missing === 'url' ? mapped.reason : 'Product Added has no product_id, id or sku') };
+      return { result: failed(mapped.missing === 'id' ? 'Product Added has no product_id, id or sku' : mapped.reason) };
     }
     return { apply: (cart) => ({ cart: addToCart(cart, mapped.item) }) };
   }
@@ -45,6 +45,8 @@ function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | {
   const warnings: string[] = [];
   const qty = quantityOf(properties, 'properties', warnings);
   ctx.warn(...warnings);
+  // SPEC.md §5.1: a cart event's one product with an invalid quantity fails, no call.
+  if (typeof qty !== 'number') return { result: failed(`Product ${id}: ${qty.problem}`) };
   return {
     apply: (cart) => {
       const removal = removeFromCart(cart, id, qty);
