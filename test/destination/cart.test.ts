@@ -144,13 +144,13 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
     expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user']);
   });
 
-  it('starts an empty cart with the event\'s email when Sailthru has no profile for the userId', async () => {
+  it('starts an empty cart with the event\'s email when Sailthru has no profile for the userId, attaching it to the userId first', async () => {
     const outcome = await h.destination.deliver(
       event({ type: 'track', userId: 'new-shopper', event: 'Product Added', properties: HAT, context: { traits: { email: 'new@example.com' } } }),
     );
     expect(outcome.state).toBe('delivered');
-    expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /purchase']);
-    const profile = h.emulator.state({ key: 'email', id: 'new@example.com' }).profiles[0];
+    expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /user', 'POST /purchase']);
+    const profile = h.emulator.state({ key: 'extid', id: 'new-shopper' }).profiles[0];
     expect(profile?.cart?.items.map((i) => [i.id, i.qty])).toEqual([['hat-1', 2]]);
   });
 
@@ -286,13 +286,14 @@ describe('remembered carts, where one process delivers every event (decided beyo
     expect(cartItems()).toEqual([['shoe-1', 1]]);
   });
 
-  it('fetches again after an identify of the user, and for an event naming another email', async () => {
+  it('fetches again after an identify of the user; an event naming another email keeps to the profile\'s cart (SPEC.md §6)', async () => {
     const d = remembering();
     await d.deliver(added(SHOE));
     await d.deliver(event({ type: 'identify', userId: 'shopper', traits: { email: 'shopper@example.com', plan: 'gold' } }));
     expect(callsOf(await d.deliver(added(HAT)))).toEqual(['GET /user', 'POST /purchase']);
     const other = await d.deliver(added(SHOE, { context: { traits: { email: 'gift@example.com' } } }));
-    expect(callsOf(other)).toEqual(['GET /user', 'POST /purchase']);
+    expect(callsOf(other)).toEqual(['POST /purchase']);
+    expect(other.calls[0]?.payload).toMatchObject({ email: 'shopper@example.com' });
   });
 
   it('after a POST whose answer was lost it fetches, and the change marker keeps the change from applying twice', async () => {
