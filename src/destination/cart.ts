@@ -1,7 +1,8 @@
 import type { SailthruStoredCart } from '../sailthru/types.ts';
 import type { FlatValue } from './flatten.ts';
 import type { Adjustment, PurchaseItem } from './products.ts';
-import { field, numberOf, objectOf, omitKeys, stringOf, textOf, type JsonObject } from './read.ts';
+import { field, numberOf, objectOf, omitKeys, preview, stringOf, textOf, type JsonObject } from './read.ts';
+import { reminderTimeOf } from './reminder-time.ts';
 
 /**
  * The abandoned-cart arithmetic of SPEC.md §6, as pure functions over a cart value. Sailthru keeps
@@ -132,18 +133,23 @@ export function removeFromCart(cart: Cart, id: string, qty: number): Removal {
   return { kind: 'removed', cart: { ...cart, items } };
 }
 
-/** `20 minutes` and `+20 minutes` both become `+20 minutes`. */
-export function reminderTimeOf(time: string): string {
-  return `+${time.trim().replace(/^[+\s]+/, '')}`;
-}
-
-/** Reminder template and time go together or not at all (SPEC.md §6). */
+/**
+ * Reminder template and time go together or not at all (SPEC.md §6). A time that is not a
+ * reminder time even after spelling out abbreviations (reminder-time.ts) is dropped with a warning
+ * and the cart is posted without a reminder, rather than failing the whole cart change.
+ */
 export function remindersOf(
   template: string | undefined,
   time: string | undefined,
 ): { fields?: { reminder_template: string; reminder_time: string }; warning?: string } {
   if (template !== undefined && time !== undefined) {
-    return { fields: { reminder_template: template, reminder_time: reminderTimeOf(time) } };
+    const reminderTime = reminderTimeOf(time);
+    if (reminderTime === undefined) {
+      return {
+        warning: `reminder time ${preview(time)} is not a relative time such as "60 minutes", "24 hours" or "1 hour 30 minutes"; no reminder sent`,
+      };
+    }
+    return { fields: { reminder_template: template, reminder_time: reminderTime } };
   }
   if (template !== undefined) return { warning: 'reminderTemplate is set but reminderTime is not; no reminder sent' };
   if (time !== undefined) return { warning: 'reminderTime is set but reminderTemplate is not; no reminder sent' };
