@@ -23,9 +23,27 @@ export function emptyCart(): Cart {
   return { items: [], vars: {}, adjustments: [] };
 }
 
-/** Whether the stored cart already carries this event's change (a retry after a POST that landed). */
+/**
+ * Whether the stored cart already carries this event's change (a retry after a POST that landed):
+ * in its purchase-level vars, or in the vars of an item (SPEC.md §6: Sailthru documents item vars
+ * as returned, purchase-level ones not).
+ */
 export function alreadyApplied(stored: unknown, messageId: string): boolean {
-  return field(objectOf(field(objectOf(stored), 'vars')), LAST_MESSAGE_ID_VAR) === messageId;
+  const cart = objectOf(stored);
+  if (field(objectOf(field(cart, 'vars')), LAST_MESSAGE_ID_VAR) === messageId) return true;
+  const items = field(cart, 'items');
+  return Array.isArray(items) && items.some((item) => field(objectOf(field(objectOf(item), 'vars')), LAST_MESSAGE_ID_VAR) === messageId);
+}
+
+/**
+ * The change's marker in the vars of the item it touched. A removal that dropped the item leaves
+ * nowhere to put it, and needs none: its retry finds the product gone and skips.
+ */
+export function markTouchedItem(cart: Cart, id: string, messageId: string): Cart {
+  return {
+    ...cart,
+    items: cart.items.map((item) => (item.id === id ? { ...item, vars: { ...item.vars, [LAST_MESSAGE_ID_VAR]: messageId } } : item)),
+  };
 }
 
 /** A stored cart older than `expiryHours` counts as empty (SPEC.md §6). */

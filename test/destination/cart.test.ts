@@ -52,7 +52,8 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
               price: 4999,
               url: 'https://shop.example/shoe-1',
               images: { full: { url: 'https://img.example/shoe.jpg' } },
-              vars: { size: 42 },
+              // The marker rides on the touched item too (SPEC.md §6).
+              vars: { size: 42, segment_last_message_id: e.messageId },
             },
           ],
           vars: { segment_last_message_id: e.messageId },
@@ -65,7 +66,8 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
   it('appends a new product, and adds quantity to one already in the cart; fetched images are re-sent as {full: {url}}', async () => {
     await h.destination.deliver(added(SHOE));
     await h.destination.deliver(added(HAT));
-    await h.destination.deliver(added({ ...SHOE, quantity: 2 }));
+    const again = added({ ...SHOE, quantity: 2 });
+    await h.destination.deliver(again);
     expect(cartItems()).toEqual([
       ['shoe-1', 3],
       ['hat-1', 2],
@@ -79,7 +81,7 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
       price: 4999,
       url: 'https://shop.example/shoe-1',
       images: { full: { url: 'https://img.example/shoe.jpg' } },
-      vars: { size: 42 },
+      vars: { size: 42, segment_last_message_id: again.messageId },
     });
     expect(last.items[1]).toMatchObject({ id: 'hat-1', qty: 2, price: 1500 });
   });

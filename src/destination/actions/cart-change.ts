@@ -7,6 +7,7 @@ import {
   cartPurchasePayload,
   emptyCart,
   isExpired,
+  markTouchedItem,
   remindersOf,
   removeFromCart,
   type Cart,
@@ -27,6 +28,9 @@ type CartChange = (cart: Cart) => { cart: Cart } | { result: ActionResult };
 
 function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | { result: ActionResult } {
   const properties = objectOf(ctx.event.properties);
+  const messageId = textOf(ctx.event.messageId);
+  // The exactly-once marker also rides on the touched item (SPEC.md §6).
+  const marked = (cart: Cart, id: string): Cart => (messageId === undefined ? cart : markTouchedItem(cart, id, messageId));
   if (change === 'add') {
     const mapped = itemFromProduct(properties, {
       label: 'properties',
@@ -37,7 +41,7 @@ function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | {
     if (!mapped.ok) {
       return { result: failed(mapped.missing === 'id' ? 'Product Added has no product_id, id or sku' : mapped.reason) };
     }
-    return { apply: (cart) => ({ cart: addToCart(cart, mapped.item) }) };
+    return { apply: (cart) => ({ cart: marked(addToCart(cart, mapped.item), mapped.item.id) }) };
   }
   const id = productIdOf(properties);
   if (id === undefined) return { result: failed('Product Removed has no product_id, id or sku') };
@@ -51,7 +55,7 @@ function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | {
       const removal = removeFromCart(cart, id, qty);
       if (removal.kind === 'cart-empty') return { result: failed(NOTHING_TO_REMOVE) };
       if (removal.kind === 'not-in-cart') return { result: skipped(`Product ${id} is not in the user's cart; nothing to remove`) };
-      return { cart: removal.cart };
+      return { cart: marked(removal.cart, id) };
     },
   };
 }
