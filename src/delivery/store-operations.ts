@@ -137,4 +137,16 @@ export abstract class OperationStore<C> implements S.EventStore {
   deleteSession(idHash: string): Promise<void> {
     return this.operations.deleteSession(this.ctx, idHash);
   }
+
+  // ── identity links ───────────────────────────────────────────────────
+
+  linkIdentity(destinationId: string, anonymousId: string, userId: string): Promise<void> {
+    return this.operations.linkIdentity(this.ctx, destinationId, anonymousId, userId);
+  }
+  linkedUserId(destinationId: string, anonymousId: string): Promise<string | null> {
+    return this.operations.linkedUserId(this.ctx, destinationId, anonymousId);
+  }
+  forgetIdentities(destinationId: string, userId: string): Promise<number> {
+    return this.operations.forgetIdentities(this.ctx, destinationId, userId);
+  }
 }

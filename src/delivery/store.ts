@@ -303,7 +303,19 @@ export interface ConsoleSessionStore {
   deleteSession(idHash: string): Promise<void>;
 }
 
-export interface EventStore extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore {
+/**
+ * Which userId an anonymousId was identified as, per destination (SPEC.md §0): written when an
+ * identify or alias ties them, read for every later event that carries only the anonymousId.
+ */
+export interface IdentityLinkStore {
+  /** Ties the anonymousId to the userId; a later tie of the same anonymousId replaces it. */
+  linkIdentity(destinationId: string, anonymousId: string, userId: string): Promise<void>;
+  linkedUserId(destinationId: string, anonymousId: string): Promise<string | null>;
+  /** Forgets every anonymousId tied to the userId (the user was deleted); returns how many. */
+  forgetIdentities(destinationId: string, userId: string): Promise<number>;
+}
+
+export interface EventStore extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, IdentityLinkStore {
   /** Create or upgrade the schema; safe to call on every start. */
   migrate(): Promise<void>;
   /** Finish pending writes and close. */

@@ -587,5 +587,37 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(await store.destinationFor(key)).toBe(DEST);
       });
     });
+
+    describe('identity links (SPEC.md §0)', () => {
+      it('ties an anonymousId to a userId per destination; the latest tie wins; survives a restart', async () => {
+        expect(await store.linkedUserId(DEST, 'anon-1')).toBeNull();
+        await store.linkIdentity(DEST, 'anon-1', 'user-1');
+        await store.linkIdentity(DEST, 'anon-2', 'user-1');
+        await store.linkIdentity(OTHER, 'anon-1', 'other-user');
+        expect(await store.linkedUserId(DEST, 'anon-1')).toBe('user-1');
+        expect(await store.linkedUserId(OTHER, 'anon-1')).toBe('other-user');
+        // A shared device identified as someone else later: that tie replaces the first.
+        await store.linkIdentity(DEST, 'anon-2', 'user-2');
+        expect(await store.linkedUserId(DEST, 'anon-2')).toBe('user-2');
+        await store.close();
+        store = await harness.open(clock);
+        expect(await store.linkedUserId(DEST, 'anon-1')).toBe('user-1');
+        expect(await store.linkedUserId(DEST, 'anon-2')).toBe('user-2');
+      });
+
+      it('forgets a deleted user\'s ties, and a deleted destination\'s', async () => {
+        await store.linkIdentity(DEST, 'anon-1', 'user-1');
+        await store.linkIdentity(DEST, 'anon-2', 'user-1');
+        await store.linkIdentity(DEST, 'anon-3', 'user-3');
+        await store.linkIdentity(OTHER, 'anon-1', 'user-1');
+        expect(await store.forgetIdentities(DEST, 'user-1')).toBe(2);
+        expect(await store.linkedUserId(DEST, 'anon-1')).toBeNull();
+        expect(await store.linkedUserId(DEST, 'anon-3')).toBe('user-3');
+        expect(await store.linkedUserId(OTHER, 'anon-1')).toBe('user-1');
+        expect(await store.deleteDestination(OTHER)).toBe(true);
+        await store.createDestination({ id: OTHER, name: 'B again', settings: SETTINGS });
+        expect(await store.linkedUserId(OTHER, 'anon-1')).toBeNull();
+      });
+    });
   });
 }

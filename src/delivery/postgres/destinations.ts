@@ -55,6 +55,7 @@ export async function deleteDestination(ctx: PostgresStoreContext, id: string): 
     const result = await client.query('DELETE FROM destinations WHERE id = $1', [key]);
     await client.query('DELETE FROM write_keys WHERE destination_id = $1', [key]);
     await client.query('DELETE FROM lanes WHERE destination_id = $1', [key]);
+    await client.query('DELETE FROM identity_links WHERE destination_id = $1', [key]);
     return (result.rowCount ?? 0) > 0;
   });
   // Its events go in short batches; without the lanes and destination nothing delivers them.

@@ -98,4 +98,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen);
   `,
+  // anonymousId → userId ties (SPEC.md §0; see ../sqlite/schema.ts).
+  `
+  CREATE TABLE identity_links (
+    destination_id TEXT COLLATE "C" NOT NULL,
+    anonymous_id TEXT COLLATE "C" NOT NULL,
+    user_id TEXT COLLATE "C" NOT NULL,
+    linked_at BIGINT NOT NULL,
+    PRIMARY KEY (destination_id, anonymous_id)
+  );
+  CREATE INDEX identity_links_user ON identity_links (destination_id, user_id);
+  `,
 ];

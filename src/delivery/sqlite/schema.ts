@@ -107,4 +107,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen);
   `,
+  // anonymousId → userId, once an identify or alias tied them (SPEC.md §0): a later event with only
+  // the anonymousId is sent under the userId, by whichever worker delivers it, after restarts too.
+  `
+  CREATE TABLE identity_links (
+    destination_id TEXT NOT NULL,
+    anonymous_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    linked_at INTEGER NOT NULL,
+    PRIMARY KEY (destination_id, anonymous_id)
+  );
+  CREATE INDEX identity_links_user ON identity_links (destination_id, user_id);
+  `,
 ];
