@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createDestination } from '../destination/index.ts';
+import { createDestination, type IdentityLinks } from '../destination/index.ts';
 import type { Outcome } from '../destination/outcome.ts';
 import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
 import type { SegmentEvent } from '../segment/event.ts';
 import type { RequestGate } from '../sailthru/types.ts';
 import { SailthruRateGate, type LimiterFactory, type RateLimits, type RateLimitWait } from './rate-limiter.ts';
-import type { Destination, DestinationDirectory, QueuedEvent } from './store.ts';
+import type { Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent } from './store.ts';
 import type { DeliveryResult } from './worker.ts';
 
 /** What the registry needs of a built destination (src/destination's createDestination fits). */
@@ -20,6 +20,8 @@ export interface DestinationBuildOptions {
   deliversAlone: boolean;
   /** Per Sailthru call (SAILTHRU_TIMEOUT_MS); the client's default when absent. */
   timeoutMs?: number;
+  /** This destination's anonymousId → userId ties in the store (SPEC.md §0). */
+  identityLinks?: IdentityLinks;
 }
 
 export type DestinationFactory = (settings: DestinationSettings, options: DestinationBuildOptions) => DeliveringDestination;
@@ -29,10 +31,13 @@ export const defaultDestinationFactory: DestinationFactory = (settings, options)
     gate: options.gate,
     rememberCarts: options.deliversAlone,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.identityLinks !== undefined ? { identityLinks: options.identityLinks } : {}),
   });
 
 export interface DestinationRegistryOptions {
   directory: Pick<DestinationDirectory, 'getDestination'>;
+  /** Where identify and alias ties are kept, shared by every worker; in each destination's memory when absent. */
+  identities?: IdentityLinkStore;
   factory?: DestinationFactory;
   /** Per-second limits per endpoint, over DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimits;
@@ -173,15 +178,17 @@ export class DestinationRegistry {
       return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
     }
     const settings = validation.settings;
-    return { ...base, instance: this.factory(settings, this.buildOptionsFor(settings)), problem: null };
+    return { ...base, instance: this.factory(settings, this.buildOptionsFor(row.id, settings)), problem: null };
   }
 
-  private buildOptionsFor(settings: DestinationSettings): DestinationBuildOptions {
+  private buildOptionsFor(destinationId: string, settings: DestinationSettings): DestinationBuildOptions {
     const timeout = this.options.sailthruTimeoutMs;
+    const identities = this.options.identities;
     return {
       gate: this.gateFor(settings),
       deliversAlone: this.options.deliversAlone === true,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+      ...(identities !== undefined ? { identityLinks: identityLinksOf(identities, destinationId) } : {}),
     };
   }
 
@@ -198,6 +205,17 @@ export class DestinationRegistry {
     entry.problem = 'settings changed';
     void instance.close().catch(() => {});
   }
+}
+
+/** One destination's view of the store's identity ties. */
+function identityLinksOf(store: IdentityLinkStore, destinationId: string): IdentityLinks {
+  return {
+    userIdFor: (anonymousId) => store.linkedUserId(destinationId, anonymousId),
+    link: (anonymousId, userId) => store.linkIdentity(destinationId, anonymousId, userId),
+    forgetUser: async (userId) => {
+      await store.forgetIdentities(destinationId, userId);
+    },
+  };
 }
 
 /** An opaque, stable id for a Sailthru account: never the API key itself (it ends up in Redis/Postgres keys). */

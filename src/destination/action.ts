@@ -1,6 +1,7 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import type { BoundedCache } from './bounded-cache.ts';
 import type { CartMemory } from './cart-memory.ts';
+import type { IdentityLinks } from './identity-links.ts';
 import type { ActionResult } from './outcome.ts';
 import type { EventSettings } from './overrides.ts';
 import type { SailthruPort } from './sailthru-port.ts';
@@ -34,6 +35,8 @@ export interface DestinationMemory {
   knownProfiles: BoundedCache<string, true>;
   /** userId → the cart last read or written; null where several processes deliver (see CartMemory). */
   carts: CartMemory | null;
+  /** anonymousId → userId ties (SPEC.md §0): durable, in the store, when the service provides it. */
+  links: IdentityLinks;
 }
 
 export interface ActionContext {

@@ -5,7 +5,9 @@ import type { CallRecord, RequestGate } from '../sailthru/types.ts';
 import type { ActionContext, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { CartMemory } from './cart-memory.ts';
+import { deleteUser } from './actions/delete-user.ts';
 import { extidOf } from './identity.ts';
+import { MemoryIdentityLinks, withLinkedUser, type IdentityLinks } from './identity-links.ts';
 import type { ActionResult, Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
 import { routeOf } from './route.ts';
@@ -29,6 +31,8 @@ export interface DestinationOptions {
    * when this process delivers every event of those users (one SQLite process); off by default.
    */
   rememberCarts?: boolean;
+  /** Where anonymousId → userId ties are kept (the service's store); in memory when absent. */
+  identityLinks?: IdentityLinks;
   now?: () => number;
 }
 
@@ -65,6 +69,7 @@ export function destinationMemory(opts: DestinationOptions, now: () => number): 
     clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
     knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
     carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
+    links: opts.identityLinks ?? new MemoryIdentityLinks(),
   };
 }
 
@@ -104,7 +109,8 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     return outcomeOf(result, calls, warnings, redact);
   }
 
-  async function run(event: SegmentEvent, sailthru: SailthruPort, calls: CallRecord[], warnings: string[]): Promise<ActionResult> {
+  async function run(received: SegmentEvent, sailthru: SailthruPort, calls: CallRecord[], warnings: string[]): Promise<ActionResult> {
+    let event = received;
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
       return { state: 'failed', reason: 'not a Segment event: expected a JSON object' };
     }
@@ -113,6 +119,13 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     const route = routeOf(event);
     if ('skip' in route) return { state: 'skipped', reason: route.skip };
     if ('reject' in route) return { state: 'failed', reason: route.reject };
+    // A deletion names exactly whom to delete: never redirect it to another user.
+    if (route.action !== deleteUser) {
+      const linked = await withLinkedUser(event, memory.links);
+      if ('retry' in linked) return { state: 'retry', reason: linked.retry };
+      event = linked.event;
+      if (linked.warning !== undefined) warnings.push(linked.warning);
+    }
     const extid = extidOf(event);
     if (extid === null) return { state: 'failed', reason: 'event has neither userId nor anonymousId' };
 
@@ -164,5 +177,6 @@ function redactorFor(settings: DestinationSettings): (text: string) => string {
 export { validateSettings } from './settings.ts';
 export type { DestinationSettings, SettingsValidation } from './settings.ts';
 export type { Outcome } from './outcome.ts';
+export type { IdentityLinks } from './identity-links.ts';
 export { resolveEventSettings, skipReasonOf } from './overrides.ts';
 export { flatten } from './flatten.ts';

@@ -60,6 +60,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   const metrics = new DeliveryMetrics({ log: store });
   const registry = new DestinationRegistry({
     directory: store,
+    identities: store,
     rateLimits: config.rateLimits,
     limiterFactory: limiter.factory,
     // One SQLite process delivers every event; PostgreSQL workers share lanes between them.

@@ -1,6 +1,8 @@
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, failed, skipped, type Action } from '../action.ts';
 import { eventEmailOf, userIdOf } from '../identity.ts';
+import { recordLink } from '../identity-links.ts';
+import type { ActionResult } from '../outcome.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
 import { textOf, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
@@ -24,11 +26,18 @@ export const alias: Action = {
     if (userId === null) return failed('alias requires userId (the id the previous profile is merged into)');
     if (previousId === undefined) return failed('alias requires previousId (the id being merged into userId)');
     if (previousId === userId) return skipped('previousId equals userId; nothing to merge');
-    if (ctx.memory.mergedAnonymousIds.has(previousId)) return skipped(`${previousId} was already merged into a userId profile`);
+    // SPEC.md §0: whether or not Sailthru has a profile to merge, later events of previousId alone go to userId.
+    const link = async (): Promise<ActionResult | null> => {
+      const problem = await recordLink(ctx.memory.links, previousId, userId);
+      return problem === null ? null : { state: 'retry', reason: problem };
+    };
+    if (ctx.memory.mergedAnonymousIds.has(previousId)) {
+      return (await link()) ?? skipped(`${previousId} was already merged into a userId profile`);
+    }
 
     const profile = await lookupAnonymousProfile(ctx, previousId);
     if (profile.kind === 'error') return profile.result;
-    if (profile.kind === 'absent') return skipped(`Sailthru has no profile with extid ${previousId}; nothing to merge`);
+    if (profile.kind === 'absent') return (await link()) ?? skipped(`Sailthru has no profile with extid ${previousId}; nothing to merge`);
     if (profile.kind === 'unknown') return failed(`Could not look up the profile with extid ${previousId}: ${profile.reason}`);
 
     ctx.memory.carts?.forgetUser(userId);
@@ -36,6 +45,6 @@ export const alias: Action = {
     if (!result.ok) return resultOfError(result);
     ctx.memory.mergedAnonymousIds.set(previousId, true);
     ctx.memory.knownProfiles.delete(previousId);
-    return delivered;
+    return (await link()) ?? delivered;
   },
 };

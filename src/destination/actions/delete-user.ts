@@ -14,8 +14,13 @@ export const deleteUser: Action = {
     ctx.memory.knownProfiles.delete(ctx.extid);
     ctx.memory.carts?.forgetUser(ctx.extid);
     const result = await ctx.sailthru.deleteUser({ id: ctx.extid, key: 'extid' });
-    if (result.ok) return delivered;
-    if (isUserNotFound(result)) return skipped(`Sailthru has no profile with extid ${ctx.extid}; nothing to delete`);
-    return resultOfError(result);
+    if (!result.ok && !isUserNotFound(result)) return resultOfError(result);
+    // The user is gone: its anonymousIds must not lead later events back to it (SPEC.md §0).
+    try {
+      await ctx.memory.links.forgetUser(ctx.extid);
+    } catch (err) {
+      return { state: 'retry', reason: `could not forget the anonymousIds of ${ctx.extid}: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    return result.ok ? delivered : skipped(`Sailthru has no profile with extid ${ctx.extid}; nothing to delete`);
   },
 };

@@ -4,6 +4,7 @@ import { delivered, type Action } from '../action.ts';
 import { flatten, isEmptyVars } from '../flatten.ts';
 import { anonymousIdOf, eventEmailOf, extidOf, userIdOf } from '../identity.ts';
 import type { EventSettings } from '../overrides.ts';
+import { recordLink } from '../identity-links.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
 import { objectOf, omitKeys, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
@@ -98,6 +99,11 @@ export const identify: Action = {
       ctx.memory.knownProfiles.delete(mergeFrom);
     }
     if (absent && anonymousId !== null && userId !== null) ctx.memory.absentAnonymousIds.set(anonymousId, userId);
+    // SPEC.md §0: merged or not, later events of the anonymousId alone go to the userId.
+    if (merging) {
+      const problem = await recordLink(ctx.memory.links, anonymousId, userId);
+      if (problem !== null) return { state: 'retry', reason: problem };
+    }
     const email = eventEmailOf(ctx.event);
     if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
     return delivered;
