@@ -32,7 +32,9 @@ const ABBREVIATIONS: Readonly<Record<string, string>> = {
   d: 'days',
 };
 
-const TERM = /(\d+)\s*([a-z]+)/giy;
+/** Whole-number terms separated by blanks: `1 hour 30 minutes`, `24hrs`. */
+const SHAPE = /^\d+\s*[a-z]+(\s+\d+\s*[a-z]+)*$/i;
+const TERM = /(\d+)\s*([a-z]+)/gi;
 
 /**
  * The terms of a reminder time, normalised (`24 hrs` → `24 hours`, `+1 hour 30 mins` →
@@ -40,25 +42,13 @@ const TERM = /(\d+)\s*([a-z]+)/giy;
  */
 export function reminderTimeTerms(text: string): string | undefined {
   const body = text.trim().replace(/^[+\s]+/, '');
-  if (body === '' || body.length > 200) return undefined;
+  if (body.length > 200 || !SHAPE.test(body)) return undefined;
   const terms: string[] = [];
-  TERM.lastIndex = 0;
-  let at = 0;
-  while (at < body.length) {
-    if (terms.length > 0) {
-      const gap = /\s+/y;
-      gap.lastIndex = at;
-      if (gap.exec(body) === null) return undefined;
-      at = gap.lastIndex;
-    }
-    TERM.lastIndex = at;
-    const match = TERM.exec(body);
-    if (match === null) return undefined;
-    const word = match[2]!.toLowerCase();
-    const unit = ABBREVIATIONS[word] ?? word;
+  for (const [, amount, word] of body.matchAll(TERM)) {
+    const lower = word!.toLowerCase();
+    const unit = ABBREVIATIONS[lower] ?? lower;
     if (!UNITS.has(unit)) return undefined;
-    terms.push(`${match[1]} ${unit}`);
-    at = TERM.lastIndex;
+    terms.push(`${amount} ${unit}`);
   }
   return terms.join(' ');
 }
