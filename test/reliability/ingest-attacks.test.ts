@@ -1,0 +1,132 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_BATCH_CONTEXT_BYTES } from '../../src/segment/limits.ts';
+import { basic, startStack, type Stack } from '../e2e/harness.ts';
+import { reportFigures } from './support/figures.ts';
+
+// Attacks on ingest found by an attacker review (issue 15, "Hardening"): each is sent to a real
+// service over HTTP (SQLite store, delivery on against the emulator) and what got stored is read
+// back from the database file. docs/reliability.md, "Attacks tried", lists them.
+
+let stack: Stack;
+let db: Database.Database;
+
+beforeAll(async () => {
+  stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
+  db = new Database(join(stack.dir, 'e2e.db'), { readonly: true, fileMustExist: true });
+});
+afterAll(async () => {
+  db?.close();
+  await stack?.stop();
+});
+
+const auth = () => basic(stack.writeKey);
+const post = (path: string, body: string | Uint8Array, headers: Record<string, string> = {}) =>
+  fetch(`${stack.service.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth(), ...headers }, body: typeof body === 'string' ? body : new Uint8Array(body) }).then(
+    async (response) => ({ status: response.status, json: (await response.json()) as { code?: string; message?: string; rejected?: Array<{ reason: string }> } }),
+  );
+
+/** Stored bytes (payload as the store keeps it) and rows of the events whose messageId starts with `prefix`. */
+function stored(prefix: string): { rows: number; bytes: number } {
+  const row = db
+    .prepare("SELECT count(*) AS rows, coalesce(sum(length(CAST(payload AS BLOB))), 0) AS bytes FROM events WHERE message_id LIKE ? || '%'")
+    .get(prefix) as { rows: number; bytes: number };
+  return row;
+}
+
+/** A context of about `bytes` bytes as JSON, the way a mobile library's looks. */
+function contextOf(bytes: number): Record<string, unknown> {
+  return { library: { name: 'attack', version: '1.0.0' }, device: { id: 'd-1', padding: 'x'.repeat(Math.max(0, bytes - 80)) } };
+}
+
+function eventsOf(prefix: string, count: number, eventBytes: number): Array<Record<string, unknown>> {
+  return Array.from({ length: count }, (_, i) => {
+    const event = { type: 'track', event: 'Viewed', userId: `${prefix}-u${i % 7}`, messageId: `${prefix}-${i}`, timestamp: '2026-03-01T12:00:00.000Z' };
+    const pad = Math.max(0, eventBytes - JSON.stringify(event).length - 24);
+    return pad > 0 ? { ...event, properties: { p: 'y'.repeat(pad) } } : event;
+  });
+}
+
+describe('batch context amplification', () => {
+  it('refuses a large batch context copied into thousands of tiny events (413), storing nothing', async () => {
+    const context = contextOf(MAX_BATCH_CONTEXT_BYTES - 500);
+    const batch = eventsOf('amp-attack', 2_500, 0);
+    const body = JSON.stringify({ batch, context });
+    expect(Buffer.byteLength(body)).toBeLessThan(500 * 1024);
+    const answer = await post('/v1/batch', body);
+    expect(answer.status).toBe(413);
+    expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
+    expect(answer.json.message).toMatch(/copied into its 2500 events would add \d+ bytes, over 3× the request's \d+ bytes/);
+    expect(stored('amp-attack').rows).toBe(0);
+    // The same through /v1/import, RudderStack's beacon and a {"batch"} webhook.
+    for (const path of ['/v1/import', `/beacon/v1/batch?writeKey=${stack.writeKey}`, '/v1/webhook']) {
+      const again = await post(path, body, path.startsWith('/beacon') ? { authorization: '' } : {});
+      expect(again.status, path).toBe(413);
+      expect(again.json.code, path).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
+    }
+    expect(stored('amp-attack').rows).toBe(0);
+  });
+
+  it('refuses a batch context over 16 KB even for one event', async () => {
+    const answer = await post('/v1/batch', JSON.stringify({ batch: eventsOf('amp-big', 1, 0), integrations: { Sailthru: { x: 'z'.repeat(MAX_BATCH_CONTEXT_BYTES) } } }));
+    expect(answer.status).toBe(413);
+    expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
+    expect(answer.json.message).toMatch(/^The batch's "context" and "integrations" are \d+ bytes as JSON, over the limit of 16 KB \(16384 bytes\)/);
+    expect(stored('amp-big').rows).toBe(0);
+  });
+
+  it('stores any accepted batch in at most 4× its request bytes (plus the fields ingest adds), across shapes', async () => {
+    const figures: Record<string, number> = {};
+    let accepted = 0;
+    let refused = 0;
+    let worst = 0;
+    let shape = 0;
+    for (const contextBytes of [200, 1_000, 4_000, 12_000]) {
+      for (const count of [1, 10, 100, 1_000]) {
+        for (const eventBytes of [120, 400, 2_000]) {
+          const prefix = `amp-shape${shape++}-`;
+          const body = JSON.stringify({ batch: eventsOf(prefix, count, eventBytes), context: contextOf(contextBytes) });
+          const requestBytes = Buffer.byteLength(body);
+          if (requestBytes > 500 * 1024) continue;
+          const answer = await post('/v1/batch', body);
+          const { rows, bytes } = stored(prefix);
+          if (answer.status === 200) {
+            accepted++;
+            expect(rows).toBe(count);
+            // receivedAt (about 40 bytes) is the one field ingest adds to an event that came with
+            // its messageId and timestamp.
+            expect(bytes, `${prefix}: ${bytes} stored of ${requestBytes}`).toBeLessThanOrEqual(4 * requestBytes + 64 * count);
+            worst = Math.max(worst, bytes / requestBytes);
+          } else {
+            refused++;
+            expect(answer.status, prefix).toBe(413);
+            expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
+            expect(rows).toBe(0);
+          }
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(10);
+    expect(refused).toBeGreaterThan(3);
+    figures['worst stored/request ratio of an accepted batch'] = Math.round(worst * 100) / 100;
+    figures['shapes accepted'] = accepted;
+    figures['shapes refused'] = refused;
+    reportFigures('batch context amplification', figures);
+  });
+
+  it('refuses a batch context nested deeper than an event may be (400), however deep', async () => {
+    for (const depth of [64, 100_000]) {
+      const deep = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+      const body = `{"batch":[{"type":"track","event":"e","userId":"u","messageId":"amp-deep-${depth}"}],"context":{"x":${deep}}}`;
+      const answer = await post('/v1/batch', body);
+      expect(answer.status, String(depth)).toBe(400);
+      expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_DEEP');
+      expect(answer.json.message).toBe(`The batch's "context" or "integrations" nests objects or arrays deeper than an event may (64 levels, counting the event)`);
+    }
+    // One level less fits: the event is 64 levels deep with it.
+    const fits = `{"batch":[{"type":"track","event":"e","userId":"u","messageId":"amp-deep-ok"}],"context":{"x":${'['.repeat(62)}${']'.repeat(62)}}}`;
+    expect((await post('/v1/batch', fits)).status).toBe(200);
+    expect(stored('amp-deep').rows).toBe(1);
+  });
+});
