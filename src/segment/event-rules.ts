@@ -205,7 +205,11 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
     rejection: { index, messageId, reason, payload: rejectedPayload(raw, tooBig) },
   });
 
-  if (!isJsonObject(raw)) return reject(`the event must be a JSON object, not ${describeJsonType(raw)}`);
+  if (!isJsonObject(raw)) {
+    // Kept whole in the delivery log only when it is small and shallow enough to serialise.
+    const unkeepable = nestsDeeperThan(raw, MAX_EVENT_DEPTH) || (serializedBytes(raw) ?? Infinity) > MAX_EVENT_BYTES;
+    return reject(`the event must be a JSON object, not ${describeJsonType(raw)}`, null, unkeepable);
+  }
 
   const warnings: string[] = [];
   const warn = (message: string): void => {

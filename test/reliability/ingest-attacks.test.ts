@@ -130,3 +130,70 @@ describe('batch context amplification', () => {
     expect(stored('amp-deep').rows).toBe(1);
   });
 });
+
+describe('deeply nested JSON anywhere', () => {
+  const arrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const objects = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+  it('answers 4xx (or refuses the one event, naming it), never 5xx, and keeps serving', async () => {
+    const cases: Array<{ name: string; path: string; body: string; expect: (a: Awaited<ReturnType<typeof post>>) => void }> = [
+      { name: 'body of 100,000 arrays', path: '/v1/batch', body: arrays(100_000), expect: (a) => expect(a.json.code).toBe('INGEST_INVALID_BODY') },
+      {
+        name: '250,000 unclosed arrays',
+        path: '/v1/batch',
+        body: '['.repeat(250_000),
+        expect: (a) => expect(a.json.message).toBe('Invalid JSON: unexpected end of input at position 250000'),
+      },
+      {
+        name: 'batch item of 100,000 arrays',
+        path: '/v1/batch',
+        body: `{"batch":[${arrays(100_000)},{"type":"track","event":"e","userId":"u","messageId":"deep-sibling"}]}`,
+        expect: (a) => expect(a.json.rejected?.[0]?.reason).toBe('the event must be a JSON object, not an array'),
+      },
+      {
+        name: 'properties of 100,000 arrays',
+        path: '/v1/track',
+        body: `{"type":"track","event":"e","userId":"u","properties":{"x":${arrays(100_000)}}}`,
+        expect: (a) => expect(a.json.rejected?.[0]?.reason).toBe('the event nests objects or arrays deeper than 64 levels'),
+      },
+      {
+        name: 'traits of 80,000 objects',
+        path: '/v1/batch',
+        body: `{"batch":[{"type":"identify","userId":"u","traits":${objects(80_000)}}]}`,
+        expect: (a) => expect(a.json.rejected?.[0]?.reason).toBe('the event nests objects or arrays deeper than 64 levels'),
+      },
+      {
+        name: 'webhook array holding 100,000 arrays',
+        path: '/v1/webhook',
+        body: `[${arrays(100_000)}]`,
+        expect: (a) => expect(a.json.rejected?.[0]?.reason).toBe('the event must be a JSON object, not an array'),
+      },
+      { name: 'integrations of 100,000 arrays', path: '/v1/import', body: `{"batch":[],"integrations":{"x":${arrays(100_000)}}}`, expect: (a) => expect(a.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_DEEP') },
+    ];
+    for (const c of cases) {
+      const answer = await post(c.path, c.body);
+      expect(answer.status, c.name).toBeLessThan(500);
+      expect(answer.status, c.name).toBeGreaterThanOrEqual(200);
+      c.expect(answer);
+    }
+    // The good event beside the deep one was stored, and the server still answers.
+    expect(stored('deep-sibling').rows).toBe(1);
+    expect((await fetch(`${stack.service.url}/healthz`)).status).toBe(200);
+    // What was refused is in the delivery log as a summary, not the (unserialisable) value.
+    const refused = db.prepare("SELECT payload FROM events WHERE status = 'rejected' AND payload LIKE '%omitted%'").all() as Array<{ payload: string }>;
+    expect(refused.length).toBeGreaterThanOrEqual(4);
+    for (const row of refused) expect(row.payload.length).toBeLessThan(2_000);
+  });
+
+  it('answers the admin event tester with a 4xx for a deep event', async () => {
+    const response = await fetch(`${stack.service.url}/api/test-events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.adminToken}` },
+      body: `{"event":{"type":"track","event":"e","userId":"u","properties":{"x":${arrays(100_000)}}}}`,
+    });
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect(await response.text()).toMatch(/deeper than 64 levels|nested too deep/);
+  });
+});
+
