@@ -172,11 +172,26 @@ export function decodeText(bytes: Buffer, contentType: string | undefined): stri
   } catch {
     throw new IngestRefusal('INGEST_UNSUPPORTED_CHARSET', `The charset "${printable(charset, 40)}" is not supported: send UTF-8`);
   }
+  if (decoder.encoding === 'windows-1252') return decodeWindows1252(bytes);
   try {
     return decoder.decode(bytes);
   } catch {
     throw new IngestRefusal('INGEST_INVALID_TEXT', `The body is not valid ${printable(charset, 40)} text, as its Content-Type says`);
   }
+}
+
+/**
+ * WHATWG's windows-1252 (also what every Latin-1 and ASCII label means): Latin-1, except that
+ * 0x80–0x9F are typographic characters (€, curly quotes, ™, Œ…). Node 20's TextDecoder decodes
+ * those labels as plain Latin-1, turning "€" into the control character U+0080, so it is done here.
+ * Every byte has a character: it cannot fail.
+ */
+const WINDOWS_1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+export function decodeWindows1252(bytes: Buffer): string {
+  return bytes.toString('latin1').replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_HIGH[c.charCodeAt(0) - 0x80] as string);
 }
 
 /** A header value safe to quote in an answer or a log: short, printable ASCII. */

@@ -197,3 +197,34 @@ describe('deeply nested JSON anywhere', () => {
   });
 });
 
+
+describe('charsets and compression on the wire', () => {
+  it('decodes charset=windows-1252 (and the Latin-1 labels, which mean it) with its typographic characters', async () => {
+    const text = '€ “quoted” ‘single’ – — … ™ Œ œ Š š Ÿ ƒ † ‡ • ‰ ‹ › ˆ ˜ ž Ž café';
+    for (const [i, label] of ['windows-1252', 'ISO-8859-1', 'latin1', 'us-ascii', 'cp1252'].entries()) {
+      const json = JSON.stringify({ batch: [{ type: 'track', event: 'Typed', userId: 'cs-u', messageId: `cs-1252-${i}`, properties: { text } }] });
+      const bytes = encodeWindows1252(json);
+      const answer = await post('/v1/batch', bytes, { 'content-type': `application/json; charset=${label}` });
+      expect(answer.status, label).toBe(200);
+      const row = db.prepare('SELECT payload FROM events WHERE message_id = ?').get(`cs-1252-${i}`) as { payload: string };
+      expect((JSON.parse(row.payload) as { properties: { text: string } }).properties.text, label).toBe(text);
+    }
+    const unknown = await post('/v1/batch', '{"batch":[]}', { 'content-type': 'application/json; charset=x-klingon' });
+    expect(unknown.status).toBe(415);
+    expect(unknown.json.code).toBe('INGEST_UNSUPPORTED_CHARSET');
+  });
+});
+
+/** The inverse of WHATWG's windows-1252 for the characters the test uses. */
+function encodeWindows1252(text: string): Buffer {
+  const high = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+  return Buffer.from(
+    [...text].map((c) => {
+      const at = high.indexOf(c);
+      if (at >= 0) return 0x80 + at;
+      const code = c.charCodeAt(0);
+      if (code > 0xff) throw new Error(`not in windows-1252: ${c}`);
+      return code;
+    }),
+  );
+}
