@@ -71,8 +71,11 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
       }
     };
 
+    /** Deflate bytes held until the first two have come, which say zlib-wrapped or raw. */
+    let heldForHeader: Buffer | null = null;
+
     const startInflater = (first: Buffer): Transform => {
-      const created = encoding === 'gzip' ? createGunzip() : looksLikeZlib(first) ? createInflate() : createInflateRaw();
+      const created = encoding === 'gzip' ? createGunzip() : isZlibHeader(first) ? createInflate() : createInflateRaw();
       created.on('data', (chunk: Buffer) => {
         decodedLength += chunk.length;
         if (decodedLength > limit) finish(tooLarge(limit, ' once decompressed'));
@@ -82,8 +85,13 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
         const rawBody = Buffer.concat(raw, rawLength);
         finish(null, { raw: rawBody, decoded: Buffer.concat(decoded, decodedLength) });
       });
-      created.on('error', () => {
-        finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', `The body is not valid ${encoding} data (Content-Encoding: ${encoding})`));
+      created.on('error', (error: NodeJS.ErrnoException) => {
+        // zlib's "unexpected end of file": the stream was fine as far as it went.
+        const truncated = error.code === 'Z_BUF_ERROR';
+        const message = truncated
+          ? `The ${encoding} body ends before its compressed data does (cut off?) (Content-Encoding: ${encoding})`
+          : `The body is not valid ${encoding} data (Content-Encoding: ${encoding})`;
+        finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', message));
       });
       return created;
     };
@@ -96,10 +104,20 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
         return;
       }
       raw.push(bytes);
-      if (encoding !== 'identity' && bytes.length > 0) {
-        inflater ??= startInflater(bytes);
-        inflater.write(bytes);
+      if (encoding === 'identity' || bytes.length === 0) return;
+      if (inflater === null) {
+        // A client may send the first byte on its own: decide on two, never by trial.
+        const start = heldForHeader === null ? bytes : Buffer.concat([heldForHeader, bytes]);
+        if (encoding === 'deflate' && start.length < 2) {
+          heldForHeader = start;
+          return;
+        }
+        heldForHeader = null;
+        inflater = startInflater(start);
+        inflater.write(start);
+        return;
       }
+      inflater.write(bytes);
     }
 
     function onEnd(): void {
@@ -110,6 +128,9 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
       if (encoding === 'identity') {
         const body = raw.length === 1 ? (raw[0] as Buffer) : Buffer.concat(raw, rawLength);
         finish(null, { raw: body, decoded: body });
+      } else if (inflater === null && heldForHeader !== null) {
+        // One byte in all: no deflate stream is that short.
+        finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', `The ${encoding} body ends before its compressed data does (cut off?) (Content-Encoding: ${encoding})`));
       } else if (inflater === null) {
         finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', `The body is empty but says Content-Encoding: ${encoding}`));
       } else {
@@ -133,12 +154,17 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
   });
 }
 
-/** RFC 1950's header: deflate method, and a check value making the first two bytes a multiple of 31. */
-function looksLikeZlib(first: Buffer): boolean {
-  if (first.length < 2) return true;
+/**
+ * `Content-Encoding: deflate` means zlib-wrapped deflate (RFC 9110), but some clients send raw
+ * deflate. RFC 1950's two-byte header tells them apart: method 8 with a window of at most 32 KB,
+ * and a check value making the two bytes a multiple of 31. A raw stream starting so would begin
+ * with a stored block whose padding bits are not zero, which encoders never write.
+ */
+export function isZlibHeader(first: Buffer): boolean {
+  if (first.length < 2) return false;
   const cmf = first[0] as number;
   const flg = first[1] as number;
-  return (cmf & 0x0f) === 8 && ((cmf << 8) | flg) % 31 === 0;
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
 }
 
 /** The charset parameter of a Content-Type, lower-cased; undefined when there is none. */

@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3';
+import { request } from 'node:http';
+import { deflateRawSync, deflateSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BATCH_CONTEXT_BYTES } from '../../src/segment/limits.ts';
@@ -199,6 +201,30 @@ describe('deeply nested JSON anywhere', () => {
 
 
 describe('charsets and compression on the wire', () => {
+  /** Posts `parts` as separate chunks with a pause between, as a slow client's first byte comes alone. */
+  function postInChunks(path: string, parts: Buffer[], headers: Record<string, string>): Promise<{ status: number; json: { code?: string; message?: string } }> {
+    const url = new URL(path, stack.service.url);
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth(), ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { code?: string; message?: string } }));
+      });
+      req.on('error', reject);
+      const next = (i: number): void => {
+        if (i === parts.length) {
+          req.end();
+          return;
+        }
+        req.write(parts[i]!);
+        // Waits until the chunk is on the wire and a little more, so the server reads it alone.
+        setTimeout(() => next(i + 1), 150);
+      };
+      req.flushHeaders();
+      next(0);
+    });
+  }
+
   it('decodes charset=windows-1252 (and the Latin-1 labels, which mean it) with its typographic characters', async () => {
     const text = '€ “quoted” ‘single’ – — … ™ Œ œ Š š Ÿ ƒ † ‡ • ‰ ‹ › ˆ ˜ ž Ž café';
     for (const [i, label] of ['windows-1252', 'ISO-8859-1', 'latin1', 'us-ascii', 'cp1252'].entries()) {
@@ -212,6 +238,36 @@ describe('charsets and compression on the wire', () => {
     const unknown = await post('/v1/batch', '{"batch":[]}', { 'content-type': 'application/json; charset=x-klingon' });
     expect(unknown.status).toBe(415);
     expect(unknown.json.code).toBe('INGEST_UNSUPPORTED_CHARSET');
+  });
+
+  it('reads zlib-wrapped and raw deflate alike, even when the first byte arrives alone', async () => {
+    const body = (id: string) => JSON.stringify({ batch: [{ type: 'track', event: 'Packed', userId: 'zz-u', messageId: id }] });
+    for (const [id, packed] of [
+      ['deflate-zlib-split', deflateSync(body('deflate-zlib-split'))],
+      ['deflate-raw-split', deflateRawSync(body('deflate-raw-split'))],
+    ] as const) {
+      const answer = await postInChunks('/v1/batch', [packed.subarray(0, 1), packed.subarray(1, 2), packed.subarray(2)], { 'content-encoding': 'deflate' });
+      expect(answer.status, id).toBe(200);
+      expect(stored(id).rows, id).toBe(1);
+    }
+  });
+
+  it('answers 400 naming the problem for a cut-off, a garbage or a one-byte deflate body', async () => {
+    const whole = deflateSync(JSON.stringify({ batch: [{ type: 'track', event: 'Cut', userId: 'zz-u', messageId: 'deflate-cut' }] }));
+    const raw = deflateRawSync(JSON.stringify({ batch: [{ type: 'track', event: 'Cut', userId: 'zz-u', messageId: 'deflate-cut-raw' }] }));
+    const cases: Array<[string, Buffer, RegExp]> = [
+      ['zlib cut off', whole.subarray(0, whole.length - 6), /^The deflate body ends before its compressed data does \(cut off\?\)/],
+      ['raw cut off', raw.subarray(0, raw.length - 6), /^The deflate body ends before its compressed data does \(cut off\?\)/],
+      ['garbage', Buffer.from('this is not deflate at all, only text'), /^The body is not valid deflate data/],
+      ['one byte', Buffer.from([0x78]), /^The deflate body ends before its compressed data does/],
+    ];
+    for (const [name, bytes, message] of cases) {
+      const answer = await post('/v1/batch', bytes, { 'content-encoding': 'deflate' });
+      expect(answer.status, name).toBe(400);
+      expect(answer.json.code, name).toBe('INGEST_INVALID_COMPRESSION');
+      expect(answer.json.message, name).toMatch(message);
+    }
+    expect(stored('deflate-cut').rows).toBe(0);
   });
 });
 
