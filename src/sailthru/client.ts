@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { recordedAnswer, recordedMessage } from './answer-record.ts';
 import { signedParams } from './signature.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
 import { classifyExchange, type SailthruCall } from './classify.ts';
@@ -165,20 +166,22 @@ export class SailthruClient {
       secrets: [this.creds.sharedSecret, ...(req.sig !== undefined ? [req.sig] : [])],
     });
     const withRateLimit = rateLimit ? { rateLimit } : {};
+    // The delivery log keeps a bounded copy of the answer (answer-record.ts); the action gets it whole.
     if (verdict.ok) {
-      const call = record(req, verdict.status, durationMs, verdict.body !== null ? { response: verdict.body } : {});
+      const call = record(req, verdict.status, durationMs, verdict.body !== null ? { response: recordedAnswer(verdict.body) } : {});
       return { ok: true, status: verdict.status, body: verdict.body as T, call, ...withRateLimit };
     }
+    const message = recordedMessage(verdict.message);
     const call = record(req, verdict.status, durationMs, {
-      errorMessage: verdict.message,
+      errorMessage: message,
       ...(verdict.code !== null ? { errorCode: verdict.code } : {}),
-      ...(verdict.response !== undefined ? { response: verdict.response } : {}),
+      ...(verdict.response !== undefined ? { response: recordedAnswer(verdict.response) } : {}),
     });
     const error: SailthruError = {
       ok: false,
       status: verdict.status,
       code: verdict.code,
-      message: verdict.message,
+      message,
       class: verdict.class,
       call,
       ...withRateLimit,

@@ -96,3 +96,64 @@ describe('a 429 whose reset is years away', () => {
     }
   });
 });
+
+describe('huge or hostile answers', () => {
+  const deepArrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const answers: Record<string, { status: number; body: string }> = {
+    'huge-ok': { status: 200, body: JSON.stringify({ ok: true, junk: 'x'.repeat(900_000) }) },
+    'huge-error': { status: 400, body: JSON.stringify({ error: 99, errormsg: `y${'z'.repeat(899_999)}` }) },
+    'deep-error': { status: 500, body: deepArrays(400_000) },
+    'deep-ok': { status: 200, body: `{"ok":${deepArrays(400_000)}}` },
+  };
+
+  it('keeps a bounded excerpt of each answer in the delivery log and says it was cut', async () => {
+    const once = new Set<string>();
+    front.script = (req) => {
+      if (req.path !== '/event') return null;
+      const user = Object.keys(answers).find((u) => req.body.includes(`ha-${u}`));
+      // Each answers badly once; the retry reaches the emulator.
+      if (user === undefined || once.has(user)) return null;
+      once.add(user);
+      return answers[user]!;
+    };
+    try {
+      await post(Object.keys(answers).map((u) => trackFor(`ha-${u}`, `ha-${u}-1`)));
+      const settledOnce = async (u: string) =>
+        waitFor(`${u} to be attempted`, async () => {
+          const e = await eventOf(`ha-${u}-1`);
+          return e !== undefined && e.attempts > 0 && e.status !== 'pending' ? e : null;
+        });
+      const sizes: Record<string, number> = {};
+      for (const u of Object.keys(answers)) {
+        const event = await settledOnce(u);
+        const detail = await service.store.getEvent(event.id);
+        const first = detail!.attempts[0]!;
+        const stored = JSON.stringify(first.calls).length + (first.error ?? '').length;
+        sizes[u] = stored;
+        expect(stored, u).toBeLessThan(8_000);
+        const call = first.calls[0]!;
+        if (u === 'huge-ok') {
+          expect(event.status).toBe('delivered');
+          expect(call.response).toEqual({ cut: 'the answer is 900021 bytes as JSON; the first 4096 are kept', excerpt: expect.stringMatching(/^\{"ok":true,"junk":"x+$/) });
+        }
+        if (u === 'huge-error') {
+          expect(event.status).toBe('failed');
+          expect(first.error).toMatch(/error 99: yzzz+… \[cut: 900000 characters in all\]/);
+          expect((call.response as { cut: string }).cut).toBe('the answer is 900026 bytes as JSON; the first 4096 are kept');
+        }
+        if (u === 'deep-error') {
+          expect(call.response).toEqual({ cut: 'the answer nests deeper than 32 levels; not kept', excerpt: '' });
+          expect(first.error).toMatch(/will retry: Sailthru answered HTTP 500/);
+        }
+        if (u === 'deep-ok') {
+          expect(event.status).toBe('delivered');
+          expect(call.response).toEqual({ cut: 'the answer nests deeper than 32 levels; not kept', excerpt: '' });
+        }
+      }
+      // The retried one is delivered once the answers are sane again.
+      await waitFor('deep-error delivered', async () => (await eventOf('ha-deep-error-1'))?.status === 'delivered');
+    } finally {
+      front.script = () => null;
+    }
+  });
+});
