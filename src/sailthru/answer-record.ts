@@ -8,6 +8,10 @@
  * - the error message (Sailthru's `errormsg`, a redirect's target…): at most
  *   MAX_RECORDED_MESSAGE_CHARS characters, then "… [cut: N characters in all]".
  * Response headers are not kept (only the X-Rate-Limit-* values, as numbers, are used).
+ *
+ * Both are masked first: an answer (or a proxy's error page) may echo the request, and with it the
+ * request's `sig`, from which the shared secret could be searched for offline, or the secret itself.
+ * Masking before cutting, so no part of a secret survives at the edge of a cut.
  */
 
 /** A real Sailthru answer (a user's keys and vars, a purchase) is well under this. */
@@ -22,25 +26,52 @@ export interface CutAnswer {
   excerpt: string;
 }
 
-/** The answer body as the delivery log keeps it. */
-export function recordedAnswer(value: unknown): unknown {
+const MASK = '[redacted]';
+
+/** The answer body as the delivery log keeps it, `secrets` masked. */
+export function recordedAnswer(value: unknown, secrets: readonly string[]): unknown {
   if (deeperThan(value, MAX_RECORDED_ANSWER_DEPTH)) {
     // Not serialisable by JSON.stringify without risking the stack: no excerpt of it either.
     return { cut: `the answer nests deeper than ${MAX_RECORDED_ANSWER_DEPTH} levels; not kept`, excerpt: '' } satisfies CutAnswer;
   }
-  const text = JSON.stringify(value) ?? 'null';
+  const original = JSON.stringify(value) ?? 'null';
+  const text = maskSecrets(original, secrets);
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes <= MAX_RECORDED_ANSWER_BYTES) return value;
+  if (bytes <= MAX_RECORDED_ANSWER_BYTES) {
+    if (text === original) return value;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // A secret spanning JSON syntax (it holds a quote): the masked text is kept as an excerpt.
+      return { cut: 'a secret was masked across the JSON; kept as text', excerpt: text } satisfies CutAnswer;
+    }
+  }
   return {
     cut: `the answer is ${bytes} bytes as JSON; the first ${MAX_RECORDED_ANSWER_BYTES} are kept`,
     excerpt: utf8Prefix(text, MAX_RECORDED_ANSWER_BYTES),
   } satisfies CutAnswer;
 }
 
-/** A message for the delivery log, at most MAX_RECORDED_MESSAGE_CHARS characters and the note. */
-export function recordedMessage(message: string): string {
-  if (message.length <= MAX_RECORDED_MESSAGE_CHARS) return message;
-  return `${message.slice(0, MAX_RECORDED_MESSAGE_CHARS)}… [cut: ${message.length} characters in all]`;
+/** A message for the delivery log, `secrets` masked, at most MAX_RECORDED_MESSAGE_CHARS characters and the note. */
+export function recordedMessage(message: string, secrets: readonly string[]): string {
+  const masked = maskSecrets(message, secrets);
+  if (masked.length <= MAX_RECORDED_MESSAGE_CHARS) return masked;
+  return `${masked.slice(0, MAX_RECORDED_MESSAGE_CHARS)}… [cut: ${masked.length} characters in all]`;
+}
+
+/**
+ * Every occurrence of each secret replaced: as is, as it appears inside a JSON string, and
+ * URL-encoded (an echo of a form body). Very short strings would match ordinary text.
+ */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    for (const form of new Set([JSON.stringify(secret).slice(1, -1), secret, encodeURIComponent(secret)])) {
+      if (out.includes(form)) out = out.split(form).join(MASK);
+    }
+  }
+  return out;
 }
 
 /** Bounded recursion: at most `limit` frames however deep the value goes. */

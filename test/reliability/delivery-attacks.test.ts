@@ -17,6 +17,7 @@ import { ScriptedSailthru } from './support/scripted-sailthru.ts';
 // docs/reliability.md, "Attacks tried", lists them.
 
 const WRITE_KEY = 'e2e-write-key';
+const ADMIN_TOKEN = 'e2e-admin-token';
 const RETRY_CAP_MS = 5 * 60_000;
 
 let emulator: RunningEmulator;
@@ -64,6 +65,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null | undefine
 async function eventOf(messageId: string): Promise<StoredEvent | undefined> {
   const page = await service.store.search({ destinationId: 'default', messageId, limit: 1 });
   return page.events[0];
+}
+
+async function detailOf(id: number): Promise<Record<string, unknown>> {
+  const res = await fetch(`${service.url}/api/events/${id}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { event: Record<string, unknown> }).event;
 }
 
 const trackFor = (userId: string, messageId: string) => ({ type: 'track', event: 'Viewed Thing', userId, messageId });
@@ -152,6 +159,61 @@ describe('huge or hostile answers', () => {
       }
       // The retried one is delivered once the answers are sane again.
       await waitFor('deep-error delivered', async () => (await eventOf('ha-deep-error-1'))?.status === 'delivered');
+    } finally {
+      front.script = () => null;
+    }
+  });
+});
+
+describe('answers that echo the request', () => {
+  it('masks the request sig and the shared secret before anything is stored, logged or shown', async () => {
+    const sigs: string[] = [];
+    const answered = new Set<string>();
+    front.script = (req) => {
+      const user = ['echo-error', 'echo-ok', 'echo-html', 'echo-secret'].find((u) => req.body.includes(`${u}-`) || req.query.includes(`${u}-`));
+      if (req.path !== '/event' || user === undefined || answered.has(user)) return null;
+      answered.add(user);
+      if (req.sig !== null) sigs.push(req.sig);
+      const echo = `${req.method} ${req.path}?${req.query} ${req.body}`;
+      switch (user) {
+        case 'echo-error':
+          return { status: 400, body: JSON.stringify({ error: 2, errormsg: `Invalid request: ${echo}`, request: { sig: req.sig, body: req.body } }) };
+        case 'echo-ok':
+          return { status: 200, body: JSON.stringify({ ok: true, youSent: echo, sig: req.sig }) };
+        case 'echo-html':
+          return { status: 502, headers: { 'content-type': 'text/html' }, body: `<html>sig=${req.sig}&${req.body}</html>` };
+        default:
+          return { status: 500, body: JSON.stringify({ error: 9, errormsg: `secret is ${CREDENTIALS.secret}, sig ${req.sig}`, hint: CREDENTIALS.secret }) };
+      }
+    };
+    try {
+      const users = ['echo-error', 'echo-ok', 'echo-html', 'echo-secret'];
+      await post(users.map((u) => trackFor(`${u}-u`, `${u}-1`)));
+      const events = await Promise.all(
+        users.map((u) =>
+          waitFor(`${u} attempted`, async () => {
+            const e = await eventOf(`${u}-1`);
+            return e !== undefined && e.attempts > 0 && e.status !== 'pending' ? e : null;
+          }),
+        ),
+      );
+      expect(sigs).toHaveLength(4);
+      const everything: string[] = [];
+      for (const event of events) {
+        const detail = await service.store.getEvent(event.id);
+        everything.push(JSON.stringify(detail));
+        everything.push(JSON.stringify(await detailOf(event.id)));
+      }
+      everything.push(logs.join(''));
+      const all = everything.join('\n');
+      for (const sig of sigs) expect(all.includes(sig), `sig ${sig} stored or logged`).toBe(false);
+      expect(all.includes(CREDENTIALS.secret)).toBe(false);
+      expect(all).toContain('[redacted]');
+      // What was said around them is kept.
+      expect(events[0]!.status).toBe('failed');
+      expect(events[0]!.lastError).toMatch(/error 2: Invalid request: POST \/event\? .*sig=\[redacted\]/);
+      expect(events[1]!.status).toBe('delivered');
+      expect(events[3]!.lastError).toMatch(/error 9: secret is \[redacted\], sig \[redacted\]/);
     } finally {
       front.script = () => null;
     }
