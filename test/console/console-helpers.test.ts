@@ -25,8 +25,12 @@ describe('html template', () => {
 describe('redirect targets after sign-in', () => {
   it('stay on this server', () => {
     expect(safeNext('/events?userId=a')).toBe('/events?userId=a');
-    for (const bad of ['https://evil.example', '//evil.example', '/\\evil.example', 'events', '/x\r\nSet-Cookie: a=b', undefined, 42]) {
-      expect(safeNext(bad)).toBe('/');
+    expect(safeNext('/events?userId=a%20b')).toBe('/events?userId=a%20b');
+    const bad = ['https://evil.example', '//evil.example', '/\\evil.example', 'events', '/x\r\nSet-Cookie: a=b', undefined, 42];
+    // Decoded forms: tab, backslash, slashes (also double-encoded), and spaces of any kind.
+    bad.push('/\t/evil.example/x', '/%09/evil.example', '/%5Cevil.example', '/%2F%2Fevil.example', '/%252F%252Fevil.example', '/\u3000/x', '/%E0');
+    for (const value of bad) {
+      expect(safeNext(value), String(value)).toBe('/');
     }
   });
 });
