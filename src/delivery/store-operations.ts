@@ -137,4 +137,16 @@ export abstract class OperationStore<C> implements S.EventStore {
   deleteSession(idHash: string): Promise<void> {
     return this.operations.deleteSession(this.ctx, idHash);
   }
+
+  // ── wrong admin tokens ───────────────────────────────────────────────
+
+  recordSignInFailure(client: string, at: number, forgetBefore: number): Promise<void> {
+    return this.operations.recordSignInFailure(this.ctx, client, at, forgetBefore);
+  }
+  countSignInFailures(client: string, since: number): Promise<number> {
+    return this.operations.countSignInFailures(this.ctx, client, since);
+  }
+  clearSignInFailures(client: string): Promise<void> {
+    return this.operations.clearSignInFailures(this.ctx, client);
+  }
 }

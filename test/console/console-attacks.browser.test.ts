@@ -1,10 +1,13 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startAdminHarness, type AdminHarness } from '../server/admin-fixtures.ts';
 
 /**
  * Issue 15, items 5 and 6, in Debian's chromium: crafted `next` and `back` values never take the
- * browser off the server's origin.
+ * browser off the server's origin, and a page on another site posting the sign-in form cannot
+ * lock the admin out.
  */
 
 let h: AdminHarness;
@@ -123,4 +126,49 @@ describe('open redirects', () => {
     expect(elsewhere).toEqual([]);
     await context.close();
   }, 120_000);
+});
+
+describe('cross-site sign-in posts', () => {
+  let attacker: Server;
+  afterAll(() => new Promise<void>((resolve) => (attacker ? attacker.close(() => resolve()) : resolve())));
+
+  it('are refused as expired forms and do not count: the admin signs in afterwards', async () => {
+    // The hostile page, on another site (localhost is not the same site as 127.0.0.1).
+    const target = `${h.url}/sign-in`;
+    attacker = createServer((_req, res) => {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(`<!doctype html><title>cute cats</title>
+<form id="f" method="post" action="${target}"><input name="token" value="guess"><input name="next" value="/"></form>
+<script>
+  window.posted = (async () => {
+    for (let i = 0; i < 30; i++) {
+      await fetch(${JSON.stringify(target)}, { method: 'POST', mode: 'no-cors', credentials: 'include',
+        body: new URLSearchParams({ token: 'guess-' + i, next: '/' }) });
+    }
+    return 30;
+  })();
+</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerUrl = `http://localhost:${(attacker.address() as AddressInfo).port}/`;
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // The admin has the sign-in form open (its pre-session cookie is set) and visits the page.
+    await page.goto(`${h.url}/sign-in`);
+    await page.goto(attackerUrl);
+    expect(await page.evaluate(() => (window as unknown as { posted: Promise<number> }).posted)).toBe(30);
+    // The same post as a top-level form submission: it reaches the server and is refused.
+    const [answer] = await Promise.all([page.waitForNavigation(), page.evaluate(() => (document.getElementById('f') as HTMLFormElement).submit())]);
+    expect(answer?.status()).toBe(403);
+    expect(await page.textContent('#token-error')).toContain('form expired');
+    expect(await h.service.store.countSignInFailures('127.0.0.1', 0)).toBe(0);
+
+    // The admin signs in at once, and the API still opens.
+    await signIn(page);
+    expect(new URL(page.url()).pathname).toBe('/');
+    expect(await page.textContent('h1')).toContain('Overview');
+    expect((await h.api('GET', '/api/destinations')).status).toBe(200);
+    await context.close();
+  }, 60_000);
 });

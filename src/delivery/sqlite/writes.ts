@@ -5,6 +5,7 @@ import { destinationWrites } from './writes/destinations.ts';
 import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
 import { sessionWrites } from './writes/sessions.ts';
+import { signInFailureWrites } from './writes/sign-in-failures.ts';
 import { settleWrites } from './writes/settle.ts';
 import { writeKeyWrites } from './writes/write-keys.ts';
 
@@ -25,6 +26,7 @@ export function sqliteWrites(db: Database) {
     ...destinationWrites(db),
     ...writeKeyWrites(db),
     ...sessionWrites(db),
+    ...signInFailureWrites(db),
   };
 }
 
