@@ -32,6 +32,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   backlog(): Promise<number> {
     return this.operations.backlog(this.ctx);
   }
+  checkWritable(): Promise<void> {
+    return this.operations.checkWritable(this.ctx);
+  }
 
   // ── lane queue ───────────────────────────────────────────────────────
 

@@ -318,6 +318,11 @@ export interface SignInFailureStore {
 
 export interface EventStore
   extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore {
+  /**
+   * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
+   * database is not read-only; rejects naming what stands in the way (what /readyz asks).
+   */
+  checkWritable(): Promise<void>;
   /** Create or upgrade the schema; safe to call on every start. */
   migrate(): Promise<void>;
   /** Finish pending writes and close. */

@@ -588,6 +588,10 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
+    it('says it would take an append now (what /readyz asks)', async () => {
+      await expect(store.checkWritable()).resolves.toBeUndefined();
+    });
+
     describe('wrong admin tokens', () => {
       it('are counted by address within the window, forgotten after it, and cleared on sign-in', async () => {
         const t0 = 1_000_000;

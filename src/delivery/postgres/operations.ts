@@ -3,6 +3,7 @@
  * those (the store checks this module against StoreOperations<PostgresStoreContext>).
  */
 export * from './ingest.ts';
+export * from './writable.ts';
 export * from './lanes.ts';
 export * from './settle.ts';
 export * from './delivery-log.ts';
