@@ -1,4 +1,4 @@
-import { PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { eventColumns, PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { UNSETTLED } from '../sql/event-query.ts';
 import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
 import { inTransaction, pgText, queryRetrying } from './connection.ts';
@@ -38,7 +38,7 @@ export async function claimLanes(ctx: PostgresStoreContext, workerId: string, li
            SELECT c.destination_id AS lane_destination_id, c.lane_key AS lane_lane_key, c.pending AS lane_pending,
                   c.due_at AS lane_due_at, h.*
            FROM claimed c LEFT JOIN LATERAL (
-             SELECT ev.* FROM events ev
+             SELECT ${eventColumns('ev')} FROM events ev
              WHERE ev.destination_id = c.destination_id AND ev.lane_key = c.lane_key AND ev.${UNSETTLED}
              ORDER BY ev.id LIMIT $5
            ) h ON true`,
@@ -69,7 +69,7 @@ export async function claimLanes(ctx: PostgresStoreContext, workerId: string, li
 export async function head(ctx: PostgresStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {
   const { rows } = await ctx.pool.query<EventRow<unknown>>({
     name: 'sd-head',
-    text: `SELECT * FROM events WHERE destination_id = $1 AND lane_key = $2 AND ${UNSETTLED} ORDER BY id LIMIT 1`,
+    text: `SELECT ${eventColumns()} FROM events WHERE destination_id = $1 AND lane_key = $2 AND ${UNSETTLED} ORDER BY id LIMIT 1`,
     values: [pgText(lane.destinationId), pgText(lane.laneKey)],
   });
   return rows[0] ? (PARSED_JSON_ROWS.event(rows[0]) as QueuedEvent) : null;

@@ -1,5 +1,5 @@
 import { UNSETTLED } from '../sql/event-query.ts';
-import { PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { eventColumns, PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { settlementWrite } from '../sql/settlement.ts';
 import type { LaneSettlement, LaneSettleResult, QueuedEvent, SettleInput, SettleResult } from '../store.ts';
 import { pgText, queryRetrying } from './connection.ts';
@@ -43,7 +43,7 @@ const SETTLE_LANE = `WITH input AS (
     FROM input x LEFT JOIN e ON e.id = x.id
     ORDER BY x.ord
   ), next AS (
-    SELECT n.* FROM events n
+    SELECT ${eventColumns('n')} FROM events n
     WHERE n.destination_id = $13::text AND n.lane_key = $14::text AND n.${UNSETTLED} AND n.id <> ALL ($1::bigint[])
     ORDER BY n.id
     LIMIT CASE WHEN $15::text = 'continue' AND $17::text = 'final' THEN $16::int ELSE 0 END
@@ -71,7 +71,7 @@ const SETTLE_LANE = `WITH input AS (
 
 export async function settleLane(ctx: PostgresStoreContext, input: LaneSettlement): Promise<LaneSettleResult> {
   const { lane, heads, workerId } = input;
-  const writes = heads.map((h) => settlementWrite(h.settlement, h.attempt.calls, h.attempt.warnings));
+  const writes = heads.map((h) => settlementWrite(h.settlement, h.attempt.warnings));
   const last = heads[heads.length - 1]?.settlement;
   const ending = last?.state === 'retrying' || last?.state === 'paused' ? last.state : 'final';
   const { rows } = await queryRetrying<{ applied: number[]; next: Array<EventRow<unknown>>; released: boolean; pending: number }>(ctx.pool, {

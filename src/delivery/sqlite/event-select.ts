@@ -1,5 +1,5 @@
 import { eventSelects, filterClauses, mergeEvents, UNSETTLED, type EventRange, type Placeholder } from '../sql/event-query.ts';
-import { TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { eventColumns, TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import type { EventFilter, LaneRef, QueuedEvent } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
 
@@ -50,7 +50,7 @@ function firstIdReceivedAtOrAfter(ctx: SqliteStoreContext, ms: number): number |
   return first?.id ?? null;
 }
 
-const WINDOW = `SELECT * FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED}
+const WINDOW = `SELECT ${eventColumns()} FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED}
   ORDER BY id LIMIT @limit`;
 
 /** The lane's oldest unsettled events, up to `limit`. */

@@ -1,4 +1,4 @@
-import { TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { eventColumns, TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { UNSETTLED } from '../sql/event-query.ts';
 import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
@@ -14,7 +14,7 @@ export async function claimLanes(ctx: SqliteStoreContext, workerId: string, limi
   return rows.map((r) => ({ ...r, leaseUntil: new Date(until), events: laneWindow(ctx, r, window) }));
 }
 
-const HEAD = `SELECT * FROM events WHERE id = (
+const HEAD = `SELECT ${eventColumns()} FROM events WHERE id = (
   SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED})`;
 
 export async function head(ctx: SqliteStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {

@@ -58,7 +58,7 @@ export function settleWrites(db: Database) {
   const settleOne = (input: SettleWrite): { applied: boolean; final: boolean } => {
       const { settlement, destinationId, laneKey, workerId, now } = input;
       const { eventId: id, startedAt: started } = input;
-      const write = settlementWrite(settlement, input.calls, input.warnings);
+      const write = settlementWrite(settlement, input.warnings);
       const error = write.error;
       const outcome = JSON.stringify(write.outcome);
       let changes: number;
