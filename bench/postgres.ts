@@ -5,7 +5,7 @@
  * did per delivered event (transactions, rows, WAL, HOT updates); then a shared limit set low
  * (POST /event 100/s across three workers) and the emulator's count of POST /event per window.
  *
- *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--workers 1,2,3] [--reps 2]
+ *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--users 2000] [--workers 1,2,3] [--reps 2]
  *                             [--peer graphile|none] [--no-shared] [--redis]
  *
  * --database (default postgres://postgres@127.0.0.1:5432/test) names the server; the bench
@@ -38,6 +38,7 @@ const peer = args.get('peer') ?? 'graphile';
 const runShared = !args.has('no-shared');
 const graphileConcurrency = args.number('graphile-concurrency', 16);
 const eventCount = args.number('events', quick ? 5_000 : 20_000);
+const users = args.number('users', 2000);
 const workerLevels = args.numbers('workers', [1, 2, 3]);
 const sharedLimit = args.number('shared-limit', 100);
 const sharedSeconds = args.number('shared-seconds', quick ? 10 : 30);
@@ -264,7 +265,7 @@ const levels: LevelFigures[] = [];
 const peers: PeerFigures[] = [];
 let shared: { windows: number; maxPerWindow: number; meanPerWindow: number; over: number; perWindow: number[]; calls: number } | null = null;
 try {
-  const mixed = standardMix({ seed, users: 2000, messageIdPrefix: `pg-${seed}` }).take(eventCount);
+  const mixed = standardMix({ seed, users, messageIdPrefix: `pg-${seed}` }).take(eventCount);
   const raised = { SAILTHRU_RATE_LIMITS: `POST=${HIGH},GET=${HIGH},DELETE=${HIGH},POST /user=${HIGH}` };
   for (let rep = 1; rep <= reps; rep++) {
     for (const k of workerLevels) {
@@ -275,7 +276,7 @@ try {
 
   // --- a shared limit across three workers -------------------------------------------------------
   if (runShared) {
-  const trackOnly = new TrafficGenerator({ seed, users: 2000, messageIdPrefix: `pgl-${seed}`, weights: { identify: 0, track: 1, page: 0, orderCompleted: 0, cart: 0 } }).take(
+  const trackOnly = new TrafficGenerator({ seed, users, messageIdPrefix: `pgl-${seed}`, weights: { identify: 0, track: 1, page: 0, orderCompleted: 0, cart: 0 } }).take(
     sharedLimit * sharedSeconds,
   );
   const run = await prepare('shared', 3, trackOnly, { SAILTHRU_RATE_LIMITS: `POST /event=${sharedLimit},GET=${HIGH},POST /user=${HIGH}` });
@@ -408,6 +409,7 @@ const path = writeResult({
   parameters: {
     database: databaseUrl.replace(/\/\/[^@]*@/, '//…@'),
     events: eventCount,
+    users,
     workerLevels,
     reps,
     peer: peer === 'graphile' ? { name: 'graphile-worker 0.16.6', task: 'no-op', queue: 'one per userId', concurrencyPerProcess: graphileConcurrency, poolMaxPerProcess: graphileConcurrency + 1 } : null,
