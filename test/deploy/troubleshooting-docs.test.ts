@@ -48,6 +48,7 @@ describe('every message in the code is in the doc', () => {
     'src/server/ingest-body.ts',
     'src/server/admin-api.ts',
     'src/segment/normalize.ts',
+    'src/segment/batch-context.ts',
     'src/segment/event-rules.ts',
     'src/segment/safe-json.ts',
     'src/config.ts',
