@@ -71,8 +71,8 @@ export abstract class OperationStore<C> implements S.EventStore {
   retryDeadLetters(selector: S.DeadLetterSelector): Promise<number> {
     return this.operations.retryDeadLetters(this.ctx, selector);
   }
-  dropDeadLetters(selector: S.DeadLetterSelector): Promise<number> {
-    return this.operations.dropDeadLetters(this.ctx, selector);
+  dropDeadLetters(selector: S.DeadLetterSelector, droppedBy: string): Promise<number> {
+    return this.operations.dropDeadLetters(this.ctx, selector, droppedBy);
   }
   prune(options: S.PruneOptions): Promise<number> {
     return this.operations.prune(this.ctx, options);
@@ -136,5 +136,17 @@ export abstract class OperationStore<C> implements S.EventStore {
   }
   deleteSession(idHash: string): Promise<void> {
     return this.operations.deleteSession(this.ctx, idHash);
+  }
+
+  // ── audit log ────────────────────────────────────────────────────────
+
+  recordAudit(input: S.AuditRecordInput): Promise<S.AuditRecord> {
+    return this.operations.recordAudit(this.ctx, input);
+  }
+  listAudit(query: S.AuditQuery): Promise<S.AuditPage> {
+    return this.operations.listAudit(this.ctx, query);
+  }
+  pruneAudit(olderThan: Date): Promise<number> {
+    return this.operations.pruneAudit(this.ctx, olderThan);
   }
 }

@@ -11,3 +11,4 @@ export * from './prune.ts';
 export * from './destinations.ts';
 export * from './write-keys.ts';
 export * from './sessions.ts';
+export * from './audit.ts';

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { appendWrites } from './writes/append.ts';
+import { auditWrites } from './writes/audit.ts';
 import { deadLetterWrites } from './writes/dead-letters.ts';
 import { destinationWrites } from './writes/destinations.ts';
 import { laneWrites } from './writes/lanes.ts';
@@ -25,6 +26,7 @@ export function sqliteWrites(db: Database) {
     ...destinationWrites(db),
     ...writeKeyWrites(db),
     ...sessionWrites(db),
+    ...auditWrites(db),
   };
 }
 
