@@ -112,6 +112,11 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       (n) => n > 0 && logger.info({ pruned: n }, 'pruned old delivered events'),
       (err: unknown) => logger.error({ err }, 'pruning failed'),
     );
+    // The history of operator actions is kept as long as the delivery log.
+    store.pruneAudit(olderThan).then(
+      (n) => n > 0 && logger.info({ pruned: n }, 'pruned old audit records'),
+      (err: unknown) => logger.error({ err }, 'pruning the audit log failed'),
+    );
   }, PRUNE_EVERY_MS);
   pruneTimer.unref();
 
