@@ -49,7 +49,7 @@ describe('backfill', { timeout: 120_000 }, () => {
     expect(out).toMatch(/job 2 \S+ \(line 6 to line 8, 2 users\): completed, 1 processed, 1 failed\n  line 8: Invalid email: not-an-email/);
     expect(out).toContain('line 4: a "track" event, not an identify');
     expect(out).toContain('line 7: integrations.Sailthru is false');
-    expect(out).toMatch(/line 3: Invalid JSON: unexpected end of input/);
+    expect(out).toMatch(/line 3 is not JSON \(unexpected end of input/);
     expect(out).toContain('line 5: the event has neither userId nor anonymousId');
 
     // What Sailthru now holds: the identify mapping (flattened traits, email, list), in bulk.
