@@ -13,6 +13,7 @@ import { DeliveryWorker } from '../delivery/worker.ts';
 import { buildApp } from './app.ts';
 import type { WebhookSecret } from './ingest.ts';
 import { createLogger } from './logger.ts';
+import { startWarnings } from './start-warnings.ts';
 
 export interface ServiceRole {
   /** HTTP ingest routes (and the console / admin API). */
@@ -104,6 +105,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   });
 
   const url = await app.listen({ port: config.port, host: config.host });
+  if (role.ingest) for (const warning of await startWarnings(config, store)) logger.warn(warning);
   worker?.start();
 
   const pruneTimer = setInterval(() => {
