@@ -32,7 +32,10 @@ export function actionRoutes(app: FastifyInstance, kit: ConsoleKit): void {
           {
             title: `Drop event #${id}?`,
             section: 'dead-letters',
-            question: html`Drop event #${id} (${e.type ?? 'event'}${e.event ? html` “${e.event}”` : null}, user ${e.userId ?? '–'})?`,
+            question:
+              e.state === 'failed'
+                ? html`Drop event #${id} (${e.type ?? 'event'}${e.event ? html` “${e.event}”` : null}, user ${e.userId ?? '–'})?`
+                : `Event #${id} is ${e.state}: only dead letters can be dropped.`,
             consequence: html`It will not be delivered. It stays in the delivery log as <strong>dropped</strong>, with your name and the time, until retention removes it.`,
             action: `/events/${id}/drop`,
             fields: formFields(f, str),

@@ -54,12 +54,15 @@ ${nextHref ? html`<p><a href="${nextHref}">Older actions →</a></p>` : null}
   });
 }
 
+/** Actions that lose something or signal trouble, shown in red. */
+const DESTRUCTIVE = /(failed|drop|revoke|delete)$/;
+
 function activityTable(entries: AuditView[]): SafeHtml {
   return html`<div class="table-wrap"><table class="activity">
 <thead><tr><th scope="col">Time</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">Target or filter</th><th scope="col" class="num">Events</th><th scope="col">From</th></tr></thead>
 <tbody>${entries.map(
     (e) => html`<tr><td data-label="Time">${time(e.at)}</td><td data-label="Who">${e.actor ?? html`<span class="muted">unknown</span>`}</td>
-<td data-label="Action"><span class="badge ${e.action.endsWith('failed') || e.action.endsWith('drop') || e.action.endsWith('revoke') || e.action.endsWith('delete') ? 'failed' : 'delivered'}">${e.action}</span></td>
+<td data-label="Action"><span class="badge ${DESTRUCTIVE.test(e.action) ? 'bad' : 'ok'}">${e.action}</span></td>
 <td data-label="Target">${targetText(e)}${e.detail ? html`<br><span class="muted">${e.detail}</span>` : null}</td>
 <td data-label="Events" class="num">${e.count ?? '–'}</td><td data-label="From">${e.channel}<br><span class="muted">${e.source ?? ''}</span></td></tr>`,
   )}</tbody></table></div>`;
