@@ -6,7 +6,8 @@ import { AdminError } from './admin-errors.ts';
 /**
  * The history of operator actions: who (the admin token's name), what, on what, how many, from
  * where and through which channel. The AdminService records each action once it has happened,
- * whichever of the console, the API or the CLI asked for it.
+ * whichever of the console, the API or the CLI asked for it. Why so: docs/decisions.md,
+ * "Operators: named tokens, roles, confirmations, history".
  */
 
 export const AUDIT_ACTIONS = [
