@@ -41,12 +41,12 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
     const token = bearerToken(request.headers.authorization);
     const channel = (request.headers['user-agent'] ?? '').startsWith(CLI_USER_AGENT_PREFIX) ? 'cli' : 'api';
     if (token !== undefined) {
-      if (options.failedAttempts.blocked(request.ip)) {
+      if (await options.failedAttempts.blocked(request.ip)) {
         return reply.code(429).header('retry-after', '900').send({ error: 'Too many wrong admin tokens from this address; try again later' });
       }
       const admin = options.admins.identify(token);
       if (!admin) {
-        options.failedAttempts.record(request.ip);
+        await options.failedAttempts.record(request.ip);
         await options.audit.record({ name: null, channel, source: request.ip }, 'sign-in.failed', { detail: `wrong admin token on ${request.method} ${request.routeOptions.url ?? 'an unknown route'}` });
         return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Wrong admin token' });
       }
