@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { AdminTokensError, parseAdminTokens, type AdminCredential } from './admin-tokens.ts';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './delivery/open-store.ts';
 import { fromEnvText } from './destination/setting-kinds.ts';
 import { SETTINGS } from './destination/settings.ts';
@@ -27,7 +28,8 @@ export interface AppConfig {
   host: string;
   databaseUrl: string;
   redisUrl?: string;
-  adminToken?: string;
+  /** ADMIN_TOKEN (one admin named `admin`) and ADMIN_TOKENS; none: the console is closed. */
+  admins: readonly AdminCredential[];
   destinations: DeclaredDestination[];
   /** Back-pressure: answer 429 above this many unsettled events. */
   maxBacklog: number;
@@ -92,7 +94,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     host: e.HOST || '0.0.0.0',
     databaseUrl: databaseUrl(e.DATABASE_URL || DEFAULT_DATABASE_URL),
     redisUrl: e.REDIS_URL || undefined,
-    adminToken: e.ADMIN_TOKEN || undefined,
+    admins: admins(e),
     destinations,
     maxBacklog: int(e, 'MAX_BACKLOG', 2_000_000, 1, Number.MAX_SAFE_INTEGER),
     concurrency: int(e, 'DELIVERY_CONCURRENCY', 64, 1, 10_000),
@@ -154,6 +156,15 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
       ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
     };
   });
+}
+
+function admins(e: Env): AdminCredential[] {
+  try {
+    return parseAdminTokens(e.ADMIN_TOKEN, e.ADMIN_TOKENS);
+  } catch (err) {
+    if (err instanceof AdminTokensError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
 
 /** Checked as openStore will read it, so a wrong URL stops the start with a ConfigError. */

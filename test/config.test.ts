@@ -20,6 +20,39 @@ describe('configuration', () => {
     expect(c.destinations).toEqual([{ id: 'default', name: 'Sailthru', settings: { apiKey: 'k', sharedSecret: 's', cartExpiryHours: 12 }, writeKeys: ['a', 'b'] }]);
   });
 
+  it('reads ADMIN_TOKEN as the admin named "admin" and ADMIN_TOKENS as named tokens with roles', () => {
+    expect(loadConfig({}).admins).toEqual([]);
+    expect(loadConfig({ ADMIN_TOKEN: 't0' }).admins).toEqual([{ name: 'admin', role: 'admin', token: 't0' }]);
+    expect(loadConfig({ ADMIN_TOKEN: 't0', ADMIN_TOKENS: ' alice:t1, victor:viewer:t2,ops:admin:t3,' }).admins).toEqual([
+      { name: 'admin', role: 'admin', token: 't0' },
+      { name: 'alice', role: 'admin', token: 't1' },
+      { name: 'victor', role: 'viewer', token: 't2' },
+      { name: 'ops', role: 'admin', token: 't3' },
+    ]);
+  });
+
+  it('names the bad ADMIN_TOKENS entry without echoing its token', () => {
+    const bad: Array<[string, RegExp]> = [
+      ['alice', /entry 1 must be name:token or name:role:token/],
+      ['alice:owner:secret-1', /entry 1 \("alice"\): the role must be admin or viewer \(got "owner"\)/],
+      ['al ice:secret-1', /entry 1: the name "al ice" must be/],
+      ['alice:secret-1,alice:secret-2', /entry 2: the name "alice" is used twice/],
+      ['alice:secret-1,bob:viewer:secret-1', /entry 2 \("bob"\) has the same token as "alice"/],
+      ['alice:', /entry 1 \("alice"\) has an empty token/],
+      ['alice:a:b:c', /a token cannot contain ":"/],
+    ];
+    for (const [value, message] of bad) {
+      expect(() => loadConfig({ ADMIN_TOKENS: value }), value).toThrow(ConfigError);
+      expect(() => loadConfig({ ADMIN_TOKENS: value }), value).toThrow(message);
+      try {
+        loadConfig({ ADMIN_TOKENS: value });
+      } catch (error) {
+        expect((error as Error).message).not.toMatch(/secret-/);
+      }
+    }
+    expect(() => loadConfig({ ADMIN_TOKEN: 't0', ADMIN_TOKENS: 'admin:t1' })).toThrow(/"admin" is used twice \(ADMIN_TOKEN is the admin named "admin"\)/);
+  });
+
   it('parses SAILTHRU_RATE_LIMITS and names a bad entry', () => {
     expect(loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event=100, get=500,DELETE /user=10' }).rateLimits).toEqual({ 'POST /event': 100, GET: 500, 'DELETE /user': 10 });
     expect(() => loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event:100' })).toThrow(/"POST \/event:100" should look like/);

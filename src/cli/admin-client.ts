@@ -1,3 +1,4 @@
+import { CLI_USER_AGENT_PREFIX } from '../server/audit.ts';
 import { CliError } from './options.ts';
 import { errorMessageOf, HttpFailure, joinUrl, originOf, requestJson, type HttpAnswer } from './http.ts';
 
@@ -72,6 +73,20 @@ export class AdminClient {
     return countField(body, 'retried');
   }
 
+  /**
+   * One dead letter retried or dropped by id: its count (1), or why not, in the server's words
+   * (`Event 7 not found`, `Event 7 is delivered: only dead letters …`).
+   */
+  async actOnEvent(action: 'retry' | 'drop', id: number): Promise<{ ok: true } | { ok: false; reason: string }> {
+    try {
+      await this.call('POST', `/api/events/${id}/${action}`, {}, { refusalsAsErrors: true });
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof RefusedAction) return { ok: false, reason: err.message };
+      throw err;
+    }
+  }
+
   async dropDeadLetters(selection: DeadLetterSelection): Promise<number> {
     const body = await this.call('POST', '/api/deadletters/drop', selection);
     return countField(body, 'dropped');
@@ -86,7 +101,7 @@ export class AdminClient {
     return this.call('GET', '/api/overview');
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  private async call(method: 'GET' | 'POST', path: string, body?: unknown, options: { refusalsAsErrors?: boolean } = {}): Promise<unknown> {
     let answer: HttpAnswer;
     try {
       // GETs are tried again on a 5xx or a dropped connection; a POST is not (it may have
@@ -94,7 +109,8 @@ export class AdminClient {
       answer = await requestJson(
         method,
         joinUrl(this.baseUrl, path),
-        { headers: { authorization: `Bearer ${this.token}` }, ...(body !== undefined ? { body } : {}) },
+        // The user agent makes the server's history say `cli` for these calls.
+        { headers: { authorization: `Bearer ${this.token}`, 'user-agent': `${CLI_USER_AGENT_PREFIX}1` }, ...(body !== undefined ? { body } : {}) },
         { attempts: method === 'GET' ? 3 : 1, throttledAttempts: 1 },
       );
     } catch (err) {
@@ -108,9 +124,13 @@ export class AdminClient {
     if (answer.status === 404 && isMissingRoute(answer.body)) {
       throw new CliError(`${originOf(this.baseUrl)} has no admin API at ${path.split('?')[0]}; is it a sailthru-destination server?`, 1);
     }
+    if (options.refusalsAsErrors && (answer.status === 404 || answer.status === 409)) throw new RefusedAction(errorMessageOf(answer));
     throw new CliError(`${method} ${path.split('?')[0]} failed: ${errorMessageOf(answer)}`, 1);
   }
 }
+
+/** The server refused an action on one thing (not found, not in a state to act on). */
+class RefusedAction extends Error {}
 
 function countField(body: unknown, field: string): number {
   const n = (body as Record<string, unknown> | null)?.[field];

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { DestinationSettings } from '../destination/settings.ts';
 import type { BulkUpdateReport, JobReport } from './bulk-update.ts';
-import { eventFileOf, readEventText, type EventFile } from './event-file.ts';
+import { eventFileOf, problemText, readEventText, type EventFile } from './event-file.ts';
 import type { EntryProblem } from './event-sender.ts';
 import { count, LiveLine, plural } from './live-line.ts';
 import { CliError, httpUrl, integerOption, positiveNumberOption, runAction } from './options.ts';
@@ -197,6 +197,6 @@ function jobLine(job: JobReport): string {
 function listProblems(out: string[], title: string, problems: EntryProblem[]): void {
   if (problems.length === 0) return;
   out.push(title);
-  for (const p of problems.slice(0, MAX_LISTED)) out.push(`  ${p.where}: ${p.reason}`);
+  for (const p of problems.slice(0, MAX_LISTED)) out.push(`  ${problemText(p.where, p.reason)}`);
   if (problems.length > MAX_LISTED) out.push(`  … and ${count(problems.length - MAX_LISTED)} more`);
 }

@@ -99,23 +99,24 @@ export function deadlettersCommand(): Command {
       .addOption(new Option('--all', 'every dead letter (of --destination, when given)'))
       .action((ids: string[], flags: ActFlags) =>
         runAction(async () => {
-          const n = await clientOf(flags).retryDeadLetters(selectionOf(ids, flags, 'retry'));
+          const selection = selectionOf(ids, flags, 'retry');
+          const { n, refused } = await act(clientOf(flags), 'retry', selection);
           process.stdout.write(`${count(n)} dead letter${n === 1 ? '' : 's'} queued for delivery again.\n`);
-          return 0;
+          return refused;
         }),
       ),
   );
 
   cmd.addCommand(
     withFilters(new Command('drop'))
-      .description('Delete dead letters for good (they are not delivered).')
+      .description('Drop dead letters: they are not delivered, and stay in the delivery log as dropped (with who and when) until retention.')
       .argument('[ids...]', 'event ids (from `deadletters list`)')
       .addOption(new Option('--all', 'every dead letter (of --destination, when given)'))
       .action((ids: string[], flags: ActFlags) =>
         runAction(async () => {
-          const n = await clientOf(flags).dropDeadLetters(selectionOf(ids, flags, 'drop'));
+          const { n, refused } = await act(clientOf(flags), 'drop', selectionOf(ids, flags, 'drop'));
           process.stdout.write(`${count(n)} dead letter${n === 1 ? '' : 's'} dropped.\n`);
-          return 0;
+          return refused;
         }),
       ),
   );
@@ -130,6 +131,27 @@ Examples:
   $ sailthru-destination deadletters retry --event "Order Completed" --since 1d
   $ sailthru-destination deadletters drop --user user-17`,
   );
+}
+
+/**
+ * By filter: one request. By ids: one request per id, so that each id the server cannot act on
+ * is named with its reason (not found, not a dead letter) on stderr, and the exit status is 1.
+ */
+async function act(client: AdminClient, action: 'retry' | 'drop', selection: DeadLetterSelection): Promise<{ n: number; refused: number }> {
+  if (!('ids' in selection)) {
+    return { n: action === 'retry' ? await client.retryDeadLetters(selection) : await client.dropDeadLetters(selection), refused: 0 };
+  }
+  let n = 0;
+  let refused = 0;
+  for (const id of selection.ids) {
+    const result = await client.actOnEvent(action, id);
+    if (result.ok) n++;
+    else {
+      refused = 1;
+      process.stderr.write(`sailthru-destination: ${action === 'retry' ? 'not retried' : 'not dropped'}: ${result.reason}\n`);
+    }
+  }
+  return { n, refused };
 }
 
 async function list(flags: ListFlags): Promise<number> {

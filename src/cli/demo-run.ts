@@ -6,9 +6,11 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { startEmulator, DEMO_CREDENTIALS, type RunningEmulator } from '../emulator/index.ts';
 import { createLogger } from '../server/logger.ts';
 import { startService, type Service } from '../server/service.ts';
-import { DemoStatus, statusLine } from './demo-status.ts';
+import { DemoStatus, STATUS_LEGEND, statusLine } from './demo-status.ts';
 import { LiveLine } from './live-line.ts';
+import { logLinesAbove } from './log-lines.ts';
 import { CliError } from './options.ts';
+import { ShutdownSignals } from './shutdown-signals.ts';
 import { demoMix } from './traffic.ts';
 import { TrafficSender } from './traffic-sender.ts';
 
@@ -38,6 +40,11 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   const writeKey = `demo-${randomBytes(12).toString('hex')}`;
   const folder = flags.database ? null : await mkdtemp(join(tmpdir(), 'sailthru-destination-demo-'));
   const databaseUrl = flags.database ?? `sqlite:${join(folder as string, 'demo.db')}`;
+
+  // On a terminal the status line is redrawn in place: log lines are printed above it, as text,
+  // never into it. Elsewhere (a pipe, CI) the logs stay JSON lines on stderr.
+  const live = new LiveLine(out, { redrawMs: 1000, lineEveryMs: 5000 });
+  const logger = createLogger(flags.logLevel, live.tty ? logLinesAbove(live) : process.stderr);
 
   let emulator: RunningEmulator | null = null;
   let service: Service | null = null;
@@ -76,7 +83,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
         LOG_LEVEL: flags.logLevel,
       },
     );
-    service = await startService(config, { ingest: true, delivery: true }, { logger: createLogger(flags.logLevel, process.stderr) });
+    service = await startService(config, { ingest: true, delivery: true }, { logger });
   } catch (err) {
     await cleanUp();
     if (err instanceof ConfigError) throw new CliError(err.message);
@@ -101,7 +108,6 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   out.write(banner(running.url, sailthru.url, adminToken, writeKey, folder ? `${databaseUrl} (removed on exit)` : databaseUrl, flags));
   traffic?.start();
 
-  const live = new LiveLine(out, { redrawMs: 1000, lineEveryMs: 5000 });
   const status = new DemoStatus({
     log: running.store,
     worker: running.worker,
@@ -120,19 +126,17 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   }, 1000);
 
   return new Promise<number>((resolve) => {
-    let firstSignalAt = 0;
+    const signals = new ShutdownSignals();
     const stop = (signal: string) => {
-      // One Ctrl-C reaches us more than once when npm and tsx relay it to the process group we
-      // are in already: only a signal a second or more after the first means "don't wait".
-      if (firstSignalAt !== 0) {
-        if (Date.now() - firstSignalAt < 1000) return;
+      const verdict = signals.receive();
+      if (verdict === 'same-press' || verdict === 'stopped') return;
+      if (verdict === 'force') {
         process.stderr.write('\nsecond signal: exiting without waiting\n');
         process.exit(130);
       }
-      firstSignalAt = Date.now();
       clearInterval(ticker);
       live.finish();
-      out.write(`\n${signal}: stopping the traffic, the server (finishing deliveries in flight) and the emulator…\n`);
+      out.write(`\n${signal}: stopping the traffic, the server (finishing deliveries in flight) and the emulator… (Ctrl-C again to exit without waiting)\n`);
       (async () => {
         await traffic?.stop();
         const figures = await status.read().catch(() => null);
@@ -140,8 +144,12 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
         if (figures) out.write(`Final: ${statusLine(figures)}\n`);
         out.write('Demo stopped.\n');
       })().then(
-        () => resolve(0),
+        () => {
+          signals.done();
+          resolve(0);
+        },
         (err: unknown) => {
+          signals.done();
           process.stderr.write(`demo: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
           resolve(1);
         },
@@ -171,6 +179,9 @@ Try:
   curl -u ${writeKey}: ${serverUrl}/v1/track -H 'content-type: application/json' \\
     -d '{"userId":"me","event":"Tried The Demo","properties":{"plan":"pro"}}'
   ADMIN_TOKEN=${adminToken} npx sailthru-destination deadletters list --url ${serverUrl}
+
+The status line:
+${STATUS_LEGEND.map((l) => `  ${l}`).join('\n')}
 
 Press Ctrl-C to stop.
 

@@ -1,6 +1,5 @@
 import type { DeliveryLog } from '../delivery/store.ts';
 import type { DeliveryWorker } from '../delivery/worker.ts';
-import { count } from './live-line.ts';
 import type { TrafficStats } from './traffic-sender.ts';
 
 /**
@@ -76,15 +75,46 @@ export class DemoStatus {
   }
 }
 
+/** The longest status line statusLine writes: it fits an 80-column terminal (the cursor takes the last). */
+export const STATUS_MAX_WIDTH = 79;
+
+/**
+ * One line, at most STATUS_MAX_WIDTH characters whatever the figures: counts in 4 characters
+ * (compact), short labels the banner explains:
+ * `in 1.2k bad 3 | out 1.1k skip 9 retry 4 dead 12 | queue 40 | 38/s`.
+ */
 export function statusLine(f: DemoFigures): string {
+  const c = compactCount;
   return [
-    ...(f.traffic ? [`sent ${count(f.sent)}`, `accepted ${count(f.accepted)}`, `rejected ${count(f.rejected)}`] : []),
-    `delivered ${count(f.delivered)}`,
-    `skipped ${count(f.skipped)}`,
-    `retrying ${count(f.retrying)}`,
-    `dead letters ${count(f.failed)}`,
-    `backlog ${count(f.backlog)}`,
-    `Sailthru ${f.callsPerSecond.toFixed(1)} calls/s`,
-    ...(f.throttled ? ['(server busy: waiting)'] : []),
-  ].join(' | ');
+    ...(f.traffic ? [`in ${c(f.accepted)} bad ${c(f.rejected)} |`] : []),
+    `out ${c(f.delivered)} skip ${c(f.skipped)} retry ${c(f.retrying)} dead ${c(f.failed)} |`,
+    `queue ${c(f.backlog)} |`,
+    // The server answering 429 (the traffic waits) matters more, for a while, than the call rate.
+    f.throttled ? 'busy' : `${Math.min(Math.round(f.callsPerSecond), 999)}/s`,
+  ].join(' ');
+}
+
+/** What the status line's short labels mean, for the banner (each line fits 80 columns). */
+export const STATUS_LEGEND: readonly string[] = [
+  'in, bad      events the server accepted, refused',
+  'out, skip    delivered to Sailthru, skipped (nothing to send)',
+  'retry, dead  waiting for another try, dead letters (see the console)',
+  'queue        events not delivered yet',
+  '/s           Sailthru calls per second (busy: the server asked to wait)',
+];
+
+/** At most 4 characters: 999, 9.9k, 999k, 9.9M, 999M, 9.9G. */
+export function compactCount(n: number): string {
+  const v = Math.max(0, Math.round(n));
+  if (v < 1000) return String(v);
+  for (const [size, unit] of [
+    [1e3, 'k'],
+    [1e6, 'M'],
+    [1e9, 'G'],
+  ] as const) {
+    const scaled = v / size;
+    if (scaled < 9.95) return `${scaled.toFixed(1)}${unit}`;
+    if (scaled < 999.5) return `${Math.round(scaled)}${unit}`;
+  }
+  return '>1T';
 }

@@ -81,8 +81,24 @@ function* ndjsonEntries(lines: string[]): Generator<FileEntry> {
     const line = (lines[i] as string).replace(/\r$/, '');
     if (line.trim() === '') continue;
     const parsed = parseJsonBody(line);
-    yield parsed.ok ? { ok: true, where: `line ${i + 1}`, value: parsed.value } : { ok: false, where: `line ${i + 1}`, error: parsed.error };
+    yield parsed.ok ? { ok: true, where: `line ${i + 1}`, value: parsed.value } : { ok: false, where: `line ${i + 1}`, error: notJson(line) };
   }
+}
+
+/**
+ * `is not JSON (…)`: what a person reading the file needs first. A line that does not even
+ * start like an event (text, a log prefix) is said to be so, not parsed as a misspelt `true`.
+ */
+function notJson(line: string): string {
+  const start = line.search(/\S/);
+  if (line[start] !== '{' && line[start] !== '[') return `is not JSON (an event line starts with "{", this one with ${JSON.stringify(line.trim().slice(0, 12))})`;
+  const found = locateJsonSyntaxError(line);
+  return found === null ? 'is not JSON' : `is not JSON (${found.problem} at column ${found.position + 1})`;
+}
+
+/** `line 2: reason`, or `line 2 is not JSON (…)` for a reason that reads on from the place. */
+export function problemText(where: string, reason: string): string {
+  return reason.startsWith('is ') ? `${where} ${reason}` : `${where}: ${reason}`;
 }
 
 function someLineIsAnObject(lines: string[]): boolean {

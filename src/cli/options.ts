@@ -20,6 +20,12 @@ export class CliError extends Error {
  * The status is set rather than forced so output still in flight reaches a pipe.
  */
 export async function runAction(body: () => Promise<number>): Promise<void> {
+  // `deadletters list | head` closes standard output early: the reader's choice, not a failure
+  // (no EPIPE stack trace; the pipeline's status is the reader's).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   try {
     process.exitCode = await body();
   } catch (err) {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { eventFileOf, readEventText } from './event-file.ts';
+import { eventFileOf, problemText, readEventText } from './event-file.ts';
 import { sendEventFile, type EntryProblem, type SendSummary } from './event-sender.ts';
 import { bar, count, LiveLine, plural } from './live-line.ts';
 import { CliError, integerOption, runAction, serverUrlOption } from './options.ts';
@@ -91,6 +91,6 @@ export function report(name: string, url: string, s: SendSummary): string {
 function list(out: string[], title: string, problems: EntryProblem[]): void {
   if (problems.length === 0) return;
   out.push(title);
-  for (const p of problems.slice(0, MAX_LISTED)) out.push(`  ${p.where}: ${p.reason}`);
+  for (const p of problems.slice(0, MAX_LISTED)) out.push(`  ${problemText(p.where, p.reason)}`);
   if (problems.length > MAX_LISTED) out.push(`  … and ${count(problems.length - MAX_LISTED)} more`);
 }

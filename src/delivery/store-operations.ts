@@ -77,8 +77,8 @@ export abstract class OperationStore<C> implements S.EventStore {
   retryDeadLetters(selector: S.DeadLetterSelector): Promise<number> {
     return this.operations.retryDeadLetters(this.ctx, selector);
   }
-  dropDeadLetters(selector: S.DeadLetterSelector): Promise<number> {
-    return this.operations.dropDeadLetters(this.ctx, selector);
+  dropDeadLetters(selector: S.DeadLetterSelector, droppedBy: string): Promise<number> {
+    return this.operations.dropDeadLetters(this.ctx, selector, droppedBy);
   }
   prune(options: S.PruneOptions): Promise<number> {
     return this.operations.prune(this.ctx, options);
@@ -166,5 +166,17 @@ export abstract class OperationStore<C> implements S.EventStore {
   }
   forgetIdentities(destinationId: string, userId: string): Promise<number> {
     return this.operations.forgetIdentities(this.ctx, destinationId, userId);
+  }
+
+  // ── audit log ────────────────────────────────────────────────────────
+
+  recordAudit(input: S.AuditRecordInput): Promise<S.AuditRecord> {
+    return this.operations.recordAudit(this.ctx, input);
+  }
+  listAudit(query: S.AuditQuery): Promise<S.AuditPage> {
+    return this.operations.listAudit(this.ctx, query);
+  }
+  pruneAudit(olderThan: Date): Promise<number> {
+    return this.operations.pruneAudit(this.ctx, olderThan);
   }
 }

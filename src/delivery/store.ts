@@ -11,11 +11,14 @@ import type { IngestSink, WriteKeyDirectory } from './ingest.ts';
  * ids and times cross it as plain numbers and Dates, never as driver types.
  */
 
-/** SPEC.md §9: `pending`/`retrying` are in progress; the rest are final. */
-export type EventStatus = 'pending' | 'retrying' | 'delivered' | 'skipped' | 'failed' | 'rejected';
+/**
+ * SPEC.md §9: `pending`/`retrying` are in progress; the rest are final. `dropped`: a dead letter
+ * an operator dropped, kept in the log (who and when) until retention prunes it.
+ */
+export type EventStatus = 'pending' | 'retrying' | 'delivered' | 'skipped' | 'failed' | 'rejected' | 'dropped';
 
 export const UNSETTLED_STATUSES: readonly EventStatus[] = ['pending', 'retrying'];
-export const EVENT_STATUSES: readonly EventStatus[] = ['pending', 'retrying', 'delivered', 'skipped', 'failed', 'rejected'];
+export const EVENT_STATUSES: readonly EventStatus[] = ['pending', 'retrying', 'delivered', 'skipped', 'failed', 'rejected', 'dropped'];
 
 /** The store's notion of now; injected so tests can move time (leases, retry windows). */
 export interface Clock {
@@ -52,6 +55,9 @@ export interface StoredEvent {
   updatedAt: Date;
   settledAt: Date | null;
   outcome: OutcomeDetail | null;
+  /** Who dropped it (the admin token's name), when status is `dropped`. */
+  droppedBy: string | null;
+  droppedAt: Date | null;
 }
 
 /** An event at the head of its lane: always an accepted (hence valid) SegmentEvent. */
@@ -241,7 +247,7 @@ export interface CreatedWriteKey {
 export interface PruneOptions {
   /** Final events received before this are deleted (with their attempts). */
   olderThan: Date;
-  /** default delivered, skipped, rejected; dead letters (`failed`) stay until retried or dropped. */
+  /** default delivered, skipped, rejected, dropped; dead letters (`failed`) stay until retried or dropped. */
   statuses?: EventStatus[];
   /** Rows per transaction, so no lock is held for long; default 1000. */
   batchSize?: number;
@@ -290,8 +296,11 @@ export interface DeliveryLog {
   getEvent(id: number): Promise<EventDetail | null>;
   /** Put dead letters back at the head of their lanes with a fresh retry window; returns how many. */
   retryDeadLetters(selector: DeadLetterSelector): Promise<number>;
-  /** Delete dead letters and their attempts; returns how many. */
-  dropDeadLetters(selector: DeadLetterSelector): Promise<number>;
+  /**
+   * Mark dead letters `dropped` by `droppedBy` (an admin's name): they leave the dead letters but
+   * stay in the log, with their attempts, until retention prunes them. Returns how many.
+   */
+  dropDeadLetters(selector: DeadLetterSelector, droppedBy: string): Promise<number>;
   /** Delete old final events in batches; returns how many. */
   prune(options: PruneOptions): Promise<number>;
 }
@@ -347,6 +356,52 @@ export interface ConsoleSessionStore {
   deleteSession(idHash: string): Promise<void>;
 }
 
+/** One operator action as the audit log keeps it (src/server/audit.ts owns the actions' names). */
+export interface AuditRecordInput {
+  action: string;
+  /** The admin token's name; null when unknown (a failed sign-in). */
+  actor: string | null;
+  /** console, api or cli */
+  channel: string;
+  /** The client's address. */
+  source: string | null;
+  /** What was acted on: a destination, a key, an event, a user. */
+  target: string | null;
+  /** The selection acted on (a dead-letter filter), field by field. */
+  filter: Record<string, string> | null;
+  /** How many events it changed, when it changed events. */
+  count: number | null;
+  /** More, in words (never a secret): the settings fields changed, a reason. */
+  detail: string | null;
+}
+
+export interface AuditRecord extends AuditRecordInput {
+  id: number;
+  /** From the store's clock. */
+  at: Date;
+}
+
+export interface AuditQuery {
+  action?: string;
+  /** Keyset paging, newest first: pass the previous page's nextBeforeId. */
+  beforeId?: number;
+  /** default 50, at most 500 */
+  limit?: number;
+}
+
+export interface AuditPage {
+  records: AuditRecord[];
+  nextBeforeId: number | null;
+}
+
+/** Who did what, kept in the database so every process sees (and writes) one history. */
+export interface AuditLog {
+  recordAudit(input: AuditRecordInput): Promise<AuditRecord>;
+  listAudit(query: AuditQuery): Promise<AuditPage>;
+  /** Retention: deletes records older than this, in batches; returns how many. */
+  pruneAudit(olderThan: Date): Promise<number>;
+}
+
 /**
  * Wrong admin tokens by client address, kept in the database so that every process counts the
  * same tries (src/server/admin-auth.ts owns the limit and its window).
@@ -373,7 +428,7 @@ export interface IdentityLinkStore {
 }
 
 export interface EventStore
-  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore {
+  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, AuditLog {
   /**
    * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
    * database is not read-only; rejects naming what stands in the way (what /readyz asks).

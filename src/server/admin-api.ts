@@ -1,20 +1,24 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { bearerToken, FailedAttempts, NO_ADMIN_TOKEN_MESSAGE, tokenMatches } from './admin-auth.ts';
+import { bearerToken, type AdminDirectory, type FailedAttempts, NO_ADMIN_TOKEN_MESSAGE } from './admin-auth.ts';
 import { AdminError, badRequest } from './admin-errors.ts';
-import { parseDeadLetterSelector, parseEventId, parseEventQuery } from './admin-input.ts';
+import { parseAuditQuery, parseDeadLetterSelector, parseEventId, parseEventQuery } from './admin-input.ts';
 import type { AdminService } from './admin-service.ts';
+import { CLI_USER_AGENT_PREFIX, viewerRefusal, type Actor, type AuditTrail } from './audit.ts';
+import { auditView } from './admin-views.ts';
 import { SAMPLE_EVENTS } from './sample-events.ts';
 
 /**
  * The admin JSON API under /api (register with `prefix: '/api'`). Every request needs
- * `Authorization: Bearer <ADMIN_TOKEN>`; the console's session cookie also opens the GET routes
- * (its charts poll /api/series), never the changing ones, so no form can be forged against them.
+ * `Authorization: Bearer <token>` (ADMIN_TOKEN or one of ADMIN_TOKENS); the console's session
+ * cookie also opens the GET routes (its charts poll /api/series), never the changing ones, so no
+ * form can be forged against them. A viewer's token reads; anything else answers 403.
  */
 export interface AdminApiOptions {
   service: AdminService;
-  adminToken: string | undefined;
-  /** A signed-in console session for this request (cookie), if any. */
-  hasSession: (request: FastifyRequest) => Promise<boolean>;
+  admins: AdminDirectory;
+  audit: AuditTrail;
+  /** Who a signed-in console session (cookie) of this request is, if any. */
+  sessionActor: (request: FastifyRequest) => Promise<Actor | null>;
   failedAttempts: FailedAttempts;
 }
 
@@ -22,20 +26,41 @@ type Body = Record<string, unknown>;
 
 export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOptions): Promise<void> {
   const { service } = options;
+  const actors = new WeakMap<FastifyRequest, Actor>();
+  const actor = (request: FastifyRequest): Actor => {
+    const found = actors.get(request);
+    // The onRequest hook sets it for every request it lets through.
+    if (!found) throw new AdminError(403, 'Not signed in');
+    return found;
+  };
+  const reading = (request: FastifyRequest) => request.method === 'GET' || request.method === 'HEAD';
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    if (!options.adminToken) return reply.code(403).send({ error: NO_ADMIN_TOKEN_MESSAGE });
+    if (options.admins.closed) return reply.code(403).send({ error: NO_ADMIN_TOKEN_MESSAGE });
     const token = bearerToken(request.headers.authorization);
+    const channel = (request.headers['user-agent'] ?? '').startsWith(CLI_USER_AGENT_PREFIX) ? 'cli' : 'api';
     if (token !== undefined) {
       if (await options.failedAttempts.blocked(request.ip)) {
         return reply.code(429).header('retry-after', '900').send({ error: 'Too many wrong admin tokens from this address; try again later' });
       }
-      if (tokenMatches(token, options.adminToken)) return undefined;
-      await options.failedAttempts.record(request.ip);
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Wrong admin token' });
+      const admin = options.admins.identify(token);
+      if (!admin) {
+        await options.failedAttempts.record(request.ip);
+        await options.audit.record({ name: null, channel, source: request.ip }, 'sign-in.failed', { detail: `wrong admin token on ${request.method} ${request.routeOptions.url ?? 'an unknown route'}` });
+        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Wrong admin token' });
+      }
+      if (admin.role !== 'admin' && !reading(request)) return reply.code(403).send({ error: viewerRefusal(admin.name).message });
+      actors.set(request, { name: admin.name, role: admin.role, channel, source: request.ip });
+      return undefined;
     }
-    if ((request.method === 'GET' || request.method === 'HEAD') && (await options.hasSession(request))) return undefined;
+    if (reading(request)) {
+      const fromSession = await options.sessionActor(request);
+      if (fromSession) {
+        actors.set(request, fromSession);
+        return undefined;
+      }
+    }
     return reply
       .code(401)
       .header('www-authenticate', 'Bearer')
@@ -67,47 +92,55 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
   app.get('/overview', async (request) => service.overview(minutesOf(request.query)));
   app.get('/series', async (request) => service.series(minutesOf(request.query)));
   app.get('/sample-events', async () => ({ samples: SAMPLE_EVENTS }));
+  app.get('/audit', async (request) => {
+    const page = await service.audit(parseAuditQuery(request.query as Body));
+    return { entries: page.records.map(auditView), nextBefore: page.nextBeforeId };
+  });
+  app.get('/whoami', async (request) => {
+    const { name, role, channel } = actor(request);
+    return { name, role, channel };
+  });
 
   app.get('/destinations', async () => ({ destinations: await service.listDestinations() }));
   app.post('/destinations', async (request, reply) => {
-    const destination = await service.createDestination(body(request));
+    const destination = await service.createDestination(actor(request), body(request));
     created(reply);
     return { destination };
   });
   app.get('/destinations/:id', async (request) => ({ destination: await service.getDestination(param(request, 'id')) }));
   app.patch('/destinations/:id', async (request) => {
     const b = body(request);
-    return { destination: await service.updateDestination(param(request, 'id'), { name: b.name, settings: b.settings }) };
+    return { destination: await service.updateDestination(actor(request), param(request, 'id'), { name: b.name, settings: b.settings }) };
   });
   app.delete('/destinations/:id', async (request) => {
-    await service.deleteDestination(param(request, 'id'));
+    await service.deleteDestination(actor(request), param(request, 'id'));
     return { deleted: true };
   });
-  app.post('/destinations/:id/test-connection', async (request) => service.testConnection(param(request, 'id'), body(request).settings));
-  app.post('/destinations/:id/pause', async (request) => ({ destination: await service.pause(param(request, 'id'), body(request).reason) }));
-  app.post('/destinations/:id/resume', async (request) => ({ destination: await service.resume(param(request, 'id')) }));
+  app.post('/destinations/:id/test-connection', async (request) => service.testConnection(actor(request), param(request, 'id'), body(request).settings));
+  app.post('/destinations/:id/pause', async (request) => ({ destination: await service.pause(actor(request), param(request, 'id'), body(request).reason) }));
+  app.post('/destinations/:id/resume', async (request) => ({ destination: await service.resume(actor(request), param(request, 'id')) }));
 
   app.get('/destinations/:id/write-keys', async (request) => ({ writeKeys: await service.listWriteKeys(param(request, 'id')) }));
   app.post('/destinations/:id/write-keys', async (request, reply) => {
-    const result = await service.createWriteKey(param(request, 'id'), body(request).label);
+    const result = await service.createWriteKey(actor(request), param(request, 'id'), body(request).label);
     created(reply);
     return result;
   });
-  app.delete('/write-keys/:keyId', async (request) => ({ writeKey: await service.revokeWriteKey(param(request, 'keyId')) }));
+  app.delete('/write-keys/:keyId', async (request) => ({ writeKey: await service.revokeWriteKey(actor(request), param(request, 'keyId')) }));
 
   app.get('/events', async (request) => service.searchEvents(parseEventQuery(request.query as Body)));
   app.get('/events/:id', async (request) => ({ event: await service.getEvent(parseEventId(param(request, 'id'))) }));
-  app.post('/events/:id/retry', async (request) => ({ retried: await service.retryEvent(parseEventId(param(request, 'id'))) }));
-  app.post('/events/:id/drop', async (request) => ({ dropped: await service.dropEvent(parseEventId(param(request, 'id'))) }));
+  app.post('/events/:id/retry', async (request) => ({ retried: await service.retryEvent(actor(request), parseEventId(param(request, 'id'))) }));
+  app.post('/events/:id/drop', async (request) => ({ dropped: await service.dropEvent(actor(request), parseEventId(param(request, 'id'))) }));
 
-  app.post('/deadletters/retry', async (request) => ({ retried: await service.retryDeadLetters(parseDeadLetterSelector(body(request))) }));
-  app.post('/deadletters/drop', async (request) => ({ dropped: await service.dropDeadLetters(parseDeadLetterSelector(body(request))) }));
+  app.post('/deadletters/retry', async (request) => ({ retried: await service.retryDeadLetters(actor(request), parseDeadLetterSelector(body(request))) }));
+  app.post('/deadletters/drop', async (request) => ({ dropped: await service.dropDeadLetters(actor(request), parseDeadLetterSelector(body(request))) }));
 
-  app.post('/users/:userId/delete', async (request) => service.deleteUser(param(request, 'userId'), body(request).destination));
+  app.post('/users/:userId/delete', async (request) => service.deleteUser(actor(request), param(request, 'userId'), body(request).destination));
 
   app.post('/test-events', async (request) => {
     const b = body(request);
-    return service.sendTestEvent({ destination: b.destination, event: b.event, waitMs: b.waitMs });
+    return service.sendTestEvent(actor(request), { destination: b.destination, event: b.event, waitMs: b.waitMs });
   });
 }
 

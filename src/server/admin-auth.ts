@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AdminCredential } from '../admin-tokens.ts';
 import type { SignInFailureStore } from '../delivery/store.ts';
 
 /**
@@ -20,6 +21,37 @@ export function bearerToken(header: string | undefined): string | undefined {
 }
 
 export const NO_ADMIN_TOKEN_MESSAGE = 'set ADMIN_TOKEN to open the console';
+
+/** Who may act (ADMIN_TOKEN / ADMIN_TOKENS), looked up by token or by name. */
+export class AdminDirectory {
+  readonly sessionSecret: string;
+
+  constructor(private readonly admins: readonly AdminCredential[]) {
+    // Sessions are keyed by HMAC(this, id): changing any token or role signs everyone out.
+    this.sessionSecret = admins.length === 0 ? '' : createHash('sha256').update(JSON.stringify(admins.map((a) => [a.name, a.role, a.token]))).digest('hex');
+  }
+
+  /** No token configured: the console and the API are closed. */
+  get closed(): boolean {
+    return this.admins.length === 0;
+  }
+
+  /** The credential whose token this is; every token is compared, so the time says nothing. */
+  identify(candidate: string | undefined): AdminCredential | null {
+    let found: AdminCredential | null = null;
+    for (const admin of this.admins) if (tokenMatches(candidate, admin.token) && found === null) found = admin;
+    return found;
+  }
+
+  byName(name: string): AdminCredential | null {
+    return this.admins.find((a) => a.name === name) ?? null;
+  }
+
+  /** Every token, for the response filter. */
+  tokens(): string[] {
+    return this.admins.map((a) => a.token);
+  }
+}
 
 export interface FailedAttemptsOptions {
   /** Where the tries are counted: the event store, so every process counts the same (default: memory). */

@@ -1,5 +1,6 @@
-import { EVENT_STATUSES, type DeadLetterSelector, type EventFilter, type EventQuery, type EventStatus } from '../delivery/store.ts';
+import { EVENT_STATUSES, type AuditQuery, type DeadLetterSelector, type EventFilter, type EventQuery, type EventStatus } from '../delivery/store.ts';
 import { badRequest } from './admin-errors.ts';
+import { AUDIT_ACTIONS } from './audit.ts';
 
 /**
  * Reading what an operator asked for — from a query string, a JSON body or a console form — into
@@ -135,9 +136,44 @@ export function parseDeadLetterSelector(body: unknown): DeadLetterSelector {
   throw badRequest('Say which dead letters: {"ids": [1, 2]}, or {"filter": {...}} ({"filter": {}} for all of them)');
 }
 
+/** `?action=&before=&limit=` of the audit log. */
+export function parseAuditQuery(input: Input): AuditQuery {
+  const problems: string[] = [];
+  const query: AuditQuery = {};
+  const action = text(input, 'action', problems);
+  if (action !== undefined) {
+    if ((AUDIT_ACTIONS as readonly string[]).includes(action)) query.action = action;
+    else problems.push(`action must be one of ${AUDIT_ACTIONS.join(', ')} (got ${JSON.stringify(action)})`);
+  }
+  const beforeId = positiveInt(input, 'before', problems, Number.MAX_SAFE_INTEGER);
+  const limit = positiveInt(input, 'limit', problems, 500);
+  if (beforeId !== undefined) query.beforeId = beforeId;
+  if (limit !== undefined) query.limit = limit;
+  if (problems.length > 0) throw badRequest(`Invalid history query: ${problems.join('; ')}`, problems);
+  return query;
+}
+
 /** A route's numeric id (`/api/events/:id`). */
 export function parseEventId(value: string): number {
   const n = Number(value);
   if (!/^\d{1,16}$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw badRequest(`Event id must be a positive whole number (got ${JSON.stringify(value)})`);
   return n;
+}
+
+export interface NewDestinationInput {
+  id?: unknown;
+  name?: unknown;
+  settings?: unknown;
+}
+
+export interface DestinationPatchInput {
+  name?: unknown;
+  /** Only the fields to change; a secret absent or empty keeps the stored one; null or "" clears an optional field. */
+  settings?: unknown;
+}
+
+export interface TestEventInput {
+  destination?: unknown;
+  event?: unknown;
+  waitMs?: unknown;
 }

@@ -1,10 +1,12 @@
 import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
-import type { DeadLetterSelector, Destination, DestinationBacklog, EventQuery, EventStore } from '../delivery/store.ts';
+import type { AuditPage, AuditQuery, DeadLetterSelector, Destination, DestinationBacklog, EventFilter, EventQuery, EventStore } from '../delivery/store.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
 import { AdminError, badRequest, invalid, notFound } from './admin-errors.ts';
+import type { DestinationPatchInput, NewDestinationInput, TestEventInput } from './admin-input.ts';
+import { changedKeys, selectorDetails, type Actor, type AuditTrail } from './audit.ts';
 import { checkedSettings, destinationName, mergeSettings, settingsObject } from './admin-settings.ts';
 import {
   destinationView,
@@ -15,6 +17,8 @@ import {
   type DestinationView,
   type EventDetailView,
   type EventSummaryView,
+  type Overview,
+  type TestEventResult,
   type WriteKeyView,
 } from './admin-views.ts';
 import { testConnection, type ConnectionTestResult } from './connection-test.ts';
@@ -25,6 +29,8 @@ import type { Series, SeriesSampler } from './series-sampler.ts';
  * Every operator action, once: the admin JSON API and the console both call these, so each
  * console action exists in the API with the same checks and the same answers.
  */
+
+export type { Overview, TestEventResult, Totals } from './admin-views.ts';
 
 const DESTINATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_LABEL = 100;
@@ -38,56 +44,15 @@ export interface AdminServiceDeps {
   /** Where console/API-made events enter: the metrics-counting sink, as ingest uses. */
   sink: IngestSink;
   sampler: SeriesSampler;
-  config: Pick<AppConfig, 'adminToken' | 'destinations'>;
+  config: Pick<AppConfig, 'destinations'>;
+  /** Records who did what; refuses viewers' actions. */
+  audit: AuditTrail;
+  /** The admin tokens (for the response filter). */
+  adminTokens: () => string[];
   /** Connection tests' timeout, ms (default 5 s). */
   connectionTimeoutMs?: number;
   /** Requests the ingest of this process refused, by error code. */
   refusals?: { summary(): RefusalSummary[] };
-}
-
-export interface Totals {
-  destinations: number;
-  paused: number;
-  unsettled: number;
-  retrying: number;
-  deadLetters: number;
-  oldestUnsettledAgeMs: number | null;
-}
-
-export interface Overview {
-  destinations: DestinationView[];
-  totals: Totals;
-  series: Series;
-  /** Requests this process's ingest refused since it started (a client that cannot get in). */
-  refused: RefusalSummary[];
-}
-
-export interface NewDestinationInput {
-  id?: unknown;
-  name?: unknown;
-  settings?: unknown;
-}
-
-export interface DestinationPatchInput {
-  name?: unknown;
-  /** Only the fields to change; a secret absent or empty keeps the stored one; null or "" clears an optional field. */
-  settings?: unknown;
-}
-
-export interface TestEventInput {
-  destination?: unknown;
-  event?: unknown;
-  waitMs?: unknown;
-}
-
-export interface TestEventResult {
-  event: EventDetailView;
-  /** False when waitMs passed before the first attempt ended. */
-  settled: boolean;
-  /** The event's messageId was already stored for that destination: this is the earlier event. */
-  duplicate: boolean;
-  /** Set when the destination is paused (the event waits for a resume). */
-  pausedReason: string | null;
 }
 
 export class AdminService {
@@ -132,7 +97,8 @@ export class AdminService {
     return this.view(d, backlog);
   }
 
-  async createDestination(input: NewDestinationInput): Promise<DestinationView> {
+  async createDestination(actor: Actor, input: NewDestinationInput): Promise<DestinationView> {
+    this.deps.audit.requireAdmin(actor);
     const problems: string[] = [];
     let id: string | undefined;
     if (input.id !== undefined && input.id !== null && input.id !== '') {
@@ -144,11 +110,13 @@ export class AdminService {
     if (problems.length > 0 || settings === null) throw invalid(problems);
     if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError(409, `A destination with id "${id}" already exists`);
     const created = await this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings });
+    await this.deps.audit.record(actor, 'destination.create', { target: created.id });
     return this.view(created, undefined);
   }
 
   /** A settings change bumps the version (the registry rebuilds) and resumes a paused destination. */
-  async updateDestination(id: string, patch: DestinationPatchInput): Promise<DestinationView> {
+  async updateDestination(actor: Actor, id: string, patch: DestinationPatchInput): Promise<DestinationView> {
+    this.deps.audit.requireAdmin(actor);
     const current = await this.destinationRow(id);
     const problems: string[] = [];
     const name = destinationName(patch.name, problems, false);
@@ -163,23 +131,35 @@ export class AdminService {
       ...(settings !== undefined ? { settings } : {}),
     });
     if (!updated) throw notFound(`Destination "${id}"`);
+    const changed = [
+      ...(name !== undefined && name !== current.name ? ['name'] : []),
+      ...(settings ? changedKeys(current.settings, settings) : []),
+    ];
+    // The names of the fields changed, never their values (a secret among them).
+    await this.deps.audit.record(actor, 'settings.change', { target: id, detail: changed.length ? `changed: ${changed.join(', ')}` : 'nothing changed' });
     return this.getDestination(id);
   }
 
-  async deleteDestination(id: string): Promise<void> {
+  async deleteDestination(actor: Actor, id: string): Promise<void> {
+    this.deps.audit.requireAdmin(actor);
     if (!(await this.deps.store.deleteDestination(id))) throw notFound(`Destination "${id}"`);
+    await this.deps.audit.record(actor, 'destination.delete', { target: id });
   }
 
-  async pause(id: string, reason: unknown): Promise<DestinationView> {
+  async pause(actor: Actor, id: string, reason: unknown): Promise<DestinationView> {
+    this.deps.audit.requireAdmin(actor);
     await this.destinationRow(id);
     const why = typeof reason === 'string' && reason.trim() !== '' ? reason.trim().slice(0, 500) : 'paused by an operator';
     await this.deps.store.pauseDestination(id, why);
+    await this.deps.audit.record(actor, 'destination.pause', { target: id, detail: why });
     return this.getDestination(id);
   }
 
-  async resume(id: string): Promise<DestinationView> {
+  async resume(actor: Actor, id: string): Promise<DestinationView> {
+    this.deps.audit.requireAdmin(actor);
     await this.destinationRow(id);
     await this.deps.store.resumeDestination(id);
+    await this.deps.audit.record(actor, 'destination.resume', { target: id });
     return this.getDestination(id);
   }
 
@@ -187,7 +167,9 @@ export class AdminService {
    * One signed call with the stored settings, or with `override` applied over them (to try
    * settings before saving; an absent or empty secret keeps the stored one).
    */
-  async testConnection(id: string, override?: unknown): Promise<ConnectionTestResult> {
+  async testConnection(actor: Actor, id: string, override?: unknown): Promise<ConnectionTestResult> {
+    // A signed call with the account's credentials: an action, not a read.
+    this.deps.audit.requireAdmin(actor);
     const current = await this.destinationRow(id);
     const problems: string[] = [];
     const changes = override === undefined || override === null ? {} : settingsObject(override, problems);
@@ -207,20 +189,31 @@ export class AdminService {
   }
 
   /** The plain key is in this answer only: the store keeps its hash. */
-  async createWriteKey(destinationId: string, label: unknown): Promise<{ key: string; writeKey: WriteKeyView }> {
+  async createWriteKey(actor: Actor, destinationId: string, label: unknown): Promise<{ key: string; writeKey: WriteKeyView }> {
+    this.deps.audit.requireAdmin(actor);
     await this.destinationRow(destinationId);
     const text = typeof label === 'string' ? label.trim() : '';
     if (label !== undefined && label !== null && typeof label !== 'string') throw invalid(['label must be text']);
     if (text.length > MAX_LABEL) throw invalid([`label is longer than ${MAX_LABEL} characters`]);
     const created = await this.deps.store.createWriteKey(destinationId, text || 'created in the console');
+    await this.deps.audit.record(actor, 'write-key.create', { target: created.record.id, detail: `"${created.record.label}" for ${destinationId}` });
     return { key: created.key, writeKey: writeKeyView(created.record) };
   }
 
-  async revokeWriteKey(keyId: string): Promise<WriteKeyView> {
+  /** The key's record, for a confirmation that names it (404 when there is none). */
+  async writeKey(keyId: string): Promise<WriteKeyView> {
+    const record = (await this.deps.store.listWriteKeys()).find((k) => k.id === keyId);
+    if (!record) throw notFound(`Write key "${keyId}"`);
+    return writeKeyView(record);
+  }
+
+  async revokeWriteKey(actor: Actor, keyId: string): Promise<WriteKeyView> {
+    this.deps.audit.requireAdmin(actor);
     const record = (await this.deps.store.listWriteKeys()).find((k) => k.id === keyId);
     if (!record) throw notFound(`Write key "${keyId}"`);
     if (!(await this.deps.store.revokeWriteKey(keyId))) throw new AdminError(409, `Write key "${keyId}" is already revoked`);
     const after = (await this.deps.store.listWriteKeys(record.destinationId)).find((k) => k.id === keyId) ?? record;
+    await this.deps.audit.record(actor, 'write-key.revoke', { target: keyId, detail: `"${record.label}" of ${record.destinationId}` });
     return writeKeyView(after);
   }
 
@@ -239,22 +232,53 @@ export class AdminService {
 
   // ── dead letters ─────────────────────────────────────────────────────
 
-  retryDeadLetters(selector: DeadLetterSelector): Promise<number> {
-    return this.deps.store.retryDeadLetters(selector);
+  async retryDeadLetters(actor: Actor, selector: DeadLetterSelector): Promise<number> {
+    this.deps.audit.requireAdmin(actor);
+    const count = await this.deps.store.retryDeadLetters(selector);
+    await this.deps.audit.record(actor, 'dead-letters.retry', { ...selectorDetails(selector), count });
+    return count;
   }
 
-  dropDeadLetters(selector: DeadLetterSelector): Promise<number> {
-    return this.deps.store.dropDeadLetters(selector);
+  /** Dropped dead letters stay in the log (state `dropped`, by whom, when) until retention. */
+  async dropDeadLetters(actor: Actor, selector: DeadLetterSelector): Promise<number> {
+    this.deps.audit.requireAdmin(actor);
+    const count = await this.deps.store.dropDeadLetters(selector, actor.name);
+    await this.deps.audit.record(actor, 'dead-letters.drop', { ...selectorDetails(selector), count });
+    return count;
   }
 
-  async retryEvent(id: number): Promise<number> {
+  /** How many dead letters a filter covers now (what a confirmation names). */
+  async countDeadLetters(filter: Omit<EventFilter, 'status'>): Promise<number> {
+    let count = 0;
+    let beforeId: number | undefined;
+    for (;;) {
+      const page = await this.deps.store.search({ ...filter, status: 'failed', limit: 500, ...(beforeId !== undefined ? { beforeId } : {}) });
+      count += page.events.length;
+      if (page.nextBeforeId === null) return count;
+      beforeId = page.nextBeforeId;
+    }
+  }
+
+  async retryEvent(actor: Actor, id: number): Promise<number> {
+    this.deps.audit.requireAdmin(actor);
     await this.deadLetter(id);
-    return this.deps.store.retryDeadLetters({ ids: [id] });
+    const count = await this.deps.store.retryDeadLetters({ ids: [id] });
+    await this.deps.audit.record(actor, 'event.retry', { target: `event ${id}`, count });
+    return count;
   }
 
-  async dropEvent(id: number): Promise<number> {
+  async dropEvent(actor: Actor, id: number): Promise<number> {
+    this.deps.audit.requireAdmin(actor);
     await this.deadLetter(id);
-    return this.deps.store.dropDeadLetters({ ids: [id] });
+    const count = await this.deps.store.dropDeadLetters({ ids: [id] }, actor.name);
+    await this.deps.audit.record(actor, 'event.drop', { target: `event ${id}`, count });
+    return count;
+  }
+
+  // ── history ──────────────────────────────────────────────────────────
+
+  audit(query: AuditQuery): Promise<AuditPage> {
+    return this.deps.store.listAudit(query);
   }
 
   // ── events made here ─────────────────────────────────────────────────
@@ -263,16 +287,19 @@ export class AdminService {
    * SPEC.md §7: a Segment `delete` for the user, appended to its lane, so events of that user
    * already queued are delivered before the deletion.
    */
-  async deleteUser(userId: string, destination: unknown): Promise<{ eventId?: number; messageId: string; destinationId: string }> {
+  async deleteUser(actor: Actor, userId: string, destination: unknown): Promise<{ eventId?: number; messageId: string; destinationId: string }> {
+    this.deps.audit.requireAdmin(actor);
     const id = userId.trim();
     if (id === '' || id.length > 500) throw invalid(['userId must be 1-500 characters']);
     const destinationId = await this.resolveDestination(destination);
     const stored = await this.appendOne(destinationId, { type: 'delete', userId: id });
+    await this.deps.audit.record(actor, 'user.delete', { target: `user ${id} of ${destinationId}`, ...(stored.eventId !== undefined ? { detail: `event ${stored.eventId}` } : {}) });
     return { ...(stored.eventId !== undefined ? { eventId: stored.eventId } : {}), messageId: stored.messageId, destinationId };
   }
 
   /** The event tester: normalise as ingest does, append, and wait for the first attempt to end. */
-  async sendTestEvent(input: TestEventInput): Promise<TestEventResult> {
+  async sendTestEvent(actor: Actor, input: TestEventInput): Promise<TestEventResult> {
+    this.deps.audit.requireAdmin(actor);
     const { event } = input;
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
       throw invalid(['event must be one Segment event as a JSON object']);
@@ -281,6 +308,7 @@ export class AdminService {
     const waitMs = waitOf(input.waitMs);
     const destinationId = await this.resolveDestination(input.destination);
     const stored = await this.appendOne(destinationId, event as Record<string, unknown>);
+    await this.deps.audit.record(actor, 'test-event.send', { target: destinationId, ...(stored.eventId !== undefined ? { detail: `event ${stored.eventId}` } : {}) });
     if (stored.eventId === undefined) throw new AdminError(503, 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
     const deadline = Date.now() + waitMs;
     for (;;) {
@@ -303,7 +331,7 @@ export class AdminService {
     const out = rows
       .flatMap((d) => SECRET_SETTING_KEYS.map((key) => (d.settings as Partial<DestinationSettings> | undefined)?.[key]))
       .filter((s): s is string => typeof s === 'string');
-    if (this.deps.config.adminToken) out.push(this.deps.config.adminToken);
+    out.push(...this.deps.adminTokens());
     for (const d of this.deps.config.destinations) {
       if (d.webhookSecret) out.push(d.webhookSecret);
       out.push(...d.writeKeys);

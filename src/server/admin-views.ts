@@ -1,4 +1,6 @@
-import type { AttemptRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
+import type { RefusalSummary } from './ingest-refusals.ts';
+import type { Series } from './series-sampler.ts';
+import type { AttemptRecord, AuditRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
 import { SECRET_SETTING_KEYS, validateSettings, type DestinationSettings, type SecretSettingKey } from '../destination/settings.ts';
 
 /**
@@ -105,6 +107,9 @@ export interface EventSummaryView {
   updatedAt: string;
   settledAt: string | null;
   nextAttemptAt: string | null;
+  /** Who dropped it and when (state `dropped`). */
+  droppedBy: string | null;
+  droppedAt: string | null;
 }
 
 export function eventSummaryView(e: StoredEvent): EventSummaryView {
@@ -123,6 +128,8 @@ export function eventSummaryView(e: StoredEvent): EventSummaryView {
     updatedAt: e.updatedAt.toISOString(),
     settledAt: iso(e.settledAt),
     nextAttemptAt: iso(e.nextAttemptAt),
+    droppedBy: e.droppedBy,
+    droppedAt: iso(e.droppedAt),
   };
 }
 
@@ -164,4 +171,50 @@ export function eventDetailView(e: StoredEvent, attempts: readonly AttemptRecord
 
 function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
+}
+
+export interface Totals {
+  destinations: number;
+  paused: number;
+  unsettled: number;
+  retrying: number;
+  deadLetters: number;
+  oldestUnsettledAgeMs: number | null;
+}
+
+export interface Overview {
+  destinations: DestinationView[];
+  totals: Totals;
+  series: Series;
+  /** Requests this process's ingest refused since it started (a client that cannot get in). */
+  refused: RefusalSummary[];
+}
+
+export interface TestEventResult {
+  event: EventDetailView;
+  /** False when waitMs passed before the first attempt ended. */
+  settled: boolean;
+  /** The event's messageId was already stored for that destination: this is the earlier event. */
+  duplicate: boolean;
+  /** Set when the destination is paused (the event waits for a resume). */
+  pausedReason: string | null;
+}
+
+/** One operator action as the API and the Activity page show it. */
+export interface AuditView {
+  id: number;
+  at: string;
+  action: string;
+  /** The admin token's name; null for a failed sign-in. */
+  actor: string | null;
+  channel: string;
+  source: string | null;
+  target: string | null;
+  filter: Record<string, string> | null;
+  count: number | null;
+  detail: string | null;
+}
+
+export function auditView(r: AuditRecord): AuditView {
+  return { ...r, at: r.at.toISOString() };
 }

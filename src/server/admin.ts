@@ -4,9 +4,10 @@ import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { DeliveryMetrics } from '../delivery/metrics.ts';
 import type { EventStore } from '../delivery/store.ts';
-import { FailedAttempts } from './admin-auth.ts';
+import { AdminDirectory, FailedAttempts } from './admin-auth.ts';
 import { adminApiRoutes } from './admin-api.ts';
 import { AdminService } from './admin-service.ts';
+import { AuditTrail, type Actor } from './audit.ts';
 import { consoleRoutes } from './console/routes.ts';
 import type { RefusalSummary } from './ingest-refusals.ts';
 import { SessionStore, type Session } from './console/session.ts';
@@ -19,7 +20,7 @@ import { SeriesSampler } from './series-sampler.ts';
  * `app.register(adminRoutes, { config, store, metrics, registry })`.
  */
 export interface AdminRoutesOptions {
-  config: Pick<AppConfig, 'adminToken' | 'destinations'>;
+  config: Pick<AppConfig, 'admins' | 'destinations'>;
   store: EventStore;
   metrics: DeliveryMetrics;
   registry: DestinationRegistry;
@@ -44,7 +45,11 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     ...(options.sampleIntervalMs !== undefined ? { intervalMs: options.sampleIntervalMs } : {}),
     onError: (err) => app.log.warn({ err }, 'chart sampling failed'),
   });
+  const admins = new AdminDirectory(config.admins);
+  const audit = new AuditTrail(store, app.log);
   const service = new AdminService({
+    audit,
+    adminTokens: () => admins.tokens(),
     store,
     registry,
     sink: metrics.instrumentSink(store),
@@ -58,7 +63,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   // secret every process shares, and adds nothing to 256 random bits looked up by their hash.
   const sessions = new SessionStore({
     backend: store,
-    secret: config.adminToken ?? '',
+    secret: admins.sessionSecret,
     ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
   });
   // Counted in the store: the limit on wrong tokens holds across every process behind a balancer.
@@ -67,9 +72,15 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
 
   await app.register(fastifyCookie);
 
+  // A session whose admin is no longer configured has ended (its token was removed).
   const sessionOf = async (request: FastifyRequest): Promise<Session | null> => {
     const id = request.cookies[SESSION_COOKIE];
-    return id ? sessions.get(id) : null;
+    const session = id ? await sessions.get(id) : null;
+    return session && admins.byName(session.admin) ? session : null;
+  };
+  const sessionActor = (request: FastifyRequest, session: Session): Actor => {
+    const admin = admins.byName(session.admin)!;
+    return { name: admin.name, role: admin.role, channel: 'console', source: request.ip };
   };
   const setSessionCookie = (reply: FastifyReply, session: Session): void => {
     reply.setCookie(SESSION_COOKIE, session.id, { path: '/', httpOnly: true, sameSite: 'strict', secure: 'auto' });
@@ -92,19 +103,23 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   await app.register(adminApiRoutes, {
     prefix: '/api',
     service,
-    adminToken: config.adminToken,
+    admins,
+    audit,
     // The overview's charts poll the API: that is activity too, and keeps the session alive.
-    hasSession: async (request) => {
+    sessionActor: async (request) => {
       const session = await sessionOf(request);
-      if (session) await sessions.save(session);
-      return session !== null;
+      if (!session) return null;
+      await sessions.save(session);
+      return sessionActor(request, session);
     },
     failedAttempts,
   });
   await app.register(consoleRoutes, {
     service,
-    adminToken: config.adminToken,
+    admins,
+    audit,
     sessions,
+    sessionActor,
     failedAttempts,
     sessionOf,
     setSessionCookie,

@@ -12,7 +12,8 @@ Configuration comes from the environment (flags override it):
   DATABASE_URL               sqlite:PATH (default sqlite:./data/sailthru-destination.db) or postgres://…
   REDIS_URL                  optional shared rate-limit store for several processes
   WRITE_KEYS                 comma-separated write keys accepted for the default destination
-  ADMIN_TOKEN                opens the console and the admin API
+  ADMIN_TOKEN                opens the console and the admin API (as the admin named "admin")
+  ADMIN_TOKENS               named tokens: name:token or name:role:token (role admin|viewer), comma-separated
   SAILTHRU_API_KEY, SAILTHRU_SECRET, SAILTHRU_CUSTOMER_ID
   SAILTHRU_API_URL, SAILTHRU_TRACK_URL          (point them at the emulator to try it out)
   SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, …     one variable per destination setting (the table)

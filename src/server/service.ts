@@ -13,6 +13,7 @@ import { DeliveryWorker } from '../delivery/worker.ts';
 import { buildApp } from './app.ts';
 import type { WebhookSecret } from './ingest.ts';
 import { createLogger } from './logger.ts';
+import { startWarnings } from './start-warnings.ts';
 
 export interface ServiceRole {
   /** HTTP ingest routes (and the console / admin API). */
@@ -105,6 +106,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   });
 
   const url = await app.listen({ port: config.port, host: config.host });
+  if (role.ingest) for (const warning of await startWarnings(config, store)) logger.warn(warning);
   worker?.start();
 
   const pruneTimer = setInterval(() => {
@@ -112,6 +114,11 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     store.prune({ olderThan }).then(
       (n) => n > 0 && logger.info({ pruned: n }, 'pruned old delivered events'),
       (err: unknown) => logger.error({ err }, 'pruning failed'),
+    );
+    // The history of operator actions is kept as long as the delivery log.
+    store.pruneAudit(olderThan).then(
+      (n) => n > 0 && logger.info({ pruned: n }, 'pruned old audit records'),
+      (err: unknown) => logger.error({ err }, 'pruning the audit log failed'),
     );
   }, PRUNE_EVERY_MS);
   pruneTimer.unref();

@@ -51,7 +51,7 @@ describe('backfill', { timeout: 120_000 }, () => {
     expect(out).toContain('line 8: traits.email "not-an-email" is not a plausible email address; ignored');
     expect(out).toContain('line 4: a "track" event, not an identify');
     expect(out).toContain('line 7: integrations.Sailthru is false');
-    expect(out).toMatch(/line 3: Invalid JSON: unexpected end of input/);
+    expect(out).toMatch(/line 3 is not JSON \(unexpected end of input/);
     expect(out).toContain('line 5: the event has neither userId nor anonymousId');
 
     // What Sailthru now holds: the identify mapping (flattened traits, email, list), in bulk.

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, runCli, startStack, until, WRITE_KEY, type Stack } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import { ADMIN_TOKEN, BIN, ROOT, runCli, startStack, until, WRITE_KEY, type Stack } from './helpers.ts';
 
 let stack: Stack;
 const ids: Record<string, number> = {};
@@ -85,11 +86,39 @@ describe('deadletters', { timeout: 120_000 }, () => {
     const one = await admin('drop', '--event', 'purchase');
     expect(one.code).toBe(0);
     expect(one.stdout).toBe('1 dead letter dropped.\n');
-    expect(await stack.service.store.getEvent(ids['dl-purchase-1'] as number)).toBeNull();
+    expect((await stack.service.store.getEvent(ids['dl-purchase-1'] as number))?.event).toMatchObject({ status: 'dropped', droppedBy: 'admin' });
 
     const rest = await admin('drop', '--all');
     expect(rest.stdout).toBe('3 dead letters dropped.\n');
     expect((await admin('list')).stdout).toBe('No dead letters.\n');
+  });
+
+  it('names ids it could not act on (not found, not a dead letter) and exits 1', async () => {
+    const missing = await admin('retry', '999999');
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('0 dead letters queued for delivery again.\n');
+    expect(missing.stderr).toBe('sailthru-destination: not retried: HTTP 404: Event 999999 not found\n');
+    // Dropped above: no longer a dead letter; one id found, one not.
+    const dropped = ids['dl-purchase-1'] as number;
+    const mixed = await admin('drop', String(dropped), '999998');
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toContain(`not dropped: HTTP 409: Event ${dropped} is dropped: only dead letters (failed) can be retried or dropped`);
+    expect(mixed.stderr).toContain('not dropped: HTTP 404: Event 999998 not found');
+  });
+
+  it('stops quietly when its reader closes the pipe (deadletters list | head)', async () => {
+    const child = spawn(process.execPath, [BIN, 'deadletters', 'list', '--url', stack.url], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ADMIN_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the CLI writes a byte (it writes after the server answers): its write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+    expect(code).toBe(0);
   });
 
   it('says when the admin token is wrong or missing, without echoing it', async () => {

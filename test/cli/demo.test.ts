@@ -52,13 +52,16 @@ describe('demo', () => {
       expect(totals.destinations).toBe(1);
 
       // Without a terminal, progress comes as plain lines every few seconds.
-      await until(() => (/^sent [\d,]+ \| accepted [\d,]+ \| rejected [\d,]+ \| delivered [\d,]+ .*Sailthru [\d.]+ calls\/s$/m.test(stdout) ? true : undefined), 250);
+      const STATUS = /^in \S+ bad \S+ \| out \S+ skip \S+ retry \S+ dead \S+ \| queue \S+ \| (\d+\/s|busy)$/m;
+      await until(() => (STATUS.test(stdout) ? true : undefined), 250);
+      // Every status line fits an 80-column terminal.
+      for (const line of stdout.split('\n').filter((l) => STATUS.test(l))) expect(line.length, line).toBeLessThanOrEqual(79);
 
       child.kill('SIGINT');
       stopped = true;
       expect(await exited).toBe(0);
       expect(stdout).toContain('Demo stopped.');
-      expect(stdout).toMatch(/Final: sent [\d,]+ \| accepted/);
+      expect(stdout).toMatch(/Final: in \S+ bad \S+ \| out /);
       expect(stderr).toBe('');
 
       // Nothing is left: both ports are closed and the temporary database is gone.

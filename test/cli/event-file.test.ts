@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { updateLineOf } from '../../src/cli/backfill-lines.ts';
-import { eventFileOf, type FileEntry } from '../../src/cli/event-file.ts';
+import { eventFileOf, problemText, type FileEntry } from '../../src/cli/event-file.ts';
 import { identifyPayload } from '../../src/destination/actions/identify.ts';
 import { resolveEventSettings } from '../../src/destination/overrides.ts';
 import { validateSettings, type DestinationSettings } from '../../src/destination/settings.ts';
@@ -16,9 +16,19 @@ describe('event files', () => {
     expect([...file.entries]).toEqual([
       { ok: true, where: 'line 1', value: { a: 1 } },
       { ok: true, where: 'line 3', value: { b: 2 } },
-      { ok: false, where: 'line 5', error: "Invalid JSON: unexpected '}' at position 6" },
+      { ok: false, where: 'line 5', error: "is not JSON (unexpected '}' at column 7)" },
       { ok: true, where: 'line 6', value: { d: 4 } },
     ]);
+  });
+
+  it('says a line of text is not JSON, naming its start, rather than what a parser expected', () => {
+    expect(entries('{"a":1}\nhello world\ntrue story\n')).toEqual([
+      { ok: true, where: 'line 1', value: { a: 1 } },
+      { ok: false, where: 'line 2', error: 'is not JSON (an event line starts with "{", this one with "hello world")' },
+      { ok: false, where: 'line 3', error: 'is not JSON (an event line starts with "{", this one with "true story")' },
+    ]);
+    expect(problemText('line 2', 'is not JSON (x)')).toBe('line 2 is not JSON (x)');
+    expect(problemText('line 5', 'the event has neither userId nor anonymousId')).toBe('line 5: the event has neither userId nor anonymousId');
   });
 
   it('keeps the other lines when the first one is broken', () => {

@@ -61,8 +61,8 @@ describe('send', { timeout: 120_000 }, () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/mixed\.ndjson: 7 events to/);
     expect(run.stdout).toContain('3 accepted, 2 rejected, 2 invalid.');
-    expect(run.stdout).toContain("line 2: Invalid JSON: unexpected '}' at position 48");
-    expect(run.stdout).toContain('line 6: Invalid JSON: unexpected end of input');
+    expect(run.stdout).toContain("line 2 is not JSON (unexpected '}' at column 49)");
+    expect(run.stdout).toContain('line 6 is not JSON (unexpected end of input');
     expect(run.stdout).toContain('line 5: the event has neither userId nor anonymousId');
     expect(run.stdout).toContain('line 7: a track event needs an event name');
     expect(run.stdout).toContain('Not everything was accepted (exit status 1).');

@@ -47,7 +47,7 @@ describe('console sessions', () => {
   it('expire after the idle time, and activity keeps them alive', async () => {
     let now = 0;
     const store = new SessionStore({ idleMs: 1000, absoluteMs: 10_000, now: () => now });
-    const s = await store.create();
+    const s = await store.create("admin");
     now = 900;
     expect(await visit(store, s.id)).toBe(s.id);
     now = 1800;
@@ -59,20 +59,20 @@ describe('console sessions', () => {
   it('expire after the absolute time whatever the activity, and are bounded in number', async () => {
     let now = 0;
     const store = new SessionStore({ idleMs: 1000, absoluteMs: 3000, maxSessions: 2, now: () => now });
-    const s = await store.create();
+    const s = await store.create("admin");
     for (now = 500; now <= 3000; now += 500) expect(await visit(store, s.id)).toBe(s.id);
     now = 3001;
     expect(await visit(store, s.id)).toBeNull();
-    const a = await store.create();
-    const b = await store.create();
-    const c = await store.create();
+    const a = await store.create("admin");
+    const b = await store.create("admin");
+    const c = await store.create("admin");
     expect([await visit(store, a.id), await visit(store, b.id), await visit(store, c.id)]).toEqual([null, b.id, c.id]);
   });
 
   it('have distinct random ids and CSRF tokens, compared in constant time', async () => {
     const store = new SessionStore();
-    const a = await store.create();
-    const b = await store.create();
+    const a = await store.create("admin");
+    const b = await store.create("admin");
     expect(new Set([a.id, b.id, a.csrf, b.csrf]).size).toBe(4);
     expect(a.csrf.length).toBeGreaterThanOrEqual(40);
     expect(sameToken(a.csrf, a.csrf)).toBe(true);
@@ -84,7 +84,7 @@ describe('console sessions', () => {
   it('keep their state sealed at rest, readable only with the id the cookie holds', async () => {
     const backend = new MemorySessionBackend();
     const one = new SessionStore({ backend, secret: 'admin-token-1' });
-    const s = await one.create();
+    const s = await one.create("admin");
     s.revealedKeys.push({ destinationId: 'd', key: 'wk_live_secret_value', label: 'web' });
     s.flash.push({ kind: 'ok', text: 'Saved' });
     await one.save(s);
@@ -102,7 +102,7 @@ describe('console sessions', () => {
   it('merge the changes of two requests running at once: a new key is neither lost nor shown twice', async () => {
     let now = 0;
     const store = new SessionStore({ idleMs: 1000, now: () => now });
-    const s = await store.create();
+    const s = await store.create("admin");
     const key = (destinationId: string, k: string) => ({ destinationId, key: k, label: 'web' });
     now = 500; // past the touch interval, so even a request that changed nothing writes
 
@@ -132,7 +132,7 @@ describe('console sessions', () => {
 
   it('merge flash messages by message, so two identical ones are two', async () => {
     const store = new SessionStore();
-    const s = await store.create();
+    const s = await store.create("admin");
     s.flash.push({ kind: 'ok', text: '0 dead letters queued again.' });
     await store.save(s);
     const shows = (await store.get(s.id))!;
@@ -146,7 +146,7 @@ describe('console sessions', () => {
 
   it('say when the session is gone, so a new key can be shown at once instead', async () => {
     const store = new SessionStore();
-    const s = await store.create();
+    const s = await store.create("admin");
     const tab = (await store.get(s.id))!;
     await store.destroy(s.id);
     tab.revealedKeys.push({ destinationId: 'd', key: 'wk-late', label: 'web' });

@@ -81,7 +81,7 @@ describe('console in a browser', () => {
     await shot('01-sign-in');
     await page.fill('#token', 'wrong-token');
     await page.click('button:has-text("Sign in")');
-    expect(await page.textContent('#token-error')).toContain('not the admin token');
+    expect(await page.textContent('#token-error')).toContain('not an admin token');
     await page.fill('#token', ADMIN_TOKEN);
     await page.click('button:has-text("Sign in")');
     await page.waitForSelector('h1:has-text("Overview")');
@@ -208,6 +208,8 @@ describe('console in a browser', () => {
     expect(await page.locator('#new-key').count()).toBe(0);
     expect(await page.content()).not.toContain(revealedKey);
     await page.click('button[aria-label="Revoke write key browser source"]');
+    // Asked first, naming the key (operators.browser.test.ts covers the confirmation itself).
+    await page.click('button:has-text("Revoke “browser source”")');
     await page.waitForSelector('.flash.ok:has-text("revoked")');
   });
 

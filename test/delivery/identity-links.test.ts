@@ -51,6 +51,8 @@ function queued(payload: SegmentEvent): QueuedEvent {
     updatedAt: now,
     settledAt: null,
     outcome: null,
+    droppedBy: null,
+    droppedAt: null,
   };
 }
 const track = (anonymousId: string, name: string): SegmentEvent => ({ type: 'track', messageId: `m-${++seq}`, anonymousId, event: name });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EventStore, LaneRef, QueuedEvent, Settlement } from '../../src/delivery/store.ts';
+import type { AuditRecordInput, EventStore, LaneRef, QueuedEvent, Settlement } from '../../src/delivery/store.ts';
 import { FakeClock, SETTINGS, batchOf, trackEvent } from './helpers.ts';
 
 /**
@@ -473,18 +473,31 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         await deadLetters(['u1', 'u1', 'u2', 'u3']);
         expect(await store.retryDeadLetters({ filter: { laneKey: 'u1' } })).toBe(2);
         expect((await store.search({ status: 'failed' })).events.map((e) => e.laneKey).sort()).toEqual(['u2', 'u3']);
-        expect(await store.dropDeadLetters({ filter: { destinationId: DEST } })).toBe(2);
+        expect(await store.dropDeadLetters({ filter: { destinationId: DEST } }, 'alice')).toBe(2);
         expect((await store.search({ status: 'failed' })).events).toEqual([]);
+        expect((await store.search({ status: 'dropped' })).events.map((e) => e.laneKey).sort()).toEqual(['u2', 'u3']);
         // Dropping never touches events that are not dead letters.
         const pending = (await store.search({ laneKey: 'u1' })).events;
         expect(pending.map((e) => e.status)).toEqual(['pending', 'pending']);
-        expect(await store.dropDeadLetters({ ids: pending.map((e) => e.id) })).toBe(0);
+        expect(await store.dropDeadLetters({ ids: pending.map((e) => e.id) }, 'alice')).toBe(0);
         expect(await store.getEvent(pending[0]!.id)).not.toBeNull();
       });
 
-      it('dropping removes the event and its attempts', async () => {
+      it('a dropped dead letter stays in the log, final, with who and when, until retention prunes it', async () => {
         const [dead] = await deadLetters(['u1']);
-        expect(await store.dropDeadLetters({ ids: [dead!.id] })).toBe(1);
+        clock.advance(5_000);
+        expect(await store.dropDeadLetters({ ids: [dead!.id] }, 'alice')).toBe(1);
+        const detail = (await store.getEvent(dead!.id))!;
+        expect(detail.event).toMatchObject({ status: 'dropped', droppedBy: 'alice', droppedAt: new Date(clock.now()), lastError: 'bad u1' });
+        expect(detail.attempts).toHaveLength(1);
+        // Final: neither dropped again nor retried, nor counted as a dead letter.
+        expect(await store.dropDeadLetters({ ids: [dead!.id] }, 'bob')).toBe(0);
+        expect(await store.retryDeadLetters({ ids: [dead!.id] })).toBe(0);
+        expect((await store.getEvent(dead!.id))!.event.droppedBy).toBe('alice');
+        expect((await store.backlogByDestination()).find((b) => b.destinationId === DEST)).toMatchObject({ failed: 0, unsettled: 0 });
+        // Retention takes it with the other final events.
+        clock.advance(8 * 86_400_000);
+        expect(await store.prune({ olderThan: received(60 * 24 * 7) })).toBe(1);
         expect(await store.getEvent(dead!.id)).toBeNull();
       });
     });
@@ -604,6 +617,49 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u4']);
         await store.append(batchOf(DEST, [trackEvent('u1')], { receivedAt: received() }));
         expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u1']);
+      });
+    });
+
+    describe('audit log', () => {
+      const entry = (action: string, extra: Partial<AuditRecordInput> = {}): AuditRecordInput => ({
+        action,
+        actor: 'alice',
+        channel: 'console',
+        source: '203.0.113.7',
+        target: null,
+        filter: null,
+        count: null,
+        detail: null,
+        ...extra,
+      });
+
+      it('records operator actions with the store clock, newest first, paged and filtered by action', async () => {
+        const first = await store.recordAudit(entry('dead-letters.drop', { filter: { destination: DEST, userId: 'u1' }, count: 10 }));
+        expect(first).toMatchObject({ action: 'dead-letters.drop', actor: 'alice', filter: { destination: DEST, userId: 'u1' }, count: 10, at: new Date(clock.now()) });
+        clock.advance(1000);
+        await store.recordAudit(entry('sign-in.failed', { actor: null, channel: 'api' }));
+        clock.advance(1000);
+        await store.recordAudit(entry('write-key.revoke', { target: 'key-1', detail: 'label "web"' }));
+
+        const all = await store.listAudit({ limit: 2 });
+        expect(all.records.map((r) => r.action)).toEqual(['write-key.revoke', 'sign-in.failed']);
+        expect(all.records[1]).toMatchObject({ actor: null, channel: 'api', filter: null, count: null });
+        const rest = await store.listAudit({ limit: 2, beforeId: all.nextBeforeId! });
+        expect(rest.records.map((r) => r.id)).toEqual([first.id]);
+        expect(rest.nextBeforeId).toBeNull();
+        expect((await store.listAudit({ action: 'sign-in.failed' })).records.map((r) => r.channel)).toEqual(['api']);
+        expect((await store.listAudit({ action: 'no-such-action' })).records).toEqual([]);
+      });
+
+      it('keeps records across a restart, and retention prunes the old ones', async () => {
+        await store.recordAudit(entry('destination.pause', { target: DEST }));
+        clock.advance(3 * 86_400_000);
+        await store.recordAudit(entry('destination.resume', { target: DEST }));
+        await store.close();
+        store = await harness.open(clock);
+        expect((await store.listAudit({})).records.map((r) => r.action)).toEqual(['destination.resume', 'destination.pause']);
+        expect(await store.pruneAudit(new Date(clock.now() - 86_400_000))).toBe(1);
+        expect((await store.listAudit({})).records.map((r) => r.action)).toEqual(['destination.resume']);
       });
     });
 

@@ -20,7 +20,7 @@ beforeAll(async () => {
   stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
   app = Fastify({ loggerInstance: pino({ level: 'silent' }) as FastifyBaseLogger });
   await app.register(adminRoutes, {
-    config: { adminToken: stack.adminToken, destinations: [] },
+    config: { admins: [{ name: 'admin', role: 'admin', token: stack.adminToken }], destinations: [] },
     store: stack.service.store,
     metrics: stack.service.metrics,
     registry: stack.service.registry,
@@ -65,7 +65,7 @@ describe('console sessions expire', () => {
   it('a session ends after 7 days whatever the activity', async () => {
     let now = 1_000_000;
     const sessions = new SessionStore({ backend: stack.service.store, now: () => now });
-    const s = await sessions.create();
+    const s = await sessions.create("admin");
     const hour = 3_600_000;
     // A request every 10 hours (inside the 12-hour idle time) for 160 hours…
     for (let h = 10; h <= 160; h += 10) {

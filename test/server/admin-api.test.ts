@@ -325,7 +325,11 @@ describe('dead letters', () => {
     const detail = obj((await h.api('GET', `/api/events/${id}`)).json.event);
     expect(detail.attemptLog).toHaveLength(2);
     expect((await h.api('POST', `/api/events/${id}/drop`)).json).toEqual({ dropped: 1 });
-    expect((await h.api('GET', `/api/events/${id}`)).status).toBe(404);
+    // Dropped, not erased: still in the log, final, naming who dropped it and when.
+    const dropped = obj((await h.api('GET', `/api/events/${id}`)).json.event);
+    expect(dropped).toMatchObject({ state: 'dropped', droppedBy: 'admin', droppedAt: expect.any(String) });
+    expect(dropped.attemptLog).toHaveLength(2);
+    expect((await h.api('POST', `/api/events/${id}/drop`)).status).toBe(409);
 
     const delivered = await sendTest({ type: 'track', userId: 'dl-one', event: 'Fine' });
     const refused = await h.api('POST', `/api/events/${String(delivered.id)}/retry`);
@@ -342,8 +346,7 @@ describe('dead letters', () => {
     await h.until(async () => ((await h.api('GET', `/api/events/${a}`)).json.event as Json).state === 'failed' || undefined, 'a to fail again');
     const byFilter = await h.api('POST', '/api/deadletters/drop', { filter: { userId: 'dl-filter-b', event: 'purchase', destination: 'default' } });
     expect(byFilter.json).toEqual({ dropped: 2 });
-    expect((await h.api('GET', `/api/events/${b}`)).status).toBe(404);
-    expect((await h.api('GET', `/api/events/${c}`)).status).toBe(404);
+    for (const dropped of [b, c]) expect(obj((await h.api('GET', `/api/events/${dropped}`)).json.event).state).toBe('dropped');
     const retryFilter = await h.api('POST', '/api/deadletters/retry', { filter: { userId: 'dl-filter-a' } });
     expect(retryFilter.json).toEqual({ retried: 1 });
   });

@@ -28,6 +28,8 @@ export interface AdminHarness {
 export interface HarnessOptions {
   adminToken?: string | null;
   env?: Record<string, string>;
+  /** Keep the server's log lines (level info) here, to check what they carry. */
+  logLines?: string[];
 }
 
 export async function startAdminHarness(options: HarnessOptions = {}): Promise<AdminHarness> {
@@ -48,7 +50,9 @@ export async function startAdminHarness(options: HarnessOptions = {}): Promise<A
     RETRY_BASE_MS: '50',
     ...options.env,
   });
-  const service = await startService(config, { ingest: true, delivery: true }, { logger: pino({ level: 'silent' }) });
+  const lines = options.logLines;
+  const logger = lines ? pino({ level: 'info' }, { write: (line: string) => void lines.push(line) }) : pino({ level: 'silent' });
+  const service = await startService(config, { ingest: true, delivery: true }, { logger });
   const seen: string[] = [];
   const harness: AdminHarness = {
     emulator,

@@ -41,15 +41,16 @@ export function retryDeadLetters(ctx: PostgresStoreContext, selector: DeadLetter
   });
 }
 
-export function dropDeadLetters(ctx: PostgresStoreContext, selector: DeadLetterSelector): Promise<number> {
+/** Marked `dropped` (kept, with their attempts, until retention prunes them). */
+export function dropDeadLetters(ctx: PostgresStoreContext, selector: DeadLetterSelector, droppedBy: string): Promise<number> {
   const drop = async (client: PoolClient, ids: number[]): Promise<number> => {
-    const { rows } = await client.query<{ n: number }>(
-      `WITH gone AS (DELETE FROM events WHERE id = ANY($1::bigint[]) AND status = 'failed' RETURNING id),
-            gone_attempts AS (DELETE FROM attempts WHERE event_id IN (SELECT id FROM gone))
-       SELECT count(*)::int AS n FROM gone`,
-      [ids],
+    const now = ctx.clock.now();
+    const { rowCount } = await client.query(
+      `UPDATE events SET status = 'dropped', dropped_by = $2, dropped_at = $3, updated_at = $3
+       WHERE id = ANY($1::bigint[]) AND status = 'failed'`,
+      [ids, droppedBy, now],
     );
-    return rows[0]!.n;
+    return rowCount ?? 0;
   };
   return inBatches(ctx, selector, drop, () => {});
 }

@@ -14,3 +14,4 @@ export * from './write-keys.ts';
 export * from './sessions.ts';
 export * from './sign-in-failures.ts';
 export * from './identity-links.ts';
+export * from './audit.ts';

@@ -118,4 +118,24 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX identity_links_user ON identity_links (destination_id, user_id);
   `,
+  // Dropped dead letters kept in the log, and the audit log (see ../sqlite/schema.ts).
+  `
+  ALTER TABLE events ADD COLUMN dropped_by TEXT;
+  ALTER TABLE events ADD COLUMN dropped_at BIGINT;
+
+  CREATE TABLE audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at BIGINT NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    actor TEXT,
+    channel TEXT NOT NULL,
+    source TEXT,
+    target TEXT,
+    filter JSON,
+    count INTEGER,
+    detail TEXT
+  );
+  CREATE INDEX audit_log_action ON audit_log (action, id);
+  CREATE INDEX audit_log_at ON audit_log (at);
+  `,
 ];

@@ -90,7 +90,7 @@ export function pageOf<R>(rows: R[], range: EventRange, toEvent: (row: R) => Sto
 /** Rows received this much after the prune cutoff end the scan (ids follow arrival only roughly). */
 export const PRUNE_SCAN_SLACK_MS = 60_000;
 
-/** What prune deletes: by default delivered, skipped and rejected; dead letters stay until handled. */
+/** What prune deletes: by default delivered, skipped, rejected and dropped; dead letters stay until handled. */
 export function pruneStatuses(options: PruneOptions): EventStatus[] {
-  return [...new Set<EventStatus>(options.statuses ?? ['delivered', 'skipped', 'rejected'])];
+  return [...new Set<EventStatus>(options.statuses ?? ['delivered', 'skipped', 'rejected', 'dropped'])];
 }

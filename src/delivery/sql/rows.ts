@@ -1,7 +1,7 @@
 import type { DestinationSettings } from '../../destination/settings.ts';
 import type { OutcomeState } from '../../destination/outcome.ts';
 import type { CallRecord } from '../../sailthru/types.ts';
-import type { AttemptRecord, Destination, EventStatus, OutcomeDetail, StoredEvent, WriteKeyRecord } from '../store.ts';
+import type { AttemptRecord, AuditRecord, Destination, EventStatus, OutcomeDetail, StoredEvent, WriteKeyRecord } from '../store.ts';
 
 /**
  * Rows as both databases return them, and the records the store hands out. The schemas have the
@@ -28,6 +28,8 @@ export interface EventRow<J> {
   updated_at: number;
   settled_at: number | null;
   outcome: J | null;
+  dropped_by: string | null;
+  dropped_at: number | null;
   /** The calls of the attempt that decided the outcome (eventColumns), stored once, on the attempt. */
   outcome_calls?: J | null;
 }
@@ -71,6 +73,19 @@ export interface WriteKeyRow {
   revoked_at: number | null;
 }
 
+export interface AuditRow<J> {
+  id: number;
+  at: number;
+  action: string;
+  actor: string | null;
+  channel: string;
+  source: string | null;
+  target: string | null;
+  filter: J | null;
+  count: number | null;
+  detail: string | null;
+}
+
 /** The columns of a write key that leave the store (never its hash). */
 export const WRITE_KEY_COLUMNS = 'id, destination_id, label, created_at, revoked_at';
 
@@ -96,6 +111,8 @@ export class RowReader<J> {
       updatedAt: new Date(row.updated_at),
       settledAt: date(row.settled_at),
       outcome: this.outcome(row),
+      droppedBy: row.dropped_by ?? null,
+      droppedAt: date(row.dropped_at ?? null),
     };
   }
 
@@ -132,6 +149,21 @@ export class RowReader<J> {
       version: row.version,
       createdAt: new Date(row.created_at),
       updatedAt: new Date(row.updated_at),
+    };
+  }
+
+  audit(row: AuditRow<J>): AuditRecord {
+    return {
+      id: row.id,
+      at: new Date(row.at),
+      action: row.action,
+      actor: row.actor,
+      channel: row.channel,
+      source: row.source,
+      target: row.target,
+      filter: row.filter === null ? null : (this.json(row.filter) as Record<string, string>),
+      count: row.count,
+      detail: row.detail,
     };
   }
 

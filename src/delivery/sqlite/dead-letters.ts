@@ -18,9 +18,9 @@ export async function retryDeadLetters(ctx: SqliteStoreContext, selector: DeadLe
   return total;
 }
 
-export async function dropDeadLetters(ctx: SqliteStoreContext, selector: DeadLetterSelector): Promise<number> {
+export async function dropDeadLetters(ctx: SqliteStoreContext, selector: DeadLetterSelector, droppedBy: string): Promise<number> {
   let total = 0;
-  for (const ids of deadLetterBatches(ctx, selector)) total += await ctx.write.call('dropDeadLetters', ids);
+  for (const ids of deadLetterBatches(ctx, selector)) total += await ctx.write.call('dropDeadLetters', ids, droppedBy, ctx.clock.now());
   return total;
 }
 

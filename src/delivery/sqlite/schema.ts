@@ -129,4 +129,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX identity_links_user ON identity_links (destination_id, user_id);
   `,
+  // Issue 17: a dropped dead letter stays in the log (status 'dropped', who and when) until
+  // retention prunes it; the audit log records every operator action (src/server/audit.ts).
+  `
+  ALTER TABLE events ADD COLUMN dropped_by TEXT;
+  ALTER TABLE events ADD COLUMN dropped_at INTEGER;
+
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    actor TEXT,
+    channel TEXT NOT NULL,
+    source TEXT,
+    target TEXT,
+    filter TEXT,
+    count INTEGER,
+    detail TEXT
+  );
+  CREATE INDEX audit_log_action ON audit_log (action, id);
+  CREATE INDEX audit_log_at ON audit_log (at);
+  `,
 ];

@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import { appendWrites } from './writes/append.ts';
+import { auditWrites } from './writes/audit.ts';
 import { deadLetterWrites } from './writes/dead-letters.ts';
 import { destinationWrites } from './writes/destinations.ts';
 import { laneWrites } from './writes/lanes.ts';
@@ -31,6 +32,7 @@ export function sqliteWrites(db: Database) {
     ...probeWrites(db),
     ...signInFailureWrites(db),
     ...identityLinkWrites(db),
+    ...auditWrites(db),
   };
 }
 

@@ -61,7 +61,11 @@ button.danger{background:var(--bad);border-color:var(--bad)}
 .badge.delivered,.badge.ok{background:#e3f3e8;color:var(--ok);border-color:#9bd0ab}
 .badge.failed,.badge.paused,.badge.bad{background:#fdecea;color:var(--bad);border-color:#f0a8a2}
 .badge.retrying,.badge.pending,.badge.warn{background:#fff3e0;color:var(--warn);border-color:#f3c98b}
-.badge.skipped,.badge.rejected{background:#eef0f3;color:var(--muted)}
+.badge.skipped,.badge.rejected,.badge.dropped{background:#eef0f3;color:var(--muted)}
+header.top .who{color:#dbe6ff;font-size:.85rem}
+/* A viewer's pages: every action form is hidden (the server refuses their POSTs anyway). */
+body.role-viewer main form[method=post]{display:none}
+.confirm{border-left:4px solid var(--bad)}
 .key-once{font-size:1.05rem;background:#fffbe6;border:2px dashed var(--warn);padding:.6rem;word-break:break-all}
 .chart svg{width:100%;height:auto;display:block}
 .chart figcaption{font-weight:600;margin-bottom:.3rem}
@@ -82,6 +86,11 @@ footer{max-width:1200px;margin:0 auto;padding:1rem;color:var(--muted);font-size:
   header.top{padding:.5rem .6rem}
   .stats dd{font-size:1.15rem}
   th,td{padding:.35rem .4rem}
+  table.activity thead{position:absolute;left:-9999px}
+  table.activity,table.activity tbody,table.activity tr,table.activity td{display:block;width:auto}
+  table.activity tr{border-bottom:1px solid var(--line);padding:.4rem 0}
+  table.activity td{border:0;padding:.1rem .4rem;text-align:left}
+  table.activity td::before{content:attr(data-label) ": ";color:var(--muted);font-size:.8rem}
 }
 `;
 

@@ -116,6 +116,7 @@ export function eventDetail(e: EventDetailView): SafeHtml {
   <dt>Attempts</dt><dd>${e.attempts}</dd>
   <dt>Received</dt><dd>${time(e.receivedAt)}</dd>
   <dt>Settled</dt><dd>${time(e.settledAt)}</dd>
+  ${e.droppedBy ? html`<dt>Dropped</dt><dd>by <strong>${e.droppedBy}</strong> at ${time(e.droppedAt)}</dd>` : null}
   ${e.nextAttemptAt ? html`<dt>Next attempt</dt><dd>${time(e.nextAttemptAt)}</dd>` : null}
   ${e.lastError ? html`<dt>Last error</dt><dd>${e.lastError}</dd>` : null}
 </dl>

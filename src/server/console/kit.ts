@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminService } from '../admin-service.ts';
+import type { Actor } from '../audit.ts';
+import type { SearchValues } from './events.ts';
 import type { SafeHtml } from './html.ts';
 import type { Flash, Session, SessionStore } from './session.ts';
 
@@ -13,6 +15,8 @@ export interface ConsoleKit {
   send(reply: FastifyReply, body: SafeHtml, status?: number): FastifyReply;
   /** The signed-in session (the preHandler has checked it and the CSRF token). */
   session(request: FastifyRequest): Session;
+  /** Who the signed-in session is (name, role), for the audit log and the role checks. */
+  actor(request: FastifyRequest): Actor;
   /** Flash messages to show once, taken out of the session. */
   flashOf(session: Session): Flash[];
   /** 303: post/redirect/get. */
@@ -60,4 +64,18 @@ function isPlainPath(value: string): boolean {
   // \p{Cc}: control characters; \s and \p{Z}: every kind of space; \p{Cf}: invisible format marks.
   if (/[\p{Cc}\p{Cf}\p{Z}\s\\]/u.test(value)) return false;
   return !value.split(/[?#]/, 1)[0]!.includes('//');
+}
+
+/** The search fields of a query or form that are set. */
+export function searchValues(q: Record<string, unknown>): SearchValues {
+  const out: SearchValues = {};
+  for (const key of ['userId', 'messageId', 'event', 'state', 'type', 'destination', 'from', 'to'] as const) {
+    const v = q[key];
+    if (typeof v === 'string' && v !== '') out[key] = v;
+  }
+  return out;
+}
+
+export function definedOnly(values: SearchValues): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
 }

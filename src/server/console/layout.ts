@@ -1,7 +1,8 @@
-import { html, type HtmlValue, type SafeHtml } from './html.ts';
+import { escapeHtml, html, raw, type HtmlValue, type SafeHtml } from './html.ts';
+import type { AdminRole } from '../../admin-tokens.ts';
 import type { Flash } from './session.ts';
 
-export type Section = 'overview' | 'settings' | 'events' | 'dead-letters' | 'tester' | 'sign-in';
+export type Section = 'overview' | 'settings' | 'events' | 'dead-letters' | 'tester' | 'activity' | 'sign-in';
 
 export interface PageOptions {
   title: string;
@@ -18,7 +19,11 @@ const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'events', href: '/events', label: 'Event delivery' },
   { section: 'dead-letters', href: '/dead-letters', label: 'Dead letters' },
   { section: 'tester', href: '/tester', label: 'Event tester' },
+  { section: 'activity', href: '/activity', label: 'Activity' },
 ];
+
+/** Where withSignedIn puts who is signed in (pages are rendered without knowing the session). */
+const SIGNED_IN_SLOT = '<!--signed-in-->';
 
 /** The page frame: skip link, banner with navigation, main landmark, footer. */
 export function page(options: PageOptions): SafeHtml {
@@ -30,7 +35,7 @@ export function page(options: PageOptions): SafeHtml {
         (n) => html`<li><a href="${n.href}"${n.section === options.section ? html` aria-current="page"` : null}>${n.label}</a></li>`,
       )}</ul>
     </nav>
-    <form method="post" action="/sign-out">${csrfField(options.csrf)}<button type="submit">Sign out</button></form>`;
+    ${raw(SIGNED_IN_SLOT)}<form method="post" action="/sign-out" class="sign-out">${csrfField(options.csrf)}<button type="submit">Sign out</button></form>`;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -54,6 +59,17 @@ ${options.body}
 <footer role="contentinfo">Self-hosted Segment-compatible destination for Sailthru. Times are UTC.</footer>
 </body>
 </html>`;
+}
+
+/**
+ * A rendered page with who is signed in filled in. A viewer's page is marked `role-viewer`: the
+ * stylesheet hides every action form but sign-out, and the server refuses their POSTs anyway.
+ */
+export function withSignedIn(pageText: string, who: { name: string; role: AdminRole }): string {
+  if (!pageText.includes(SIGNED_IN_SLOT)) return pageText;
+  const label = `<span class="who">Signed in as <strong>${escapeHtml(who.name)}</strong>${who.role === 'viewer' ? ' (viewer: read only)' : ''}</span>`;
+  const marked = who.role === 'viewer' ? pageText.replace('<body>', '<body class="role-viewer">') : pageText;
+  return marked.replace(SIGNED_IN_SLOT, label);
 }
 
 export function csrfField(token: string | null): SafeHtml {

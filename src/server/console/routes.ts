@@ -1,15 +1,19 @@
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FailedAttempts, tokenMatches } from '../admin-auth.ts';
+import type { AdminDirectory, FailedAttempts } from '../admin-auth.ts';
 import { AdminError } from '../admin-errors.ts';
 import { parseDeadLetterFilter, parseEventId, parseEventQuery } from '../admin-input.ts';
 import type { AdminService } from '../admin-service.ts';
+import { viewerRefusal, type Actor, type AuditTrail } from '../audit.ts';
 import { SAMPLE_EVENTS, sampleById } from '../sample-events.ts';
+import { actionRoutes } from './action-routes.ts';
+import { activityRoutes } from './activity.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
 import { deadLettersPage } from './dead-letters.ts';
-import { eventPage, eventsPage, type SearchValues } from './events.ts';
+import { eventPage, eventsPage } from './events.ts';
+import { definedOnly, safeNext, searchValues, type ConsoleKit, type Form } from './kit.ts';
+import { withSignedIn } from './layout.ts';
 import { overviewPage } from './overview.ts';
-import { safeNext, type ConsoleKit, type Form } from './kit.ts';
 import { sameToken, type Session, type SessionStore } from './session.ts';
 import { settingsRoutes } from './settings-routes.ts';
 import { messagePage, noTokenPage, signInPage } from './sign-in.ts';
@@ -21,8 +25,11 @@ import { testerPage, type TesterState } from './tester.ts';
  */
 export interface ConsoleOptions {
   service: AdminService;
-  adminToken: string | undefined;
+  admins: AdminDirectory;
+  audit: AuditTrail;
   sessions: SessionStore;
+  /** Who a session is (its admin's current role). */
+  sessionActor: (request: FastifyRequest, session: Session) => Actor;
   failedAttempts: FailedAttempts;
   /** Reads the signed session cookie of a request. */
   sessionOf: (request: FastifyRequest) => Promise<Session | null>;
@@ -46,6 +53,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 export async function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): Promise<void> {
   const { service, sessions } = options;
   const sessionByRequest = new WeakMap<FastifyRequest, Session>();
+  const actorByRequest = new WeakMap<FastifyRequest, Actor>();
   await app.register(formbody, { bodyLimit: 256 * 1024 });
 
   const kit: ConsoleKit = {
@@ -57,6 +65,11 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       // The preHandler guarantees it for every non-public route.
       if (!s) throw new AdminError(403, 'Not signed in');
       return s;
+    },
+    actor: (request) => {
+      const a = actorByRequest.get(request);
+      if (!a) throw new AdminError(403, 'Not signed in');
+      return a;
     },
     flashOf: (s) => s.flash.splice(0),
     redirect: (reply, to) => reply.redirect(to, 303),
@@ -73,7 +86,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) reply.header(name, value);
     const route = request.routeOptions.url ?? '';
     if (route.startsWith('/assets/')) return undefined;
-    if (!options.adminToken) return send(reply, noTokenPage(), 403);
+    if (options.admins.closed) return send(reply, noTokenPage(), 403);
     return undefined;
   });
 
@@ -86,12 +99,17 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       return send(reply, messagePage('Signed out', 'Your session has ended. Sign in again, then repeat the action.', null), 401);
     }
     sessionByRequest.set(request, s);
+    const actor = options.sessionActor(request, s);
+    actorByRequest.set(request, actor);
     if (request.method === 'POST' && !sameToken(str(form(request), '_csrf'), s.csrf)) {
       return send(
         reply,
         messagePage('Form refused', 'This form did not carry this session’s CSRF token, so nothing was changed. Reload the page and try again.', s.csrf),
         403,
       );
+    }
+    if (request.method === 'POST' && route !== '/sign-out' && actor.role !== 'admin') {
+      return send(reply, messagePage('Read only', viewerRefusal(actor.name).message, s.csrf), 403);
     }
     return undefined;
   });
@@ -107,7 +125,8 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
         request.log.warn({ err: error }, 'could not save the console session');
       }
     }
-    return payload;
+    const actor = actorByRequest.get(request);
+    return actor && typeof payload === 'string' ? withSignedIn(payload, actor) : payload;
   });
 
   app.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
@@ -147,12 +166,14 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
       return again('The sign-in form expired; reload the page and sign in again.', 403);
     }
     if (await options.failedAttempts.blocked(request.ip)) return again('Too many wrong tokens from this address; wait 15 minutes.', 429);
-    if (!tokenMatches(str(f, 'token'), options.adminToken ?? '')) {
+    const admin = options.admins.identify(str(f, 'token'));
+    if (!admin) {
       await options.failedAttempts.record(request.ip);
-      return again('That is not the admin token.', 401);
+      await options.audit.record({ name: null, channel: 'console', source: request.ip }, 'sign-in.failed', { detail: 'wrong admin token at the console sign-in' });
+      return again('That is not an admin token.', 401);
     }
     await options.failedAttempts.clear(request.ip);
-    const s = await sessions.create();
+    const s = await sessions.create(admin.name);
     options.setSessionCookie(reply, s);
     reply.clearCookie(PRE_COOKIE, { path: '/sign-in' });
     return redirect(reply, next);
@@ -173,6 +194,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   });
 
   settingsRoutes(app, kit);
+  activityRoutes(app, kit);
 
   // ── event delivery ────────────────────────────────────────────────────
 
@@ -198,33 +220,6 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return send(reply, eventPage(await service.getEvent(parseEventId(param(request, 'id'))), s.csrf, flashOf(s)));
   });
 
-  app.post('/events/:id/retry', async (request, reply) => {
-    const s = session(request);
-    const id = parseEventId(param(request, 'id'));
-    const n = await service.retryEvent(id);
-    s.flash.push({ kind: 'ok', text: n ? `Event #${id} is queued again at the head of its lane.` : `Event #${id} was not retried.` });
-    return redirect(reply, safeNext(str(form(request), 'back') || `/events/${id}`));
-  });
-
-  app.post('/events/:id/drop', async (request, reply) => {
-    const s = session(request);
-    const id = parseEventId(param(request, 'id'));
-    const n = await service.dropEvent(id);
-    s.flash.push({ kind: 'ok', text: n ? `Event #${id} dropped.` : `Event #${id} was not dropped.` });
-    return redirect(reply, safeNext(str(form(request), 'back') || '/dead-letters'));
-  });
-
-  app.post('/users/delete', async (request, reply) => {
-    const s = session(request);
-    const f = form(request);
-    const result = await service.deleteUser(str(f, 'userId'), str(f, 'destination') || undefined);
-    s.flash.push({
-      kind: 'ok',
-      text: `Deletion of user "${str(f, 'userId').trim()}" queued${result.eventId !== undefined ? ` as event #${result.eventId}` : ''}; it is sent after that user's earlier events.`,
-    });
-    return redirect(reply, `/events?${new URLSearchParams({ userId: str(f, 'userId').trim() }).toString()}`);
-  });
-
   // ── dead letters ──────────────────────────────────────────────────────
 
   app.get('/dead-letters', async (request, reply) => {
@@ -242,16 +237,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     return send(reply, deadLettersPage(values, result, await service.listDestinations(), s.csrf, flash));
   });
 
-  for (const action of ['retry', 'drop'] as const) {
-    app.post(`/dead-letters/${action}`, async (request, reply) => {
-      const s = session(request);
-      const f = form(request);
-      const filter = parseDeadLetterFilter(f);
-      const n = action === 'retry' ? await service.retryDeadLetters({ filter }) : await service.dropDeadLetters({ filter });
-      s.flash.push({ kind: 'ok', text: action === 'retry' ? `${n} dead letters queued again.` : `${n} dead letters dropped.` });
-      return redirect(reply, `/dead-letters?${new URLSearchParams(definedOnly(searchValues(f))).toString()}`);
-    });
-  }
+  actionRoutes(app, kit);
 
   // ── event tester ──────────────────────────────────────────────────────
 
@@ -284,7 +270,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     }
     if (state.problems.length === 0) {
       try {
-        state.result = await service.sendTestEvent({ destination: state.destination || undefined, event, waitMs: 10_000 });
+        state.result = await service.sendTestEvent(kit.actor(request), { destination: state.destination || undefined, event, waitMs: 10_000 });
       } catch (error) {
         if (!(error instanceof AdminError)) throw error;
         state.problems.push(...(error.problems.length ? error.problems : [error.message]));
@@ -292,19 +278,6 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     }
     return send(reply, testerPage(SAMPLE_EVENTS, destinations, state, s.csrf, flashOf(s)), state.problems.length ? 400 : 200);
   });
-}
-
-function searchValues(q: Record<string, unknown>): SearchValues {
-  const out: SearchValues = {};
-  for (const key of ['userId', 'messageId', 'event', 'state', 'type', 'destination', 'from', 'to'] as const) {
-    const v = q[key];
-    if (typeof v === 'string' && v !== '') out[key] = v;
-  }
-  return out;
-}
-
-function definedOnly(values: SearchValues): Record<string, string> {
-  return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== ''));
 }
 
 export { safeNext };

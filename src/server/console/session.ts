@@ -24,6 +24,8 @@ export interface RevealedKey {
 
 export interface Session {
   id: string;
+  /** The name of the admin token that signed in (ADMIN_TOKENS); its role is looked up per request. */
+  admin: string;
   csrf: string;
   createdAt: number;
   lastSeen: number;
@@ -37,8 +39,9 @@ export interface SessionStoreOptions {
   /** Where sessions live; default: this process's memory (tests, tools). */
   backend?: ConsoleSessionStore;
   /**
-   * ADMIN_TOKEN. The database keys a session by HMAC(ADMIN_TOKEN, id), so changing the token
-   * signs everyone out, and neither the database nor a cookie alone can test guesses of it.
+   * Derived from every admin token (AdminDirectory.sessionSecret). The database keys a session
+   * by HMAC(secret, id), so changing a token signs everyone out, and neither the database nor a
+   * cookie alone can test guesses of it.
    */
   secret?: string;
   /** default 12 h without a request */
@@ -62,6 +65,8 @@ export function sameToken(a: string | undefined, b: string): boolean {
 }
 
 interface SessionState {
+  /** Set at sign-in, never changed. */
+  admin: string;
   flash: Flash[];
   revealedKeys: RevealedKey[];
 }
@@ -103,9 +108,9 @@ export class SessionStore {
     return Math.floor(this.idleMs / 1000);
   }
 
-  async create(): Promise<Session> {
+  async create(admin: string): Promise<Session> {
     const now = this.now();
-    const session: Session = { id: randomToken(), csrf: randomToken(), createdAt: now, lastSeen: now, flash: [], revealedKeys: [] };
+    const session: Session = { id: randomToken(), admin, csrf: randomToken(), createdAt: now, lastSeen: now, flash: [], revealedKeys: [] };
     const state = stateOf(session);
     const idHash = this.hashOf(session.id);
     const sealed = seal(session.id, idHash, state);
@@ -127,6 +132,7 @@ export class SessionStore {
       return null;
     }
     const state = unseal(id, idHash, record.state);
+    if (state.admin === '') return null;
     const session: Session = { id, csrf: record.csrf, createdAt: record.createdAt, lastSeen: now, ...state };
     this.loaded.set(session, { sealed: record.state, state: stateOf(session), lastSeen: record.lastSeen });
     return session;
@@ -199,7 +205,7 @@ export class SessionStore {
 }
 
 function stateOf(session: SessionState): string {
-  const state: SessionState = { flash: session.flash, revealedKeys: session.revealedKeys };
+  const state: SessionState = { admin: session.admin, flash: session.flash, revealedKeys: session.revealedKeys };
   return JSON.stringify(state);
 }
 
@@ -210,6 +216,7 @@ function stateOf(session: SessionState): string {
  */
 function merge(base: SessionState, mine: SessionState, theirs: SessionState): SessionState {
   return {
+    admin: theirs.admin,
     flash: mergeItems(base.flash, mine.flash, theirs.flash, (f) => f.id ?? `${f.kind}:${f.text}`),
     revealedKeys: mergeItems(base.revealedKeys, mine.revealedKeys, theirs.revealedKeys, (k) => k.key),
   };
@@ -246,9 +253,13 @@ function unseal(id: string, idHash: string, text: string): SessionState {
     decipher.setAAD(Buffer.from(idHash));
     decipher.setAuthTag(bytes.subarray(12, 28));
     const state = JSON.parse(Buffer.concat([decipher.update(bytes.subarray(28)), decipher.final()]).toString('utf8')) as SessionState;
-    return { flash: Array.isArray(state.flash) ? state.flash : [], revealedKeys: Array.isArray(state.revealedKeys) ? state.revealedKeys : [] };
+    return {
+      admin: typeof state.admin === 'string' ? state.admin : '',
+      flash: Array.isArray(state.flash) ? state.flash : [],
+      revealedKeys: Array.isArray(state.revealedKeys) ? state.revealedKeys : [],
+    };
   } catch {
-    return { flash: [], revealedKeys: [] };
+    return { admin: '', flash: [], revealedKeys: [] };
   }
 }
 

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { SECRET_SETTING_KEYS, SETTING_KEYS } from '../../destination/settings.ts';
 import { AdminError } from '../admin-errors.ts';
+import { confirmPage, isConfirmed } from './confirm.ts';
 import { destinationPage, destinationsPage, formValuesOf, type FormState } from './destinations.ts';
 import { safeNext, type ConsoleKit, type Form } from './kit.ts';
 import { messagePage } from './sign-in.ts';
 
 /** The console's settings pages: destinations, their settings and write keys. */
 export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
-  const { service, sessions, send, session, flashOf, redirect, form, str, param } = kit;
+  const { service, sessions, send, session, actor, flashOf, redirect, form, str, param } = kit;
   /** A destination's page as it stands, before any new key is added to it. */
   const destinationView = async (id: string) => {
     const destination = await service.getDestination(id);
@@ -24,7 +25,7 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
     const f = form(request);
     const settings = settingsFromForm(f, str, false);
     try {
-      const d = await service.createDestination({ id: str(f, 'id'), name: str(f, 'name'), settings });
+      const d = await service.createDestination(actor(request), { id: str(f, 'id'), name: str(f, 'name'), settings });
       s.flash.push({ kind: 'ok', text: `Destination ${d.name} added. Create a write key below so sources can send events.` });
       return redirect(reply, `/destinations/${encodeURIComponent(d.id)}`);
     } catch (error) {
@@ -49,7 +50,7 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
     const f = form(request);
     const before = await service.getDestination(id);
     try {
-      const d = await service.updateDestination(id, { name: str(f, 'name'), settings: settingsFromForm(f, str, true) });
+      const d = await service.updateDestination(actor(request), id, { name: str(f, 'name'), settings: settingsFromForm(f, str, true) });
       s.flash.push({
         kind: 'ok',
         text: `Settings saved (version ${d.version}). They apply to the next delivery.${before.paused ? ' Delivery resumed.' : ''}`,
@@ -66,7 +67,7 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
     const s = session(request);
     const id = param(request, 'id');
     try {
-      const result = await service.testConnection(id);
+      const result = await service.testConnection(actor(request), id);
       s.flash.push({ kind: result.ok ? 'ok' : 'error', text: `Test connection: ${result.message}` });
     } catch (error) {
       if (!(error instanceof AdminError) || error.status !== 400) throw error;
@@ -77,14 +78,14 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
 
   app.post('/destinations/:id/pause', async (request, reply) => {
     const s = session(request);
-    const d = await service.pause(param(request, 'id'), str(form(request), 'reason'));
+    const d = await service.pause(actor(request), param(request, 'id'), str(form(request), 'reason'));
     s.flash.push({ kind: 'info', text: `${d.name} is paused. Events are kept until it is resumed.` });
     return redirect(reply, safeNext(str(form(request), 'back') || `/destinations/${encodeURIComponent(d.id)}`));
   });
 
   app.post('/destinations/:id/resume', async (request, reply) => {
     const s = session(request);
-    const d = await service.resume(param(request, 'id'));
+    const d = await service.resume(actor(request), param(request, 'id'));
     s.flash.push({ kind: 'ok', text: `${d.name} resumed: queued events are being delivered.` });
     return redirect(reply, safeNext(str(form(request), 'back') || `/destinations/${encodeURIComponent(d.id)}`));
   });
@@ -92,7 +93,7 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
   app.post('/destinations/:id/write-keys', async (request, reply) => {
     const s = session(request);
     const id = param(request, 'id');
-    const created = await service.createWriteKey(id, str(form(request), 'label'));
+    const created = await service.createWriteKey(actor(request), id, str(form(request), 'label'));
     const revealed = { destinationId: id, key: created.key, label: created.writeKey.label };
     s.revealedKeys.push(revealed);
     // Saved here rather than in onSend: when the key cannot be kept for the next page (the store
@@ -117,7 +118,30 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
 
   app.post('/write-keys/:keyId/revoke', async (request, reply) => {
     const s = session(request);
-    const key = await service.revokeWriteKey(param(request, 'keyId'));
+    const keyId = param(request, 'keyId');
+    if (!isConfirmed(form(request))) {
+      const key = await service.writeKey(keyId);
+      const destination = await service.getDestination(key.destinationId);
+      const back = `/destinations/${encodeURIComponent(key.destinationId)}`;
+      return send(
+        reply,
+        confirmPage(
+          {
+            title: `Revoke write key “${key.label}”?`,
+            section: 'settings',
+            question: key.revokedAt ? `Write key “${key.label}” is already revoked.` : `Revoke write key “${key.label}” of ${destination.name} (${key.destinationId}), created ${key.createdAt.slice(0, 10)}?`,
+            consequence: 'Every source sending with this key is refused (401) from then on. A revoked key cannot be restored: create a new one instead.',
+            action: `/write-keys/${keyId}/revoke`,
+            fields: {},
+            confirmLabel: `Revoke “${key.label}”`,
+            cancelHref: back,
+            nothingToDo: key.revokedAt !== null,
+          },
+          s.csrf,
+        ),
+      );
+    }
+    const key = await service.revokeWriteKey(actor(request), keyId);
     s.flash.push({ kind: 'ok', text: `Write key "${key.label}" revoked: requests with it are refused from now on.` });
     return redirect(reply, `/destinations/${encodeURIComponent(key.destinationId)}`);
   });
@@ -129,7 +153,7 @@ export function settingsRoutes(app: FastifyInstance, kit: ConsoleKit): void {
       s.flash.push({ kind: 'error', text: `Not deleted: type the id "${id}" to confirm.` });
       return redirect(reply, `/destinations/${encodeURIComponent(id)}`);
     }
-    await service.deleteDestination(id);
+    await service.deleteDestination(actor(request), id);
     s.flash.push({ kind: 'ok', text: `Destination ${id} deleted.` });
     return redirect(reply, '/destinations');
   });

@@ -12,7 +12,7 @@ export function signInPage(options: { next: string; preToken: string; error?: st
     <input type="hidden" name="_pre" value="${options.preToken}">
     <input type="hidden" name="next" value="${options.next}">
     <div>
-      <label for="token">Admin token <span class="hint">The ADMIN_TOKEN this server was started with.</span></label>
+      <label for="token">Admin token <span class="hint">Your token from ADMIN_TOKENS, or the server's ADMIN_TOKEN.</span></label>
       <input id="token" name="token" type="password" autocomplete="current-password" required autofocus${
         options.error ? html` aria-invalid="true" aria-describedby="token-error"` : null
       }>

@@ -14,8 +14,9 @@ export function deadLetterWrites(db: Database) {
        pending = lanes.pending + excluded.pending,
        next_run_at = CASE WHEN lanes.leased_by IS NULL OR lanes.lease_until <= @now THEN @now ELSE lanes.next_run_at END`,
   );
-  const deleteFailed = db.prepare("DELETE FROM events WHERE id = ? AND status = 'failed'");
-  const deleteAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
+  const markDropped = db.prepare(
+    "UPDATE events SET status = 'dropped', dropped_by = @by, dropped_at = @now, updated_at = @now WHERE id = @id AND status = 'failed'",
+  );
   return {
     /** Dead letters among `ids` back to pending at the head of their lanes; returns how many. */
     retryDeadLetters(ids: number[], now: number): number {
@@ -36,14 +37,10 @@ export function deadLetterWrites(db: Database) {
       return count;
     },
 
-    dropDeadLetters(ids: number[]): number {
+    /** Dead letters among `ids` marked dropped (kept, with their attempts, until pruned). */
+    dropDeadLetters(ids: number[], by: string, now: number): number {
       let count = 0;
-      for (const id of ids) {
-        if (deleteFailed.run(id).changes > 0) {
-          deleteAttempts.run(id);
-          count++;
-        }
-      }
+      for (const id of ids) count += markDropped.run({ id, by, now }).changes;
       return count;
     },
   };
