@@ -11,3 +11,5 @@ export * from './prune.ts';
 export * from './destinations.ts';
 export * from './write-keys.ts';
 export * from './sessions.ts';
+export * from './log-activity.ts';
+export * from './series.ts';

@@ -4,6 +4,7 @@ import { deadLetterWrites } from './writes/dead-letters.ts';
 import { destinationWrites } from './writes/destinations.ts';
 import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
+import { seriesWrites } from './writes/series.ts';
 import { sessionWrites } from './writes/sessions.ts';
 import { settleWrites } from './writes/settle.ts';
 import { writeKeyWrites } from './writes/write-keys.ts';
@@ -25,6 +26,7 @@ export function sqliteWrites(db: Database) {
     ...destinationWrites(db),
     ...writeKeyWrites(db),
     ...sessionWrites(db),
+    ...seriesWrites(db),
   };
 }
 
