@@ -20,6 +20,7 @@ import {
 import { testConnection, type ConnectionTestResult } from './connection-test.ts';
 import type { RefusalSummary } from './ingest-refusals.ts';
 import type { Series, SeriesSampler } from './series-sampler.ts';
+import type { SeriesRange } from './series-buckets.ts';
 
 /**
  * Every operator action, once: the admin JSON API and the console both call these, so each
@@ -37,7 +38,7 @@ export interface AdminServiceDeps {
   registry: Pick<DestinationRegistry, 'gateFor'>;
   /** Where console/API-made events enter: the metrics-counting sink, as ingest uses. */
   sink: IngestSink;
-  sampler: SeriesSampler;
+  sampler: Pick<SeriesSampler, 'series'>;
   config: Pick<AppConfig, 'adminToken' | 'destinations'>;
   /** Connection tests' timeout, ms (default 5 s). */
   connectionTimeoutMs?: number;
@@ -95,7 +96,7 @@ export class AdminService {
 
   // ── overview and charts ─────────────────────────────────────────────
 
-  async overview(minutes = 60): Promise<Overview> {
+  async overview(which: SeriesRange | number = '1h'): Promise<Overview> {
     const destinations = await this.listDestinations();
     const backlogs = destinations.map((d) => d.backlog);
     const ages = backlogs.map((b) => b.oldestUnsettledAgeMs).filter((a): a is number => a !== null);
@@ -109,13 +110,14 @@ export class AdminService {
         deadLetters: sumOf(backlogs, 'failed'),
         oldestUnsettledAgeMs: ages.length === 0 ? null : Math.max(...ages),
       },
-      series: await this.series(minutes),
+      series: await this.series(which),
       refused: this.deps.refusals?.summary() ?? [],
     };
   }
 
-  series(minutes = 60): Promise<Series> {
-    return this.deps.sampler.series(minutes);
+  /** A range (1h, 24h, 7d), or the last 1–60 minutes. */
+  series(which: SeriesRange | number = '1h'): Promise<Series> {
+    return this.deps.sampler.series(which);
   }
 
   // ── destinations ─────────────────────────────────────────────────────

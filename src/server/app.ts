@@ -7,6 +7,7 @@ import type { AppConfig } from '../config.ts';
 import { adminRoutes } from './admin.ts';
 import { healthRoutes } from './health.ts';
 import { ingestRoutes, RefusalMonitor, type WebhookSecret } from './ingest.ts';
+import type { SeriesSampler } from './series-sampler.ts';
 
 /** Everything the HTTP side reaches: the store (through its interfaces) and process state. */
 export interface AppDeps {
@@ -19,6 +20,8 @@ export interface AppDeps {
   /** Serve the ingest routes (false on a worker-only process). */
   ingest: boolean;
   isShuttingDown: () => boolean;
+  /** This process's chart sampler (writes its figures to the store; the console reads them). */
+  sampler?: SeriesSampler;
 }
 
 /** The fastify app: ingest, health and metrics, admin API and console, each its own plugin. */
@@ -65,7 +68,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onRefused: (refused) => refusals.record(refused),
     });
     // The admin API and console: served where ingest is (DESIGN.md "Contracts").
-    await app.register(adminRoutes, { config: deps.config, store: deps.store, metrics: deps.metrics, registry: deps.registry, refusals });
+    await app.register(adminRoutes, {
+      config: deps.config,
+      store: deps.store,
+      metrics: deps.metrics,
+      registry: deps.registry,
+      refusals,
+      ...(deps.sampler ? { sampler: deps.sampler } : {}),
+    });
   }
 
   return app;

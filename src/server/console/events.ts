@@ -4,7 +4,7 @@ import { html, prettyJson, type SafeHtml } from './html.ts';
 import { actionButton, badge, csrfField, page, time } from './layout.ts';
 import type { Flash } from './session.ts';
 
-export type SearchValues = Partial<Record<'userId' | 'messageId' | 'event' | 'state' | 'type' | 'destination' | 'from' | 'to', string>>;
+export type SearchValues = Partial<Record<'userId' | 'messageId' | 'event' | 'state' | 'type' | 'destination' | 'from' | 'to' | 'reason', string>>;
 
 const text = (id: string, label: string, value: string | undefined, hint = ''): SafeHtml =>
   html`<div><label for="${id}">${label}${hint ? html` <span class="hint">${hint}</span>` : null}</label><input id="${id}" name="${id}" type="text" value="${value ?? ''}"></div>`;
