@@ -131,6 +131,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   listWriteKeys(destinationId?: string): Promise<S.WriteKeyRecord[]> {
     return this.operations.listWriteKeys(this.ctx, destinationId);
   }
+  recordWriteKeyUse(keys: string[], at: Date): Promise<void> {
+    return this.operations.recordWriteKeyUse(this.ctx, keys, at);
+  }
   destinationFor(writeKey: string): Promise<string | null> {
     return this.operations.destinationFor(this.ctx, writeKey);
   }

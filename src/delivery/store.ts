@@ -193,8 +193,12 @@ export interface WriteKeyRecord {
   id: string;
   destinationId: string;
   label: string;
+  /** The key's first characters (write-keys.ts: writeKeyPrefix); null when too short to show any. */
+  prefix: string | null;
   createdAt: Date;
   revokedAt: Date | null;
+  /** When ingest last accepted it (recorded about once a minute); null when never. */
+  lastUsedAt: Date | null;
 }
 
 export interface CreatedWriteKey {
@@ -328,6 +332,8 @@ export interface WriteKeyStore extends WriteKeyDirectory {
   /** Returns false when there is no such key or it was already revoked. */
   revokeWriteKey(id: string): Promise<boolean>;
   listWriteKeys(destinationId?: string): Promise<WriteKeyRecord[]>;
+  /** Ingest accepted these keys at `at`: last-used times move forward only. */
+  recordWriteKeyUse(keys: string[], at: Date): Promise<void>;
 }
 
 /** A console session as the database keeps it (src/server/console/session.ts owns its meaning). */

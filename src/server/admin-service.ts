@@ -19,6 +19,7 @@ import {
 } from './admin-views.ts';
 import { testConnection, type ConnectionTestResult } from './connection-test.ts';
 import type { RefusalSummary } from './ingest-refusals.ts';
+import { markTestEvent } from './test-events.ts';
 import type { Series, SeriesSampler } from './series-sampler.ts';
 import type { SeriesRange } from './series-buckets.ts';
 
@@ -282,7 +283,7 @@ export class AdminService {
     if (Array.isArray((event as { batch?: unknown }).batch)) throw invalid(['event must be one event, not a batch']);
     const waitMs = waitOf(input.waitMs);
     const destinationId = await this.resolveDestination(input.destination);
-    const stored = await this.appendOne(destinationId, event as Record<string, unknown>);
+    const stored = await this.appendOne(destinationId, markTestEvent(event as Record<string, unknown>));
     if (stored.eventId === undefined) throw new AdminError(503, 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
     const deadline = Date.now() + waitMs;
     for (;;) {

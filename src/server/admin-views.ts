@@ -1,4 +1,5 @@
 import type { AttemptRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
+import { isTestEvent } from './test-events.ts';
 import { SECRET_SETTING_KEYS, validateSettings, type DestinationSettings, type SecretSettingKey } from '../destination/settings.ts';
 
 /**
@@ -74,8 +75,12 @@ export interface WriteKeyView {
   id: string;
   destinationId: string;
   label: string;
+  /** The key's first characters, to tell keys apart; null for a short chosen key. */
+  prefix: string | null;
   createdAt: string;
   revokedAt: string | null;
+  /** When ingest last accepted it (to the minute or so); null when never. */
+  lastUsedAt: string | null;
 }
 
 export function writeKeyView(k: WriteKeyRecord): WriteKeyView {
@@ -83,8 +88,10 @@ export function writeKeyView(k: WriteKeyRecord): WriteKeyView {
     id: k.id,
     destinationId: k.destinationId,
     label: k.label,
+    prefix: k.prefix,
     createdAt: k.createdAt.toISOString(),
     revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
+    lastUsedAt: iso(k.lastUsedAt),
   };
 }
 
@@ -105,6 +112,8 @@ export interface EventSummaryView {
   updatedAt: string;
   settledAt: string | null;
   nextAttemptAt: string | null;
+  /** Sent from the event tester (src/server/test-events.ts). */
+  test: boolean;
 }
 
 export function eventSummaryView(e: StoredEvent): EventSummaryView {
@@ -123,6 +132,7 @@ export function eventSummaryView(e: StoredEvent): EventSummaryView {
     updatedAt: e.updatedAt.toISOString(),
     settledAt: iso(e.settledAt),
     nextAttemptAt: iso(e.nextAttemptAt),
+    test: isTestEvent(e.payload),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DeliveryMetrics } from '../delivery/metrics.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { EventStore } from '../delivery/store.ts';
+import { WriteKeyUsage } from '../delivery/write-key-usage.ts';
 import type { AppConfig } from '../config.ts';
 import { adminRoutes } from './admin.ts';
 import { healthRoutes } from './health.ts';
@@ -58,9 +59,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.ingest) {
     const refusals = new RefusalMonitor({ registry: deps.metrics.registry, logger: deps.logger });
+    const writeKeys = new WriteKeyUsage(deps.store, { onError: (err) => deps.logger.warn({ err }, 'could not record when write keys were last used') });
+    app.addHook('onClose', () => writeKeys.flush());
     await app.register(ingestRoutes, {
       sink: deps.metrics.instrumentSink(deps.store),
-      writeKeys: deps.store,
+      writeKeys,
       webhookSecrets: deps.webhookSecrets,
       maxBacklog: deps.config.maxBacklog,
       isShuttingDown: deps.isShuttingDown,

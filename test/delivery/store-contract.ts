@@ -660,6 +660,22 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect((await store.recentActivity(limited.cursor, 2)).events.map((e) => e.messageId)).toEqual([e3.messageId]);
       });
 
+      it('keeps a write key prefix to tell keys apart, and when ingest last accepted it', async () => {
+        const created = await store.createWriteKey(DEST, 'website');
+        expect(created.record.prefix).toBe(created.key.slice(0, 7));
+        expect(created.record.lastUsedAt).toBeNull();
+        const chosen = await store.importWriteKey(OTHER, 'chosen-key-0123456789', 'env');
+        expect(chosen.prefix).toBe('chos');
+        expect((await store.importWriteKey(OTHER, 'short-key', 'env')).prefix).toBeNull();
+        await store.recordWriteKeyUse([created.key, 'chosen-key-0123456789', 'unknown-key'], new Date(clock.now()));
+        // Older news never moves it back.
+        await store.recordWriteKeyUse([created.key], new Date(clock.now() - 60_000));
+        const keys = await store.listWriteKeys();
+        expect(keys.find((k) => k.id === created.record.id)?.lastUsedAt).toEqual(new Date(clock.now()));
+        expect(keys.find((k) => k.id === chosen.id)?.lastUsedAt).toEqual(new Date(clock.now()));
+        expect(JSON.stringify(keys)).not.toContain(created.key);
+      });
+
       it('keeps chart buckets per process, replaces a process own row, prunes by resolution', async () => {
         const row = (bucketStart: number, processId: string, n: number, resolutionMs = 10_000) => ({
           resolutionMs,

@@ -105,6 +105,8 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_anonymous_id ON events (anonymous_id, id) WHERE anonymous_id IS NOT NULL;
   DROP INDEX events_event_name;
   CREATE INDEX events_event_name_folded ON events ((translate(event_name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE "C"), id);
+  ALTER TABLE write_keys ADD COLUMN key_prefix TEXT;
+  ALTER TABLE write_keys ADD COLUMN last_used_at BIGINT;
   CREATE TABLE series_buckets (
     resolution_ms BIGINT NOT NULL,
     bucket_start BIGINT NOT NULL,
