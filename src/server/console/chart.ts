@@ -90,7 +90,7 @@ export function formatValue(v: number | null, kind: ValueKind): string {
     const { unit, perUnit } = durationUnit(Math.abs(v));
     return `${trim(v / perUnit, unit === 'ms' ? 0 : 1)} ${unit}`;
   }
-  return `${formatNumber(v)} /s`;
+  return `${trim(v, Math.abs(v) >= 10 ? 1 : 2)} /s`;
 }
 
 /** 0 and 3–5 round steps up to at least `max` (in the axis's unit). */
@@ -117,9 +117,11 @@ export function yAxis(maxRaw: number, kind: ValueKind): { ticks: number[]; label
   return { ticks, labels: ticks.map((t) => (kind === 'count' ? t.toLocaleString('en-US') : trim(t, 2))), perUnit: 1, unit: kind === 'rate' ? '/s' : '' };
 }
 
+/** Dates over a day, seconds under a quarter of an hour (a chart that has just begun). */
 function timeLabel(t: number, spanMs: number): string {
   const iso = new Date(t).toISOString();
-  return spanMs > 86_400_000 ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+  if (spanMs > 86_400_000) return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  return spanMs < 900_000 ? iso.slice(11, 19) : iso.slice(11, 16);
 }
 
 export function chartFigure(kind: ChartKind, title: string, series: Series): SafeHtml {

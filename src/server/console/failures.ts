@@ -22,7 +22,8 @@ export function failureGroupsSection(groups: FailureGroup[], values: SearchValue
   const params = (key: string) =>
     new URLSearchParams({ ...Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1] !== '' && e[0] !== 'reason')), reason: key }).toString();
   return html`<section aria-labelledby="groups-h" data-failure-groups>
-<h2 id="groups-h">Failures by reason <span class="muted">(${groups.length} ${groups.length === 1 ? 'reason' : 'reasons'}; values such as ids, emails and counts are replaced so one problem is one row)</span></h2>
+<h2 id="groups-h">Failures by reason <span class="muted">(${groups.length})</span></h2>
+<p class="muted">Ids, emails, numbers and quoted values in a reason are replaced, so one problem is one row. Open a reason to see its dead letters.</p>
 <div class="table-wrap"><table class="cards">
 <thead><tr><th scope="col">Reason</th><th scope="col" class="num">Events</th><th scope="col">First seen</th><th scope="col">Last seen</th><th scope="col">Sample</th><th scope="col">Actions</th></tr></thead>
 <tbody>${groups.map(
