@@ -47,10 +47,13 @@ export class LiveFeed {
   private readonly recentItems: LiveItem[] = [];
   private cursor: ActivityCursor | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** The first read for the watchers of now: two arriving together share it. */
+  private starting: Promise<void> | null = null;
   private polling: Promise<void> | null = null;
   private readonly pollMs: number;
   private readonly limit: number;
   private readonly keep: number;
+  private closed = false;
 
   constructor(
     private readonly log: Pick<DeliveryLog, 'recentActivity'>,
@@ -63,13 +66,15 @@ export class LiveFeed {
 
   /** Starts reading if nobody was watching; the answer holds what happened just before. */
   async subscribe(listener: Listener): Promise<{ recent: LiveItem[]; unsubscribe: () => void }> {
-    if (this.listeners.size === 0 && this.timer === null) {
+    this.starting ??= (async () => {
       this.cursor = null;
       this.recentItems.length = 0;
       await this.poll();
+      if (this.closed) return;
       this.timer = setInterval(() => void this.poll(), this.pollMs);
       this.timer.unref();
-    }
+    })();
+    await this.starting;
     this.listeners.add(listener);
     return {
       recent: [...this.recentItems],
@@ -84,9 +89,16 @@ export class LiveFeed {
     return this.listeners.size;
   }
 
+  /** At shutdown: no more reads, whoever still watches. */
+  close(): void {
+    this.closed = true;
+    this.stop();
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    this.starting = null;
   }
 
   private poll(): Promise<void> {

@@ -71,7 +71,7 @@ export function liveRoutes(app: FastifyInstance, kit: ConsoleKit, feed: LiveFeed
     send({ items: subscription.recent, skipped: false });
     const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);
     keepalive.unref();
-    request.raw.socket.on('close', () => {
+    raw.on('close', () => {
       clearInterval(keepalive);
       subscription.unsubscribe();
       streams.delete(raw);
@@ -82,6 +82,6 @@ export function liveRoutes(app: FastifyInstance, kit: ConsoleKit, feed: LiveFeed
   app.addHook('preClose', async () => {
     for (const raw of streams) raw.end();
     streams.clear();
-    feed.stop();
+    feed.close();
   });
 }
