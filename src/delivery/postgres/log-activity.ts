@@ -1,6 +1,6 @@
 import { POSTGRES_NAME_KEY, type Placeholder } from '../sql/event-query.ts';
 import { activityOf, activitySql, deadLetterReasonsSql, reasonOf, type ReasonRow } from '../sql/log-reads.ts';
-import { PARSED_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
+import { eventColumns, PARSED_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
 import type { ActivityCursor, DeadLetterReason, EventFilter, LogActivity } from '../store.ts';
 import { pgText } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
@@ -37,6 +37,6 @@ export async function recentActivity(ctx: PostgresStoreContext, after: ActivityC
   const attempts = await ctx.pool.query<AttemptRow<unknown> & { id: number }>(activitySql('attempts', after, a.param, limit), a.values);
   const have = new Set(events.rows.map((r) => r.id));
   const missing = [...new Set(attempts.rows.map((r) => r.event_id))].filter((id) => !have.has(id));
-  const attemptEvents = missing.length === 0 ? [] : (await ctx.pool.query<EventRow<unknown>>('SELECT * FROM events WHERE id = ANY($1::bigint[])', [missing])).rows;
+  const attemptEvents = missing.length === 0 ? [] : (await ctx.pool.query<EventRow<unknown>>(`SELECT ${eventColumns()} FROM events WHERE id = ANY($1::bigint[])`, [missing])).rows;
   return activityOf(after, events.rows, attempts.rows, attemptEvents, PARSED_JSON_ROWS);
 }

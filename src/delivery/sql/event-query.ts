@@ -1,3 +1,4 @@
+import { eventColumns } from './rows.ts';
 import type { EventFilter, EventPage, EventQuery, EventStatus, PruneOptions, StoredEvent } from '../store.ts';
 
 /**
@@ -81,7 +82,7 @@ export function eventSelects(filter: EventFilter, clauses: string[], range: Even
   if (range.afterId !== undefined) all.push(`id > ${param(range.afterId)}`);
   const order = isAscending(range) ? 'ASC' : 'DESC';
   const limit = param(range.limit);
-  const select = (extra: string[]) => `SELECT * FROM events ${where([...all, ...extra])} ORDER BY id ${order} LIMIT ${limit}`;
+  const select = (extra: string[]) => `SELECT ${eventColumns()} FROM events ${where([...all, ...extra])} ORDER BY id ${order} LIMIT ${limit}`;
   let alternatives: string[][] = [[]];
   if (filter.messageId !== undefined) {
     const messageId = param(filter.messageId);

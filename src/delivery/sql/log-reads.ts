@@ -1,4 +1,4 @@
-import type { AttemptRow, EventRow, RowReader } from './rows.ts';
+import { eventColumns, type AttemptRow, type EventRow, type RowReader } from './rows.ts';
 import { filterClauses, where, type NameKey, type Placeholder } from './event-query.ts';
 import type { ActivityCursor, DeadLetterReason, EventFilter, LogActivity } from '../store.ts';
 
@@ -34,9 +34,10 @@ export function reasonOf(row: ReasonRow): DeadLetterReason {
 
 /** A SELECT of recentActivity: events or attempts after an id (or the newest ones), one placeholder set each. */
 export function activitySql(table: 'events' | 'attempts', after: ActivityCursor | null, param: Placeholder, limit: number): string {
-  if (after === null) return `SELECT * FROM ${table} ORDER BY id DESC LIMIT ${param(limit)}`;
+  const columns = table === 'events' ? eventColumns() : '*';
+  if (after === null) return `SELECT ${columns} FROM ${table} ORDER BY id DESC LIMIT ${param(limit)}`;
   const afterId = table === 'events' ? after.eventId : after.attemptId;
-  return `SELECT * FROM ${table} WHERE id > ${param(afterId)} ORDER BY id LIMIT ${param(limit)}`;
+  return `SELECT ${columns} FROM ${table} WHERE id > ${param(afterId)} ORDER BY id LIMIT ${param(limit)}`;
 }
 
 /** Assembles recentActivity's answer: oldest first, the cursor moved past what was read. */

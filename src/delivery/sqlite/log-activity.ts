@@ -1,6 +1,6 @@
 import { SQLITE_NAME_KEY, type Placeholder } from '../sql/event-query.ts';
 import { activityOf, activitySql, deadLetterReasonsSql, reasonOf, type ReasonRow } from '../sql/log-reads.ts';
-import { TEXT_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
+import { eventColumns, TEXT_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
 import type { ActivityCursor, DeadLetterReason, EventFilter, LogActivity } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
 
@@ -32,7 +32,7 @@ export async function recentActivity(ctx: SqliteStoreContext, after: ActivityCur
   const attempts = ctx.read(activitySql('attempts', after, a.param, limit)).all(a.params) as Array<AttemptRow<string> & { id: number }>;
   const have = new Set(events.map((e) => e.id));
   const missing = [...new Set(attempts.map((a) => a.event_id))].filter((id) => !have.has(id));
-  const byId = ctx.read('SELECT * FROM events WHERE id = ?');
+  const byId = ctx.read(`SELECT ${eventColumns()} FROM events WHERE id = ?`);
   const attemptEvents = missing.map((id) => byId.get(id) as EventRow<string> | undefined).filter((e): e is EventRow<string> => e !== undefined);
   return activityOf(after, events, attempts, attemptEvents, TEXT_JSON_ROWS);
 }

@@ -6,6 +6,8 @@ import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
 import { seriesWrites } from './writes/series.ts';
 import { sessionWrites } from './writes/sessions.ts';
+import { probeWrites } from './writes/probe.ts';
+import { signInFailureWrites } from './writes/sign-in-failures.ts';
 import { settleWrites } from './writes/settle.ts';
 import { writeKeyWrites } from './writes/write-keys.ts';
 
@@ -26,6 +28,8 @@ export function sqliteWrites(db: Database) {
     ...destinationWrites(db),
     ...writeKeyWrites(db),
     ...sessionWrites(db),
+    ...probeWrites(db),
+    ...signInFailureWrites(db),
     ...seriesWrites(db),
   };
 }
