@@ -83,6 +83,21 @@ export abstract class OperationStore<C> implements S.EventStore {
   prune(options: S.PruneOptions): Promise<number> {
     return this.operations.prune(this.ctx, options);
   }
+  deadLetterReasons(filter: Omit<S.EventFilter, 'status'>): Promise<S.DeadLetterReason[]> {
+    return this.operations.deadLetterReasons(this.ctx, filter);
+  }
+  recentActivity(after: S.ActivityCursor | null, limit: number): Promise<S.LogActivity> {
+    return this.operations.recentActivity(this.ctx, after, limit);
+  }
+
+  // ── chart series ─────────────────────────────────────────────────────
+
+  saveSeriesBuckets(rows: S.SeriesBucket[], pruneBefore: Array<{ resolutionMs: number; before: number }>): Promise<void> {
+    return this.operations.saveSeriesBuckets(this.ctx, rows, pruneBefore);
+  }
+  readSeriesBuckets(resolutionMs: number, from: number, to: number): Promise<S.SeriesBucket[]> {
+    return this.operations.readSeriesBuckets(this.ctx, resolutionMs, from, to);
+  }
 
   // ── destinations ─────────────────────────────────────────────────────
 
@@ -121,6 +136,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   }
   listWriteKeys(destinationId?: string): Promise<S.WriteKeyRecord[]> {
     return this.operations.listWriteKeys(this.ctx, destinationId);
+  }
+  recordWriteKeyUse(keys: string[], at: Date): Promise<void> {
+    return this.operations.recordWriteKeyUse(this.ctx, keys, at);
   }
   destinationFor(writeKey: string): Promise<string | null> {
     return this.operations.destinationFor(this.ctx, writeKey);

@@ -172,9 +172,10 @@ export interface DestinationBacklog {
 
 export interface EventFilter {
   destinationId?: string;
-  /** userId or anonymousId */
+  /** userId or anonymousId: the lane key, or the anonymousId of an event whose lane is its userId. */
   laneKey?: string;
   messageId?: string;
+  /** A case-insensitive prefix of the track event or page/screen name (SQLite folds ASCII letters only). */
   eventName?: string;
   type?: string;
   status?: EventStatus | EventStatus[];
@@ -234,8 +235,12 @@ export interface WriteKeyRecord {
   id: string;
   destinationId: string;
   label: string;
+  /** The key's first characters (write-keys.ts: writeKeyPrefix); null when too short to show any. */
+  prefix: string | null;
   createdAt: Date;
   revokedAt: Date | null;
+  /** When ingest last accepted it (recorded about once a minute); null when never. */
+  lastUsedAt: Date | null;
 }
 
 export interface CreatedWriteKey {
@@ -289,6 +294,51 @@ export interface LaneQueue {
   onWorkAvailable(listener: () => void): () => void;
 }
 
+/** Dead letters with one exact reason (their last error); the console merges these by normalised reason. */
+export interface DeadLetterReason {
+  reason: string | null;
+  count: number;
+  /** When the first and the last of them were dead-lettered. */
+  firstSeen: Date;
+  lastSeen: Date;
+  /** The oldest of them. */
+  sampleId: number;
+}
+
+/** Where a reader of the log's activity left off: the newest event and attempt ids it has seen. */
+export interface ActivityCursor {
+  eventId: number;
+  attemptId: number;
+}
+
+/** What happened in the log after a cursor: events stored and attempts recorded, oldest first. */
+export interface LogActivity {
+  events: StoredEvent[];
+  attempts: Array<{ id: number; attempt: AttemptRecord; event: StoredEvent }>;
+  cursor: ActivityCursor;
+}
+
+/**
+ * One process's chart figures for one time bucket at one resolution (src/server/series-store.ts
+ * owns the meaning of `data`). Each process writes only its own rows, so no two writers meet.
+ */
+export interface SeriesBucket {
+  resolutionMs: number;
+  /** Epoch ms, a multiple of resolutionMs. */
+  bucketStart: number;
+  processId: string;
+  data: unknown;
+  updatedAt: number;
+}
+
+/** The console's charts, kept in the store so they survive restarts and read the same everywhere. */
+export interface SeriesStore {
+  /** Insert or replace these rows, then delete rows of each resolution older than its cutoff. */
+  saveSeriesBuckets(rows: SeriesBucket[], pruneBefore: Array<{ resolutionMs: number; before: number }>): Promise<void>;
+  /** Rows of one resolution with from <= bucketStart < to, by bucketStart. */
+  readSeriesBuckets(resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]>;
+}
+
 /** The part the console, admin API, metrics and CLI use. */
 export interface DeliveryLog {
   backlogByDestination(): Promise<DestinationBacklog[]>;
@@ -303,6 +353,13 @@ export interface DeliveryLog {
   dropDeadLetters(selector: DeadLetterSelector, droppedBy: string): Promise<number>;
   /** Delete old final events in batches; returns how many. */
   prune(options: PruneOptions): Promise<number>;
+  /** Dead letters matching the filter, counted by exact reason, most frequent first (at most 10 000 reasons). */
+  deadLetterReasons(filter: Omit<EventFilter, 'status'>): Promise<DeadLetterReason[]>;
+  /**
+   * Events stored and attempts recorded after `after`, oldest first, at most `limit` of each; with
+   * no cursor, the newest `limit` of each. The live view polls this.
+   */
+  recentActivity(after: ActivityCursor | null, limit: number): Promise<LogActivity>;
 }
 
 export interface DestinationDirectory {
@@ -328,6 +385,8 @@ export interface WriteKeyStore extends WriteKeyDirectory {
   /** Returns false when there is no such key or it was already revoked. */
   revokeWriteKey(id: string): Promise<boolean>;
   listWriteKeys(destinationId?: string): Promise<WriteKeyRecord[]>;
+  /** Ingest accepted these keys at `at`: last-used times move forward only. */
+  recordWriteKeyUse(keys: string[], at: Date): Promise<void>;
 }
 
 /** A console session as the database keeps it (src/server/console/session.ts owns its meaning). */
@@ -428,7 +487,7 @@ export interface IdentityLinkStore {
 }
 
 export interface EventStore
-  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, AuditLog {
+  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, AuditLog, SeriesStore {
   /**
    * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
    * database is not read-only; rejects naming what stands in the way (what /readyz asks).

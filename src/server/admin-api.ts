@@ -5,7 +5,10 @@ import { parseAuditQuery, parseDeadLetterSelector, parseEventId, parseEventQuery
 import type { AdminService } from './admin-service.ts';
 import { CLI_USER_AGENT_PREFIX, viewerRefusal, type Actor, type AuditTrail } from './audit.ts';
 import { auditView } from './admin-views.ts';
+import { operatorApiRoutes } from './operator-api.ts';
+import type { OperatorServices } from './operator-services.ts';
 import { SAMPLE_EVENTS } from './sample-events.ts';
+import { isSeriesRange, SERIES_RANGES, type SeriesRange } from './series-buckets.ts';
 
 /**
  * The admin JSON API under /api (register with `prefix: '/api'`). Every request needs
@@ -20,6 +23,7 @@ export interface AdminApiOptions {
   /** Who a signed-in console session (cookie) of this request is, if any. */
   sessionActor: (request: FastifyRequest) => Promise<Actor | null>;
   failedAttempts: FailedAttempts;
+  operator: OperatorServices;
 }
 
 type Body = Record<string, unknown>;
@@ -89,8 +93,8 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
   const param = (request: FastifyRequest, name: string): string => (request.params as Record<string, string>)[name] ?? '';
   const created = (reply: FastifyReply) => reply.code(201);
 
-  app.get('/overview', async (request) => service.overview(minutesOf(request.query)));
-  app.get('/series', async (request) => service.series(minutesOf(request.query)));
+  app.get('/overview', async (request) => service.overview(rangeOf(request.query)));
+  app.get('/series', async (request) => service.series(rangeOf(request.query)));
   app.get('/sample-events', async () => ({ samples: SAMPLE_EVENTS }));
   app.get('/audit', async (request) => {
     const page = await service.audit(parseAuditQuery(request.query as Body));
@@ -138,15 +142,23 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
 
   app.post('/users/:userId/delete', async (request) => service.deleteUser(actor(request), param(request, 'userId'), body(request).destination));
 
+  operatorApiRoutes(app, options.operator, service, actor);
+
   app.post('/test-events', async (request) => {
     const b = body(request);
     return service.sendTestEvent(actor(request), { destination: b.destination, event: b.event, waitMs: b.waitMs });
   });
 }
 
-function minutesOf(query: unknown): number {
-  const raw = (query as Record<string, unknown> | undefined)?.minutes;
-  if (raw === undefined || raw === '') return 60;
+/** `?range=1h|24h|7d`, or `?minutes=1..60` (the finest resolution); default 1h. */
+function rangeOf(query: unknown): SeriesRange | number {
+  const q = (query as Record<string, unknown> | undefined) ?? {};
+  if (q.range !== undefined && q.range !== '') {
+    if (!isSeriesRange(q.range)) throw badRequest(`range must be one of ${Object.keys(SERIES_RANGES).join(', ')} (got ${JSON.stringify(q.range)})`);
+    return q.range;
+  }
+  const raw = q.minutes;
+  if (raw === undefined || raw === '') return '1h';
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 60) throw badRequest(`minutes must be a whole number from 1 to 60 (got ${JSON.stringify(raw)})`);
   return n;

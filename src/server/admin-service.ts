@@ -23,7 +23,9 @@ import {
 } from './admin-views.ts';
 import { testConnection, type ConnectionTestResult } from './connection-test.ts';
 import type { RefusalSummary } from './ingest-refusals.ts';
+import { markTestEvent } from './test-events.ts';
 import type { Series, SeriesSampler } from './series-sampler.ts';
+import type { SeriesRange } from './series-buckets.ts';
 
 /**
  * Every operator action, once: the admin JSON API and the console both call these, so each
@@ -43,7 +45,7 @@ export interface AdminServiceDeps {
   registry: Pick<DestinationRegistry, 'gateFor'>;
   /** Where console/API-made events enter: the metrics-counting sink, as ingest uses. */
   sink: IngestSink;
-  sampler: SeriesSampler;
+  sampler: Pick<SeriesSampler, 'series'>;
   config: Pick<AppConfig, 'destinations'>;
   /** Records who did what; refuses viewers' actions. */
   audit: AuditTrail;
@@ -60,7 +62,7 @@ export class AdminService {
 
   // ── overview and charts ─────────────────────────────────────────────
 
-  async overview(minutes = 60): Promise<Overview> {
+  async overview(which: SeriesRange | number = '1h'): Promise<Overview> {
     const destinations = await this.listDestinations();
     const backlogs = destinations.map((d) => d.backlog);
     const ages = backlogs.map((b) => b.oldestUnsettledAgeMs).filter((a): a is number => a !== null);
@@ -74,13 +76,14 @@ export class AdminService {
         deadLetters: sumOf(backlogs, 'failed'),
         oldestUnsettledAgeMs: ages.length === 0 ? null : Math.max(...ages),
       },
-      series: await this.series(minutes),
+      series: await this.series(which),
       refused: this.deps.refusals?.summary() ?? [],
     };
   }
 
-  series(minutes = 60): Promise<Series> {
-    return this.deps.sampler.series(minutes);
+  /** A range (1h, 24h, 7d), or the last 1–60 minutes. */
+  series(which: SeriesRange | number = '1h'): Promise<Series> {
+    return this.deps.sampler.series(which);
   }
 
   // ── destinations ─────────────────────────────────────────────────────
@@ -307,7 +310,7 @@ export class AdminService {
     if (Array.isArray((event as { batch?: unknown }).batch)) throw invalid(['event must be one event, not a batch']);
     const waitMs = waitOf(input.waitMs);
     const destinationId = await this.resolveDestination(input.destination);
-    const stored = await this.appendOne(destinationId, event as Record<string, unknown>);
+    const stored = await this.appendOne(destinationId, markTestEvent(event as Record<string, unknown>));
     await this.deps.audit.record(actor, 'test-event.send', { target: destinationId, ...(stored.eventId !== undefined ? { detail: `event ${stored.eventId}` } : {}) });
     if (stored.eventId === undefined) throw new AdminError(503, 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
     const deadline = Date.now() + waitMs;

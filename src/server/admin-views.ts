@@ -1,6 +1,7 @@
 import type { RefusalSummary } from './ingest-refusals.ts';
 import type { Series } from './series-sampler.ts';
 import type { AttemptRecord, AuditRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
+import { isTestEvent } from './test-events.ts';
 import { SECRET_SETTING_KEYS, validateSettings, type DestinationSettings, type SecretSettingKey } from '../destination/settings.ts';
 
 /**
@@ -76,8 +77,12 @@ export interface WriteKeyView {
   id: string;
   destinationId: string;
   label: string;
+  /** The key's first characters, to tell keys apart; null for a short chosen key. */
+  prefix: string | null;
   createdAt: string;
   revokedAt: string | null;
+  /** When ingest last accepted it (to the minute or so); null when never. */
+  lastUsedAt: string | null;
 }
 
 export function writeKeyView(k: WriteKeyRecord): WriteKeyView {
@@ -85,8 +90,10 @@ export function writeKeyView(k: WriteKeyRecord): WriteKeyView {
     id: k.id,
     destinationId: k.destinationId,
     label: k.label,
+    prefix: k.prefix,
     createdAt: k.createdAt.toISOString(),
     revokedAt: k.revokedAt ? k.revokedAt.toISOString() : null,
+    lastUsedAt: iso(k.lastUsedAt),
   };
 }
 
@@ -110,6 +117,8 @@ export interface EventSummaryView {
   /** Who dropped it and when (state `dropped`). */
   droppedBy: string | null;
   droppedAt: string | null;
+  /** Sent from the event tester (src/server/test-events.ts). */
+  test: boolean;
 }
 
 export function eventSummaryView(e: StoredEvent): EventSummaryView {
@@ -130,6 +139,7 @@ export function eventSummaryView(e: StoredEvent): EventSummaryView {
     nextAttemptAt: iso(e.nextAttemptAt),
     droppedBy: e.droppedBy,
     droppedAt: iso(e.droppedAt),
+    test: isTestEvent(e.payload),
   };
 }
 

@@ -13,6 +13,9 @@ import type { RefusalSummary } from './ingest-refusals.ts';
 import { SessionStore, type Session } from './console/session.ts';
 import { redactSecrets, SecretList } from './secret-redaction.ts';
 import { SeriesSampler } from './series-sampler.ts';
+import { FailureGroups } from './failure-groups.ts';
+import { LiveFeed } from './live-feed.ts';
+import type { OperatorServices } from './operator-services.ts';
 
 /**
  * The operator side of the app: the admin JSON API under /api and the console pages, sharing one
@@ -24,7 +27,9 @@ export interface AdminRoutesOptions {
   store: EventStore;
   metrics: DeliveryMetrics;
   registry: DestinationRegistry;
-  /** Chart sampling interval, ms (default 5 s). */
+  /** The process's chart sampler (service.ts runs one in every process); made here when absent. */
+  sampler?: SeriesSampler;
+  /** Chart sampling interval, ms (default 5 s), for a sampler made here. */
   sampleIntervalMs?: number;
   /** Console session idle timeout, ms (default 12 h). */
   sessionIdleMs?: number;
@@ -38,13 +43,16 @@ const SESSION_COOKIE = 'sd_session';
 
 export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOptions): Promise<void> {
   const { config, store, metrics, registry } = options;
-  const sampler = new SeriesSampler({
-    metrics: metrics.registry,
-    store,
-    registry,
-    ...(options.sampleIntervalMs !== undefined ? { intervalMs: options.sampleIntervalMs } : {}),
-    onError: (err) => app.log.warn({ err }, 'chart sampling failed'),
-  });
+  const ownSampler = options.sampler
+    ? null
+    : new SeriesSampler({
+        metrics: metrics.registry,
+        store,
+        registry,
+        ...(options.sampleIntervalMs !== undefined ? { intervalMs: options.sampleIntervalMs } : {}),
+        onError: (err) => app.log.warn({ err }, 'chart sampling failed'),
+      });
+  const sampler = options.sampler ?? ownSampler!;
   const admins = new AdminDirectory(config.admins);
   const audit = new AuditTrail(store, app.log);
   const service = new AdminService({
@@ -69,6 +77,11 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   // Counted in the store: the limit on wrong tokens holds across every process behind a balancer.
   const failedAttempts = new FailedAttempts({ store });
   const secrets = new SecretList(() => service.secrets());
+  const operator: OperatorServices = {
+    failures: new FailureGroups(store),
+    live: new LiveFeed(store, { onError: (err) => app.log.warn({ err }, 'live view could not read the delivery log') }),
+  };
+  const redact = async (text: string): Promise<string> => redactSecrets(text, await secrets.current()).text;
 
   await app.register(fastifyCookie);
 
@@ -113,6 +126,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
       return sessionActor(request, session);
     },
     failedAttempts,
+    operator,
   });
   await app.register(consoleRoutes, {
     service,
@@ -124,10 +138,14 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     sessionOf,
     setSessionCookie,
     clearSessionCookie,
+    operator,
+    redact,
   });
 
-  sampler.start();
-  app.addHook('onClose', async () => {
-    await sampler.stop();
-  });
+  if (ownSampler) {
+    ownSampler.start();
+    app.addHook('onClose', async () => {
+      await ownSampler.stop();
+    });
+  }
 }

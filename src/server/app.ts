@@ -3,10 +3,12 @@ import type { Logger } from 'pino';
 import type { DeliveryMetrics } from '../delivery/metrics.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { EventStore } from '../delivery/store.ts';
+import { WriteKeyUsage } from '../delivery/write-key-usage.ts';
 import type { AppConfig } from '../config.ts';
 import { adminRoutes } from './admin.ts';
 import { healthRoutes } from './health.ts';
 import { ingestRoutes, RefusalMonitor, type WebhookSecret } from './ingest.ts';
+import type { SeriesSampler } from './series-sampler.ts';
 
 /** Everything the HTTP side reaches: the store (through its interfaces) and process state. */
 export interface AppDeps {
@@ -19,6 +21,8 @@ export interface AppDeps {
   /** Serve the ingest routes (false on a worker-only process). */
   ingest: boolean;
   isShuttingDown: () => boolean;
+  /** This process's chart sampler (writes its figures to the store; the console reads them). */
+  sampler?: SeriesSampler;
 }
 
 /** The fastify app: ingest, health and metrics, admin API and console, each its own plugin. */
@@ -59,9 +63,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.ingest) {
     const refusals = new RefusalMonitor({ registry: deps.metrics.registry, logger: deps.logger });
+    const writeKeys = new WriteKeyUsage(deps.store, { onError: (err) => deps.logger.warn({ err }, 'could not record when write keys were last used') });
+    app.addHook('onClose', () => writeKeys.flush());
     await app.register(ingestRoutes, {
       sink: deps.metrics.instrumentSink(deps.store),
-      writeKeys: deps.store,
+      writeKeys,
       webhookSecrets: deps.webhookSecrets,
       maxBacklog: deps.config.maxBacklog,
       isShuttingDown: deps.isShuttingDown,
@@ -69,7 +75,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       onRefused: (refused) => refusals.record(refused),
     });
     // The admin API and console: served where ingest is (DESIGN.md "Contracts").
-    await app.register(adminRoutes, { config: deps.config, store: deps.store, metrics: deps.metrics, registry: deps.registry, refusals });
+    await app.register(adminRoutes, {
+      config: deps.config,
+      store: deps.store,
+      metrics: deps.metrics,
+      registry: deps.registry,
+      refusals,
+      ...(deps.sampler ? { sampler: deps.sampler } : {}),
+    });
   }
 
   return app;

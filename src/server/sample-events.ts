@@ -1,7 +1,8 @@
 /**
  * Sample events for the event tester: one of each kind the destination maps (SPEC.md §2–7).
  * No messageId, so each send is a new event (ingest generates one). Cart and purchase samples
- * need a profile with an email in Sailthru: send the identify sample first.
+ * carry the user's email in context.traits (SPEC.md §0), so they work on a fresh setup without
+ * the identify sample first. The tester marks each event it sends as a test (test-events.ts).
  */
 export interface SampleEvent {
   id: string;
@@ -12,6 +13,8 @@ export interface SampleEvent {
 }
 
 const USER = 'sample-user-1';
+/** What a cart or purchase sends when Sailthru may not know the user yet. */
+const WITH_EMAIL = { traits: { email: 'sample.user@example.com' } };
 
 export const SAMPLE_EVENTS: readonly SampleEvent[] = [
   {
@@ -49,6 +52,7 @@ export const SAMPLE_EVENTS: readonly SampleEvent[] = [
       type: 'track',
       userId: USER,
       event: 'Product Added',
+      context: WITH_EMAIL,
       properties: { product_id: 'SKU-1', name: 'Blue mug', price: 12.5, quantity: 2, url: 'https://shop.example.com/p/sku-1' },
     },
   },
@@ -60,6 +64,7 @@ export const SAMPLE_EVENTS: readonly SampleEvent[] = [
       type: 'track',
       userId: USER,
       event: 'Product Removed',
+      context: WITH_EMAIL,
       properties: { product_id: 'SKU-1', name: 'Blue mug', price: 12.5, quantity: 1, url: 'https://shop.example.com/p/sku-1' },
     },
   },
@@ -71,6 +76,7 @@ export const SAMPLE_EVENTS: readonly SampleEvent[] = [
       type: 'track',
       userId: USER,
       event: 'Order Completed',
+      context: WITH_EMAIL,
       properties: {
         order_id: 'ORDER-1001',
         total: 27.5,

@@ -1,18 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
-import type { DeliveryLog, DestinationDirectory } from '../delivery/store.ts';
+import type { DeliveryLog, DestinationDirectory, SeriesStore } from '../delivery/store.ts';
 import { validateSettings } from '../destination/settings.ts';
 import type { HttpMethod } from '../sailthru/types.ts';
+import { addCounts, boundOf, emptyCounts, KEEP_MS, mergeRows, SERIES_RANGES, type BucketData, type Counts, type SeriesRange } from './series-buckets.ts';
 
 /**
- * The charts' data: every few seconds, a snapshot of this process's delivery metrics (the
- * prom-client counters and the latency histogram that the worker's `settled` events feed) and of
- * the store's backlog, kept for an hour in a ring. A point is the difference between two
- * snapshots, so a rate is "what this process saw in that interval".
- *
- * Distributed mode: counters are per process, so the rates (events in, delivered, calls) are
- * those of the process answering; the backlog and oldest pending age come from the shared store
- * and are global. An ingest-only node shows events in and no deliveries; a worker the reverse.
+ * The charts' data. Every few seconds each process (serving or delivering) reads its own delivery
+ * metrics (the prom-client counters and the latency histogram that the worker's `settled` events
+ * feed) and the store's backlog, and adds what its counters rose by to its own rows of the
+ * store's chart buckets, at three resolutions (10 s kept 2 h, 5 min kept 2 days, 1 h kept 8 days:
+ * series-buckets.ts). A chart sums every process's rows, so it reads the same from every process
+ * and survives restarts; the bucket in progress fills in as the processes write.
  */
 
 export interface SeriesPoint {
@@ -28,9 +28,9 @@ export interface SeriesPoint {
   retried: number;
   /** Attempts that paused their destination. */
   paused: number;
-  /** Unsettled events (pending + retrying) at the end of the interval, every destination. */
-  backlog: number;
-  deadLetters: number;
+  /** Unsettled events (pending + retrying) at the end of the interval, every destination; null when no process wrote that interval. */
+  backlog: number | null;
+  deadLetters: number | null;
   oldestPendingAgeMs: number | null;
   /** From the latency histogram's buckets (interpolated, as Prometheus does); null without data. */
   latencyP50Ms: number | null;
@@ -54,29 +54,22 @@ export interface EndpointUse {
 }
 
 export interface Series {
+  /** 1h, 24h or 7d; null when asked by minutes. */
+  range: SeriesRange | null;
   minutes: number;
-  /** Nominal sampling interval; each point has its own. */
+  /** The buckets' length; each point has its own (the last one is in progress). */
   intervalMs: number;
   from: string;
   to: string;
   points: SeriesPoint[];
   endpoints: EndpointUse[];
-  /** Rates are this process's; backlog figures are the store's (see docs). */
-  scope: 'process';
+  /** Every process's figures, from the store (see docs/console.md). */
+  scope: 'store';
 }
 
 interface Snapshot {
   at: number;
-  counters: Record<CounterKey, number>;
-  calls: Map<string, number>;
-  callErrors: number;
-  /** Cumulative counts by bucket upper bound, summed over labels, sorted by bound. */
-  latency: Array<[number, number]>;
-  backlog: number;
-  deadLetters: number;
-  oldestPendingAgeMs: number | null;
-  /** Per-second limit by endpoint key: the tightest among the accounts in use. */
-  limits: Map<string, number>;
+  counts: Counts;
 }
 
 type CounterKey = 'eventsIn' | 'delivered' | 'skipped' | 'failed' | 'retried' | 'paused';
@@ -92,34 +85,39 @@ const COUNTERS: Record<CounterKey, string> = {
 
 export interface SeriesSamplerOptions {
   metrics: Registry;
-  store: Pick<DeliveryLog, 'backlogByDestination'> & Pick<DestinationDirectory, 'listDestinations'>;
+  store: Pick<DeliveryLog, 'backlogByDestination'> & Pick<DestinationDirectory, 'listDestinations'> & SeriesStore;
   registry: Pick<DestinationRegistry, 'gateFor'>;
   /** default 5 s */
   intervalMs?: number;
-  /** default one hour */
-  keepMs?: number;
   prefix?: string;
   now?: () => number;
+  /** Names this process's rows; default a random UUID (a restart is a new process). */
+  processId?: string;
   onError?: (error: unknown) => void;
 }
 
-/** On-demand samples (a chart asking) come at most this often, so polling cannot flood the ring. */
+/** On-demand samples (a chart asking) come at most this often. */
 const MIN_GAP_MS = 1000;
+const PRUNE_EVERY_MS = 60_000;
+const RESOLUTIONS = [...KEEP_MS.keys()];
 
 export class SeriesSampler {
-  private readonly snapshots: Snapshot[] = [];
+  private last: Snapshot | null = null;
+  /** This process's bucket in progress, by resolution. */
+  private readonly open = new Map<number, { bucketStart: number; data: BucketData }>();
   private readonly intervalMs: number;
-  private readonly keepMs: number;
   private readonly prefix: string;
   private readonly now: () => number;
+  readonly processId: string;
+  private lastPrune = 0;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SeriesSamplerOptions) {
     this.intervalMs = options.intervalMs ?? 5000;
-    this.keepMs = options.keepMs ?? 3_600_000;
     this.prefix = options.prefix ?? 'sailthru_destination_';
     this.now = options.now ?? Date.now;
+    this.processId = options.processId ?? randomUUID();
   }
 
   start(): void {
@@ -129,88 +127,109 @@ export class SeriesSampler {
     this.timer.unref();
   }
 
+  /** Stops sampling after writing what was counted since the last sample. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await this.chain;
+    await this.sample();
   }
 
-  /** Take a snapshot now (serialised with the timer's). */
+  /** Take a snapshot now and write it (serialised with the timer's). */
   sample(): Promise<void> {
     this.chain = this.chain.then(
-      () => this.takeSnapshot(),
-      () => this.takeSnapshot(),
+      () => this.record(),
+      () => this.record(),
     );
     return this.chain;
   }
 
-  /** The last `minutes` of points, with a fresh snapshot when the last is more than a second old. */
-  async series(minutes = 60): Promise<Series> {
-    const last = this.snapshots[this.snapshots.length - 1];
-    if (!last || this.now() - last.at >= MIN_GAP_MS) await this.sample();
+  /** A range (1h, 24h, 7d), or the last `minutes` (1–60) at the finest resolution. */
+  async series(which: SeriesRange | number = '1h'): Promise<Series> {
+    if (!this.last || this.now() - this.last.at >= MIN_GAP_MS) await this.sample();
+    const range = typeof which === 'string' ? SERIES_RANGES[which] : { spanMs: which * 60_000, resolutionMs: SERIES_RANGES['1h'].resolutionMs };
+    const res = range.resolutionMs;
     const to = this.now();
-    const from = to - minutes * 60_000;
+    const from = to - range.spanMs;
+    const firstBucket = Math.floor(from / res) * res;
+    const merged = mergeRows(await this.options.store.readSeriesBuckets(res, firstBucket, to + 1));
+    const limits = await this.limitsFor([...new Set([...merged.values()].flatMap((d) => Object.keys(d.calls)))]);
     const points: SeriesPoint[] = [];
-    for (let i = 1; i < this.snapshots.length; i++) {
-      const b = this.snapshots[i]!;
-      if (b.at <= from) continue;
-      points.push(pointBetween(this.snapshots[i - 1]!, b));
+    const starts = [...merged.keys()];
+    if (starts.length > 0) {
+      // From the first bucket with data: before it there was nothing to count (or no such process).
+      for (let b = Math.min(...starts); b <= to; b += res) {
+        const end = Math.min(b + res, to);
+        points.push(pointOf(merged.get(b) ?? null, end, Math.max(1, end - b), limits));
+      }
     }
     return {
-      minutes,
-      intervalMs: this.intervalMs,
+      range: typeof which === 'string' ? which : null,
+      minutes: Math.round(range.spanMs / 60_000),
+      intervalMs: res,
       from: new Date(from).toISOString(),
       to: new Date(to).toISOString(),
       points,
-      endpoints: endpointUse(points, this.snapshots[this.snapshots.length - 1]),
-      scope: 'process',
+      endpoints: endpointUse(points, limits),
+      scope: 'store',
     };
   }
 
-  private async takeSnapshot(): Promise<void> {
+  private async record(): Promise<void> {
     try {
       const snapshot = await this.read();
-      this.snapshots.push(snapshot);
-      const keepFrom = snapshot.at - this.keepMs;
-      // One snapshot before the window stays: it is the start of the first interval.
-      while (this.snapshots.length > 2 && this.snapshots[1]!.at <= keepFrom) this.snapshots.shift();
+      // Counters start at zero with the process: the first sample counts from there.
+      const before = this.last?.counts ?? emptyCounts();
+      this.last = snapshot;
+      const delta = countsBetween(before, snapshot.counts);
+      const gauges = await this.gauges();
+      const rows = RESOLUTIONS.map((res) => {
+        const bucketStart = Math.floor(snapshot.at / res) * res;
+        let open = this.open.get(res);
+        if (!open || open.bucketStart !== bucketStart) {
+          open = { bucketStart, data: { ...emptyCounts(), ...gauges } };
+          this.open.set(res, open);
+        }
+        addCounts(open.data, delta);
+        Object.assign(open.data, gauges);
+        return { resolutionMs: res, bucketStart, processId: this.processId, data: open.data, updatedAt: snapshot.at };
+      });
+      const prune = snapshot.at - this.lastPrune >= PRUNE_EVERY_MS;
+      await this.options.store.saveSeriesBuckets(rows, prune ? [...KEEP_MS].map(([resolutionMs, keep]) => ({ resolutionMs, before: snapshot.at - keep })) : []);
+      if (prune) this.lastPrune = snapshot.at;
     } catch (error) {
       this.options.onError?.(error);
     }
   }
 
   private async read(): Promise<Snapshot> {
-    const counters = {} as Record<CounterKey, number>;
+    const counts = emptyCounts();
     for (const [key, name] of Object.entries(COUNTERS) as Array<[CounterKey, string]>) {
-      counters[key] = sum(await this.values(name));
+      counts[key] = sum(await this.values(name));
     }
-    const calls = new Map<string, number>();
-    let callErrors = 0;
     for (const v of await this.values('sailthru_calls_total')) {
       const key = `${String(v.labels.method ?? '')} ${String(v.labels.endpoint ?? '')}`;
-      calls.set(key, (calls.get(key) ?? 0) + v.value);
+      counts.calls[key] = (counts.calls[key] ?? 0) + v.value;
       const status = Number(v.labels.status);
-      if (!(status >= 200 && status < 300)) callErrors += v.value;
+      if (!(status >= 200 && status < 300)) counts.callErrors += v.value;
     }
-    const buckets = new Map<number, number>();
+    const buckets = new Map<number | null, number>();
     for (const v of await this.values('delivery_latency_seconds')) {
       if (v.metricName !== undefined && !v.metricName.endsWith('_bucket')) continue;
       if (v.labels.le === undefined) continue;
-      const le = v.labels.le === '+Inf' ? Infinity : Number(v.labels.le);
+      const le = v.labels.le === '+Inf' ? null : Number(v.labels.le);
       buckets.set(le, (buckets.get(le) ?? 0) + v.value);
     }
+    counts.latency = [...buckets.entries()].sort((a, b) => boundOf(a[0]) - boundOf(b[0]));
+    return { at: this.now(), counts };
+  }
+
+  private async gauges(): Promise<Pick<BucketData, 'backlog' | 'deadLetters' | 'oldestPendingAgeMs'>> {
     const backlogs = await this.options.store.backlogByDestination();
     const ages = backlogs.map((b) => b.oldestUnsettledAgeMs).filter((a): a is number => a !== null);
     return {
-      at: this.now(),
-      counters,
-      calls,
-      callErrors,
-      latency: [...buckets.entries()].sort((a, b) => a[0] - b[0]),
       backlog: backlogs.reduce((n, b) => n + b.unsettled, 0),
       deadLetters: backlogs.reduce((n, b) => n + b.failed, 0),
       oldestPendingAgeMs: ages.length === 0 ? null : Math.max(...ages),
-      limits: await this.limitsFor([...calls.keys()]),
     };
   }
 
@@ -245,35 +264,49 @@ function sum(values: Array<{ value: number }>): number {
   return values.reduce((n, v) => n + v.value, 0);
 }
 
-function pointBetween(a: Snapshot, b: Snapshot): SeriesPoint {
-  const intervalMs = Math.max(1, b.at - a.at);
-  const delta = (key: CounterKey) => Math.max(0, b.counters[key] - a.counters[key]);
-  const calls: Record<string, number> = {};
-  const rateLimitUse: Record<string, number> = {};
-  for (const [key, total] of b.calls) {
-    const n = Math.max(0, total - (a.calls.get(key) ?? 0));
-    if (n === 0) continue;
-    calls[key] = n;
-    const limit = b.limits.get(key);
-    if (limit !== undefined && limit > 0) rateLimitUse[key] = round(n / (intervalMs / 1000) / limit, 4);
+/** What the counters rose by (a counter never falls; a lower value means it was reset). */
+function countsBetween(a: Counts, b: Counts): Counts {
+  const out = emptyCounts();
+  const rise = (x: number, y: number) => Math.max(0, y - x);
+  out.eventsIn = rise(a.eventsIn, b.eventsIn);
+  out.delivered = rise(a.delivered, b.delivered);
+  out.skipped = rise(a.skipped, b.skipped);
+  out.failed = rise(a.failed, b.failed);
+  out.retried = rise(a.retried, b.retried);
+  out.paused = rise(a.paused, b.paused);
+  out.callErrors = rise(a.callErrors, b.callErrors);
+  for (const [k, n] of Object.entries(b.calls)) {
+    const d = rise(a.calls[k] ?? 0, n);
+    if (d > 0) out.calls[k] = d;
   }
-  const latency = b.latency.map(([le, count]): [number, number] => [le, Math.max(0, count - (a.latency.find(([l]) => l === le)?.[1] ?? 0))]);
+  out.latency = b.latency.map(([le, n]): [number | null, number] => [le, rise(a.latency.find(([l]) => l === le)?.[1] ?? 0, n)]);
+  return out;
+}
+
+function pointOf(d: BucketData | null, end: number, intervalMs: number, limits: Map<string, number>): SeriesPoint {
+  const calls = d?.calls ?? {};
+  const rateLimitUse: Record<string, number> = {};
+  for (const [key, n] of Object.entries(calls)) {
+    const limit = limits.get(key);
+    if (limit !== undefined && limit > 0 && n > 0) rateLimitUse[key] = round(n / (intervalMs / 1000) / limit, 4);
+  }
+  const latency = (d?.latency ?? []).map(([le, n]): [number, number] => [boundOf(le), n]);
   return {
-    at: new Date(b.at).toISOString(),
+    at: new Date(end).toISOString(),
     intervalMs,
-    eventsIn: delta('eventsIn'),
-    delivered: delta('delivered'),
-    skipped: delta('skipped'),
-    failed: delta('failed'),
-    retried: delta('retried'),
-    paused: delta('paused'),
-    backlog: b.backlog,
-    deadLetters: b.deadLetters,
-    oldestPendingAgeMs: b.oldestPendingAgeMs,
+    eventsIn: d?.eventsIn ?? 0,
+    delivered: d?.delivered ?? 0,
+    skipped: d?.skipped ?? 0,
+    failed: d?.failed ?? 0,
+    retried: d?.retried ?? 0,
+    paused: d?.paused ?? 0,
+    backlog: d ? d.backlog : null,
+    deadLetters: d ? d.deadLetters : null,
+    oldestPendingAgeMs: d ? d.oldestPendingAgeMs : null,
     latencyP50Ms: quantileMs(latency, 0.5),
     latencyP95Ms: quantileMs(latency, 0.95),
-    calls,
-    callErrors: Math.max(0, b.callErrors - a.callErrors),
+    calls: { ...calls },
+    callErrors: d?.callErrors ?? 0,
     rateLimitUse,
   };
 }
@@ -298,7 +331,7 @@ export function quantileMs(buckets: ReadonlyArray<readonly [number, number]>, q:
   return round(lowerBound * 1000, 1);
 }
 
-function endpointUse(points: SeriesPoint[], last: Snapshot | undefined): EndpointUse[] {
+function endpointUse(points: SeriesPoint[], limits: Map<string, number>): EndpointUse[] {
   const keys = new Set(points.flatMap((p) => Object.keys(p.calls)));
   const latest = points[points.length - 1];
   return [...keys].sort().map((endpoint) => {
@@ -316,7 +349,7 @@ function endpointUse(points: SeriesPoint[], last: Snapshot | undefined): Endpoin
       endpoint,
       calls,
       peakPerSecond: round(peakPerSecond, 2),
-      limitPerSecond: last?.limits.get(endpoint) ?? null,
+      limitPerSecond: limits.get(endpoint) ?? null,
       peakUse,
       lastUse: latest?.rateLimitUse[endpoint] ?? (latest ? 0 : null),
     };

@@ -14,6 +14,7 @@ import { buildApp } from './app.ts';
 import type { WebhookSecret } from './ingest.ts';
 import { createLogger } from './logger.ts';
 import { startWarnings } from './start-warnings.ts';
+import { SeriesSampler } from './series-sampler.ts';
 
 export interface ServiceRole {
   /** HTTP ingest routes (and the console / admin API). */
@@ -94,7 +95,15 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   const webhookSecrets: WebhookSecret[] = config.destinations.flatMap((d) =>
     d.webhookSecret ? [{ destinationId: d.id, secret: d.webhookSecret }] : [],
   );
+  // Every process, serving or delivering, writes its chart figures to the store.
+  const sampler = new SeriesSampler({
+    metrics: metrics.registry,
+    store,
+    registry,
+    onError: (err) => logger.warn({ err }, 'chart sampling failed'),
+  });
   const app = await buildApp({
+    sampler,
     config,
     store,
     metrics,
@@ -108,6 +117,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   const url = await app.listen({ port: config.port, host: config.host });
   if (role.ingest) for (const warning of await startWarnings(config, store)) logger.warn(warning);
   worker?.start();
+  sampler.start();
 
   const pruneTimer = setInterval(() => {
     const olderThan = new Date(Date.now() - config.retentionDays * 86_400_000);
@@ -130,6 +140,8 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       clearInterval(pruneTimer);
       await app.close();
       await worker?.stop();
+      // After the worker: its last settlements are in the last figures.
+      await sampler.stop();
       await registry.close();
       await limiter.close();
       await store.close();

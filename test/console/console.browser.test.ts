@@ -103,7 +103,7 @@ describe('console in a browser', () => {
     await page.fill('#f-reminderTime', 'whenever');
     await page.click('button:has-text("Save settings")');
     // A bad value is explained next to its field, and nothing is saved.
-    expect(await page.textContent('#f-reminderTime-error')).toMatch(/reminderTime must be a relative time/);
+    expect(await page.textContent('#f-reminderTime-error')).toMatch(/Abandoned-cart reminder time must be a relative time/);
     expect(await page.getAttribute('#f-reminderTime', 'aria-invalid')).toBe('true');
     await page.fill('#f-reminderTime', '60 minutes');
     await page.click('button:has-text("Save settings")');
@@ -172,7 +172,8 @@ describe('console in a browser', () => {
     expect(added).toContain('delivered');
 
     await page.goto(`${h.url}/dead-letters`);
-    const row = page.locator('tbody tr', { hasText: `#${deadId}` });
+    // The list of dead letters (the groups above also link a sample event).
+    const row = page.locator('section[aria-labelledby="list-h"] tbody tr', { hasText: `#${deadId}` });
     expect(await row.count()).toBe(1);
     await shot('08-dead-letters');
     await row.locator('button:has-text("Retry")').click();
@@ -219,9 +220,9 @@ describe('console in a browser', () => {
     await page.fill('#f-id', 'eu');
     await page.fill('#f-cartExpiryHours', '-2');
     await page.click('button:has-text("Add destination")');
-    expect(await page.textContent('#f-apiKey-error')).toMatch(/apiKey is required/);
-    expect(await page.textContent('#f-sharedSecret-error')).toMatch(/sharedSecret is required/);
-    expect(await page.textContent('#f-cartExpiryHours-error')).toMatch(/positive number/);
+    expect(await page.textContent('#f-apiKey-error')).toMatch(/API key is required/);
+    expect(await page.textContent('#f-sharedSecret-error')).toMatch(/Shared secret is required/);
+    expect(await page.textContent('#f-cartExpiryHours-error')).toMatch(/Cart expiry \(hours\) must be a positive number/);
     expect(await page.inputValue('#f-name')).toBe('EU account');
     await shot('03b-settings-validation');
     await page.fill('#f-apiKey', 'eu-key');

@@ -728,6 +728,116 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
+    describe('console reads (issue 17)', () => {
+      it('finds an event by its anonymousId when its lane is its userId, and names by case-insensitive prefix', async () => {
+        const known = trackEvent('user-7', { anonymousId: 'anon-7', event: 'Order Completed' });
+        const anonymous = trackEvent('anon-9', { userId: undefined, anonymousId: 'anon-9', event: 'order shipped' });
+        const other = trackEvent('user-8', { event: 'Product Added' });
+        await store.append(batchOf(DEST, [known, anonymous, other], { receivedAt: received() }));
+        const ids = (q: Parameters<EventStore['search']>[0]) => store.search(q).then((p) => p.events.map((e) => e.messageId));
+        expect(await ids({ laneKey: 'anon-7' })).toEqual([known.messageId]);
+        expect(await ids({ laneKey: 'user-7' })).toEqual([known.messageId]);
+        expect(await ids({ laneKey: 'anon-9' })).toEqual([anonymous.messageId]);
+        expect(await ids({ eventName: 'ORDER' })).toEqual([anonymous.messageId, known.messageId]);
+        expect(await ids({ eventName: 'order c' })).toEqual([known.messageId]);
+        expect(await ids({ eventName: 'Order Completed' })).toEqual([known.messageId]);
+        expect(await ids({ eventName: 'rder' })).toEqual([]);
+        expect(await ids({ eventName: 'pro', laneKey: 'user-8' })).toEqual([other.messageId]);
+        // Dead-letter selections use the same user filter.
+        await store.claimLanes('w1', 10, 30_000);
+        await settle((await store.head(lane('user-7')))!, { state: 'failed', reason: 'x' });
+        expect(await store.retryDeadLetters({ filter: { laneKey: 'anon-7' } })).toBe(1);
+      });
+
+      it('counts dead letters by exact reason with first and last seen and a sample, filtered', async () => {
+        await store.append(batchOf(DEST, ['a', 'b', 'c', 'd'].map((u) => trackEvent(u)), { receivedAt: received() }));
+        await store.append(batchOf(OTHER, [trackEvent('e')], { receivedAt: received() }));
+        await store.claimLanes('w1', 10, 30_000);
+        const fail = async (u: string, reason: string, destinationId = DEST) => {
+          const head = (await store.head(lane(u, destinationId)))!;
+          await settle(head, { state: 'failed', reason });
+          clock.advance(60_000);
+          return head;
+        };
+        const first = await fail('a', 'Sailthru error 99: bad');
+        await fail('b', 'Sailthru error 99: bad');
+        await fail('c', 'other reason');
+        await fail('e', 'Sailthru error 99: bad', OTHER);
+        const lastSeen = clock.now() - 60_000;
+        const reasons = await store.deadLetterReasons({ destinationId: DEST });
+        expect(reasons).toEqual([
+          { reason: 'Sailthru error 99: bad', count: 2, firstSeen: new Date(lastSeen - 3 * 60_000), lastSeen: new Date(lastSeen - 2 * 60_000), sampleId: first.id },
+          expect.objectContaining({ reason: 'other reason', count: 1 }),
+        ]);
+        expect((await store.deadLetterReasons({})).map((r) => [r.reason, r.count])).toEqual([
+          ['Sailthru error 99: bad', 3],
+          ['other reason', 1],
+        ]);
+        expect(await store.deadLetterReasons({ laneKey: 'c' })).toEqual([expect.objectContaining({ reason: 'other reason', count: 1 })]);
+        expect(await store.deadLetterReasons({ destinationId: 'nope' })).toEqual([]);
+      });
+
+      it('reports events stored and attempts recorded after a cursor, oldest first', async () => {
+        const empty = await store.recentActivity(null, 10);
+        expect(empty).toEqual({ events: [], attempts: [], cursor: { eventId: 0, attemptId: 0 } });
+        const [e1, e2] = [trackEvent('u1'), trackEvent('u2')];
+        await store.append(batchOf(DEST, [e1, e2], { receivedAt: received() }));
+        const first = await store.recentActivity(null, 10);
+        expect(first.events.map((e) => e.messageId)).toEqual([e1.messageId, e2.messageId]);
+        expect(first.attempts).toEqual([]);
+        await store.claimLanes('w1', 10, 30_000);
+        await settle((await store.head(lane('u1')))!, { state: 'delivered' });
+        const e3 = trackEvent('u3');
+        await store.append(batchOf(DEST, [e3], { receivedAt: received() }));
+        const next = await store.recentActivity(first.cursor, 10);
+        expect(next.events.map((e) => e.messageId)).toEqual([e3.messageId]);
+        expect(next.attempts.map((a) => [a.event.messageId, a.attempt.state, a.event.status])).toEqual([[e1.messageId, 'delivered', 'delivered']]);
+        const idle = await store.recentActivity(next.cursor, 10);
+        expect(idle).toEqual({ events: [], attempts: [], cursor: next.cursor });
+        // A limit keeps the oldest first, and the cursor moves only past what was returned.
+        const limited = await store.recentActivity({ eventId: 0, attemptId: 0 }, 2);
+        expect(limited.events.map((e) => e.messageId)).toEqual([e1.messageId, e2.messageId]);
+        expect((await store.recentActivity(limited.cursor, 2)).events.map((e) => e.messageId)).toEqual([e3.messageId]);
+      });
+
+      it('keeps a write key prefix to tell keys apart, and when ingest last accepted it', async () => {
+        const created = await store.createWriteKey(DEST, 'website');
+        expect(created.record.prefix).toBe(created.key.slice(0, 7));
+        expect(created.record.lastUsedAt).toBeNull();
+        const chosen = await store.importWriteKey(OTHER, 'chosen-key-0123456789', 'env');
+        expect(chosen.prefix).toBe('chos');
+        expect((await store.importWriteKey(OTHER, 'short-key', 'env')).prefix).toBeNull();
+        await store.recordWriteKeyUse([created.key, 'chosen-key-0123456789', 'unknown-key'], new Date(clock.now()));
+        // Older news never moves it back.
+        await store.recordWriteKeyUse([created.key], new Date(clock.now() - 60_000));
+        const keys = await store.listWriteKeys();
+        expect(keys.find((k) => k.id === created.record.id)?.lastUsedAt).toEqual(new Date(clock.now()));
+        expect(keys.find((k) => k.id === chosen.id)?.lastUsedAt).toEqual(new Date(clock.now()));
+        expect(JSON.stringify(keys)).not.toContain(created.key);
+      });
+
+      it('keeps chart buckets per process, replaces a process own row, prunes by resolution', async () => {
+        const row = (bucketStart: number, processId: string, n: number, resolutionMs = 10_000) => ({
+          resolutionMs,
+          bucketStart,
+          processId,
+          data: { eventsIn: n, calls: { 'POST /user': n } },
+          updatedAt: clock.now(),
+        });
+        await store.saveSeriesBuckets([row(10_000, 'p1', 1), row(10_000, 'p2', 2), row(20_000, 'p1', 3), row(3_600_000, 'p1', 9, 3_600_000)], []);
+        await store.saveSeriesBuckets([row(20_000, 'p1', 4)], []);
+        expect((await store.readSeriesBuckets(10_000, 0, 30_000)).map((r) => [r.bucketStart, r.processId, r.data])).toEqual([
+          [10_000, 'p1', { eventsIn: 1, calls: { 'POST /user': 1 } }],
+          [10_000, 'p2', { eventsIn: 2, calls: { 'POST /user': 2 } }],
+          [20_000, 'p1', { eventsIn: 4, calls: { 'POST /user': 4 } }],
+        ]);
+        expect(await store.readSeriesBuckets(10_000, 20_001, 30_000)).toEqual([]);
+        await store.saveSeriesBuckets([], [{ resolutionMs: 10_000, before: 20_000 }]);
+        expect((await store.readSeriesBuckets(10_000, 0, 30_000)).map((r) => r.bucketStart)).toEqual([20_000]);
+        expect(await store.readSeriesBuckets(3_600_000, 0, 7_200_000)).toHaveLength(1);
+      });
+    });
+
     it('says it would take an append now (what /readyz asks)', async () => {
       await expect(store.checkWritable()).resolves.toBeUndefined();
     });

@@ -13,7 +13,7 @@ describe('docs/emulator.md', () => {
     expect(command).toContain('npx sailthru-destination serve');
     const env = Object.fromEntries([...command.matchAll(/\b([A-Z_]+)=(\S+)/g)].map((m) => [m[1]!, m[2]!]));
     const config = loadConfig(env);
-    const keys = config.destinations.flatMap((d) => d.writeKeys).map((k) => ({ id: k, destinationId: 'default', label: k, createdAt: new Date(), revokedAt: null }));
+    const keys = config.destinations.flatMap((d) => d.writeKeys).map((k) => ({ id: k, destinationId: 'default', label: k, prefix: null, createdAt: new Date(), revokedAt: null, lastUsedAt: null }));
     expect(await startWarnings(config, { listWriteKeys: async () => keys })).toEqual([]);
   });
 });

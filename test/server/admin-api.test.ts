@@ -399,7 +399,7 @@ describe('overview and series', () => {
     expect(points.some((p) => typeof p.latencyP50Ms === 'number' && typeof p.latencyP95Ms === 'number')).toBe(true);
     const endpoint = list(series.endpoints).find((e) => e.endpoint === 'POST /user')!;
     expect(endpoint).toMatchObject({ limitPerSecond: 300 });
-    expect(series.scope).toBe('process');
+    expect(series.scope).toBe('store');
 
     const overview = (await h.api('GET', '/api/overview')).json;
     expect(obj(overview.totals)).toMatchObject({ destinations: 1, paused: 0 });

@@ -103,14 +103,14 @@ export class PgAppendQueue {
     const inserted = await client.query<{ destination_id: string; message_id: string | null; status: string }>({
       name: 'sd-append-events',
       text: `INSERT INTO events (destination_id, lane_key, message_id, type, event_name, payload, status, last_error,
-                                received_at, updated_at, settled_at, outcome)
-             SELECT d, l, m, t, n, p::json, s, e, r, $11, CASE WHEN s = 'rejected' THEN r END, o::json
+                                received_at, updated_at, settled_at, outcome, anonymous_id)
+             SELECT d, l, m, t, n, p::json, s, e, r, $11, CASE WHEN s = 'rejected' THEN r END, o::json, a
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                         $9::bigint[], $10::text[]) WITH ORDINALITY AS x(d, l, m, t, n, p, s, e, r, o, ord)
+                         $9::bigint[], $10::text[], $12::text[]) WITH ORDINALITY AS x(d, l, m, t, n, p, s, e, r, o, a, ord)
              ORDER BY ord
              ON CONFLICT DO NOTHING
              RETURNING destination_id, message_id, status`,
-      values: [...rows.columns(), now],
+      values: [...rows.columns(), now, rows.anonymousIds()],
     });
     // RETURNING cannot name the source row; (destination, messageId) is unique among stored
     // accepted rows, and the first occurrence in the group is the one that went in.
@@ -181,17 +181,20 @@ class EventRows {
   private readonly error: Array<string | null> = [];
   private readonly received: number[] = [];
   private readonly outcome: Array<string | null> = [];
+  private readonly anonymous: Array<string | null> = [];
 
   get length(): number {
     return this.destination.length;
   }
 
   addAccepted(destinationId: string, row: AcceptedRow, receivedAt: number): number {
+    this.anonymous.push(pgText(row.anonymousId));
     return this.push(destinationId, row.laneKey, row.messageId, row.type, row.eventName, row.payload, 'pending', null, receivedAt, null);
   }
 
   addRejected(destinationId: string, row: RejectedRow, receivedAt: number): void {
     const outcome = JSON.stringify(rejectedOutcome(row.reason));
+    this.anonymous.push(pgText(row.anonymousId));
     this.push(destinationId, row.laneKey, row.messageId, row.type, row.eventName, row.payload, 'rejected', row.reason, receivedAt, outcome);
   }
 
@@ -201,6 +204,11 @@ class EventRows {
 
   laneAt(index: number): { destinationId: string; laneKey: string } {
     return { destinationId: this.destination[index]!, laneKey: this.lane[index]! };
+  }
+
+  /** $12: kept apart from columns() so the prepared statement's first parameters stay as they were. */
+  anonymousIds(): Array<string | null> {
+    return this.anonymous;
   }
 
   columns(): unknown[] {

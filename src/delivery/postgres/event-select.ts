@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { eventSelects, filterClauses, mergeEvents, type EventRange, type Placeholder } from '../sql/event-query.ts';
+import { eventSelects, filterClauses, mergeEvents, POSTGRES_NAME_KEY, type EventRange, type Placeholder } from '../sql/event-query.ts';
 import type { EventRow } from '../sql/rows.ts';
 import type { EventFilter } from '../store.ts';
 import { pgText } from './connection.ts';
@@ -11,7 +11,7 @@ export async function selectEvents(db: Pool | PoolClient, filter: EventFilter, r
     values.push(typeof value === 'string' ? pgText(value) : value);
     return `$${values.length}`;
   };
-  const clauses = filterClauses(filter, param);
+  const clauses = filterClauses(filter, param, POSTGRES_NAME_KEY);
   if (clauses === null) return [];
   const selects = eventSelects(filter, clauses, range, param);
   const { rows } = await db.query<EventRow<unknown>>(selects.map((sql) => `(${sql})`).join(' UNION ALL '), values);

@@ -138,4 +138,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_log_action ON audit_log (action, id);
   CREATE INDEX audit_log_at ON audit_log (at);
   `,
+  // The console (issue 17): anonymousId search, name search by folded prefix, chart figures
+  // (see ../sqlite/schema.ts). The name key folds A–Z only, in byte order, as SQLite's lower().
+  `
+  ALTER TABLE events ADD COLUMN anonymous_id TEXT COLLATE "C";
+  CREATE INDEX events_anonymous_id ON events (anonymous_id, id) WHERE anonymous_id IS NOT NULL;
+  DROP INDEX events_event_name;
+  CREATE INDEX events_event_name_folded ON events ((translate(event_name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE "C"), id);
+  ALTER TABLE write_keys ADD COLUMN key_prefix TEXT;
+  ALTER TABLE write_keys ADD COLUMN last_used_at BIGINT;
+  CREATE TABLE series_buckets (
+    resolution_ms BIGINT NOT NULL,
+    bucket_start BIGINT NOT NULL,
+    process_id TEXT COLLATE "C" NOT NULL,
+    data JSON NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (resolution_ms, bucket_start, process_id)
+  );
+  `,
 ];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { PARSED_JSON_ROWS, WRITE_KEY_COLUMNS, type WriteKeyRow } from '../sql/rows.ts';
 import type { CreatedWriteKey, WriteKeyRecord } from '../store.ts';
-import { generateWriteKey, hashWriteKey } from '../write-keys.ts';
+import { generateWriteKey, hashWriteKey, writeKeyPrefix } from '../write-keys.ts';
 import { inTransaction, pgText } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
 
@@ -13,9 +13,9 @@ export async function createWriteKey(ctx: PostgresStoreContext, destinationId: s
   const record = await inTransaction(ctx.pool, async (client) => {
     await requireDestination(client, destinationId);
     const { rows } = await client.query<WriteKeyRow>(
-      `INSERT INTO write_keys (id, key_hash, destination_id, label, created_at) VALUES ($1, $2, $3, $4, $5)
+      `INSERT INTO write_keys (id, key_hash, destination_id, label, created_at, key_prefix) VALUES ($1, $2, $3, $4, $5, $6)
        RETURNING ${WRITE_KEY_COLUMNS}`,
-      [randomUUID(), hashWriteKey(key), pgText(destinationId), pgText(label), ctx.clock.now()],
+      [randomUUID(), hashWriteKey(key), pgText(destinationId), pgText(label), ctx.clock.now(), writeKeyPrefix(key)],
     );
     return PARSED_JSON_ROWS.writeKey(rows[0]!);
   });
@@ -28,13 +28,21 @@ export async function importWriteKey(ctx: PostgresStoreContext, destinationId: s
     await requireDestination(client, destinationId);
     // An existing key is left as it is: a key revoked in the console stays revoked.
     await client.query(
-      `INSERT INTO write_keys (id, key_hash, destination_id, label, created_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (key_hash) DO NOTHING`,
-      [randomUUID(), hash, pgText(destinationId), pgText(label), ctx.clock.now()],
+      `INSERT INTO write_keys (id, key_hash, destination_id, label, created_at, key_prefix) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (key_hash) DO UPDATE SET key_prefix = coalesce(write_keys.key_prefix, excluded.key_prefix)`,
+      [randomUUID(), hash, pgText(destinationId), pgText(label), ctx.clock.now(), pgText(writeKeyPrefix(key))],
     );
     const { rows } = await client.query<WriteKeyRow>(`SELECT ${WRITE_KEY_COLUMNS} FROM write_keys WHERE key_hash = $1`, [hash]);
     return PARSED_JSON_ROWS.writeKey(rows[0]!);
   });
+}
+
+export async function recordWriteKeyUse(ctx: PostgresStoreContext, keys: string[], at: Date): Promise<void> {
+  if (keys.length === 0) return;
+  await ctx.pool.query(
+    'UPDATE write_keys SET last_used_at = $2 WHERE key_hash = ANY($1::text[]) AND (last_used_at IS NULL OR last_used_at < $2)',
+    [keys.map(hashWriteKey), at.getTime()],
+  );
 }
 
 export async function revokeWriteKey(ctx: PostgresStoreContext, id: string): Promise<boolean> {

@@ -5,6 +5,8 @@ import type { OutcomeDetail } from '../store.ts';
 /** An accepted event as its row holds it (the payload already JSON text). */
 export interface AcceptedRow {
   laneKey: string;
+  /** Only when it is not the lane key (the event has a userId too): a user search finds it by this. */
+  anonymousId: string | null;
   messageId: string;
   type: string;
   eventName: string | null;
@@ -14,6 +16,7 @@ export interface AcceptedRow {
 /** An event refused at ingest, kept so the delivery log shows it (status `rejected`, no lane). */
 export interface RejectedRow {
   laneKey: string | null;
+  anonymousId: string | null;
   messageId: string | null;
   type: string | null;
   eventName: string | null;
@@ -32,7 +35,14 @@ export function batchRows(batch: IngestBatch): { accepted: AcceptedRow[]; reject
       rejected.push(rejectedRow(event.messageId, 'neither userId nor anonymousId', event));
       continue;
     }
-    accepted.push({ laneKey, messageId: event.messageId, type: event.type, eventName: eventNameOf(event), payload: JSON.stringify(event) });
+    accepted.push({
+      laneKey,
+      anonymousId: otherAnonymousId(laneKey, event.anonymousId),
+      messageId: event.messageId,
+      type: event.type,
+      eventName: eventNameOf(event),
+      payload: JSON.stringify(event),
+    });
   }
   for (const r of batch.rejected) rejected.push(rejectedRow(r.messageId, r.reason, r.payload));
   return { accepted, rejected };
@@ -53,14 +63,20 @@ function eventNameOf(event: SegmentEvent): string | null {
 /** A refused event may be anything: its columns are read from it only where they are text. */
 function rejectedRow(messageId: string | null, reason: string, payload: unknown): RejectedRow {
   const fields = typeof payload === 'object' && payload !== null && !Array.isArray(payload) ? (payload as Record<string, unknown>) : {};
+  const laneKey = laneKeyOf({ userId: text(fields.userId), anonymousId: text(fields.anonymousId) });
   return {
-    laneKey: laneKeyOf({ userId: text(fields.userId), anonymousId: text(fields.anonymousId) }),
+    laneKey,
+    anonymousId: otherAnonymousId(laneKey, text(fields.anonymousId)),
     messageId,
     type: text(fields.type),
     eventName: text(fields.event) ?? text(fields.name),
     payload: JSON.stringify(payload ?? null),
     reason,
   };
+}
+
+function otherAnonymousId(laneKey: string | null, anonymousId: unknown): string | null {
+  return typeof anonymousId === 'string' && anonymousId !== '' && anonymousId !== laneKey ? anonymousId : null;
 }
 
 function text(value: unknown): string | null {

@@ -15,12 +15,39 @@ export const WORK_BATCH = 1000;
 /** Unsettled events (SPEC.md §9): the head of a lane is the oldest of these. */
 export const UNSETTLED = "status IN ('pending', 'retrying')";
 
-/** The WHERE clauses of a filter (all but messageId, see eventSelects); null when nothing can match. */
-export function filterClauses(filter: EventFilter, param: Placeholder): string[] | null {
+/**
+ * The expression each schema indexes event names by, folded to lower case: ASCII letters only,
+ * so both databases (and this code) fold alike whatever their locale.
+ */
+export type NameKey = string;
+export const SQLITE_NAME_KEY: NameKey = 'lower(event_name)';
+export const POSTGRES_NAME_KEY: NameKey = `(translate(event_name, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE "C")`;
+
+/** What the name keys do to a name: A–Z to a–z, nothing else. */
+export function foldName(text: string): string {
+  return text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+/** Above every string that starts with the prefix, in byte (UTF-8) order. */
+const LAST_CODE_POINT = '\u{10FFFF}';
+
+/**
+ * The WHERE clauses of a filter; null when nothing can match. messageId and laneKey are left to
+ * eventSelects (one indexed SELECT per alternative) unless `userAsOr` asks for one OR clause
+ * (an aggregate over the filter cannot be split).
+ */
+export function filterClauses(filter: EventFilter, param: Placeholder, nameKey: NameKey, userAsOr = false): string[] | null {
   const clauses: string[] = [];
   if (filter.destinationId !== undefined) clauses.push(`destination_id = ${param(filter.destinationId)}`);
-  if (filter.laneKey !== undefined) clauses.push(`lane_key = ${param(filter.laneKey)}`);
-  if (filter.eventName !== undefined) clauses.push(`event_name = ${param(filter.eventName)}`);
+  if (userAsOr && filter.laneKey !== undefined) {
+    const user = param(filter.laneKey);
+    clauses.push(`(lane_key = ${user} OR anonymous_id = ${user})`);
+  }
+  if (filter.eventName !== undefined && filter.eventName !== '') {
+    // A prefix as a range: the expression index serves it in both databases.
+    const prefix = foldName(filter.eventName);
+    clauses.push(`${nameKey} >= ${param(prefix)}`, `${nameKey} < ${param(prefix + LAST_CODE_POINT)}`);
+  }
   if (filter.type !== undefined) clauses.push(`type = ${param(filter.type)}`);
   if (filter.status !== undefined) {
     const statuses = Array.isArray(filter.status) ? filter.status : [filter.status];
@@ -43,10 +70,11 @@ export interface EventRange {
 }
 
 /**
- * The SELECTs of one search, each at most `limit` rows: one, or two when it looks for a
- * messageId. The messageId index covers accepted events only (it is the dedupe index), so rejected
- * events with that messageId come from the status index: two indexed lookups, merged by
- * mergeEvents.
+ * The SELECTs of one search, each at most `limit` rows, merged by mergeEvents: one per
+ * alternative, each an indexed lookup. The messageId index covers accepted events only (it is
+ * the dedupe index), so rejected events with that messageId come from the status index. A user
+ * is a lane key, or the anonymousId of an event whose lane is its userId (anonymous_id is stored
+ * only then, so the two never select the same row).
  */
 export function eventSelects(filter: EventFilter, clauses: string[], range: EventRange, param: Placeholder): string[] {
   const all = [...clauses];
@@ -55,9 +83,22 @@ export function eventSelects(filter: EventFilter, clauses: string[], range: Even
   const order = isAscending(range) ? 'ASC' : 'DESC';
   const limit = param(range.limit);
   const select = (extra: string[]) => `SELECT ${eventColumns()} FROM events ${where([...all, ...extra])} ORDER BY id ${order} LIMIT ${limit}`;
-  if (filter.messageId === undefined) return [select([])];
-  const messageId = param(filter.messageId);
-  return [select([`message_id = ${messageId}`, "status <> 'rejected'"]), select([`message_id = ${messageId}`, "status = 'rejected'"])];
+  let alternatives: string[][] = [[]];
+  if (filter.messageId !== undefined) {
+    const messageId = param(filter.messageId);
+    alternatives = [
+      [`message_id = ${messageId}`, "status <> 'rejected'"],
+      [`message_id = ${messageId}`, "status = 'rejected'"],
+    ];
+  }
+  if (filter.laneKey !== undefined) {
+    const user = param(filter.laneKey);
+    alternatives = alternatives.flatMap((a) => [
+      [...a, `lane_key = ${user}`],
+      [...a, `anonymous_id = ${user}`],
+    ]);
+  }
+  return alternatives.map(select);
 }
 
 /** The rows of eventSelects' SELECTs as one result, in the range's order. */

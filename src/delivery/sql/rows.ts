@@ -69,8 +69,10 @@ export interface WriteKeyRow {
   id: string;
   destination_id: string;
   label: string;
+  key_prefix: string | null;
   created_at: number;
   revoked_at: number | null;
+  last_used_at: number | null;
 }
 
 export interface AuditRow<J> {
@@ -87,7 +89,7 @@ export interface AuditRow<J> {
 }
 
 /** The columns of a write key that leave the store (never its hash). */
-export const WRITE_KEY_COLUMNS = 'id, destination_id, label, created_at, revoked_at';
+export const WRITE_KEY_COLUMNS = 'id, destination_id, label, key_prefix, created_at, revoked_at, last_used_at';
 
 /** Rows to records, given how the database returns a JSON column. */
 export class RowReader<J> {
@@ -172,8 +174,10 @@ export class RowReader<J> {
       id: row.id,
       destinationId: row.destination_id,
       label: row.label,
+      prefix: row.key_prefix,
       createdAt: new Date(row.created_at),
       revokedAt: date(row.revoked_at),
+      lastUsedAt: date(row.last_used_at),
     };
   }
 }

@@ -1,4 +1,4 @@
-import { eventSelects, filterClauses, mergeEvents, UNSETTLED, type EventRange, type Placeholder } from '../sql/event-query.ts';
+import { eventSelects, filterClauses, mergeEvents, SQLITE_NAME_KEY, UNSETTLED, type EventRange, type Placeholder } from '../sql/event-query.ts';
 import { eventColumns, TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import type { EventFilter, LaneRef, QueuedEvent } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
@@ -14,7 +14,7 @@ export function selectEvents(ctx: SqliteStoreContext, filter: EventFilter, range
     params[name] = value;
     return `@${name}`;
   };
-  const clauses = filterClauses(filter, param);
+  const clauses = filterClauses(filter, param, SQLITE_NAME_KEY);
   if (clauses === null) return [];
   // Ids follow arrival, so a time range is also an id range (give or take the slack): the
   // search walks only that stretch of the primary key instead of the whole table.

@@ -15,3 +15,5 @@ export * from './sessions.ts';
 export * from './sign-in-failures.ts';
 export * from './identity-links.ts';
 export * from './audit.ts';
+export * from './log-activity.ts';
+export * from './series.ts';

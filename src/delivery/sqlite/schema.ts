@@ -150,4 +150,26 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX audit_log_action ON audit_log (action, id);
   CREATE INDEX audit_log_at ON audit_log (at);
   `,
+  // The console (issue 17): a user search also finds an event by its anonymousId when its lane
+  // is its userId (anonymous_id is stored only then, so most rows leave the index alone); event
+  // names are searched by case-insensitive prefix (the index replaces the exact-name one, so
+  // ingest keeps one name index); chart figures live here so they survive restarts and read the
+  // same from every process: one row per (resolution, bucket, process), each process writing its own;
+  // write keys show their first characters and when ingest last accepted them.
+  `
+  ALTER TABLE events ADD COLUMN anonymous_id TEXT;
+  CREATE INDEX events_anonymous_id ON events (anonymous_id, id) WHERE anonymous_id IS NOT NULL;
+  DROP INDEX events_event_name;
+  CREATE INDEX events_event_name_folded ON events (lower(event_name), id);
+  ALTER TABLE write_keys ADD COLUMN key_prefix TEXT;
+  ALTER TABLE write_keys ADD COLUMN last_used_at INTEGER;
+  CREATE TABLE series_buckets (
+    resolution_ms INTEGER NOT NULL,
+    bucket_start INTEGER NOT NULL,
+    process_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (resolution_ms, bucket_start, process_id)
+  );
+  `,
 ];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TEXT_JSON_ROWS, WRITE_KEY_COLUMNS, type WriteKeyRow } from '../sql/rows.ts';
 import type { CreatedWriteKey, WriteKeyRecord } from '../store.ts';
-import { generateWriteKey, hashWriteKey } from '../write-keys.ts';
+import { generateWriteKey, hashWriteKey, writeKeyPrefix } from '../write-keys.ts';
 import type { SqliteStoreContext } from './context.ts';
 
 /** Write keys, stored as SHA-256 hashes (write-keys.ts), and the lookup ingest makes per request. */
@@ -9,14 +9,14 @@ import type { SqliteStoreContext } from './context.ts';
 export async function createWriteKey(ctx: SqliteStoreContext, destinationId: string, label: string): Promise<CreatedWriteKey> {
   const key = generateWriteKey();
   const id = randomUUID();
-  await ctx.write.call('insertWriteKey', id, hashWriteKey(key), destinationId, label, ctx.clock.now());
+  await ctx.write.call('insertWriteKey', id, hashWriteKey(key), destinationId, label, ctx.clock.now(), writeKeyPrefix(key));
   const row = ctx.read(`SELECT ${WRITE_KEY_COLUMNS} FROM write_keys WHERE id = ?`).get(id) as WriteKeyRow;
   return { key, record: TEXT_JSON_ROWS.writeKey(row) };
 }
 
 export async function importWriteKey(ctx: SqliteStoreContext, destinationId: string, key: string, label: string): Promise<WriteKeyRecord> {
   const hash = hashWriteKey(key);
-  await ctx.write.call('importWriteKey', randomUUID(), hash, destinationId, label, ctx.clock.now());
+  await ctx.write.call('importWriteKey', randomUUID(), hash, destinationId, label, ctx.clock.now(), writeKeyPrefix(key));
   return TEXT_JSON_ROWS.writeKey(ctx.read(`SELECT ${WRITE_KEY_COLUMNS} FROM write_keys WHERE key_hash = ?`).get(hash) as WriteKeyRow);
 }
 
@@ -31,6 +31,10 @@ export async function listWriteKeys(ctx: SqliteStoreContext, destinationId?: str
       : ctx.read(`SELECT ${WRITE_KEY_COLUMNS} FROM write_keys WHERE destination_id = ? ORDER BY created_at, id`).all(destinationId)
   ) as WriteKeyRow[];
   return rows.map((row) => TEXT_JSON_ROWS.writeKey(row));
+}
+
+export async function recordWriteKeyUse(ctx: SqliteStoreContext, keys: string[], at: Date): Promise<void> {
+  if (keys.length > 0) await ctx.write.call('recordWriteKeyUse', keys.map(hashWriteKey), at.getTime());
 }
 
 const DESTINATION_FOR_KEY = `SELECT k.destination_id FROM write_keys k JOIN destinations d ON d.id = k.destination_id

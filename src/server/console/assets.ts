@@ -95,94 +95,13 @@ footer{max-width:1200px;margin:0 auto;padding:1rem;color:var(--muted);font-size:
 `;
 
 /**
- * Charts refresh by polling /api/series with the session cookie and redrawing each
- * <figure data-chart="…"> with the same drawing as the server's (chart.ts); the sample picker
- * fills the tester's textarea. Works without it: the page is complete as served.
+ * The sample picker fills the tester's textarea; the overview, the live view, chart tooltips,
+ * card tables and copy buttons are in assets-operator.ts, served in the same file. Pages work
+ * without it: each is complete as served.
  */
 export const CONSOLE_JS = `
 (function(){
   "use strict";
-  var NS="http://www.w3.org/2000/svg";
-  var COLORS=["#0b5cad","#1b7f3b","#b3261e","#a35c00","#6a3fb5","#00838f"];
-  function el(name,attrs,text){var e=document.createElementNS(NS,name);for(var k in attrs)e.setAttribute(k,attrs[k]);if(text!=null)e.textContent=text;return e;}
-  function fmt(v,unit){if(v==null||!isFinite(v))return "–";var a=Math.abs(v);var s=a>=100?v.toFixed(0):a>=10?v.toFixed(1):(a>=1||a===0)?v.toFixed(2):String(Number(v.toPrecision(2)));return s+(unit?" "+unit:"");}
-  function draw(fig,series){
-    var W=400,H=190,L=44,R=8,T=12,B=26,F="14";
-    var svg=fig.querySelector("svg");if(!svg)return;
-    while(svg.firstChild)svg.removeChild(svg.firstChild);
-    var xs=[],max=0;
-    series.forEach(function(s){s.points.forEach(function(p){xs.push(p[0]);if(p[1]!=null&&p[1]>max)max=p[1];});});
-    var title=fig.getAttribute("data-title")||"";
-    svg.appendChild(el("title",{},title));
-    var x0=Math.min.apply(null,xs.length?xs:[0]),x1=Math.max.apply(null,xs.length?xs:[1]);if(x1<=x0)x1=x0+1;
-    if(max<=0)max=1;
-    var unit=fig.getAttribute("data-unit")||"";
-    function X(x){return L+(x-x0)/(x1-x0)*(W-L-R);} function Y(y){return T+(1-y/max)*(H-T-B);}
-    svg.appendChild(el("line",{x1:L,y1:H-B,x2:W-R,y2:H-B,stroke:"#9aa3b2"}));
-    svg.appendChild(el("line",{x1:L,y1:T,x2:L,y2:H-B,stroke:"#9aa3b2"}));
-    svg.appendChild(el("text",{x:L-4,y:T+12,"text-anchor":"end","font-size":F,fill:"#5b6474"},fmt(max,"")));
-    svg.appendChild(el("text",{x:L-4,y:H-B,"text-anchor":"end","font-size":F,fill:"#5b6474"},"0"));
-    if(xs.length){
-      svg.appendChild(el("text",{x:L,y:H-6,"font-size":F,fill:"#5b6474"},new Date(x0).toISOString().slice(11,16)+" UTC"));
-      svg.appendChild(el("text",{x:W-R,y:H-6,"text-anchor":"end","font-size":F,fill:"#5b6474"},new Date(x1).toISOString().slice(11,16)+" UTC"));
-    } else {
-      svg.appendChild(el("text",{x:W/2,y:H/2,"text-anchor":"middle","font-size":F,fill:"#5b6474"},"No data yet"));
-    }
-    series.forEach(function(s,i){
-      var pts=s.points.filter(function(p){return p[1]!=null;}).map(function(p){return X(p[0]).toFixed(1)+","+Y(p[1]).toFixed(1);});
-      if(pts.length===1)pts.push(pts[0]);
-      if(pts.length)svg.appendChild(el("polyline",{points:pts.join(" "),fill:"none",stroke:COLORS[i%COLORS.length],"stroke-width":"2"}));
-    });
-    var legend=fig.querySelector(".legend");
-    if(legend){
-      while(legend.firstChild)legend.removeChild(legend.firstChild);
-      series.forEach(function(s,i){var li=document.createElement("li");var sw=document.createElement("span");sw.className="swatch s"+(i%COLORS.length);li.appendChild(sw);
-        var last=null;for(var j=s.points.length-1;j>=0;j--){if(s.points[j][1]!=null){last=s.points[j][1];break;}}
-        li.appendChild(document.createTextNode(s.name+": "+fmt(last,unit)));legend.appendChild(li);});
-    }
-  }
-  function perSec(p,v){return v/(p.intervalMs/1000);}
-  function build(kind,data){
-    var pts=data.points;function t(p){return Date.parse(p.at);}
-    function line(name,f){return {name:name,points:pts.map(function(p){return [t(p),f(p)];})};}
-    switch(kind){
-      case "throughput":return [line("in /s",function(p){return perSec(p,p.eventsIn);}),line("delivered /s",function(p){return perSec(p,p.delivered);})];
-      case "outcomes":return [line("delivered",function(p){return p.delivered;}),line("skipped",function(p){return p.skipped;}),line("failed",function(p){return p.failed;}),line("retried",function(p){return p.retried;})];
-      case "backlog":return [line("backlog",function(p){return p.backlog;})];
-      case "age":return [line("oldest pending",function(p){return p.oldestPendingAgeMs==null?0:p.oldestPendingAgeMs/1000;})];
-      case "latency":return [line("p50",function(p){return p.latencyP50Ms;}),line("p95",function(p){return p.latencyP95Ms;})];
-      case "calls":
-        var keys={};pts.forEach(function(p){for(var k in p.calls)keys[k]=1;});
-        return Object.keys(keys).sort().map(function(k){return line(k+" /s",function(p){return perSec(p,p.calls[k]||0);});});
-    }
-    return [];
-  }
-  function refreshTable(data){
-    var body=document.querySelector("[data-rate-table] tbody");if(!body)return;
-    while(body.firstChild)body.removeChild(body.firstChild);
-    if(!data.endpoints.length){var tr=document.createElement("tr");var td=document.createElement("td");td.colSpan=5;td.textContent="No Sailthru calls in this period.";tr.appendChild(td);body.appendChild(tr);return;}
-    data.endpoints.forEach(function(e){
-      var tr=document.createElement("tr");
-      function cell(text,cls){var td=document.createElement("td");if(cls)td.className=cls;td.textContent=text;tr.appendChild(td);return td;}
-      cell(e.endpoint);cell(String(e.calls),"num");cell(fmt(e.peakPerSecond,""),"num");cell(e.limitPerSecond==null?"–":String(e.limitPerSecond),"num");
-      var td=cell("");var m=document.createElement("meter");m.min=0;m.max=1;m.low=0.7;m.high=0.9;m.optimum=0;m.value=Math.min(1,e.peakUse||0);
-      m.setAttribute("aria-label","rate-limit use of "+e.endpoint);td.appendChild(m);td.appendChild(document.createTextNode(" "+(e.peakUse==null?"–":Math.round(e.peakUse*100)+"%")));
-      body.appendChild(tr);
-    });
-  }
-  function poll(){
-    var root=document.querySelector("[data-series-url]");if(!root)return;
-    fetch(root.getAttribute("data-series-url"),{credentials:"same-origin",headers:{accept:"application/json"}})
-      .then(function(r){if(!r.ok)throw new Error("HTTP "+r.status);return r.json();})
-      .then(function(data){
-        document.querySelectorAll("figure[data-chart]").forEach(function(fig){draw(fig,build(fig.getAttribute("data-chart"),data));});
-        refreshTable(data);
-        var st=document.querySelector("[data-refreshed]");if(st)st.textContent="Updated "+new Date().toISOString().slice(11,19)+" UTC";
-      })
-      .catch(function(){var st=document.querySelector("[data-refreshed]");if(st)st.textContent="Could not refresh; retrying";});
-  }
-  var root=document.querySelector("[data-series-url]");
-  if(root){setInterval(poll,Number(root.getAttribute("data-refresh-ms"))||10000);}
   var picker=document.getElementById("sample");
   var samples=document.getElementById("samples-json");
   if(picker&&samples){

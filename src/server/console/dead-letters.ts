@@ -10,6 +10,7 @@ export function deadLettersPage(
   destinations: DestinationView[],
   csrf: string,
   flash: Flash[],
+  groups: SafeHtml = html``,
 ): SafeHtml {
   const filterFields = Object.entries(values)
     .filter(([k, v]) => v && ['destination', 'userId', 'event', 'from', 'to'].includes(k))
@@ -38,10 +39,11 @@ ${actionButton(`/destinations/${d.id}/resume`, 'Resume', csrf, { secondary: true
   <div class="actions"><button type="submit">Filter</button> <a class="button secondary" href="/dead-letters">Clear</a></div>
 </form>
 </section>
+${groups}
 <section aria-labelledby="list-h">
 <h2 id="list-h">${result.events.length}${result.nextBefore !== null ? '+' : ''} shown <span class="muted">(${total} dead letters in the selected destinations)</span></h2>
 ${
-  result.events.length
+  result.events.length && !values.reason
     ? html`<div class="actions">
   <form class="inline" method="post" action="/dead-letters/retry">${csrfField(csrf)}${filterFields}<button type="submit">Retry all matching</button></form>
   <form class="inline" method="post" action="/dead-letters/drop">${csrfField(csrf)}${filterFields}<button type="submit" class="danger">Drop all matching</button></form>

@@ -46,6 +46,16 @@ export function problemsByField(problems: readonly string[]): { byField: Map<str
   return { byField, other };
 }
 
+/**
+ * A problem as the form says it: the field's label instead of its key ("Abandoned-cart reminder
+ * time must be…", not "reminderTime must be…"). The API keeps the keys, which programs read.
+ */
+export function labelled(problem: string): string {
+  const labels: Array<[string, string]> = [['name', 'Name'], ['id', 'Id'], ...FIELDS.map((f): [string, string] => [f.key, f.label])];
+  const hit = labels.find(([key]) => problem.startsWith(`${key} `));
+  return hit ? `${hit[1]}${problem.slice(hit[0].length)}` : problem;
+}
+
 /** Form values from a stored destination (secrets stay out). */
 export function formValuesOf(d: DestinationView): Record<string, string> {
   const values: Record<string, string> = { name: d.name };
@@ -63,7 +73,7 @@ function input(key: string, label: string, hint: string, value: string, errors: 
   return html`<div>
   <label for="${id}">${label}${required ? html` <span aria-hidden="true">*</span>` : null} <span class="hint" id="${id}-hint">${hint}</span></label>
   ${extra ?? html`<input id="${id}" name="${key}" type="${type}" value="${value}"${required ? html` required` : null}${type === 'number' ? html` step="any" min="0"` : null} aria-describedby="${describedBy}"${errors ? html` aria-invalid="true"` : null}>`}
-  ${errors ? html`<p class="field-error" id="${id}-error">${errors.join(' ')}</p>` : null}
+  ${errors ? html`<p class="field-error" id="${id}-error">${errors.map(labelled).join(' ')}</p>` : null}
 </div>`;
 }
 
@@ -111,7 +121,7 @@ function settingsFields(state: FormState, stored: PublicSettings | null): SafeHt
 /** An error summary above the form (announced), each problem also shown next to its field. */
 function errorSummary(problems: readonly string[]): SafeHtml | null {
   if (problems.length === 0) return null;
-  return html`<div class="flash error" role="alert"><p>Not saved: ${problems.length === 1 ? 'one problem' : `${problems.length} problems`}.</p><ul>${problems.map((p) => html`<li>${p}</li>`)}</ul></div>`;
+  return html`<div class="flash error" role="alert"><p>Not saved: ${problems.length === 1 ? 'one problem' : `${problems.length} problems`}.</p><ul>${problems.map((p) => html`<li>${labelled(p)}</li>`)}</ul></div>`;
 }
 
 export function destinationsPage(list: DestinationView[], csrf: string, flash: Flash[], newForm: FormState): SafeHtml {
@@ -163,7 +173,8 @@ export interface DestinationPageData {
 export function destinationPage(data: DestinationPageData, csrf: string, flash: Flash[]): SafeHtml {
   const d = data.destination;
   const { byField } = problemsByField(data.form.problems);
-  const activeKeys = data.writeKeys.filter((k) => k.revokedAt === null);
+  // Newest first: a key just created is at the top.
+  const activeKeys = data.writeKeys.filter((k) => k.revokedAt === null).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   const revokedKeys = data.writeKeys.filter((k) => k.revokedAt !== null);
   return page({
     title: `Settings: ${d.name}`,
@@ -172,6 +183,11 @@ export function destinationPage(data: DestinationPageData, csrf: string, flash: 
     flash,
     body: html`<p><a href="/destinations">← All destinations</a></p>
 <h1>${d.name} <span class="muted">(${d.id})</span></h1>
+${data.revealedKeys.map((k, i) => {
+  const id = i === 0 ? 'new-key' : `new-key-${i + 1}`;
+  return html`<div class="flash ok" role="status"><p>New write key <strong>${k.label}</strong>. Copy it now: it will not be shown again.</p>
+<div class="copy-row key-once"><code id="${id}">${k.key}</code><button type="button" class="secondary" data-copy="#${id}" aria-label="Copy the new write key ${k.label}">Copy</button></div></div>`;
+})}
 ${
   d.paused
     ? html`<div class="flash error" role="alert"><strong>Delivery is paused:</strong> ${d.pauseReason ?? 'no reason given'}. Events are kept.
@@ -179,7 +195,7 @@ ${
     : null
 }
 ${d.declared ? html`<div class="flash info">This destination is also declared in the environment or config file: a restart applies the declared fields again.</div>` : null}
-${d.settingsProblems.length && data.form.problems.length === 0 ? html`<div class="flash error" role="alert"><p>The stored settings are incomplete, so nothing is delivered:</p><ul>${d.settingsProblems.map((p) => html`<li>${p}</li>`)}</ul></div>` : null}
+${d.settingsProblems.length && data.form.problems.length === 0 ? html`<div class="flash error" role="alert"><p>The stored settings are incomplete, so nothing is delivered:</p><ul>${d.settingsProblems.map((p) => html`<li>${labelled(p)}</li>`)}</ul></div>` : null}
 <dl class="stats">
   <div><dt>Backlog</dt><dd>${d.backlog.unsettled}</dd></div>
   <div><dt>Retrying</dt><dd>${d.backlog.retrying}</dd></div>
@@ -208,18 +224,13 @@ ${errorSummary(data.form.problems)}
 <section aria-labelledby="keys-h" class="card">
 <h2 id="keys-h">Write keys</h2>
 <p>Sources send events with a write key (Basic auth username, or <code>writeKey</code> in the body). Keys are stored hashed: a new key is shown once.</p>
-${
-  data.revealedKeys.map(
-    (k, i) => html`<div class="flash ok" role="status"><p>New write key <strong>${k.label}</strong>. Copy it now: it will not be shown again.</p>
-<p class="key-once"><code id="${i === 0 ? 'new-key' : `new-key-${i + 1}`}">${k.key}</code></p></div>`,
-  )
-}
+
 ${
   activeKeys.length === 0
     ? html`<p>No active write key: this destination accepts no events yet.</p>`
-    : html`<div class="table-wrap"><table><thead><tr><th scope="col">Label</th><th scope="col">Created</th><th scope="col">Action</th></tr></thead>
+    : html`<div class="table-wrap"><table data-write-keys><thead><tr><th scope="col">Label</th><th scope="col">Key</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col">Action</th></tr></thead>
 <tbody>${activeKeys.map(
-        (k) => html`<tr><td>${k.label}</td><td>${time(k.createdAt)}</td><td>${actionButton(`/write-keys/${k.id}/revoke`, 'Revoke', csrf, { danger: true, ariaLabel: `Revoke write key ${k.label}` })}</td></tr>`,
+        (k) => html`<tr><td>${k.label}</td><td>${k.prefix ? html`<code>${k.prefix}…</code>` : html`<span class="muted">–</span>`}</td><td>${time(k.createdAt)}</td><td>${k.lastUsedAt ? time(k.lastUsedAt) : html`<span class="muted">never</span>`}</td><td>${actionButton(`/write-keys/${k.id}/revoke`, 'Revoke', csrf, { danger: true, ariaLabel: `Revoke write key ${k.label}` })}</td></tr>`,
       )}</tbody></table></div>`
 }
 ${revokedKeys.length ? html`<details><summary>${revokedKeys.length} revoked</summary><ul>${revokedKeys.map((k) => html`<li>${k.label}, revoked ${time(k.revokedAt)}</li>`)}</ul></details>` : null}

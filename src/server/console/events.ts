@@ -4,7 +4,7 @@ import { html, prettyJson, type SafeHtml } from './html.ts';
 import { actionButton, badge, csrfField, page, time } from './layout.ts';
 import type { Flash } from './session.ts';
 
-export type SearchValues = Partial<Record<'userId' | 'messageId' | 'event' | 'state' | 'type' | 'destination' | 'from' | 'to', string>>;
+export type SearchValues = Partial<Record<'userId' | 'messageId' | 'event' | 'state' | 'type' | 'destination' | 'from' | 'to' | 'reason', string>>;
 
 const text = (id: string, label: string, value: string | undefined, hint = ''): SafeHtml =>
   html`<div><label for="${id}">${label}${hint ? html` <span class="hint">${hint}</span>` : null}</label><input id="${id}" name="${id}" type="text" value="${value ?? ''}"></div>`;
@@ -42,7 +42,7 @@ export function eventRows(events: EventSummaryView[], csrf: string | null, withA
 <thead><tr><th scope="col">Id</th><th scope="col">Received</th><th scope="col">User</th><th scope="col">Event</th><th scope="col">State</th><th scope="col" class="num">Attempts</th><th scope="col">Reason / last error</th>${withActions ? html`<th scope="col">Actions</th>` : null}</tr></thead>
 <tbody>${events.map(
     (e) => html`<tr><td><a href="/events/${e.id}">#${e.id}</a></td><td>${time(e.receivedAt)}</td><td>${e.userId ?? '–'}</td>
-<td>${e.type ?? '?'}${e.event ? html`: ${e.event}` : null}<br><span class="muted">${e.destinationId}</span></td><td>${badge(e.state)}</td><td class="num">${e.attempts}</td>
+<td>${e.type ?? '?'}${e.event ? html`: ${e.event}` : null}<br><span class="muted">${e.destinationId}</span></td><td>${badge(e.state)}${e.test ? html` <span class="badge test">test</span>` : null}</td><td class="num">${e.attempts}</td>
 <td>${e.reason ?? e.lastError ?? ''}</td>${
       withActions && csrf
         ? html`<td><div class="actions">${actionButton(`/events/${e.id}/retry`, 'Retry', csrf, { fields: { back: '/dead-letters' }, ariaLabel: `Retry event ${e.id}` })}${actionButton(`/events/${e.id}/drop`, 'Drop', csrf, { danger: true, fields: { back: '/dead-letters' }, ariaLabel: `Drop event ${e.id}` })}</div></td>`
@@ -97,7 +97,7 @@ export function eventPage(e: EventDetailView, csrf: string, flash: Flash[]): Saf
     csrf,
     flash,
     body: html`<p><a href="/events">← Delivery log</a></p>
-<h1>Event #${e.id} ${badge(e.state)}</h1>
+<h1>Event #${e.id} ${badge(e.state)}${e.test ? html` <span class="badge test">test</span>` : null}</h1>
 ${e.state === 'failed' ? html`<div class="actions">${actionButton(`/events/${e.id}/retry`, 'Retry', csrf, { fields: { back: `/events/${e.id}` } })}${actionButton(`/events/${e.id}/drop`, 'Drop', csrf, { danger: true, fields: { back: '/dead-letters' } })}</div>` : null}
 ${eventDetail(e)}`,
   });

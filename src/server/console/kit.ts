@@ -69,7 +69,7 @@ function isPlainPath(value: string): boolean {
 /** The search fields of a query or form that are set. */
 export function searchValues(q: Record<string, unknown>): SearchValues {
   const out: SearchValues = {};
-  for (const key of ['userId', 'messageId', 'event', 'state', 'type', 'destination', 'from', 'to'] as const) {
+  for (const key of ['userId', 'messageId', 'event', 'state', 'type', 'destination', 'from', 'to', 'reason'] as const) {
     const v = q[key];
     if (typeof v === 'string' && v !== '') out[key] = v;
   }

@@ -2,7 +2,7 @@ import { escapeHtml, html, raw, type HtmlValue, type SafeHtml } from './html.ts'
 import type { AdminRole } from '../../admin-tokens.ts';
 import type { Flash } from './session.ts';
 
-export type Section = 'overview' | 'settings' | 'events' | 'dead-letters' | 'tester' | 'activity' | 'sign-in';
+export type Section = 'overview' | 'live' | 'settings' | 'events' | 'dead-letters' | 'tester' | 'activity' | 'sign-in';
 
 export interface PageOptions {
   title: string;
@@ -15,6 +15,7 @@ export interface PageOptions {
 
 const NAV: Array<{ section: Section; href: string; label: string }> = [
   { section: 'overview', href: '/', label: 'Overview' },
+  { section: 'live', href: '/live', label: 'Live events' },
   { section: 'settings', href: '/destinations', label: 'Settings' },
   { section: 'events', href: '/events', label: 'Event delivery' },
   { section: 'dead-letters', href: '/dead-letters', label: 'Dead letters' },

@@ -9,13 +9,17 @@ import { SAMPLE_EVENTS, sampleById } from '../sample-events.ts';
 import { actionRoutes } from './action-routes.ts';
 import { activityRoutes } from './activity.ts';
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.ts';
+import { OPERATOR_CSS, OPERATOR_JS } from './assets-operator.ts';
 import { deadLettersPage } from './dead-letters.ts';
 import { eventPage, eventsPage } from './events.ts';
 import { definedOnly, safeNext, searchValues, type ConsoleKit, type Form } from './kit.ts';
 import { withSignedIn } from './layout.ts';
-import { overviewPage } from './overview.ts';
+import { overviewPage, rangeParam } from './overview.ts';
 import { sameToken, type Session, type SessionStore } from './session.ts';
 import { settingsRoutes } from './settings-routes.ts';
+import type { OperatorServices } from '../operator-services.ts';
+import { failureGroupsSection } from './failures.ts';
+import { operatorRoutes } from './operator-routes.ts';
 import { messagePage, noTokenPage, signInPage } from './sign-in.ts';
 import { testerPage, type TesterState } from './tester.ts';
 
@@ -35,6 +39,9 @@ export interface ConsoleOptions {
   sessionOf: (request: FastifyRequest) => Promise<Session | null>;
   setSessionCookie: (reply: FastifyReply, session: Session) => void;
   clearSessionCookie: (reply: FastifyReply) => void;
+  operator: OperatorServices;
+  /** Replaces known secrets in text the console streams (answers pass the app's onSend check). */
+  redact: (text: string) => Promise<string>;
 }
 
 const PUBLIC_ROUTES = new Set(['/sign-in', '/assets/console.css', '/assets/console.js']);
@@ -139,9 +146,9 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   // ── assets, sign-in, sign-out ─────────────────────────────────────────
 
-  app.get('/assets/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_CSS));
+  app.get('/assets/console.css', async (_request, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_CSS + OPERATOR_CSS));
   app.get('/assets/console.js', async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_JS),
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=300').send(CONSOLE_JS + OPERATOR_JS),
   );
 
   app.get('/sign-in', async (request, reply) => {
@@ -190,11 +197,13 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
 
   app.get('/', async (request, reply) => {
     const s = session(request);
-    return send(reply, overviewPage(await service.overview(60), s.csrf, flashOf(s)));
+    const range = rangeParam(request.query);
+    return send(reply, overviewPage(await service.overview(range), range, s.csrf, flashOf(s)));
   });
 
   settingsRoutes(app, kit);
   activityRoutes(app, kit);
+  operatorRoutes(app, kit, options.operator, options.redact);
 
   // ── event delivery ────────────────────────────────────────────────────
 
@@ -228,13 +237,18 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     const values = searchValues(q);
     const flash = flashOf(s);
     let result: Awaited<ReturnType<AdminService['searchEvents']>> = { events: [], nextBefore: null };
+    let groups: Awaited<ReturnType<OperatorServices['failures']['groups']>> = [];
     try {
-      result = await service.searchEvents({ ...parseDeadLetterFilter(q), status: 'failed', limit: 100 });
+      const filter = parseDeadLetterFilter(q);
+      groups = await options.operator.failures.groups(filter);
+      result = values.reason
+        ? { events: await options.operator.failures.events(filter, values.reason, 100), nextBefore: null }
+        : await service.searchEvents({ ...filter, status: 'failed', limit: 100 });
     } catch (error) {
       if (!(error instanceof AdminError)) throw error;
       flash.push({ kind: 'error', text: error.message });
     }
-    return send(reply, deadLettersPage(values, result, await service.listDestinations(), s.csrf, flash));
+    return send(reply, deadLettersPage(values, result, await service.listDestinations(), s.csrf, flash, failureGroupsSection(groups, values, s.csrf)));
   });
 
   actionRoutes(app, kit);

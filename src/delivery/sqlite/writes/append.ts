@@ -14,13 +14,13 @@ export interface AppendRows {
 
 export function appendWrites(db: Database) {
   const insertEvent = db.prepare(
-    `INSERT INTO events (destination_id, lane_key, message_id, type, event_name, payload, status, received_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO events (destination_id, lane_key, anonymous_id, message_id, type, event_name, payload, status, received_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
   );
   const insertRejected = db.prepare(
-    `INSERT INTO events (destination_id, lane_key, message_id, type, event_name, payload, status, last_error,
+    `INSERT INTO events (destination_id, lane_key, anonymous_id, message_id, type, event_name, payload, status, last_error,
                          received_at, updated_at, settled_at, outcome)
-     VALUES (@destinationId, @laneKey, @messageId, @type, @eventName, @payload, 'rejected', @reason,
+     VALUES (@destinationId, @laneKey, @anonymousId, @messageId, @type, @eventName, @payload, 'rejected', @reason,
              @receivedAt, @now, @receivedAt, @outcome)`,
   );
   // A lane that was empty becomes due now, unless a live lease holds it (its worker either sees
@@ -40,7 +40,7 @@ export function appendWrites(db: Database) {
       let stored = 0;
       let duplicates = 0;
       for (const e of input.accepted) {
-        const result = insertEvent.run(destinationId, e.laneKey, e.messageId, e.type, e.eventName, e.payload, receivedAt, now);
+        const result = insertEvent.run(destinationId, e.laneKey, e.anonymousId, e.messageId, e.type, e.eventName, e.payload, receivedAt, now);
         if (result.changes === 0) {
           duplicates++;
           continue;

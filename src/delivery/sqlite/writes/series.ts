@@ -1,0 +1,27 @@
+import type { Database } from 'better-sqlite3';
+
+/** The charts' buckets, on the writer: each process replaces its own rows. */
+
+export interface PlainSeriesBucket {
+  resolutionMs: number;
+  bucketStart: number;
+  processId: string;
+  /** JSON text. */
+  data: string;
+  updatedAt: number;
+}
+
+export function seriesWrites(db: Database) {
+  const upsert = db.prepare(
+    `INSERT INTO series_buckets (resolution_ms, bucket_start, process_id, data, updated_at)
+     VALUES (@resolutionMs, @bucketStart, @processId, @data, @updatedAt)
+     ON CONFLICT (resolution_ms, bucket_start, process_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`,
+  );
+  const prune = db.prepare('DELETE FROM series_buckets WHERE resolution_ms = ? AND bucket_start < ?');
+  return {
+    saveSeriesBuckets(rows: PlainSeriesBucket[], pruneBefore: Array<{ resolutionMs: number; before: number }>): void {
+      for (const row of rows) upsert.run(row);
+      for (const p of pruneBefore) prune.run(p.resolutionMs, p.before);
+    },
+  };
+}

@@ -1,0 +1,8 @@
+import type { FailureGroups } from './failure-groups.ts';
+import type { LiveFeed } from './live-feed.ts';
+
+/** The console's operator views beyond the AdminService: failures by reason and the live feed. */
+export interface OperatorServices {
+  failures: FailureGroups;
+  live: LiveFeed;
+}
