@@ -161,6 +161,44 @@ describe('DeliveryWorker', () => {
     expect((await store.claimLanes('next', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u1']);
   });
 
+  it('takes a lane’s events from its claim and settles them in runs: no head() per event, one settle per window', async () => {
+    const events = Array.from({ length: 40 }, () => trackEvent('u1'));
+    await store.append(batchOf('d', events));
+    const counted = { head: 0, settle: 0, settleLane: 0, heads: 0, releaseLane: 0 };
+    // The worker sees the store through this: every call it makes is counted, then passed on.
+    const counting = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (key === 'head' || key === 'settle' || key === 'releaseLane') counted[key]++;
+          if (key === 'settleLane') {
+            counted.settleLane++;
+            counted.heads += (args[0] as { heads: unknown[] }).heads.length;
+          }
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const got: string[] = [];
+    startWorker(
+      async (_destination, event) => {
+        got.push(event.messageId);
+        return delivered();
+      },
+      { store: counting, window: 16, settleDelayMs: 60_000 },
+    );
+    await until(async () => (await store.backlog()) === 0);
+    expect(got).toEqual(events.map((e) => e.messageId));
+    expect(counted.head).toBe(0);
+    expect(counted.settle).toBe(0);
+    expect(counted.heads).toBe(40);
+    // 16 + 16 + 8, the last run also giving the lane back: no separate release.
+    expect(counted.settleLane).toBe(3);
+    expect(counted.releaseLane).toBe(0);
+    expect(await store.claimLanes('next', 10, 30_000)).toEqual([]);
+  });
+
   it('turns a throwing deliver into a retry with the error recorded', async () => {
     await store.append(batchOf('d', [trackEvent('u1')]));
     let n = 0;
