@@ -33,8 +33,9 @@ export interface DeliveryWorkerOptions {
   /** Head events read per lane with each claim or settle (one round trip for all). Default 16. */
   window?: number;
   /**
-   * Longest a delivered event waits for the others of its run to be settled with it, ms. A run
-   * ends sooner at the end of the window or at a retry or pause. Default 100.
+   * Longest a delivered event waits for the others of its run to be settled with it, ms: a run
+   * ends at the end of the window, at a retry or pause, or once this long has passed since it
+   * began. What a crash may send again per lane. Default 1000.
    */
   settleDelayMs?: number;
 }
@@ -121,7 +122,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.recovery = new OutageRecovery({ now: () => this.clock.now(), ...(interval === undefined ? {} : { minIntervalMs: interval }) });
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.window = Math.max(1, options.window ?? 16);
-    this.settleDelayMs = options.settleDelayMs ?? 100;
+    this.settleDelayMs = options.settleDelayMs ?? 1000;
   }
 
   get inFlight(): number {
@@ -245,8 +246,10 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         this.reportRun(run, result.applied);
         if (entry.lost) return;
         if (result.released && entry.claimedAgain) {
-          // Handed back and already claimed again by us (due at once): go on with that claim.
-          const settled = new Set(run.map((d) => d.head.id));
+          // Handed back and already claimed again by us (due at once): go on with that claim,
+          // whose window starts at the head that handed it back (a retry). Only events settled
+          // for good are left out (a claim made once our lease had run out may still show them).
+          const settled = new Set(run.filter((d) => isFinal(d.settlement)).map((d) => d.head.id));
           events = entry.reclaimed.filter((e) => !settled.has(e.id));
           entry.claimedAgain = false;
           continue;

@@ -199,6 +199,52 @@ describe('DeliveryWorker', () => {
     expect(await store.claimLanes('next', 10, 30_000)).toEqual([]);
   });
 
+  it('a lane it claims again while handing it back for a retry goes on with that retry first', async () => {
+    const events = [trackEvent('u1'), trackEvent('u1'), trackEvent('u1')];
+    await store.append(batchOf('d', events));
+    let worker: DeliveryWorker | null = null;
+    let reclaimed = false;
+    // Between the retry's settle and the worker hearing of it, its own claim loop takes the lane
+    // again (the retry is due at once): the race this covers, made certain.
+    const racing = new Proxy(store, {
+      get(target, key, receiver) {
+        const value = Reflect.get(target, key, receiver) as unknown;
+        if (key === 'claimLanes') {
+          return async (...args: Parameters<SqliteEventStore['claimLanes']>) => {
+            const lanes = await target.claimLanes(...args);
+            if (lanes.some((l) => l.laneKey === 'u1')) reclaimed = true;
+            return lanes;
+          };
+        }
+        if (key === 'settleLane') {
+          return async (input: Parameters<SqliteEventStore['settleLane']>[0]) => {
+            const result = await target.settleLane(input);
+            if (input.heads.at(-1)?.settlement.state === 'retrying') {
+              reclaimed = false;
+              await until(() => {
+                worker!.wake();
+                return reclaimed;
+              });
+            }
+            return result;
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const tried: string[] = [];
+    worker = startWorker(
+      async (_destination, event) => {
+        tried.push(event.messageId);
+        return tried.length === 1 ? retry() : delivered();
+      },
+      { store: racing, retryPolicy: new RetryPolicy({ baseMs: 0, capMs: 0, minAttempts: 1_000_000 }), pollMs: 60_000 },
+    );
+    await until(async () => (await store.backlog()) === 0);
+    const [a, b, c] = events.map((e) => e.messageId);
+    expect(tried).toEqual([a, a, b, c]);
+  });
+
   it('turns a throwing deliver into a retry with the error recorded', async () => {
     await store.append(batchOf('d', [trackEvent('u1')]));
     let n = 0;
