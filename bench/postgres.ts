@@ -123,10 +123,10 @@ interface Run {
 async function prepare(label: string, workers: number, events: Array<Record<string, unknown>>, workerEnv: Record<string, string>): Promise<Run> {
   const schema = `bench_${label}_${process.pid}`;
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  const ingest = await startCli(['serve', '--no-delivery'], envFor(schema));
+  const ingest = await startCli(['serve', '--no-delivery'], envFor(schema), { timeoutMs: 120_000 });
   await adminCall(ingest.url, '/destinations/default/pause');
   await queue(ingest.url, events);
-  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv))));
+  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000 })));
   return { schema, ingest, workers: started };
 }
 
@@ -236,7 +236,7 @@ async function measureGraphile(k: number, rep: number, events: Array<Record<stri
         GW_SCHEMA: schema,
         GW_CONCURRENCY: String(graphileConcurrency),
         GW_POOL_MAX: String(graphileConcurrency + 1),
-      }, { listeningPattern: /graphile-worker listening on \((ready)\)/ }),
+      }, { listeningPattern: /graphile-worker listening on \((ready)\)/, timeoutMs: 120_000 }),
     ),
   );
   try {
