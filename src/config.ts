@@ -46,8 +46,8 @@ export interface AppConfig {
   /** A user's events read per claim or settle, and so settled together at most (one transaction). */
   deliveryWindow: number;
   /**
-   * Longest a delivered event waits to be settled with the next ones of its user: the most a
-   * crash can send again per lane, beyond the event in flight.
+   * Longest a delivered event waits to be settled with the next ones of its user (0: never, so a
+   * crash sends again only what was in flight); more saves transactions at that price.
    */
   settleDelayMs: number;
   /**
@@ -108,7 +108,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     sailthruTimeoutMs: int(e, 'SAILTHRU_TIMEOUT_MS', 10_000, 100, 300_000),
     leaseMs: int(e, 'LEASE_MS', 30_000, 100, 3_600_000),
     deliveryWindow: int(e, 'DELIVERY_WINDOW', 16, 1, 1000),
-    settleDelayMs: int(e, 'SETTLE_DELAY_MS', 1000, 0, 600_000),
+    settleDelayMs: int(e, 'SETTLE_DELAY_MS', 0, 0, 600_000),
     rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),
     logLevel: e.LOG_LEVEL || 'info',

@@ -2,13 +2,14 @@ import { UNSETTLED } from '../sql/event-query.ts';
 import { eventColumns, PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { settlementWrite } from '../sql/settlement.ts';
 import type { LaneSettlement, LaneSettleResult, QueuedEvent, SettleInput, SettleResult } from '../store.ts';
-import { pgText, queryRetrying } from './connection.ts';
+import { pgText } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
 
 /**
  * Settling a run of a lane's heads (sql/settlement.ts says what each settlement writes) in one
- * statement, hence one round trip and one transaction: the events, their attempt rows, the
- * lane's count and lease, a pause of the destination, and the lane's next head events.
+ * statement: the events, their attempt rows, the lane's count and lease, a pause of the
+ * destination, and the lane's next head events. Its transaction is shared with the settles of
+ * other lanes that arrive meanwhile (settle-group.ts).
  */
 
 const FINAL = "('delivered', 'skipped', 'failed')";
@@ -74,7 +75,9 @@ export async function settleLane(ctx: PostgresStoreContext, input: LaneSettlemen
   const writes = heads.map((h) => settlementWrite(h.settlement, h.attempt.warnings));
   const last = heads[heads.length - 1]?.settlement;
   const ending = last?.state === 'retrying' || last?.state === 'paused' ? last.state : 'final';
-  const { rows } = await queryRetrying<{ applied: number[]; next: Array<EventRow<unknown>>; released: boolean; pending: number }>(ctx.pool, {
+  const destinationId = pgText(lane.destinationId);
+  const laneKey = pgText(lane.laneKey);
+  const row = (await ctx.settles.run(`${destinationId}\u0000${laneKey}`, {
     name: 'sd-settle-lane',
     text: SETTLE_LANE,
     values: [
@@ -90,15 +93,14 @@ export async function settleLane(ctx: PostgresStoreContext, input: LaneSettlemen
       heads.map((h) => JSON.stringify(h.attempt.warnings)),
       ctx.clock.now(),
       pgText(workerId),
-      pgText(lane.destinationId),
-      pgText(lane.laneKey),
+      destinationId,
+      laneKey,
       input.then,
       input.window ?? 0,
       ending,
       last?.state === 'paused' ? (last.settingsVersion ?? null) : null,
     ],
-  });
-  const row = rows[0]!;
+  })) as { applied: number[]; next: Array<EventRow<unknown>>; released: boolean; pending: number };
   const appliedIds = new Set(row.applied);
   const applied = heads.map((h) => appliedIds.has(h.event.id));
   let finals = 0;
