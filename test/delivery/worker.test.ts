@@ -199,6 +199,20 @@ describe('DeliveryWorker', () => {
     expect(await store.claimLanes('next', 10, 30_000)).toEqual([]);
   });
 
+  it('by default settles each event before delivering its user’s next: a crash sends again only what was in flight', async () => {
+    const events = Array.from({ length: 6 }, () => trackEvent('u1'));
+    await store.append(batchOf('d', events));
+    const unsettledBefore: string[] = [];
+    let previous: QueuedEvent | null = null;
+    startWorker(async (_destination, event) => {
+      if (previous && (await store.getEvent(previous.id))!.event.status !== 'delivered') unsettledBefore.push(event.messageId);
+      previous = event;
+      return delivered();
+    });
+    await until(async () => (await store.backlog()) === 0);
+    expect(unsettledBefore).toEqual([]);
+  });
+
   it('a lane it claims again while handing it back for a retry goes on with that retry first', async () => {
     const events = [trackEvent('u1'), trackEvent('u1'), trackEvent('u1')];
     await store.append(batchOf('d', events));
