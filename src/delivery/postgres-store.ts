@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
 import { PgAppendQueue } from './postgres/append.ts';
-import { PgSettleGroup } from './postgres/settle-group.ts';
 import { clientConfig, createPool, type PostgresConnectionOptions } from './postgres/connection.ts';
 import type { PostgresStoreContext } from './postgres/context.ts';
 import { migratePostgres } from './postgres/migrate.ts';
@@ -74,7 +73,6 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
         backlogCache.stored(stored);
         this.signal.announce();
       }),
-      settles: new PgSettleGroup(this.pool),
     };
     this.signal = this.makeSignal(options.schema ?? 'public');
   }
@@ -82,11 +80,6 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
   /** Append transactions committed so far (each carries every batch that arrived meanwhile). */
   get commitCount(): number {
     return this.ctx.appends.commits;
-  }
-
-  /** Settle transactions committed so far (each carries every lane's settle that arrived meanwhile). */
-  get settleCommitCount(): number {
-    return this.ctx.settles.commits;
   }
 
   /** The schema the tables are in (the configured one, or the search_path's first). */
@@ -114,7 +107,6 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     if (this.closed) return;
     this.closed = true;
     await this.ctx.appends.close();
-    await this.ctx.settles.close();
     await this.signal.close();
     await this.pool.end();
   }

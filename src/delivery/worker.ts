@@ -36,9 +36,8 @@ export interface DeliveryWorkerOptions {
    * Longest a delivered event waits for the next ones of its lane to be settled with it, ms: a
    * run ends at the end of the window, at a retry or pause, or once this long has passed since
    * it began. Default 0: each event is settled before its lane's next is delivered, so a crash
-   * sends again only what was in flight; the settles of different lanes still share
-   * transactions (the store's group commit). More batches a lane's events too, at the price of
-   * sending up to a run again after a crash.
+   * sends again only what was in flight. More settles a lane's consecutive events together (one
+   * transaction), at the price of sending up to a run again after a crash.
    */
   settleDelayMs?: number;
 }

@@ -265,33 +265,6 @@ describe('PostgreSQL store: several processes on one database', () => {
     expect(await a.backlog()).toBe(0);
   });
 
-  it('settles of many lanes arriving together share transactions, each with its own result', async () => {
-    const [a] = await twoProcesses();
-    const users = Array.from({ length: 30 }, (_, i) => `g${i}`);
-    await a.append(batchOf(DEST, users.flatMap((u) => [trackEvent(u), trackEvent(u)])));
-    const leases = await a.claimLanes('w', 100, 30_000, 1);
-    expect(leases).toHaveLength(30);
-    const before = a.settleCommitCount;
-    const results = await Promise.all(
-      leases.map((lease) =>
-        a.settleLane({
-          lane: lease,
-          workerId: 'w',
-          heads: [{ event: lease.events[0]!, settlement: { state: 'delivered' }, attempt: { startedAt: new Date(), durationMs: 1, calls: [], warnings: [] } }],
-          then: 'continue',
-          window: 4,
-        }),
-      ),
-    );
-    expect(a.settleCommitCount - before).toBeLessThan(30);
-    for (const [i, result] of results.entries()) {
-      expect(result.applied).toEqual([true]);
-      expect(result.released).toBe(false);
-      expect(result.next.map((e) => e.laneKey)).toEqual([leases[i]!.laneKey]);
-    }
-    expect(await a.backlog()).toBe(30);
-  });
-
   it('stores an attempt’s calls once, on the attempt row, and reads them back into the outcome', async () => {
     const [a] = await twoProcesses();
     await a.append(batchOf(DEST, [trackEvent('u1')]));

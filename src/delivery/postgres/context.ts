@@ -2,7 +2,6 @@ import type { Pool } from 'pg';
 import type { BacklogCache } from '../sql/backlog-cache.ts';
 import type { Clock } from '../store.ts';
 import type { PgAppendQueue } from './append.ts';
-import type { PgSettleGroup } from './settle-group.ts';
 
 /**
  * What an operation of the PostgreSQL store runs with: the pool, the store's clock (every time
@@ -20,6 +19,4 @@ export interface PostgresStoreContext {
   subscribe(listener: () => void): () => void;
   /** Ingest's group commit (append.ts). */
   readonly appends: PgAppendQueue;
-  /** The workers' group commit of settles (settle-group.ts). */
-  readonly settles: PgSettleGroup;
 }

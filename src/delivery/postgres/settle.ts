@@ -2,14 +2,15 @@ import { UNSETTLED } from '../sql/event-query.ts';
 import { eventColumns, PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { settlementWrite } from '../sql/settlement.ts';
 import type { LaneSettlement, LaneSettleResult, QueuedEvent, SettleInput, SettleResult } from '../store.ts';
-import { pgText } from './connection.ts';
+import { pgText, queryRetrying } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
 
 /**
  * Settling a run of a lane's heads (sql/settlement.ts says what each settlement writes) in one
  * statement: the events, their attempt rows, the lane's count and lease, a pause of the
- * destination, and the lane's next head events. Its transaction is shared with the settles of
- * other lanes that arrive meanwhile (settle-group.ts).
+ * destination, and the lane's next head events. (Sharing one transaction among the settles of
+ * several lanes, one statement each on one connection, measured five times slower on a loaded
+ * machine than these statements in parallel on the pool: bench/README.md.)
  */
 
 const FINAL = "('delivered', 'skipped', 'failed')";
@@ -77,7 +78,7 @@ export async function settleLane(ctx: PostgresStoreContext, input: LaneSettlemen
   const ending = last?.state === 'retrying' || last?.state === 'paused' ? last.state : 'final';
   const destinationId = pgText(lane.destinationId);
   const laneKey = pgText(lane.laneKey);
-  const row = (await ctx.settles.run(`${destinationId}\u0000${laneKey}`, {
+  const { rows } = await queryRetrying<{ applied: number[]; next: Array<EventRow<unknown>>; released: boolean; pending: number }>(ctx.pool, {
     name: 'sd-settle-lane',
     text: SETTLE_LANE,
     values: [
@@ -100,7 +101,8 @@ export async function settleLane(ctx: PostgresStoreContext, input: LaneSettlemen
       ending,
       last?.state === 'paused' ? (last.settingsVersion ?? null) : null,
     ],
-  })) as { applied: number[]; next: Array<EventRow<unknown>>; released: boolean; pending: number };
+  });
+  const row = rows[0]!;
   const appliedIds = new Set(row.applied);
   const applied = heads.map((h) => appliedIds.has(h.event.id));
   let finals = 0;
