@@ -32,6 +32,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   backlog(): Promise<number> {
     return this.operations.backlog(this.ctx);
   }
+  checkWritable(): Promise<void> {
+    return this.operations.checkWritable(this.ctx);
+  }
 
   // ── lane queue ───────────────────────────────────────────────────────
 
@@ -139,5 +142,17 @@ export abstract class OperationStore<C> implements S.EventStore {
   }
   deleteSession(idHash: string): Promise<void> {
     return this.operations.deleteSession(this.ctx, idHash);
+  }
+
+  // ── wrong admin tokens ───────────────────────────────────────────────
+
+  recordSignInFailure(client: string, at: number, forgetBefore: number): Promise<void> {
+    return this.operations.recordSignInFailure(this.ctx, client, at, forgetBefore);
+  }
+  countSignInFailures(client: string, since: number): Promise<number> {
+    return this.operations.countSignInFailures(this.ctx, client, since);
+  }
+  clearSignInFailures(client: string): Promise<void> {
+    return this.operations.clearSignInFailures(this.ctx, client);
   }
 }

@@ -347,7 +347,26 @@ export interface ConsoleSessionStore {
   deleteSession(idHash: string): Promise<void>;
 }
 
-export interface EventStore extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore {
+/**
+ * Wrong admin tokens by client address, kept in the database so that every process counts the
+ * same tries (src/server/admin-auth.ts owns the limit and its window).
+ */
+export interface SignInFailureStore {
+  /** Records one wrong token from `client` at `at`, and forgets every failure from before `forgetBefore`. */
+  recordSignInFailure(client: string, at: number, forgetBefore: number): Promise<void>;
+  /** How many wrong tokens `client` sent at or after `since`. */
+  countSignInFailures(client: string, since: number): Promise<number>;
+  /** Forgets `client`'s failures (it signed in). */
+  clearSignInFailures(client: string): Promise<void>;
+}
+
+export interface EventStore
+  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore {
+  /**
+   * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
+   * database is not read-only; rejects naming what stands in the way (what /readyz asks).
+   */
+  checkWritable(): Promise<void>;
   /** Create or upgrade the schema; safe to call on every start. */
   migrate(): Promise<void>;
   /** Finish pending writes and close. */

@@ -671,5 +671,32 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(await store.destinationFor(key)).toBe(DEST);
       });
     });
+
+    it('says it would take an append now (what /readyz asks)', async () => {
+      await expect(store.checkWritable()).resolves.toBeUndefined();
+    });
+
+    describe('wrong admin tokens', () => {
+      it('are counted by address within the window, forgotten after it, and cleared on sign-in', async () => {
+        const t0 = 1_000_000;
+        for (let i = 0; i < 3; i++) await store.recordSignInFailure('10.0.0.1', t0 + i, t0 - 60_000);
+        await store.recordSignInFailure('10.0.0.2', t0 + 5, t0 - 60_000);
+        expect(await store.countSignInFailures('10.0.0.1', t0)).toBe(3);
+        expect(await store.countSignInFailures('10.0.0.1', t0 + 1)).toBe(2);
+        expect(await store.countSignInFailures('10.0.0.2', t0)).toBe(1);
+        expect(await store.countSignInFailures('10.0.0.3', 0)).toBe(0);
+        // A later try forgets every address's tries from before its window.
+        await store.recordSignInFailure('10.0.0.3', t0 + 100_000, t0 + 2);
+        expect(await store.countSignInFailures('10.0.0.1', 0)).toBe(1);
+        expect(await store.countSignInFailures('10.0.0.2', 0)).toBe(1);
+        await store.clearSignInFailures('10.0.0.2');
+        expect(await store.countSignInFailures('10.0.0.2', 0)).toBe(0);
+        expect(await store.countSignInFailures('10.0.0.3', 0)).toBe(1);
+        // Kept on disk: another process (or a restart) sees the same count.
+        await store.close();
+        store = await harness.open(clock);
+        expect(await store.countSignInFailures('10.0.0.1', 0)).toBe(1);
+      });
+    });
   });
 }
