@@ -6,7 +6,7 @@
  * (POST /event 100/s across three workers) and the emulator's count of POST /event per window.
  *
  *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--users 2000] [--workers 1,2,3] [--reps 2]
- *                             [--peer graphile|none] [--no-shared] [--redis]
+ *                             [--peer graphile|none] [--no-shared] [--settle-delay-ms N] [--redis]
  *
  * --database (default postgres://postgres@127.0.0.1:5432/test) names the server; the bench
  * creates a database of its own there (so pg_stat_database counts only this bench), and each
@@ -37,6 +37,8 @@ const reps = args.number('reps', quick ? 1 : 2);
 const peer = args.get('peer') ?? 'graphile';
 const runShared = !args.has('no-shared');
 const graphileConcurrency = args.number('graphile-concurrency', 16);
+/** SETTLE_DELAY_MS for our workers; the product's default when not given. */
+const settleDelayMs = args.get('settle-delay-ms');
 const eventCount = args.number('events', quick ? 5_000 : 20_000);
 const users = args.number('users', 2000);
 const workerLevels = args.numbers('workers', [1, 2, 3]);
@@ -76,7 +78,7 @@ function envFor(schema: string, extra: Record<string, string> = {}): Record<stri
   return serviceEnv({
     emulatorUrl: emulator.url,
     databaseUrl: `${databaseUrl}?schema=${schema}&pool_max=${poolMax}`,
-    extra: { ADMIN_TOKEN, DELIVERY_CONCURRENCY: String(concurrency), LEASE_MS: '10000', ...(useRedis ? { REDIS_URL: redisUrl } : {}), ...extra },
+    extra: { ADMIN_TOKEN, DELIVERY_CONCURRENCY: String(concurrency), LEASE_MS: '10000', ...(settleDelayMs !== undefined ? { SETTLE_DELAY_MS: settleDelayMs } : {}), ...(useRedis ? { REDIS_URL: redisUrl } : {}), ...extra },
   });
 }
 
@@ -121,10 +123,10 @@ interface Run {
 async function prepare(label: string, workers: number, events: Array<Record<string, unknown>>, workerEnv: Record<string, string>): Promise<Run> {
   const schema = `bench_${label}_${process.pid}`;
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  const ingest = await startCli(['serve', '--no-delivery'], envFor(schema));
+  const ingest = await startCli(['serve', '--no-delivery'], envFor(schema), { timeoutMs: 120_000 });
   await adminCall(ingest.url, '/destinations/default/pause');
   await queue(ingest.url, events);
-  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv))));
+  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000 })));
   return { schema, ingest, workers: started };
 }
 
@@ -234,7 +236,7 @@ async function measureGraphile(k: number, rep: number, events: Array<Record<stri
         GW_SCHEMA: schema,
         GW_CONCURRENCY: String(graphileConcurrency),
         GW_POOL_MAX: String(graphileConcurrency + 1),
-      }, { listeningPattern: /graphile-worker listening on \((ready)\)/ }),
+      }, { listeningPattern: /graphile-worker listening on \((ready)\)/, timeoutMs: 120_000 }),
     ),
   );
   try {
@@ -414,6 +416,7 @@ const path = writeResult({
     reps,
     peer: peer === 'graphile' ? { name: 'graphile-worker 0.16.6', task: 'no-op', queue: 'one per userId', concurrencyPerProcess: graphileConcurrency, poolMaxPerProcess: graphileConcurrency + 1 } : null,
     deliveryConcurrencyPerWorker: concurrency,
+    settleDelayMs: settleDelayMs ?? 'default (1000)',
     poolMax,
     sharedBudgetStore: useRedis ? 'Redis' : 'PostgreSQL',
     sharedLimit: { 'POST /event': sharedLimit, seconds: sharedSeconds, events: sharedLimit * sharedSeconds, workers: 3 },

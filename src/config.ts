@@ -45,6 +45,13 @@ export interface AppConfig {
   sailthruTimeoutMs: number;
   /** How long a claimed lane stays a worker's without renewal (a dead worker's lanes return after it). */
   leaseMs: number;
+  /** A user's events read per claim or settle, and so settled together at most (one transaction). */
+  deliveryWindow: number;
+  /**
+   * Longest a delivered event waits to be settled with the next ones of its user (0: never, so a
+   * crash sends again only what was in flight); more saves transactions at that price.
+   */
+  settleDelayMs: number;
   /**
    * Our own pacing per Sailthru account, requests per second by "METHOD /endpoint" or "METHOD"
    * (over the defaults POST /user 300, GET 300, POST 40, DELETE 40). Raise it only when Sailthru
@@ -102,6 +109,8 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     retryBaseMs: int(e, 'RETRY_BASE_MS', 1000, 1, 3_600_000),
     sailthruTimeoutMs: int(e, 'SAILTHRU_TIMEOUT_MS', 10_000, 100, 300_000),
     leaseMs: int(e, 'LEASE_MS', 30_000, 100, 3_600_000),
+    deliveryWindow: int(e, 'DELIVERY_WINDOW', 16, 1, 1000),
+    settleDelayMs: int(e, 'SETTLE_DELAY_MS', 0, 0, 600_000),
     rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),
     logLevel: e.LOG_LEVEL || 'info',

@@ -33,8 +33,11 @@ export interface DeliveryWorkerOptions {
   /** Head events read per lane with each claim or settle (one round trip for all). Default 16. */
   window?: number;
   /**
-   * Longest a delivered event waits for the others of its run to be settled with it, ms. A run
-   * ends sooner at the end of the window or at a retry or pause. Default 100.
+   * Longest a delivered event waits for the next ones of its lane to be settled with it, ms: a
+   * run ends at the end of the window, at a retry or pause, or once this long has passed since
+   * it began. Default 0: each event is settled before its lane's next is delivered, so a crash
+   * sends again only what was in flight. More settles a lane's consecutive events together (one
+   * transaction), at the price of sending up to a run again after a crash.
    */
   settleDelayMs?: number;
 }
@@ -121,7 +124,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.recovery = new OutageRecovery({ now: () => this.clock.now(), ...(interval === undefined ? {} : { minIntervalMs: interval }) });
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.window = Math.max(1, options.window ?? 16);
-    this.settleDelayMs = options.settleDelayMs ?? 100;
+    this.settleDelayMs = options.settleDelayMs ?? 0;
   }
 
   get inFlight(): number {
@@ -239,21 +242,25 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         const goOn = isFinal(last) && !this.stopping && !this.pausedHere.has(lane.destinationId);
         // Only a claim made after this settle hands the lane back counts as claimed again.
         entry.claimedAgain = false;
+        // Events of the window still to deliver: go on with them, no need to read more yet.
+        const rest = events.slice(run.length);
         // A lane whose lease may have run out is left as it is: another worker may hold it.
-        const then = entry.lost ? 'keep' : goOn ? 'continue' : 'release';
+        const then = entry.lost ? 'keep' : !goOn ? 'release' : rest.length > 0 ? 'keep' : 'continue';
         const result = await this.store.settleLane({ lane, workerId: this.workerId, heads: run.map(settledHead), then, window: this.window });
         this.reportRun(run, result.applied);
         if (entry.lost) return;
         if (result.released && entry.claimedAgain) {
-          // Handed back and already claimed again by us (due at once): go on with that claim.
-          const settled = new Set(run.map((d) => d.head.id));
+          // Handed back and already claimed again by us (due at once): go on with that claim,
+          // whose window starts at the head that handed it back (a retry). Only events settled
+          // for good are left out (a claim made once our lease had run out may still show them).
+          const settled = new Set(run.filter((d) => isFinal(d.settlement)).map((d) => d.head.id));
           events = entry.reclaimed.filter((e) => !settled.has(e.id));
           entry.claimedAgain = false;
           continue;
         }
         givenBack = result.released;
-        if (givenBack || then !== 'continue') return;
-        events = result.next;
+        if (givenBack || !goOn) return;
+        events = then === 'continue' ? result.next : rest;
       }
     } finally {
       // A claim that found no event (its window empty), a stop or a pause before any delivery.

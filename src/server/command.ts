@@ -20,7 +20,7 @@ Configuration comes from the environment (flags override it):
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
   MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETRY_BASE_MS, RETENTION_DAYS,
-  LEASE_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), SAILTHRU_TIMEOUT_MS, LOG_LEVEL,
+  LEASE_MS, DELIVERY_WINDOW, SETTLE_DELAY_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), SAILTHRU_TIMEOUT_MS, LOG_LEVEL,
   HEAP_GROWING_PERCENT (50: lean memory; 0: V8's own heap growth, faster ingest),
   TRUST_PROXY (true, or the proxy addresses whose X-Forwarded-For to believe),
   CORS_ORIGINS (origins browsers may send events from, comma-separated, or * (default); docs/clients.md)

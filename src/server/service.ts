@@ -78,6 +78,8 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       deliver: registry.deliver,
       concurrency: config.concurrency,
       leaseMs: config.leaseMs,
+      window: config.deliveryWindow,
+      settleDelayMs: config.settleDelayMs,
       retryPolicy: new RetryPolicy({ windowMs: config.retryWindowHours * 3600_000, baseMs: config.retryBaseMs }),
     });
     metrics.attachWorker(worker);

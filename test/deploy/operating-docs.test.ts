@@ -95,6 +95,8 @@ describe('docs/operating.md: configuration', () => {
       ['RETRY_WINDOW_HOURS', 'retryWindowHours'],
       ['RETRY_BASE_MS', 'retryBaseMs'],
       ['LEASE_MS', 'leaseMs'],
+      ['DELIVERY_WINDOW', 'deliveryWindow'],
+      ['SETTLE_DELAY_MS', 'settleDelayMs'],
       ['RETENTION_DAYS', 'retentionDays'],
     ];
     expect(defaults.databaseUrl).toBe(DEFAULT_DATABASE_URL);
