@@ -14,6 +14,7 @@ import {
   type NormalizeResult,
   type RequestProblem,
   type TrackingPath,
+  type Authentication,
 } from '../segment/index.ts';
 import { statusOf, type ErrorCode } from './error-codes.ts';
 import { IngestRefusal, errorAnswer, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
@@ -152,7 +153,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
       const receivedAt = new Date(now());
       const { body, value } = readBody(request);
       const destinationId = await trackingDestination(request, value, trackingPath);
-      const facts = { requestBytes: body.decoded.length };
+      const facts = { requestBytes: body.decoded.length, authenticatedBy: 'write-key' } as const;
       return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
     });
   }
@@ -161,8 +162,8 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
   app.post(WEBHOOK_PATH, routeOptions, async (request, reply) => {
     const receivedAt = new Date(now());
     const { body, text, value } = readBody(request);
-    const destinationId = await webhookDestination(request, body, text);
-    const facts = { requestBytes: body.decoded.length };
+    const facts = { requestBytes: body.decoded.length, ...(await webhookDestination(request, body, text)) };
+    const { destinationId } = facts;
     return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
   });
 
@@ -259,11 +260,12 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     throw new IngestRefusal('INGEST_UNKNOWN_WRITE_KEY', 'Unknown write key');
   }
 
-  async function webhookDestination(request: FastifyRequest, body: ReceivedBody, text: string): Promise<string> {
+  /** Which destination, and by what: a write key (Basic auth) or the shared secret's signature. */
+  async function webhookDestination(request: FastifyRequest, body: ReceivedBody, text: string): Promise<WebhookSender> {
     const username = basicAuthUsername(request.headers.authorization);
     if (username !== undefined) {
       const destinationId = await destinationForKey(username);
-      if (destinationId !== null) return destinationId;
+      if (destinationId !== null) return { destinationId, authenticatedBy: 'write-key' };
     }
     const signature = headerValue(request.headers['x-signature']) ?? headerValue(request.headers['x-segment-signature']);
     if (signature !== undefined) {
@@ -271,11 +273,13 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
       // Over the JSON as the sender wrote it, or, for a compressed body, over the bytes on the wire.
       const signed = body.raw === body.decoded ? [body.raw] : [body.decoded, body.raw];
       const destinationId = destinationBySignature(signature, signed, secrets);
-      if (destinationId !== null) return destinationId;
+      if (destinationId !== null) return { destinationId, authenticatedBy: 'webhook-signature' };
       // JSON.parse without dropping prototype keys: the signed bytes included them.
       const firstEvent = firstEventSignedText(body.decoded, () => JSON.parse(stripBom(text)) as unknown);
       const byFirstEvent = firstEvent === null ? null : destinationBySignature(signature, [firstEvent], secrets);
-      if (byFirstEvent !== null) return byFirstEvent;
+      // Actions webhooks sign only the first event of a batch (reference/segment-wire.md §3.5):
+      // the others ride on it, as Segment's own receivers accept them.
+      if (byFirstEvent !== null) return { destinationId: byFirstEvent, authenticatedBy: 'webhook-signature', signedFirstEventOnly: true };
     }
     if (username === undefined && signature === undefined) {
       throw new IngestRefusal('INGEST_MISSING_CREDENTIALS', 'Missing credentials: send a write key as the Basic auth username, or sign the body (X-Signature)');
@@ -293,6 +297,12 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
       throw new IngestRefusal('INGEST_STORE_UNAVAILABLE', 'Could not read the webhook secrets; retry later', { 'retry-after': retryAfter });
     }
   }
+}
+
+interface WebhookSender {
+  destinationId: string;
+  authenticatedBy: Authentication;
+  signedFirstEventOnly?: boolean;
 }
 
 interface ReadBody {
