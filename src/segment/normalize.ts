@@ -42,8 +42,10 @@ export type RequestProblem = 'invalid-body' | 'too-many-events' | 'event-too-lar
 
 /** What the HTTP layer knows about the request besides its JSON. */
 export interface RequestFacts {
-  /** The body's bytes (decompressed): the measure of how much a batch's context may be copied. */
+  /** The body's bytes (decompressed, in its charset): the measure of how much a batch's context may be copied. */
   requestBytes?: number;
+  /** The body's text as UTF-8 bytes (what the store keeps); requestBytes when not given. */
+  textBytes?: number;
   /** The credential the request came with, recorded in each event. */
   authenticatedBy?: Authentication;
   /** The signature covers only the first event (a batching Actions webhook): the others are recorded as unsigned. */
@@ -127,7 +129,8 @@ function normalizeBatchObject(body: JsonObject, base: EventContext, facts: Reque
   const normalized = normalizeItems(batch, rules);
   if (!normalized.ok) return normalized;
   // Without the body's size (a caller other than ingest), the largest a request may be.
-  const copies = checkBatchCopies(normalized.accepted, batchLevel, level.sizes, facts.requestBytes ?? MAX_REQUEST_BYTES);
+  const bytes = facts.requestBytes ?? MAX_REQUEST_BYTES;
+  const copies = checkBatchCopies(normalized.accepted, batchLevel, level.sizes, { bytes, utf8Bytes: facts.textBytes ?? bytes });
   return copies.ok ? normalized : copies;
 }
 

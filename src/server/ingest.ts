@@ -151,9 +151,9 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     app.options(trackingPath.path, preflight);
     app.post(trackingPath.path, routeOptions, async (request, reply) => {
       const receivedAt = new Date(now());
-      const { body, value } = readBody(request);
+      const { body, text, value } = readBody(request);
       const destinationId = await trackingDestination(request, value, trackingPath);
-      const facts = { requestBytes: body.decoded.length, authenticatedBy: 'write-key' } as const;
+      const facts = { ...sizeFacts(body, text), authenticatedBy: 'write-key' } as const;
       return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
     });
   }
@@ -162,7 +162,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
   app.post(WEBHOOK_PATH, routeOptions, async (request, reply) => {
     const receivedAt = new Date(now());
     const { body, text, value } = readBody(request);
-    const facts = { requestBytes: body.decoded.length, ...(await webhookDestination(request, body, text)) };
+    const facts = { ...sizeFacts(body, text), ...(await webhookDestination(request, body, text)) };
     const { destinationId } = facts;
     return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
   });
@@ -324,6 +324,11 @@ function readBody(request: FastifyRequest): ReadBody {
   const parsed = parseJsonBody(text);
   if (!parsed.ok) throw new IngestRefusal('INGEST_INVALID_JSON', parsed.error);
   return { body, text, value: parsed.value };
+}
+
+/** The body's size as received (decompressed) and as the UTF-8 text the store keeps. */
+function sizeFacts(body: ReceivedBody, text: string): { requestBytes: number; textBytes: number } {
+  return { requestBytes: body.decoded.length, textBytes: Buffer.byteLength(text, 'utf8') };
 }
 
 function isReceivedBody(value: unknown): value is ReceivedBody {

@@ -59,7 +59,7 @@ describe('batch context amplification', () => {
     const answer = await post('/v1/batch', body);
     expect(answer.status).toBe(413);
     expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
-    expect(answer.json.message).toMatch(/copied into its 2500 events would add \d+ bytes, over 3× the request's \d+ bytes/);
+    expect(answer.json.message).toMatch(/copied into its 2500 events would add \d+ bytes: stored, the batch would be over 4× the request's \d+ bytes/);
     expect(stored('amp-attack').rows).toBe(0);
     // The same through /v1/import, RudderStack's beacon and a {"batch"} webhook.
     for (const path of ['/v1/import', `/beacon/v1/batch?writeKey=${stack.writeKey}`, '/v1/webhook']) {
@@ -115,6 +115,23 @@ describe('batch context amplification', () => {
     figures['shapes accepted'] = accepted;
     figures['shapes refused'] = refused;
     reportFigures('batch context amplification', figures);
+  });
+
+  it('counts the bytes a charset grows by when it becomes UTF-8 (windows-1252 €: one byte, then three)', async () => {
+    // 200 events each of ~600 € signs and a 1.3 KB context: as UTF-8 the events alone are about
+    // 3× the request, and the copies would take it past 4×.
+    const batch = eventsOf('amp-1252', 200, 0).map((e) => ({ ...e, properties: { price: '€'.repeat(600) } }));
+    const json = JSON.stringify({ batch, context: contextOf(1_300) });
+    const body = encodeWindows1252(json);
+    const answer = await post('/v1/batch', body, { 'content-type': 'application/json; charset=windows-1252' });
+    expect(answer.status).toBe(413);
+    expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
+    expect(stored('amp-1252').rows).toBe(0);
+    // Without the context the same events are stored (3× the request as UTF-8, within 4×).
+    const plain = encodeWindows1252(JSON.stringify({ batch }));
+    expect((await post('/v1/batch', plain, { 'content-type': 'application/json; charset=windows-1252' })).status).toBe(200);
+    const { bytes } = stored('amp-1252');
+    expect(bytes).toBeLessThanOrEqual(4 * plain.length);
   });
 
   it('refuses a batch context nested deeper than an event may be (400), however deep', async () => {
