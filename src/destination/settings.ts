@@ -93,6 +93,15 @@ export const DestinationSettingsSchema = Type.Object({
       env: 'SAILTHRU_CART_EXPIRY_HOURS',
     }),
   ),
+  deletionFromEvents: choice(['signed', 'write-key'], {
+    title: 'Deletions from events',
+    description: 'which events may delete a Sailthru profile',
+    help:
+      'signed (default): a delete or User Deleted event deletes only when it came signed by the Webhooks shared secret ' +
+      '(X-Signature) or from an admin (console, admin API, delete-user); write-key: also with a write key, which browsers make public.',
+    env: 'SAILTHRU_DELETION_FROM_EVENTS',
+    default: 'signed',
+  }),
   apiUrl: httpUrl({
     title: 'API URL',
     description: 'the Sailthru API base',

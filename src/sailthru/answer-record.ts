@@ -16,6 +16,12 @@
 
 /** A real Sailthru answer (a user's keys and vars, a purchase) is well under this. */
 export const MAX_RECORDED_ANSWER_BYTES = 4 * 1024;
+/**
+ * The request payload of a call, as kept: one built from an event is under it (an event is at most
+ * 32 KB, its batch context 16 KB), but a cart is posted whole as Sailthru's answer gave it, and a
+ * hostile answer can make that cart as large as the read cap.
+ */
+export const MAX_RECORDED_PAYLOAD_BYTES = 64 * 1024;
 export const MAX_RECORDED_ANSWER_DEPTH = 32;
 export const MAX_RECORDED_MESSAGE_CHARS = 500;
 
@@ -30,14 +36,24 @@ const MASK = '[redacted]';
 
 /** The answer body as the delivery log keeps it, `secrets` masked. */
 export function recordedAnswer(value: unknown, secrets: readonly string[]): unknown {
-  if (deeperThan(value, MAX_RECORDED_ANSWER_DEPTH)) {
+  return recordedJson(value, secrets, 'answer', MAX_RECORDED_ANSWER_BYTES, MAX_RECORDED_ANSWER_DEPTH);
+}
+
+/** The request payload as the delivery log keeps it (bounded like an answer, more generously). */
+export function recordedPayload(value: unknown): unknown {
+  // Events are at most 64 levels deep (segment/limits.ts); flattened vars are flat.
+  return recordedJson(value, [], 'payload', MAX_RECORDED_PAYLOAD_BYTES, 2 * MAX_RECORDED_ANSWER_DEPTH + 8);
+}
+
+function recordedJson(value: unknown, secrets: readonly string[], what: string, maxBytes: number, maxDepth: number): unknown {
+  if (deeperThan(value, maxDepth)) {
     // Not serialisable by JSON.stringify without risking the stack: no excerpt of it either.
-    return { cut: `the answer nests deeper than ${MAX_RECORDED_ANSWER_DEPTH} levels; not kept`, excerpt: '' } satisfies CutAnswer;
+    return { cut: `the ${what} nests deeper than ${maxDepth} levels; not kept`, excerpt: '' } satisfies CutAnswer;
   }
   const original = JSON.stringify(value) ?? 'null';
   const text = maskSecrets(original, secrets);
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes <= MAX_RECORDED_ANSWER_BYTES) {
+  if (bytes <= maxBytes) {
     if (text === original) return value;
     try {
       return JSON.parse(text) as unknown;
@@ -47,8 +63,8 @@ export function recordedAnswer(value: unknown, secrets: readonly string[]): unkn
     }
   }
   return {
-    cut: `the answer is ${bytes} bytes as JSON; the first ${MAX_RECORDED_ANSWER_BYTES} are kept`,
-    excerpt: utf8Prefix(text, MAX_RECORDED_ANSWER_BYTES),
+    cut: `the ${what} is ${bytes} bytes as JSON; the first ${maxBytes} are kept`,
+    excerpt: utf8Prefix(text, maxBytes),
   } satisfies CutAnswer;
 }
 

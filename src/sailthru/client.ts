@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import { recordedAnswer, recordedMessage } from './answer-record.ts';
+import { recordedAnswer, recordedMessage, recordedPayload } from './answer-record.ts';
 import { signedParams } from './signature.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
 import { classifyExchange, type SailthruCall } from './classify.ts';
@@ -199,7 +199,7 @@ export class SailthruClient {
 
 function record(req: Prepared, status: number, durationMs: number, extra: Partial<CallRecord>): CallRecord {
   const [method, endpoint] = splitCall(req.call);
-  return { method, endpoint, payload: req.payload, status, durationMs, ...extra };
+  return { method, endpoint, payload: recordedPayload(req.payload), status, durationMs, ...extra };
 }
 
 function trimSlash(url: string): string {

@@ -1,5 +1,5 @@
 import type { JsonObject, SegmentEvent } from './event.ts';
-import { MAX_BATCH_CONTEXT_BYTES, MAX_BATCH_CONTEXT_COPIES, MAX_EVENT_DEPTH } from './limits.ts';
+import { MAX_BATCH_CONTEXT_BYTES, MAX_EVENT_DEPTH, MAX_STORED_PER_REQUEST_BYTE } from './limits.ts';
 import { nestsDeeperThan } from './nesting.ts';
 import { UNSAFE_KEYS } from './safe-json.ts';
 
@@ -73,31 +73,37 @@ export function checkBatchLevel(batch: BatchLevel): BatchContextCheck {
   return { ok: true, sizes: { context, integrations, total } };
 }
 
+/** The request's size as it came (decompressed, in its charset) and as the UTF-8 JSON text the store keeps. */
+export interface RequestSize {
+  bytes: number;
+  utf8Bytes: number;
+}
+
 /**
  * Bytes the batch-level values add to the stored events: for each event, the keys it took from
- * the batch (the very same value, not one of its own). Refused when over MAX_BATCH_CONTEXT_COPIES
- * times the request's bytes, so thousands of tiny events cannot each carry a copy of one large
- * context.
+ * the batch (the very same value, not one of its own). The events as sent and these copies
+ * together may be at most MAX_STORED_PER_REQUEST_BYTE times the request's bytes, so thousands of
+ * tiny events cannot each carry a copy of one large context.
  */
 export function checkBatchCopies(
   events: readonly SegmentEvent[],
   batch: BatchLevel,
   sizes: BatchLevelSizes,
-  requestBytes: number,
+  request: RequestSize,
 ): { ok: true } | { ok: false; problem: 'batch-context-too-large'; error: string } {
   if (sizes.total === 0) return { ok: true };
   let copied = 0;
   for (const event of events) {
     copied += copiedFrom(event.context, batch.context, sizes.context) + copiedFrom(event.integrations, batch.integrations, sizes.integrations);
   }
-  const budget = MAX_BATCH_CONTEXT_COPIES * requestBytes;
+  const budget = MAX_STORED_PER_REQUEST_BYTE * request.bytes - request.utf8Bytes;
   if (copied <= budget) return { ok: true };
   return {
     ok: false,
     problem: 'batch-context-too-large',
     error:
-      `The batch's "context" and "integrations" (${sizes.total} bytes) copied into its ${events.length} events would add ${copied} bytes, ` +
-      `over ${MAX_BATCH_CONTEXT_COPIES}× the request's ${requestBytes} bytes: send fewer events per batch, or the context with each event`,
+      `The batch's "context" and "integrations" (${sizes.total} bytes) copied into its ${events.length} events would add ${copied} bytes: ` +
+      `stored, the batch would be over ${MAX_STORED_PER_REQUEST_BYTE}× the request's ${request.bytes} bytes; send fewer events per batch, or the context with each event`,
   };
 }
 

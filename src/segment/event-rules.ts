@@ -1,4 +1,4 @@
-import type { JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
+import type { Authentication, JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
 import { mergeOneLevel } from './batch-context.ts';
 import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits.ts';
 import { boundMessageId, generateMessageId } from './message-id.ts';
@@ -28,6 +28,8 @@ export interface EventContext {
   /** Top-level `sentAt` of a batch (analytics-node puts it there). */
   batchSentAt?: IsoTime;
   receivedAt: Date;
+  /** Recorded in each event as `authenticatedBy` (a client's own field of that name is dropped). */
+  authenticatedBy?: Authentication;
   /** Off for webhook events: Segment already corrected their timestamp. */
   correctClockSkew: boolean;
 }
@@ -63,7 +65,7 @@ export function ingestWarningsOf(event: unknown): string[] {
 }
 
 /** Fields ingest sets or removes itself. `writeKey` is a secret and never stored. */
-const NOT_COPIED = new Set(['writeKey', 'receivedAt', INGEST_WARNINGS_FIELD]);
+const NOT_COPIED = new Set(['writeKey', 'receivedAt', 'authenticatedBy', INGEST_WARNINGS_FIELD]);
 
 export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -295,6 +297,7 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   setOrDelete(event, 'originalTimestamp', resolved.originalTimestamp);
   setOrDelete(event, 'sentAt', sentAt?.text);
   event.receivedAt = rules.receivedAt.toISOString();
+  if (rules.authenticatedBy !== undefined) event.authenticatedBy = rules.authenticatedBy;
   for (const field of invalidTimes) warn(invalidTimeWarning(field, raw[field], event));
   if (warnings.length > 0) event[INGEST_WARNINGS_FIELD] = warnings;
   return { ok: true, event };

@@ -8,6 +8,17 @@ export type { JsonObject };
  */
 export type SegmentEventType = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias' | 'delete';
 
+/**
+ * The credential an event came in with, set by ingest (never taken from the client). A write key
+ * is public wherever a browser sends events; a webhook signature (HMAC with the Webhooks
+ * destination's shared secret) and an admin token are not. A batching Actions webhook signs only
+ * its first event: the others are `webhook-unsigned-batch-member` (anyone holding one signed body
+ * could append to it). Decides, for instance, whether a deletion is honoured (the
+ * `deletionFromEvents` setting).
+ */
+export type Authentication = 'write-key' | 'webhook-signature' | 'webhook-unsigned-batch-member' | 'admin';
+export const AUTHENTICATIONS: readonly Authentication[] = ['write-key', 'webhook-signature', 'webhook-unsigned-batch-member', 'admin'];
+
 export interface SegmentEvent {
   type: SegmentEventType;
   /** Always present after normalising (generated when the client sent none). */
@@ -29,6 +40,8 @@ export interface SegmentEvent {
   originalTimestamp?: string;
   sentAt?: string;
   receivedAt?: string;
+  /** How the request that brought the event was authenticated; absent on events stored before it was recorded. */
+  authenticatedBy?: Authentication;
   /** What ingest corrected in the event (INGEST_WARNINGS_FIELD), when anything. */
   ingestWarnings?: string[];
   [key: string]: unknown;

@@ -29,9 +29,10 @@ export const MAX_EVENT_DEPTH = 64;
 export const MAX_BATCH_CONTEXT_BYTES = 16 * 1024;
 
 /**
- * The copies of a batch's context may add at most this many times the request's own bytes to
- * what is stored. With the few fields ingest adds to each event, a batch is stored in at most
- * about 4× the bytes it arrived in, however its context and events are shaped
- * (docs/decisions.md, "Batch context").
+ * What a batch is stored in, events and the copies of its context together, is at most this many
+ * times the request's bytes (decompressed, in its charset), leaving aside the few fields ingest
+ * adds to each event (docs/decisions.md, "Batch context"). A UTF-8 body leaves its copies 3× its
+ * size; a body in a charset that grows as UTF-8 (€ is one byte in windows-1252, three in UTF-8)
+ * leaves less.
  */
-export const MAX_BATCH_CONTEXT_COPIES = 3;
+export const MAX_STORED_PER_REQUEST_BYTE = 4;

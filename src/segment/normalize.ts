@@ -1,4 +1,4 @@
-import type { JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
+import type { Authentication, JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
 import {
   TRACKING_TYPES,
   WEBHOOK_TYPES,
@@ -42,8 +42,14 @@ export type RequestProblem = 'invalid-body' | 'too-many-events' | 'event-too-lar
 
 /** What the HTTP layer knows about the request besides its JSON. */
 export interface RequestFacts {
-  /** The body's bytes (decompressed): the measure of how much a batch's context may be copied. */
+  /** The body's bytes (decompressed, in its charset): the measure of how much a batch's context may be copied. */
   requestBytes?: number;
+  /** The body's text as UTF-8 bytes (what the store keeps); requestBytes when not given. */
+  textBytes?: number;
+  /** The credential the request came with, recorded in each event. */
+  authenticatedBy?: Authentication;
+  /** The signature covers only the first event (a batching Actions webhook): the others are recorded as unsigned. */
+  signedFirstEventOnly?: boolean;
 }
 
 export type NormalizeResult = NormalizedRequest | { ok: false; problem: RequestProblem; error: string };
@@ -57,7 +63,7 @@ export function writeKeyInBody(body: unknown): string | undefined {
 
 /** A body of Segment's HTTP Tracking API: `/v1/batch` or one of the single-event routes. */
 export function normalizeTrackingBody(body: unknown, route: TrackingRoute, receivedAt: Date, facts: RequestFacts = {}): NormalizeResult {
-  const base = { allowedTypes: TRACKING_TYPES, receivedAt, correctClockSkew: true };
+  const base = { allowedTypes: TRACKING_TYPES, receivedAt, correctClockSkew: true, ...authenticationOf(facts) };
   if (route === 'batch') {
     if (!isJsonObject(body)) {
       return { ok: false, problem: 'invalid-body', error: `The body must be a JSON object with a "batch" array, not ${describeJsonType(body)}` };
@@ -73,8 +79,8 @@ export function normalizeTrackingBody(body: unknown, route: TrackingRoute, recei
  * Timestamps are kept as Segment computed them.
  */
 export function normalizeWebhookBody(body: unknown, receivedAt: Date, facts: RequestFacts = {}): NormalizeResult {
-  const base = { allowedTypes: WEBHOOK_TYPES, receivedAt, correctClockSkew: false };
-  if (Array.isArray(body)) return normalizeItems(body, base);
+  const base = { allowedTypes: WEBHOOK_TYPES, receivedAt, correctClockSkew: false, ...authenticationOf(facts) };
+  if (Array.isArray(body)) return normalizeItems(body, base, facts.signedFirstEventOnly === true);
   if (isJsonObject(body)) {
     if (Array.isArray(body.batch) && body.type === undefined) return normalizeBatchObject(body, base, facts);
     return normalizeSingle(body, base);
@@ -123,20 +129,26 @@ function normalizeBatchObject(body: JsonObject, base: EventContext, facts: Reque
   const normalized = normalizeItems(batch, rules);
   if (!normalized.ok) return normalized;
   // Without the body's size (a caller other than ingest), the largest a request may be.
-  const copies = checkBatchCopies(normalized.accepted, batchLevel, level.sizes, facts.requestBytes ?? MAX_REQUEST_BYTES);
+  const bytes = facts.requestBytes ?? MAX_REQUEST_BYTES;
+  const copies = checkBatchCopies(normalized.accepted, batchLevel, level.sizes, { bytes, utf8Bytes: facts.textBytes ?? bytes });
   return copies.ok ? normalized : copies;
 }
 
-function normalizeItems(items: readonly unknown[], rules: EventContext): NormalizeResult {
+function normalizeItems(items: readonly unknown[], rules: EventContext, signedFirstEventOnly = false): NormalizeResult {
   if (items.length > MAX_BATCH_EVENTS) {
     return { ok: false, problem: 'too-many-events', error: `The batch has ${items.length} events, over the limit of ${MAX_BATCH_EVENTS}` };
   }
   const accepted: SegmentEvent[] = [];
   const rejected: EventRejection[] = [];
+  const unsigned: EventContext = { ...rules, authenticatedBy: 'webhook-unsigned-batch-member' };
   items.forEach((item, index) => {
-    const check = normalizeEvent(item, index, rules);
+    const check = normalizeEvent(item, index, signedFirstEventOnly && index > 0 ? unsigned : rules);
     if (check.ok) accepted.push(check.event);
     else rejected.push(check.rejection);
   });
   return { ok: true, accepted, rejected };
+}
+
+function authenticationOf(facts: RequestFacts): { authenticatedBy?: Authentication } {
+  return facts.authenticatedBy === undefined ? {} : { authenticatedBy: facts.authenticatedBy };
 }

@@ -26,7 +26,7 @@ export const ERROR_CODES = {
   // ── ingest: too large, wrong format ──────────────────────────────────
   INGEST_BODY_TOO_LARGE: { status: 413, summary: 'the body is over 500 KB (decompressed)' },
   INGEST_EVENT_TOO_LARGE: { status: 413, summary: 'a single-event route got an event over 32 KB' },
-  INGEST_BATCH_CONTEXT_TOO_LARGE: { status: 413, summary: "a batch's context and integrations are over 16 KB, or their copies over 3× the request" },
+  INGEST_BATCH_CONTEXT_TOO_LARGE: { status: 413, summary: "a batch's context and integrations are over 16 KB, or with their copies the batch would be stored in over 4× the request" },
   INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a Content-Type other than JSON' },
   INGEST_UNSUPPORTED_CHARSET: { status: 415, summary: 'a charset this server cannot decode' },
   INGEST_UNSUPPORTED_ENCODING: { status: 415, summary: 'a Content-Encoding other than gzip or deflate' },

@@ -1,4 +1,6 @@
+import type { FastifyError } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { MAX_REQUEST_BYTES } from '../segment/limits.ts';
 import { statusOf, type ErrorCode } from './error-codes.ts';
 
 /**
@@ -54,4 +56,34 @@ export class IngestRefusal extends Error {
 
 export function errorAnswer(code: ErrorCode, message: string): IngestError {
   return { success: false, error: message, code, message };
+}
+
+export interface ErrorAnswer {
+  code: ErrorCode;
+  message: string;
+  headers: Record<string, string>;
+}
+
+/** Our refusals, and fastify's own errors (body parsing, media types) in our answer format. */
+export function errorAnswerOf(error: FastifyError): ErrorAnswer {
+  if (error instanceof IngestRefusal) return { code: error.code, message: error.message, headers: error.headers };
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return {
+        code: 'INGEST_BODY_TOO_LARGE',
+        message: `The request body is over the limit of 500 KB (${MAX_REQUEST_BYTES} bytes)`,
+        headers: { connection: 'close' },
+      };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return {
+        code: 'INGEST_UNSUPPORTED_MEDIA_TYPE',
+        message: 'Content-Type must be application/json (or text/plain holding JSON)',
+        headers: {},
+      };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { code: 'INGEST_CONTENT_LENGTH_MISMATCH', message: 'The body length does not match Content-Length', headers: {} };
+  }
+  const status = error.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return { code: 'INGEST_BAD_REQUEST', message: error.message, headers: {} };
+  return { code: 'INGEST_INTERNAL_ERROR', message: 'Internal error while receiving the events', headers: {} };
 }

@@ -14,9 +14,10 @@ import {
   type NormalizeResult,
   type RequestProblem,
   type TrackingPath,
+  type Authentication,
 } from '../segment/index.ts';
 import { statusOf, type ErrorCode } from './error-codes.ts';
-import { IngestRefusal, errorAnswer, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
+import { IngestRefusal, errorAnswer, errorAnswerOf, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
 import { basicAuthUsername, destinationBySignature, firstEventSignedText, type WebhookSecret } from './ingest-auth.ts';
 import { admitOrRefuse, BacklogGauge, type BacklogReservation } from './ingest-backlog.ts';
 import { decodeText, receiveBody, type ReceivedBody } from './ingest-body.ts';
@@ -150,9 +151,9 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     app.options(trackingPath.path, preflight);
     app.post(trackingPath.path, routeOptions, async (request, reply) => {
       const receivedAt = new Date(now());
-      const { body, value } = readBody(request);
+      const { body, text, value } = readBody(request);
       const destinationId = await trackingDestination(request, value, trackingPath);
-      const facts = { requestBytes: body.decoded.length };
+      const facts = { ...sizeFacts(body, text), authenticatedBy: 'write-key' } as const;
       return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
     });
   }
@@ -161,8 +162,8 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
   app.post(WEBHOOK_PATH, routeOptions, async (request, reply) => {
     const receivedAt = new Date(now());
     const { body, text, value } = readBody(request);
-    const destinationId = await webhookDestination(request, body, text);
-    const facts = { requestBytes: body.decoded.length };
+    const facts = { ...sizeFacts(body, text), ...(await webhookDestination(request, body, text)) };
+    const { destinationId } = facts;
     return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
   });
 
@@ -252,11 +253,12 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     throw new IngestRefusal('INGEST_UNKNOWN_WRITE_KEY', 'Unknown write key');
   }
 
-  async function webhookDestination(request: FastifyRequest, body: ReceivedBody, text: string): Promise<string> {
+  /** Which destination, and by what: a write key (Basic auth) or the shared secret's signature. */
+  async function webhookDestination(request: FastifyRequest, body: ReceivedBody, text: string): Promise<WebhookSender> {
     const username = basicAuthUsername(request.headers.authorization);
     if (username !== undefined) {
       const destinationId = await destinationForKey(username);
-      if (destinationId !== null) return destinationId;
+      if (destinationId !== null) return { destinationId, authenticatedBy: 'write-key' };
     }
     const signature = headerValue(request.headers['x-signature']) ?? headerValue(request.headers['x-segment-signature']);
     if (signature !== undefined) {
@@ -264,11 +266,13 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
       // Over the JSON as the sender wrote it, or, for a compressed body, over the bytes on the wire.
       const signed = body.raw === body.decoded ? [body.raw] : [body.decoded, body.raw];
       const destinationId = destinationBySignature(signature, signed, secrets);
-      if (destinationId !== null) return destinationId;
+      if (destinationId !== null) return { destinationId, authenticatedBy: 'webhook-signature' };
       // JSON.parse without dropping prototype keys: the signed bytes included them.
       const firstEvent = firstEventSignedText(body.decoded, () => JSON.parse(stripBom(text)) as unknown);
       const byFirstEvent = firstEvent === null ? null : destinationBySignature(signature, [firstEvent], secrets);
-      if (byFirstEvent !== null) return byFirstEvent;
+      // Actions webhooks sign only the first event of a batch (reference/segment-wire.md §3.5):
+      // the others ride on it, as Segment's own receivers accept them.
+      if (byFirstEvent !== null) return { destinationId: byFirstEvent, authenticatedBy: 'webhook-signature', signedFirstEventOnly: true };
     }
     if (username === undefined && signature === undefined) {
       throw new IngestRefusal('INGEST_MISSING_CREDENTIALS', 'Missing credentials: send a write key as the Basic auth username, or sign the body (X-Signature)');
@@ -286,6 +290,12 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
       throw new IngestRefusal('INGEST_STORE_UNAVAILABLE', 'Could not read the webhook secrets; retry later', { 'retry-after': retryAfter });
     }
   }
+}
+
+interface WebhookSender {
+  destinationId: string;
+  authenticatedBy: Authentication;
+  signedFirstEventOnly?: boolean;
 }
 
 interface ReadBody {
@@ -307,6 +317,11 @@ function readBody(request: FastifyRequest): ReadBody {
   const parsed = parseJsonBody(text);
   if (!parsed.ok) throw new IngestRefusal('INGEST_INVALID_JSON', parsed.error);
   return { body, text, value: parsed.value };
+}
+
+/** The body's size as received (decompressed) and as the UTF-8 text the store keeps. */
+function sizeFacts(body: ReceivedBody, text: string): { requestBytes: number; textBytes: number } {
+  return { requestBytes: body.decoded.length, textBytes: Buffer.byteLength(text, 'utf8') };
 }
 
 function isReceivedBody(value: unknown): value is ReceivedBody {
@@ -357,34 +372,4 @@ function stripBom(text: string): string {
 function errorCodeSuffix(error: unknown): string {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   return typeof code === 'string' && /^[A-Z0-9_]{2,40}$/.test(code) ? ` (${code})` : '';
-}
-
-interface ErrorAnswer {
-  code: ErrorCode;
-  message: string;
-  headers: Record<string, string>;
-}
-
-/** Our refusals, and fastify's own errors (body parsing, media types) in our answer format. */
-function errorAnswerOf(error: FastifyError): ErrorAnswer {
-  if (error instanceof IngestRefusal) return { code: error.code, message: error.message, headers: error.headers };
-  switch (error.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return {
-        code: 'INGEST_BODY_TOO_LARGE',
-        message: `The request body is over the limit of 500 KB (${MAX_REQUEST_BYTES} bytes)`,
-        headers: { connection: 'close' },
-      };
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return {
-        code: 'INGEST_UNSUPPORTED_MEDIA_TYPE',
-        message: 'Content-Type must be application/json (or text/plain holding JSON)',
-        headers: {},
-      };
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return { code: 'INGEST_CONTENT_LENGTH_MISMATCH', message: 'The body length does not match Content-Length', headers: {} };
-  }
-  const status = error.statusCode;
-  if (status !== undefined && status >= 400 && status < 500) return { code: 'INGEST_BAD_REQUEST', message: error.message, headers: {} };
-  return { code: 'INGEST_INTERNAL_ERROR', message: 'Internal error while receiving the events', headers: {} };
 }

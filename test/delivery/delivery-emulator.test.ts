@@ -29,6 +29,7 @@ describe('delivery against the Sailthru emulator', () => {
       sharedSecret: emulator.credentials.secret,
       customerId: emulator.credentials.customerId,
       optoutValue: 'none',
+      deletionFromEvents: 'signed',
       apiUrl: emulator.url,
       trackUrl: emulator.url,
     };

@@ -40,6 +40,7 @@ export const SETTINGS: DestinationSettings = {
   apiKey: 'test-api-key',
   sharedSecret: 'test-shared-secret',
   optoutValue: 'none',
+    deletionFromEvents: 'signed',
   apiUrl: 'http://127.0.0.1:9',
   trackUrl: 'http://127.0.0.1:9',
 };

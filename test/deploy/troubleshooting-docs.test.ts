@@ -309,6 +309,7 @@ describe('delivery outcomes, against the emulator', () => {
       sharedSecret: 'docs-secret',
       customerId: 'docs-customer',
       optoutValue: 'none',
+      deletionFromEvents: 'signed',
       apiUrl: emulator.url,
       trackUrl: emulator.url,
     };
@@ -369,7 +370,10 @@ describe('delivery outcomes, against the emulator', () => {
     expectDocumented(
       await reason(destination, event({ type: 'track', userId: 'u', event: 'E', integrations: { Sailthru: false } }), 'skipped'),
     );
-    expectDocumented(await reason(destination, event({ type: 'delete', userId: 'never-seen' }), 'skipped').then((m) => quoted(m, 'never-seen')));
+    expectDocumented(await reason(destination, event({ type: 'delete', userId: 'never-seen', authenticatedBy: 'admin' }), 'skipped').then((m) => quoted(m, 'never-seen')));
+    expectDocumented(
+      await reason(destination, event({ type: 'delete', userId: 'never-seen', authenticatedBy: 'write-key' }), 'skipped').then((m) => quoted(m, 'with a write key')),
+    );
   });
 
   it('retries, with the network\'s words', async () => {

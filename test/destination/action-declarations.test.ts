@@ -118,7 +118,7 @@ function scenarios(action: Action): Scenario[] {
         { event: event({ type: 'page', anonymousId: anon, context: { page: { url: 'https://shop.example/b' } }, properties: { tags: 'a,b' } }), settings: { customerId: CREDENTIALS.customerId } },
       ];
     case deleteUser:
-      return [{ event: event({ type: 'delete', userId: id }) }, { event: event({ type: 'track', event: 'User Deleted', anonymousId: anon }) }];
+      return [{ event: event({ type: 'delete', userId: id, authenticatedBy: 'admin' }) }, { event: event({ type: 'track', event: 'User Deleted', anonymousId: anon, authenticatedBy: 'webhook-signature' }) }];
     case trackEvent:
       return [{ event: event({ type: 'track', event: 'Signed Up', userId: id, properties: { plan: 'pro' } }) }, { event: event({ type: 'track', event: 'Viewed', anonymousId: anon }) }];
     case orderCompleted:
@@ -170,7 +170,7 @@ describe('what each action declares it reads and sends', () => {
   beforeAll(async () => {
     emulator = await startEmulator({ port: 0, ...CREDENTIALS });
     client = new SailthruClient({ apiKey: CREDENTIALS.apiKey, sharedSecret: CREDENTIALS.secret, apiUrl: emulator.url, trackUrl: emulator.url, customerId: CREDENTIALS.customerId });
-    base = { apiKey: CREDENTIALS.apiKey, sharedSecret: CREDENTIALS.secret, optoutValue: 'none', apiUrl: emulator.url, trackUrl: emulator.url };
+    base = { apiKey: CREDENTIALS.apiKey, sharedSecret: CREDENTIALS.secret, optoutValue: 'none', deletionFromEvents: 'signed', apiUrl: emulator.url, trackUrl: emulator.url };
   });
   afterAll(async () => {
     await client.close();

@@ -18,6 +18,7 @@ beforeAll(async () => {
     apiKey: CREDENTIALS.apiKey,
     sharedSecret: CREDENTIALS.secret,
     optoutValue: 'none',
+    deletionFromEvents: 'signed',
     apiUrl: emulator.url,
     trackUrl: emulator.url,
     productBaseUrl: 'https://shop.example/p',

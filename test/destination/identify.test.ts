@@ -198,7 +198,7 @@ describe('identify → POST /user (SPEC.md §2)', () => {
 
     it('looks up again a profile it created but has deleted since', async () => {
       await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-del', event: 'Viewed Page', properties: {} }));
-      await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-del', event: 'User Deleted', properties: {} }));
+      await h.destination.deliver(event({ type: 'track', anonymousId: 'anon-del', event: 'User Deleted', properties: {}, authenticatedBy: 'admin' }));
       h.mark();
       const outcome = await h.destination.deliver(event({ type: 'identify', userId: 'u-del', anonymousId: 'anon-del' }));
       expect(outcome.calls.map((c) => `${c.method} ${c.endpoint} ${c.status}`)).toEqual(['GET /user 400', 'POST /user 200']);

@@ -113,7 +113,7 @@ describe('user deletion (SPEC.md §7)', () => {
   it('a Segment delete notification sends DELETE /user {id: userId, key: extid}', async () => {
     await identifyUser(h.destination, 'gone-1', { email: 'gone1@example.com' });
     h.mark();
-    const outcome = await h.destination.deliver(event({ type: 'delete', userId: 'gone-1' }));
+    const outcome = await h.destination.deliver(event({ type: 'delete', userId: 'gone-1', authenticatedBy: 'webhook-signature' }));
     expect(outcome.state).toBe('delivered');
     expect(h.received()).toEqual([{ method: 'DELETE', path: '/user', payload: { id: 'gone-1', key: 'extid' } }]);
     const state = h.emulator.state();
@@ -125,16 +125,32 @@ describe('user deletion (SPEC.md §7)', () => {
   it('a track event named "User Deleted" deletes the profile too', async () => {
     await identifyUser(h.destination, 'gone-2');
     h.mark();
-    const outcome = await h.destination.deliver(event({ type: 'track', userId: 'gone-2', event: 'User Deleted' }));
+    const outcome = await h.destination.deliver(event({ type: 'track', userId: 'gone-2', event: 'User Deleted', authenticatedBy: 'admin' }));
     expect(outcome.state).toBe('delivered');
     expect(h.received()).toEqual([{ method: 'DELETE', path: '/user', payload: { id: 'gone-2', key: 'extid' } }]);
     expect(h.emulator.state().profiles).toEqual([]);
   });
 
   it('deleting a user Sailthru does not have is skipped, not failed', async () => {
-    const outcome = await h.destination.deliver(event({ type: 'delete', userId: 'never-was' }));
+    const outcome = await h.destination.deliver(event({ type: 'delete', userId: 'never-was', authenticatedBy: 'admin' }));
     expect(outcome.state).toBe('skipped');
     expect(outcome.calls.map((c) => c.status)).toEqual([400]);
+  });
+
+  it('skips a deletion that came with a write key (or no record of its sender) unless deletionFromEvents is "write-key"', async () => {
+    await identifyUser(h.destination, 'kept-1', { email: 'kept1@example.com' });
+    h.mark();
+    for (const authenticatedBy of ['write-key', 'webhook-unsigned-batch-member', undefined] as const) {
+      const outcome = await h.destination.deliver(event({ type: 'track', userId: 'kept-1', event: 'User Deleted', ...(authenticatedBy ? { authenticatedBy } : {}) }));
+      expect(outcome.state).toBe('skipped');
+      expect((outcome as { reason: string }).reason).toMatch(/^deletion not honoured: the event came .*, and deletionFromEvents is "signed"/);
+    }
+    expect(h.received()).toEqual([]);
+    expect(h.emulator.state().profiles).toHaveLength(1);
+    const lenient = h.withSettings({ deletionFromEvents: 'write-key' });
+    const outcome = await lenient.deliver(event({ type: 'delete', userId: 'kept-1', authenticatedBy: 'write-key' }));
+    expect(outcome.state).toBe('delivered');
+    expect(h.emulator.state().profiles).toEqual([]);
   });
 });
 

@@ -107,7 +107,9 @@ describe("Segment's Webhooks destination pointed at /v1/webhook", () => {
     expect(profile('hook-user')?.keys.email).toBe('hook@example.com');
     expect(stack.emulator.state().events.filter((e) => e.id === 'hook-user').map((e) => e.event)).toEqual(['Signed Up', 'Upgraded']);
 
-    const r3 = await postJson(url(), { type: 'delete', userId: 'hook-user', messageId: 'hook-4' }, basic(stack.writeKey));
+    // Deletions come signed (deletionFromEvents: signed; docs/sailthru-setup.md 4.7).
+    const deletion = JSON.stringify({ type: 'delete', userId: 'hook-user', messageId: 'hook-4' });
+    const r3 = await postJson(url(), deletion, { 'x-signature': createHmac('sha1', 'e2e-webhook-secret').update(deletion).digest('hex') });
     expect(r3.status).toBe(200);
     await waitForDrain(stack.service);
     expect(profile('hook-user')).toBeUndefined();

@@ -219,3 +219,30 @@ describe('answers that echo the request', () => {
     }
   });
 });
+
+describe('a huge cart in an answer', () => {
+  it('is not copied whole into the stored request of the next call', async () => {
+    const items = Array.from({ length: 8_000 }, (_, i) => ({ id: `sku-${i}`, qty: 1, title: `Item ${i}`, price: 100, url: `https://shop.example/p/${i}` }));
+    front.script = (req) =>
+      req.method === 'GET' && req.path === '/user' && req.query.includes('cart-huge')
+        ? { status: 200, body: JSON.stringify({ keys: { email: 'cart-huge@example.com', extid: 'cart-huge' }, purchase_incomplete: { items } }) }
+        : null;
+    try {
+      const product = { product_id: 'sku-new', name: 'New', price: 10, quantity: 1, url: 'https://shop.example/p/new' };
+      await post([{ type: 'track', event: 'Product Added', userId: 'cart-huge', messageId: 'cart-huge-1', properties: product }]);
+      const event = await waitFor('the cart change to be attempted', async () => {
+        const e = await eventOf('cart-huge-1');
+        return e !== undefined && e.attempts > 0 && e.status !== 'pending' ? e : null;
+      });
+      const detail = await service.store.getEvent(event.id);
+      const calls = detail!.attempts[0]!.calls;
+      expect(calls.map((c) => `${c.method} ${c.endpoint}`)).toEqual(['GET /user', 'POST /purchase']);
+      const stored = JSON.stringify(detail!.attempts[0]).length;
+      // The payload's excerpt (64 KB of JSON, escaped again in the record) and the answer's (4 KB).
+      expect(stored).toBeLessThan(120_000);
+      expect((calls[1]!.payload as { cut: string }).cut).toMatch(/^the payload is \d+ bytes as JSON; the first 65536 are kept$/);
+    } finally {
+      front.script = () => null;
+    }
+  });
+});

@@ -59,7 +59,7 @@ describe('batch context amplification', () => {
     const answer = await post('/v1/batch', body);
     expect(answer.status).toBe(413);
     expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
-    expect(answer.json.message).toMatch(/copied into its 2500 events would add \d+ bytes, over 3× the request's \d+ bytes/);
+    expect(answer.json.message).toMatch(/copied into its 2500 events would add \d+ bytes: stored, the batch would be over 4× the request's \d+ bytes/);
     expect(stored('amp-attack').rows).toBe(0);
     // The same through /v1/import, RudderStack's beacon and a {"batch"} webhook.
     for (const path of ['/v1/import', `/beacon/v1/batch?writeKey=${stack.writeKey}`, '/v1/webhook']) {
@@ -115,6 +115,23 @@ describe('batch context amplification', () => {
     figures['shapes accepted'] = accepted;
     figures['shapes refused'] = refused;
     reportFigures('batch context amplification', figures);
+  });
+
+  it('counts the bytes a charset grows by when it becomes UTF-8 (windows-1252 €: one byte, then three)', async () => {
+    // 200 events each of ~600 € signs and a 1.3 KB context: as UTF-8 the events alone are about
+    // 3× the request, and the copies would take it past 4×.
+    const batch = eventsOf('amp-1252', 200, 0).map((e) => ({ ...e, properties: { price: '€'.repeat(600) } }));
+    const json = JSON.stringify({ batch, context: contextOf(1_300) });
+    const body = encodeWindows1252(json);
+    const answer = await post('/v1/batch', body, { 'content-type': 'application/json; charset=windows-1252' });
+    expect(answer.status).toBe(413);
+    expect(answer.json.code).toBe('INGEST_BATCH_CONTEXT_TOO_LARGE');
+    expect(stored('amp-1252').rows).toBe(0);
+    // Without the context the same events are stored (3× the request as UTF-8, within 4×).
+    const plain = encodeWindows1252(JSON.stringify({ batch }));
+    expect((await post('/v1/batch', plain, { 'content-type': 'application/json; charset=windows-1252' })).status).toBe(200);
+    const { bytes } = stored('amp-1252');
+    expect(bytes).toBeLessThanOrEqual(4 * plain.length);
   });
 
   it('refuses a batch context nested deeper than an event may be (400), however deep', async () => {
@@ -260,6 +277,8 @@ describe('charsets and compression on the wire', () => {
       ['raw cut off', raw.subarray(0, raw.length - 6), /^The deflate body ends before its compressed data does \(cut off\?\)/],
       ['garbage', Buffer.from('this is not deflate at all, only text'), /^The body is not valid deflate data/],
       ['one byte', Buffer.from([0x78]), /^The deflate body ends before its compressed data does/],
+      // A valid zlib header asking for a preset dictionary, which no HTTP client has.
+      ['zlib with a preset dictionary', Buffer.from([0x78, 0xbb, 0x00, 0x00, 0x00, 0x01, 0x03, 0x00]), /^The body is not valid deflate data/],
     ];
     for (const [name, bytes, message] of cases) {
       const answer = await post('/v1/batch', bytes, { 'content-encoding': 'deflate' });
@@ -284,3 +303,32 @@ function encodeWindows1252(text: string): Buffer {
     }),
   );
 }
+
+describe('all of it at once', () => {
+  it('answers 32 concurrent hostile requests with 4xx, stores none of them, and still takes a good batch', async () => {
+    const amplification = JSON.stringify({ batch: eventsOf('conc-amp', 2_500, 0), context: contextOf(MAX_BATCH_CONTEXT_BYTES - 500) });
+    const deep = `{"batch":[{"type":"track","event":"e","userId":"u","messageId":"conc-deep"}],"context":{"x":${'['.repeat(200_000)}${']'.repeat(200_000)}}}`;
+    const cut = deflateSync(JSON.stringify({ batch: eventsOf('conc-cut', 50, 100) }));
+    const hostile = Array.from({ length: 32 }, (_, i) => {
+      switch (i % 3) {
+        case 0:
+          return post('/v1/batch', amplification);
+        case 1:
+          return post('/v1/import', deep);
+        default:
+          return post('/v1/batch', cut.subarray(0, cut.length - 10), { 'content-encoding': 'deflate' });
+      }
+    });
+    const good = post('/v1/batch', JSON.stringify({ batch: eventsOf('conc-good', 20, 200) }));
+    const answers = await Promise.all(hostile);
+    for (const answer of answers) {
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      expect(answer.status).toBeLessThan(500);
+    }
+    expect(new Set(answers.map((a) => a.json.code))).toEqual(new Set(['INGEST_BATCH_CONTEXT_TOO_LARGE', 'INGEST_BATCH_CONTEXT_TOO_DEEP', 'INGEST_INVALID_COMPRESSION']));
+    expect((await good).status).toBe(200);
+    expect(stored('conc-amp').rows + stored('conc-deep').rows + stored('conc-cut').rows).toBe(0);
+    expect(stored('conc-good').rows).toBe(20);
+  });
+});
+
