@@ -22,6 +22,7 @@ beforeEach(async () => {
     sharedSecret: emulator.credentials.secret,
     customerId: emulator.credentials.customerId,
     optoutValue: 'none',
+    deletionFromEvents: 'signed',
     apiUrl: emulator.url,
     trackUrl: emulator.url,
   };
