@@ -32,7 +32,7 @@ export function cartOfProducts(event: SegmentEvent, productBaseUrl: string | und
   }
   // Products were given but none could be sent: clearing the cart instead would lose it.
   if (list.length > 0 && cart.items.length === 0) {
-    return { ok: false, reason: `No product of ${event.event as string} could be sent (${dropped.join(', ')} dropped); the stored cart was left as it is` };
+    return { ok: false, reason: `No product could be sent (${dropped.join(', ')} dropped); the stored cart was left as it is` };
   }
   return { ok: true, value: cart, warnings };
 }
@@ -60,7 +60,6 @@ export const cartSync: Action = {
     'userId',
     'anonymousId (when there is no userId)',
     'messageId',
-    'event',
     'properties.products',
     'context.page.url',
     'traits.email',
