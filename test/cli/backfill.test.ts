@@ -47,7 +47,7 @@ describe('backfill', { timeout: 120_000 }, () => {
     expect(out).toContain('identifies.ndjson: 8 entries → 4 update lines in 2 jobs; 2 skipped, 2 invalid.');
     expect(out).toMatch(/job 1 \S+ \(line 1 to line 2, 2 users\): completed, 2 processed, 0 failed/);
     expect(out).toMatch(/job 2 \S+ \(line 6 to line 8, 2 users\): completed, 1 processed, 1 failed\n  line 8: Invalid email: not-an-email/);
-    expect(out).toContain('line 4: a "track" event, not an identify');
+    expect(out).toContain('line 4: a "track" event, neither an identify nor an Order Completed');
     expect(out).toContain('line 7: integrations.Sailthru is false');
     expect(out).toMatch(/line 3: Invalid JSON: unexpected end of input/);
     expect(out).toContain('line 5: the event has neither userId nor anonymousId');
