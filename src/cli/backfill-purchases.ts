@@ -11,7 +11,7 @@ import { isJsonObject, normalizeEvent, TRACKING_TYPES } from '../segment/index.t
  * the live mapping would send (SPEC.md §5: items in cents, adjustments, date, purchase_keys,
  * message_id, vars), so history and live orders look alike in Sailthru. Pure.
  *
- * Decided, for historical orders:
+ * Decided, for historical orders (docs/decisions.md, "What marketers send beyond Segment's mapping"):
  * - no `send_template`: importing last year's orders must not mail a receipt for each;
  * - the purchase keeps its own date: an event whose `timestamp` (or `originalTimestamp`) is
  *   missing or unreadable is invalid rather than dated today, which would put old revenue in

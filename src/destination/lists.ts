@@ -6,7 +6,8 @@ import { field, objectOf, preview, type JsonObject } from './read.ts';
  * booleans or 0/1 (`{"Weekly": true, "Promo": false}`) or an array of names to join. Both may be
  * given; the integrations entry wins for a list named in both. Explicit entries win over the
  * default list, which is joined otherwise. Entries that are neither are skipped with a warning
- * naming them: joining or leaving a list on a guess mails people who did not ask for it. Pure.
+ * naming them: joining or leaving a list on a guess mails people who did not ask for it
+ * (docs/decisions.md, "What marketers send beyond Segment's mapping"). Pure.
  */
 export function listsOf(
   integrationsLists: unknown,

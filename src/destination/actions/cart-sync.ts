@@ -1,6 +1,7 @@
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, failed, type Action, type ActionContext, type Mapped } from '../action.ts';
 import { addToCart, cartPurchasePayload, emptyCart, remindersOf, type Cart } from '../cart.ts';
+import type { ActionResult } from '../outcome.ts';
 import { eventEmailOf } from '../identity.ts';
 import { itemFromProduct } from '../products.ts';
 import { noEmailReason } from '../profile-lookup.ts';
@@ -42,7 +43,7 @@ export function cartOfProducts(event: SegmentEvent, productBaseUrl: string | und
  * else the event's, else `GET /user`. A known profile email wins so cart and profile stay one
  * record (SPEC.md §6); no lookup is needed when either is at hand.
  */
-async function cartEmailOf(ctx: ActionContext): Promise<{ ok: true; email: string } | { ok: false; result: ReturnType<typeof failed> }> {
+async function cartEmailOf(ctx: ActionContext): Promise<{ ok: true; email: string } | { ok: false; result: ActionResult }> {
   const known = ctx.memory.emails.get(ctx.extid) ?? eventEmailOf(ctx.event);
   if (known !== undefined) return { ok: true, email: known };
   const lookup = await ctx.sailthru.getUser({ id: ctx.extid, key: 'extid', fields: { keys: 1 } });
