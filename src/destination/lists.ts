@@ -40,7 +40,7 @@ function entriesOf(given: unknown, where: string, warnings: string[]): ListEntry
   }
   const object = objectOf(given);
   if (object === undefined) {
-    warnings.push(`${where} ${preview(given)} ignored: use {"<list>": true | false} or an array of list names`);
+    warnings.push(`${where} ${preview(given)} ignored: use {"<list>": true or false} or an array of list names`);
     return entries;
   }
   for (const name of Object.keys(object)) {
