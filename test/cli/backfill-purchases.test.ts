@@ -82,8 +82,13 @@ describe('backfill of historical purchases (purchase_import)', { timeout: 120_00
   });
 
   it('prints purchase lines after the update lines with --dry-run', async () => {
-    const path = file('dry.ndjson', [order('d-1', 'o-1', { context: { traits: { email: 'd1@example.com' } } }), { type: 'identify', userId: 'd-2' }]);
-    const run = await runCli(['backfill', path, '--dry-run']);
+    const noUrl = { product_id: 'sku 9', price: 1 };
+    const path = file('dry.ndjson', [
+      order('d-1', 'o-1', { context: { traits: { email: 'd1@example.com' } } }),
+      { type: 'identify', userId: 'd-2' },
+      order('d-3', 'o-3', { context: { traits: { email: 'd3@example.com' } } }, { products: [noUrl] }),
+    ]);
+    const run = await runCli(['backfill', path, '--dry-run', '--product-base-url', 'https://shop.example/p']);
     expect(run.code, run.stderr).toBe(0);
     const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[0]).toEqual({ extid: 'd-2' });
@@ -95,7 +100,9 @@ describe('backfill of historical purchases (purchase_import)', { timeout: 120_00
       adjustments: [{ title: 'tax', price: 100 }],
       items: [{ id: 'sku-1', qty: 2, price: 1250 }],
     });
-    expect(run.stderr).toContain('dry.ndjson: 2 entries → 1 update line, 1 purchase line (dry run, nothing sent).');
+    // --product-base-url, as the productBaseUrl setting: the last fallback for an item's url.
+    expect((lines[2]!.items as Array<{ url: string }>)[0]!.url).toBe('https://shop.example/p/sku%209');
+    expect(run.stderr).toContain('dry.ndjson: 3 entries → 1 update line, 2 purchase lines (dry run, nothing sent).');
     expect(emulator.requests()).toEqual([]);
   });
 });
