@@ -46,13 +46,15 @@ export function purchaseLineOf(
     return { kind: 'invalid', reason: 'Order Completed has no readable timestamp: a historical purchase must carry its date (it would be dated today)' };
   }
   const extid = extidOf(event) ?? '';
-  const email = eventEmailOf(event) ?? emailOfExtid(extid);
+  const emailWarnings: string[] = [];
+  const email = eventEmailOf(event, (message) => emailWarnings.push(message)) ?? emailOfExtid(extid);
   if (email === undefined) {
-    return { kind: 'invalid', reason: `no email for ${extid}: give context.traits.email on the order, or an identify with traits.email in the same file` };
+    const skipped = emailWarnings.length > 0 ? ` (${emailWarnings.join('; ')})` : '';
+    return { kind: 'invalid', reason: `no email for ${extid}${skipped}: give context.traits.email on the order, or an identify with traits.email in the same file` };
   }
   const { eventSettings, warnings: settingWarnings } = resolveEventSettings(event, settings);
   const mapped = completedPurchasePayload(event, eventSettings, settings.productBaseUrl);
   if (!mapped.ok) return { kind: 'invalid', reason: mapped.reason };
   const { send_template: _receipt, ...purchase } = mapped.value;
-  return { kind: 'line', line: { email, ...purchase }, warnings: [...settingWarnings, ...mapped.warnings] };
+  return { kind: 'line', line: { email, ...purchase }, warnings: [...emailWarnings, ...settingWarnings, ...mapped.warnings] };
 }

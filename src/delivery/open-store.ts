@@ -54,9 +54,49 @@ export interface OpenStoreOptions {
   onError?: (error: unknown) => void;
 }
 
-/** Opens and migrates the store DATABASE_URL names. */
+/**
+ * The database could not be opened or migrated at start (a read-only file or volume, a missing
+ * directory, PostgreSQL down): one line naming the database and the cause, for `serve` to print
+ * before exiting with code 1.
+ */
+export class StoreOpenError extends Error {
+  constructor(location: DatabaseLocation, cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    const reason = (cause instanceof Error ? cause.message : String(cause)).split('\n', 1)[0];
+    super(`cannot open the database ${describeLocation(location)}: ${reason}${typeof code === 'string' ? ` (${code})` : ''}${hintFor(code)}`, { cause });
+    this.name = 'StoreOpenError';
+  }
+}
+
+/** Where the database is, never a password. */
+function describeLocation(location: DatabaseLocation): string {
+  if (location.kind === 'sqlite') return `sqlite:${location.path}`;
+  try {
+    const u = new URL(location.url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres';
+  }
+}
+
+function hintFor(code: unknown): string {
+  if (typeof code === 'string' && /^(SQLITE_(CANTOPEN|READONLY|PERM)|EACCES|EROFS|EPERM)/.test(code)) {
+    return ': the process must be able to write the file, its -wal and -shm files and their directory (a read-only volume, or files owned by another user)';
+  }
+  return '';
+}
+
+/** Opens and migrates the store DATABASE_URL names; a failure is a StoreOpenError. */
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<EventStore> {
   const location = parseDatabaseUrl(url);
+  try {
+    return await openStoreAt(location, options);
+  } catch (error) {
+    throw new StoreOpenError(location, error);
+  }
+}
+
+async function openStoreAt(location: DatabaseLocation, options: OpenStoreOptions): Promise<EventStore> {
   const clock = options.clock ? { clock: options.clock } : {};
   if (location.kind === 'postgres') {
     const { openPostgresStore } = await import('./postgres-store.ts');

@@ -56,6 +56,7 @@ export class SqliteEventStore extends OperationStore<SqliteStoreContext> {
     const writeChannel = () => this.writeChannel();
     this.ctx = {
       clock: options.clock ?? systemClock,
+      path: options.path,
       backlogCache: new BacklogCache(options.backlogCacheMs ?? 1000),
       // A getter: the channel starts with migrate(), and stops with close().
       get write() {

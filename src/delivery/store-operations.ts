@@ -32,17 +32,23 @@ export abstract class OperationStore<C> implements S.EventStore {
   backlog(): Promise<number> {
     return this.operations.backlog(this.ctx);
   }
+  checkWritable(): Promise<void> {
+    return this.operations.checkWritable(this.ctx);
+  }
 
   // ── lane queue ───────────────────────────────────────────────────────
 
-  claimLanes(workerId: string, limit: number, leaseMs: number): Promise<S.LaneLease[]> {
-    return this.operations.claimLanes(this.ctx, workerId, limit, leaseMs);
+  claimLanes(workerId: string, limit: number, leaseMs: number, window?: number): Promise<S.LaneLease[]> {
+    return this.operations.claimLanes(this.ctx, workerId, limit, leaseMs, window);
   }
   head(lane: S.LaneRef): Promise<S.QueuedEvent | null> {
     return this.operations.head(this.ctx, lane);
   }
   settle(input: S.SettleInput): Promise<S.SettleResult> {
     return this.operations.settle(this.ctx, input);
+  }
+  settleLane(input: S.LaneSettlement): Promise<S.LaneSettleResult> {
+    return this.operations.settleLane(this.ctx, input);
   }
   renewLeases(workerId: string, lanes: S.LaneRef[], leaseMs: number): Promise<S.LaneRef[]> {
     return this.operations.renewLeases(this.ctx, workerId, lanes, leaseMs);
@@ -136,5 +142,17 @@ export abstract class OperationStore<C> implements S.EventStore {
   }
   deleteSession(idHash: string): Promise<void> {
     return this.operations.deleteSession(this.ctx, idHash);
+  }
+
+  // ── wrong admin tokens ───────────────────────────────────────────────
+
+  recordSignInFailure(client: string, at: number, forgetBefore: number): Promise<void> {
+    return this.operations.recordSignInFailure(this.ctx, client, at, forgetBefore);
+  }
+  countSignInFailures(client: string, since: number): Promise<number> {
+    return this.operations.countSignInFailures(this.ctx, client, since);
+  }
+  clearSignInFailures(client: string): Promise<void> {
+    return this.operations.clearSignInFailures(this.ctx, client);
   }
 }

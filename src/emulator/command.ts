@@ -65,6 +65,8 @@ interface EmulatorFlags {
   templates: string[];
   maxRequests: number;
   log?: boolean;
+  /** commander's negated flag: false with --no-cart-vars */
+  cartVars: boolean;
 }
 
 function faultsFrom(flags: EmulatorFlags): FaultOptions {
@@ -141,6 +143,7 @@ export function emulatorCommand(): Command {
     )
     .addOption(new Option('--max-requests <n>', 'requests kept for GET /_emulator/requests').default(DEFAULT_MAX_REQUEST_LOG).argParser(integer(1)))
     .addOption(new Option('--log', 'print one line per request'))
+    .addOption(new Option('--no-cart-vars', "leave a cart's purchase-level vars out of GET /user (Sailthru does not document them as returned)"))
     .addHelpText(
       'after',
       `
@@ -175,6 +178,7 @@ See docs/emulator.md.`,
         jobDelayMs: flags.jobDelayMs,
         templates: flags.templates,
         maxRequestLog: flags.maxRequests,
+        cartVarsReturned: flags.cartVars,
         ...(flags.log ? { onRequest: logLine } : {}),
       });
       process.stdout.write(`Sailthru emulator listening on ${emulator.url}\n`);

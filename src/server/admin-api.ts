@@ -28,11 +28,11 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
     if (!options.adminToken) return reply.code(403).send({ error: NO_ADMIN_TOKEN_MESSAGE });
     const token = bearerToken(request.headers.authorization);
     if (token !== undefined) {
-      if (options.failedAttempts.blocked(request.ip)) {
+      if (await options.failedAttempts.blocked(request.ip)) {
         return reply.code(429).header('retry-after', '900').send({ error: 'Too many wrong admin tokens from this address; try again later' });
       }
       if (tokenMatches(token, options.adminToken)) return undefined;
-      options.failedAttempts.record(request.ip);
+      await options.failedAttempts.record(request.ip);
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Wrong admin token' });
     }
     if ((request.method === 'GET' || request.method === 'HEAD') && (await options.hasSession(request))) return undefined;

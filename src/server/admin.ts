@@ -61,7 +61,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     secret: config.adminToken ?? '',
     ...(options.sessionIdleMs !== undefined ? { idleMs: options.sessionIdleMs } : {}),
   });
-  const failedAttempts = new FailedAttempts();
+  // Counted in the store: the limit on wrong tokens holds across every process behind a balancer.
+  const failedAttempts = new FailedAttempts({ store });
   const secrets = new SecretList(() => service.secrets());
 
   await app.register(fastifyCookie);

@@ -48,8 +48,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     metrics: deps.metrics.registry,
     isReady: async () => {
       if (deps.isShuttingDown()) return false;
-      await deps.store.backlog();
+      await deps.store.checkWritable();
       return true;
+    },
+    onReadinessChange: (ready, reason) => {
+      if (ready) deps.logger.info('ready: the database takes writes');
+      else deps.logger.warn({ reason }, 'not ready: an append would not succeed now');
     },
   });
 

@@ -60,7 +60,16 @@ async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
     throw err;
   }
   const { startService } = await import('./service.ts');
-  const service = await startService(config, role);
+  const { StoreOpenError } = await import('../delivery/open-store.ts');
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService(config, role);
+  } catch (err) {
+    // A database that cannot be opened is the operator's to fix: one line, no stack trace.
+    if (!(err instanceof StoreOpenError)) throw err;
+    process.stderr.write(`sailthru-destination: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stdout.write(`sailthru-destination listening on ${service.url}\n`);
 
   let firstSignalAt = 0;
@@ -113,8 +122,15 @@ export function migrateCommand(): Command {
         process.stderr.write(`sailthru-destination: ${err.message}\n`);
         process.exit(2);
       }
-      const { openStore } = await import('../delivery/open-store.ts');
-      const store = await openStore(config.databaseUrl);
+      const { openStore, StoreOpenError } = await import('../delivery/open-store.ts');
+      let store: Awaited<ReturnType<typeof openStore>>;
+      try {
+        store = await openStore(config.databaseUrl);
+      } catch (err) {
+        if (!(err instanceof StoreOpenError)) throw err;
+        process.stderr.write(`sailthru-destination: ${err.message}\n`);
+        process.exit(1);
+      }
       await store.close();
       process.stdout.write('schema is up to date\n');
     });

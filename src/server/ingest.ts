@@ -18,7 +18,7 @@ import {
 import { statusOf, type ErrorCode } from './error-codes.ts';
 import { IngestRefusal, errorAnswer, ingestResponseSchemas, type IngestError, type IngestSuccess } from './ingest-answers.ts';
 import { basicAuthUsername, destinationBySignature, firstEventSignedText, type WebhookSecret } from './ingest-auth.ts';
-import { BacklogGauge } from './ingest-backlog.ts';
+import { admitOrRefuse, BacklogGauge, type BacklogReservation } from './ingest-backlog.ts';
 import { decodeText, receiveBody, type ReceivedBody } from './ingest-body.ts';
 import { IngestCors, type CorsOrigins } from './ingest-cors.ts';
 import type { RefusedRequest } from './ingest-refusals.ts';
@@ -85,6 +85,8 @@ const REQUEST_PROBLEM_CODES: Record<RequestProblem, ErrorCode> = {
   'invalid-body': 'INGEST_INVALID_BODY',
   'too-many-events': 'INGEST_TOO_MANY_EVENTS',
   'event-too-large': 'INGEST_EVENT_TOO_LARGE',
+  'batch-context-too-large': 'INGEST_BATCH_CONTEXT_TOO_LARGE',
+  'batch-context-too-deep': 'INGEST_BATCH_CONTEXT_TOO_DEEP',
 };
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain', FORM_CONTENT_TYPE];
@@ -148,9 +150,10 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     app.options(trackingPath.path, preflight);
     app.post(trackingPath.path, routeOptions, async (request, reply) => {
       const receivedAt = new Date(now());
-      const { value } = readBody(request);
+      const { body, value } = readBody(request);
       const destinationId = await trackingDestination(request, value, trackingPath);
-      return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt), receivedAt);
+      const facts = { requestBytes: body.decoded.length };
+      return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
     });
   }
 
@@ -159,7 +162,8 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     const receivedAt = new Date(now());
     const { body, text, value } = readBody(request);
     const destinationId = await webhookDestination(request, body, text);
-    return store(reply, destinationId, normalizeWebhookBody(value, receivedAt), receivedAt);
+    const facts = { requestBytes: body.decoded.length };
+    return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
   });
 
   /**
@@ -176,21 +180,28 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     receivedAt: Date,
   ): Promise<IngestReply> {
     if (!normalized.ok) throw new IngestRefusal(REQUEST_PROBLEM_CODES[normalized.problem], normalized.error);
-    await refuseWhenBacklogged();
+    const reservation = await admitOrRefuse(backlog, normalized.accepted.length, options.maxBacklog, retryAfter);
     const answer = success(normalized);
     const { accepted, rejected } = normalized;
     if (accepted.length === 0 && rejected.length === 0) {
+      reservation.failed();
       reply.code(200);
       return answer;
     }
-    return committed(reply, startAppend({ destinationId, accepted, rejected, receivedAt }), answer);
+    return committed(reply, startAppend({ destinationId, accepted, rejected, receivedAt }, reservation), answer);
   }
 
-  function startAppend(batch: IngestBatch): Promise<AppendOutcome> {
+  function startAppend(batch: IngestBatch, reservation: BacklogReservation): Promise<AppendOutcome> {
     const counts = { accepted: batch.accepted.length, rejected: batch.rejected.length };
     return promiseFrom(() => options.sink.append(batch)).then(
-      (result) => ({ ok: true, result, counts }),
-      (error: unknown) => ({ ok: false, error }),
+      (result) => {
+        reservation.stored(result.stored);
+        return { ok: true, result, counts };
+      },
+      (error: unknown) => {
+        reservation.failed();
+        return { ok: false, error };
+      },
     );
   }
 
@@ -210,20 +221,6 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     }
     reply.code(200);
     return answer;
-  }
-
-  async function refuseWhenBacklogged(): Promise<void> {
-    let pending: number;
-    try {
-      pending = await backlog.current();
-    } catch {
-      throw new IngestRefusal('INGEST_STORE_UNAVAILABLE', 'Could not read the delivery backlog; retry later', { 'retry-after': retryAfter });
-    }
-    if (pending > options.maxBacklog) {
-      throw new IngestRefusal('INGEST_BACKLOG_FULL', 'Too many events are waiting for delivery; retry after the Retry-After delay', {
-        'retry-after': retryAfter,
-      });
-    }
   }
 
   async function destinationForKey(writeKey: string): Promise<string | null> {

@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { html, raw } from '../../src/server/console/html.ts';
 import { safeNext } from '../../src/server/console/routes.ts';
+import { PreSessionTokens } from '../../src/server/console/pre-session.ts';
 import { MemorySessionBackend, SessionStore, sameToken } from '../../src/server/console/session.ts';
 import { problemsByField } from '../../src/server/console/destinations.ts';
 
@@ -25,8 +26,12 @@ describe('html template', () => {
 describe('redirect targets after sign-in', () => {
   it('stay on this server', () => {
     expect(safeNext('/events?userId=a')).toBe('/events?userId=a');
-    for (const bad of ['https://evil.example', '//evil.example', '/\\evil.example', 'events', '/x\r\nSet-Cookie: a=b', undefined, 42]) {
-      expect(safeNext(bad)).toBe('/');
+    expect(safeNext('/events?userId=a%20b')).toBe('/events?userId=a%20b');
+    const bad = ['https://evil.example', '//evil.example', '/\\evil.example', 'events', '/x\r\nSet-Cookie: a=b', undefined, 42];
+    // Decoded forms: tab, backslash, slashes (also double-encoded), and spaces of any kind.
+    bad.push('/\t/evil.example/x', '/%09/evil.example', '/%5Cevil.example', '/%2F%2Fevil.example', '/%252F%252Fevil.example', '/\u3000/x', '/%E0');
+    for (const value of bad) {
+      expect(safeNext(value), String(value)).toBe('/');
     }
   });
 });
@@ -155,5 +160,25 @@ describe('settings form problems', () => {
     expect(byField.get('reminderTime')).toEqual(['reminderTime must be a relative time']);
     expect(byField.get('apiKey')).toEqual(['apiKey is required (x)']);
     expect(other).toEqual(['settings must be an object']);
+  });
+});
+
+describe('the sign-in form token (double submit)', () => {
+  it('passes only when form and cookie carry the same token, signed here and not expired', () => {
+    let now = 1_000;
+    const tokens = new PreSessionTokens('secret-a', 60_000, () => now);
+    const token = tokens.issue();
+    expect(tokens.valid(token, token)).toBe(true);
+    // Both missing (a cross-site post), one missing, or two that differ.
+    expect(tokens.valid('', undefined)).toBe(false);
+    expect(tokens.valid('', '')).toBe(false);
+    expect(tokens.valid(token, undefined)).toBe(false);
+    expect(tokens.valid(token, tokens.issue())).toBe(false);
+    // A pair made up elsewhere (a cookie planted by a neighbouring site), or signed with another secret.
+    expect(tokens.valid('9999999999999.abc.def', '9999999999999.abc.def')).toBe(false);
+    const foreign = new PreSessionTokens('secret-b', 60_000, () => now).issue();
+    expect(tokens.valid(foreign, foreign)).toBe(false);
+    now += 60_000;
+    expect(tokens.valid(token, token)).toBe(false);
   });
 });

@@ -71,7 +71,7 @@ describe('the SQLite and PostgreSQL schemas', () => {
 
   it('have the same tables and columns', async () => {
     const [sqlite, postgres] = await Promise.all([sqliteTables(), postgresTables(schema)]);
-    expect(Object.keys(sqlite)).toEqual(['attempts', 'console_sessions', 'destinations', 'events', 'lanes', 'schema_migrations', 'write_keys']);
+    expect(Object.keys(sqlite)).toEqual(['attempts', 'console_sessions', 'destinations', 'events', 'lanes', 'schema_migrations', 'sign_in_failures', 'write_keys']);
     expect(postgres).toEqual(sqlite);
   });
 });

@@ -73,4 +73,23 @@ describe('console behind a balancer, two processes on PostgreSQL', () => {
     expect(after.status).toBe(303);
     expect(after.location).toMatch(/^\/sign-in/);
   }, 60_000);
+
+  // Issue 15 item 6: the limit on wrong tokens is counted in the database, not per process. Last
+  // in this file: it leaves 127.0.0.1 locked out of both processes.
+  it('counts wrong tokens across the processes: 20 spread over both lock the address out of both', async () => {
+    const [a, b] = children.map((c) => c.url) as [string, string];
+    const guesser = new ConsoleClient([a, b]);
+    const answers: number[] = [];
+    // Each try is a GET of the form (pre-session token) and a POST of it, on alternate processes.
+    for (let i = 0; i < 20; i++) answers.push((await guesser.signIn(`wrong-${i}`)).status);
+    expect(answers).toEqual(new Array<number>(20).fill(401));
+    const { rows } = await schema.admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema.name}.sign_in_failures`);
+    expect(Number(rows[0]!.n)).toBe(20);
+    // Each process saw 10 tries; either now refuses the address, even with the right token.
+    for (const url of [a, b]) {
+      expect((await new ConsoleClient(url).signIn(ADMIN_TOKEN)).status, url).toBe(429);
+      const api = await fetch(`${url}/api/destinations`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      expect(api.status, url).toBe(429);
+    }
+  }, 60_000);
 });

@@ -19,14 +19,18 @@ describe('admin token', () => {
     expect(bearerToken(undefined)).toBeUndefined();
   });
 
-  it('blocks an address after too many failures within the window', () => {
+  it('blocks an address after too many failures within the window', async () => {
     let now = 0;
-    const attempts = new FailedAttempts(3, 1000, () => now);
-    for (let i = 0; i < 3; i++) attempts.record('1.2.3.4');
-    expect(attempts.blocked('1.2.3.4')).toBe(true);
-    expect(attempts.blocked('5.6.7.8')).toBe(false);
-    now = 1001;
-    expect(attempts.blocked('1.2.3.4')).toBe(false);
+    const attempts = new FailedAttempts({ limit: 3, windowMs: 1000, now: () => now });
+    for (let i = 0; i < 3; i++) await attempts.record('1.2.3.4');
+    expect(await attempts.blocked('1.2.3.4')).toBe(true);
+    expect(await attempts.blocked('5.6.7.8')).toBe(false);
+    now = 999;
+    expect(await attempts.blocked('1.2.3.4')).toBe(true);
+    now = 1000;
+    expect(await attempts.blocked('1.2.3.4')).toBe(false);
+    await attempts.record('1.2.3.4');
+    expect(await attempts.blocked('1.2.3.4')).toBe(false);
   });
 });
 

@@ -3,6 +3,7 @@
  * those (the store checks this module against StoreOperations<PostgresStoreContext>).
  */
 export * from './ingest.ts';
+export * from './writable.ts';
 export * from './lanes.ts';
 export * from './settle.ts';
 export * from './delivery-log.ts';
@@ -11,3 +12,4 @@ export * from './prune.ts';
 export * from './destinations.ts';
 export * from './write-keys.ts';
 export * from './sessions.ts';
+export * from './sign-in-failures.ts';

@@ -98,4 +98,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen);
   `,
+  // Wrong admin tokens, counted across processes (see ../sqlite/schema.ts).
+  `
+  CREATE TABLE sign_in_failures (
+    client TEXT COLLATE "C" NOT NULL,
+    at BIGINT NOT NULL
+  );
+  CREATE INDEX sign_in_failures_client ON sign_in_failures (client, at);
+  CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+  `,
 ];

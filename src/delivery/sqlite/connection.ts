@@ -7,6 +7,11 @@ import type { Database } from 'better-sqlite3';
  */
 export function openSqliteConnection(path: string): Database {
   const db = new BetterSqlite3(path);
+  // SQLite quietly opens a file it may not write read-only: every append would then fail.
+  if (db.readonly && path !== ':memory:') {
+    db.close();
+    throw Object.assign(new Error('attempt to write a readonly database (the file is read-only to this process)'), { code: 'SQLITE_READONLY' });
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');

@@ -15,6 +15,8 @@ export interface SqliteStoreContext {
   /** Where writes go; they resolve once group-committed with synchronous=FULL. */
   readonly write: WriteChannel;
   readonly clock: Clock;
+  /** The database file (`:memory:` for none). */
+  readonly path: string;
   readonly backlogCache: BacklogCache;
   /** Events may have become due: tell this process's workers. */
   notify(): void;

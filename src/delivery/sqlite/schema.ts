@@ -107,4 +107,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX console_sessions_last_seen ON console_sessions (last_seen);
   `,
+  // Wrong admin tokens, one row per try, so that the limit on them holds across processes
+  // (src/server/admin-auth.ts); rows older than its window are deleted as new ones come.
+  `
+  CREATE TABLE sign_in_failures (
+    client TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX sign_in_failures_client ON sign_in_failures (client, at);
+  CREATE INDEX sign_in_failures_at ON sign_in_failures (at);
+  `,
 ];

@@ -5,6 +5,8 @@ import { destinationWrites } from './writes/destinations.ts';
 import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
 import { sessionWrites } from './writes/sessions.ts';
+import { probeWrites } from './writes/probe.ts';
+import { signInFailureWrites } from './writes/sign-in-failures.ts';
 import { settleWrites } from './writes/settle.ts';
 import { writeKeyWrites } from './writes/write-keys.ts';
 
@@ -25,6 +27,8 @@ export function sqliteWrites(db: Database) {
     ...destinationWrites(db),
     ...writeKeyWrites(db),
     ...sessionWrites(db),
+    ...probeWrites(db),
+    ...signInFailureWrites(db),
   };
 }
 

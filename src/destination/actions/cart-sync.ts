@@ -44,7 +44,7 @@ export function cartOfProducts(event: SegmentEvent, productBaseUrl: string | und
  * record (SPEC.md §6); no lookup is needed when either is at hand.
  */
 async function cartEmailOf(ctx: ActionContext): Promise<{ ok: true; email: string } | { ok: false; result: ActionResult }> {
-  const known = ctx.memory.emails.get(ctx.extid) ?? eventEmailOf(ctx.event);
+  const known = ctx.memory.emails.get(ctx.extid) ?? eventEmailOf(ctx.event, (message) => ctx.warn(message));
   if (known !== undefined) return { ok: true, email: known };
   const lookup = await ctx.sailthru.getUser({ id: ctx.extid, key: 'extid', fields: { keys: 1 } });
   if (!lookup.ok) return { ok: false, result: isUserNotFound(lookup) ? failed(noEmailReason(ctx.extid)) : resultOfError(lookup) };

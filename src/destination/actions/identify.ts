@@ -25,7 +25,8 @@ export function identifyPayload(
 ): { payload: JsonObject; warnings: string[] } {
   const extid = extidOf(event) ?? '';
   const userId = userIdOf(event);
-  const email = eventEmailOf(event);
+  const warnings: string[] = [];
+  const email = eventEmailOf(event, (message) => warnings.push(message));
   const payload: JsonObject = { id: mergeFrom ?? extid, key: 'extid', keysconflict: 'merge' };
 
   const keys: JsonObject = {};
@@ -40,9 +41,10 @@ export function identifyPayload(
   const { optout, warnings: optoutWarnings } = optoutOf(eventSettings.optout, field(traits, 'optout_email'));
   if (optout !== undefined) payload.optout_email = optout;
 
-  const { vars, warnings } = flatten(omitKeys(traits, NOT_VARS), 'traits');
+  const { vars, warnings: varWarnings } = flatten(omitKeys(traits, NOT_VARS), 'traits');
+  warnings.push(...listWarnings, ...optoutWarnings, ...varWarnings);
   if (!isEmptyVars(vars)) payload.vars = vars;
-  return { payload, warnings: [...listWarnings, ...optoutWarnings, ...warnings] };
+  return { payload, warnings };
 }
 
 /**

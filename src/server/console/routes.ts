@@ -10,7 +10,7 @@ import { deadLettersPage } from './dead-letters.ts';
 import { eventPage, eventsPage, type SearchValues } from './events.ts';
 import { overviewPage } from './overview.ts';
 import { safeNext, type ConsoleKit, type Form } from './kit.ts';
-import { randomToken, sameToken, type Session, type SessionStore } from './session.ts';
+import { sameToken, type Session, type SessionStore } from './session.ts';
 import { settingsRoutes } from './settings-routes.ts';
 import { messagePage, noTokenPage, signInPage } from './sign-in.ts';
 import { testerPage, type TesterState } from './tester.ts';
@@ -32,6 +32,7 @@ export interface ConsoleOptions {
 
 const PUBLIC_ROUTES = new Set(['/sign-in', '/assets/console.css', '/assets/console.js']);
 const PRE_COOKIE = 'sd_pre';
+const preCookieOptions = { path: '/sign-in', httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: 3600 } as const;
 
 const SECURITY_HEADERS: Record<string, string> = {
   'content-security-policy':
@@ -127,27 +128,30 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   app.get('/sign-in', async (request, reply) => {
     const next = safeNext((request.query as Record<string, unknown>).next);
     if (await options.sessionOf(request)) return redirect(reply, next);
-    const preToken = randomToken();
-    reply.setCookie(PRE_COOKIE, preToken, { path: '/sign-in', httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: 3600 });
+    const preToken = sessions.preSession.issue();
+    reply.setCookie(PRE_COOKIE, preToken, preCookieOptions);
     return send(reply, signInPage({ next, preToken }));
   });
 
   app.post('/sign-in', async (request, reply) => {
     const f = form(request);
     const next = safeNext(f.next);
-    const preToken = randomToken();
+    const preToken = sessions.preSession.issue();
     const again = (error: string, status: number) => {
-      reply.setCookie(PRE_COOKIE, preToken, { path: '/sign-in', httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: 3600 });
+      reply.setCookie(PRE_COOKIE, preToken, preCookieOptions);
       return send(reply, signInPage({ next, preToken, error }), status);
     };
-    if (options.failedAttempts.blocked(request.ip)) return again('Too many wrong tokens from this address; wait 15 minutes.', 429);
-    // Double submit: the form's token must match the cookie set with it (no cross-site sign-in).
-    if (!sameToken(str(f, '_pre'), request.cookies[PRE_COOKIE] ?? '')) return again('The sign-in form expired; try again.', 403);
+    // Double submit first: a post without this server's pre-session token (another site's page
+    // posting the form) is refused before it can count as a wrong token against the address.
+    if (!sessions.preSession.valid(str(f, '_pre'), request.cookies[PRE_COOKIE])) {
+      return again('The sign-in form expired; reload the page and sign in again.', 403);
+    }
+    if (await options.failedAttempts.blocked(request.ip)) return again('Too many wrong tokens from this address; wait 15 minutes.', 429);
     if (!tokenMatches(str(f, 'token'), options.adminToken ?? '')) {
-      options.failedAttempts.record(request.ip);
+      await options.failedAttempts.record(request.ip);
       return again('That is not the admin token.', 401);
     }
-    options.failedAttempts.clear(request.ip);
+    await options.failedAttempts.clear(request.ip);
     const s = await sessions.create();
     options.setSessionCookie(reply, s);
     reply.clearCookie(PRE_COOKIE, { path: '/sign-in' });

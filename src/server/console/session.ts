@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ConsoleSessionRecord, ConsoleSessionStore } from '../../delivery/store.ts';
+import { PreSessionTokens } from './pre-session.ts';
 
 /**
  * Console sessions: a random id in the cookie, the session in the event store keyed by
@@ -84,10 +85,13 @@ export class SessionStore {
   private readonly now: () => number;
   private readonly loaded = new WeakMap<Session, Loaded>();
   private readonly secret: string;
+  /** The sign-in form's tokens, signed with the same secret. */
+  readonly preSession: PreSessionTokens;
 
   constructor(options: SessionStoreOptions = {}) {
     this.backend = options.backend ?? new MemorySessionBackend();
     this.secret = options.secret ?? '';
+    this.preSession = new PreSessionTokens(this.secret, 3_600_000, options.now ?? Date.now);
     this.idleMs = options.idleMs ?? 12 * 3_600_000;
     this.absoluteMs = options.absoluteMs ?? 7 * 86_400_000;
     this.maxSessions = options.maxSessions ?? 1000;
