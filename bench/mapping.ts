@@ -136,6 +136,7 @@ function instantClient(): SailthruClient {
     deleteUser: async (p: unknown) => ok('DELETE', '/user', p, { ok: true }),
     postEvent: async (p: unknown) => ok('POST', '/event', p, { ok: true }),
     postPurchase: async (p: unknown) => ok('POST', '/purchase', p, { purchase: {} }),
+    postReturn: async (p: unknown) => ok('POST', '/return', p, { return: {} }),
     pageView: async (p: unknown) => ok('POST', '/v1/track/event/pageview', p, { ok: true }),
     close: async () => {},
   };

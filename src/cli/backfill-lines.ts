@@ -35,7 +35,7 @@ export function updateLineOf(raw: unknown, settings: DestinationSettings, receiv
   // A file of identify events need not say so on every line.
   const typed = raw.type === undefined || raw.type === null ? { ...raw, type: 'identify' } : raw;
   if (typed.type !== 'identify') {
-    return { kind: 'skipped', reason: `a ${typeof typed.type === 'string' ? `"${typed.type}"` : 'non-identify'} event, not an identify` };
+    return { kind: 'skipped', reason: `a ${typeof typed.type === 'string' ? `"${typed.type}"` : 'non-identify'} event, neither an identify nor an Order Completed` };
   }
   const checked = normalizeEvent(typed, 0, { allowedTypes: TRACKING_TYPES, receivedAt, correctClockSkew: false });
   if (!checked.ok) return { kind: 'invalid', reason: checked.rejection.reason };

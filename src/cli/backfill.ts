@@ -12,6 +12,7 @@ interface BackfillFlags {
   apiUrl?: string;
   list?: string;
   optout?: string;
+  productBaseUrl?: string;
   linesPerJob: number;
   poll: number;
   serveHost: string;
@@ -30,21 +31,26 @@ const FLAG_OF: Record<string, string> = {
   apiUrl: '--api-url / SAILTHRU_API_URL',
   defaultListName: '--list / SAILTHRU_DEFAULT_LIST',
   optoutValue: '--optout / SAILTHRU_OPTOUT',
+  productBaseUrl: '--product-base-url / SAILTHRU_PRODUCT_BASE_URL',
 };
 
 export function backfillCommand(): Command {
   return new Command('backfill')
     .description(
-      'Load a file of identify events into Sailthru as bulk update jobs (POST /job, one line per user, ' +
-        'mapped as identify maps traits) instead of one API call per user, and follow the jobs to the end.',
+      'Load a file of identify and Order Completed events into Sailthru as bulk jobs (POST /job): identifies ' +
+        'as update jobs (one line per user, mapped as identify maps traits), orders as purchase_import jobs ' +
+        '(one line per order, mapped as Order Completed is), instead of one API call each, and follow the jobs to the end.',
     )
-    .argument('<file>', 'identify events: NDJSON, a JSON array or {"batch": [...]}; - for standard input')
+    .argument('<file>', 'identify and Order Completed events: NDJSON, a JSON array or {"batch": [...]}; - for standard input')
     .addOption(new Option('--api-key <key>', 'Sailthru API key').env('SAILTHRU_API_KEY'))
     .addOption(new Option('--secret <secret>', 'Sailthru API secret').env('SAILTHRU_SECRET'))
     .addOption(new Option('--api-url <url>', 'Sailthru API base (the emulator\'s URL to try it out)').env('SAILTHRU_API_URL').argParser(httpUrl))
     .addOption(new Option('--list <name>', 'list every user joins, as the defaultListName setting').env('SAILTHRU_DEFAULT_LIST'))
     .addOption(new Option('--optout <value>', 'optout_email for every user: none, all, basic, blast (as the optoutValue setting)').env('SAILTHRU_OPTOUT'))
-    .addOption(new Option('--lines-per-job <n>', 'users per update job').default(50_000).argParser(integerOption(1, 1_000_000)))
+    .addOption(
+      new Option('--product-base-url <url>', 'last fallback for an item url, as the productBaseUrl setting').env('SAILTHRU_PRODUCT_BASE_URL').argParser(httpUrl),
+    )
+    .addOption(new Option('--lines-per-job <n>', 'users or orders per job').default(50_000).argParser(integerOption(1, 1_000_000)))
     .addOption(new Option('--poll <seconds>', 'pause between job status checks').default(5).argParser(positiveNumberOption))
     .addOption(new Option('--serve-host <host>', 'address the job files are served on').default('127.0.0.1'))
     .addOption(new Option('--serve-port <port>', 'port the job files are served on (0: a free one)').default(0).argParser(integerOption(0, 65535)))
@@ -64,14 +70,22 @@ and give its public address as --file-url-base (e.g. https://files.example.com),
 to write the lines and host them yourself.
 
 Each identify becomes {"extid": userId, "email", "vars", "lists", "optout_email"} exactly as the
-live identify maps it; the anonymousId merge of a live identify does not happen in bulk. Events
-that are not identify calls, or are switched off for Sailthru, are skipped and listed.
+live identify maps it; the anonymousId merge of a live identify does not happen in bulk.
+
+Each Order Completed becomes one purchase_import line: the POST /purchase the live mapping sends
+(items in cents, adjustments, date, purchase_keys, message_id, vars) without send_template (no
+receipts for old orders). It needs its own timestamp (it keeps its date) and an email: its own
+(context.traits.email…) or the one an identify in the same file gave that user. Purchase jobs
+start once the update jobs have finished. Other events, or events switched off for Sailthru, are
+skipped and listed.
 
 Exit status: 0 when every line was applied; 1 when lines were invalid, Sailthru failed lines or a
-job, or it stopped early; 2 for a usage error.
+job, or it stopped early; 2 for a usage error. --dry-run prints the update lines, then the
+purchase lines (the ones with "items").
 
 Examples:
   $ sailthru-destination backfill users.ndjson --list "Newsletter"
+  $ sailthru-destination backfill users-and-orders.ndjson --product-base-url https://shop.example.com/p
   $ sailthru-destination backfill users.ndjson --api-url http://127.0.0.1:4010 --api-key demo-api-key --secret demo-secret`,
     )
     .action((file: string, flags: BackfillFlags) => runAction(() => backfill(file, flags)));
@@ -84,6 +98,7 @@ async function settingsOf(flags: BackfillFlags): Promise<DestinationSettings> {
   if (flags.apiUrl) raw.apiUrl = flags.apiUrl;
   if (flags.list) raw.defaultListName = flags.list;
   if (flags.optout) raw.optoutValue = flags.optout;
+  if (flags.productBaseUrl) raw.productBaseUrl = flags.productBaseUrl;
   const checked = validateSettings(raw);
   if (!checked.ok) {
     const problems = checked.errors.map((e) => {
@@ -145,24 +160,43 @@ function dryRunSettings(flags: BackfillFlags): Promise<DestinationSettings> {
 async function dryRun(name: string, file: EventFile, settings: DestinationSettings): Promise<number> {
   // The mapping (and the settings' schema under it) loads when a backfill runs, not with the CLI.
   const { updateLineOf } = await import('./backfill-lines.ts');
+  const { isOrderCompleted, purchaseLineOf } = await import('./backfill-purchases.ts');
   const receivedAt = new Date();
   const skipped: EntryProblem[] = [];
   const invalid: EntryProblem[] = [];
+  const emails = new Map<string, string>();
+  const orders: Array<{ where: string; value: unknown }> = [];
   let lines = 0;
   for (const entry of file.entries) {
     if (!entry.ok) {
       invalid.push({ where: entry.where, reason: entry.error });
       continue;
     }
+    if (isOrderCompleted(entry.value)) {
+      orders.push(entry);
+      continue;
+    }
     const mapped = updateLineOf(entry.value, settings, receivedAt);
     if (mapped.kind === 'line') {
       process.stdout.write(`${JSON.stringify(mapped.line)}\n`);
+      if (mapped.line.email !== undefined) emails.set(mapped.line.extid, mapped.line.email);
       lines++;
     } else {
       (mapped.kind === 'skipped' ? skipped : invalid).push({ where: entry.where, reason: mapped.reason });
     }
   }
-  const out = [`${name}: ${plural(file.total, 'entry', 'entries')} → ${plural(lines, 'update line')} (dry run, nothing sent).`];
+  let purchases = 0;
+  for (const entry of orders) {
+    const mapped = purchaseLineOf(entry.value, settings, receivedAt, (extid) => emails.get(extid));
+    if (mapped.kind === 'line') {
+      process.stdout.write(`${JSON.stringify(mapped.line)}\n`);
+      purchases++;
+    } else {
+      (mapped.kind === 'skipped' ? skipped : invalid).push({ where: entry.where, reason: mapped.reason });
+    }
+  }
+  const purchasePart = purchases > 0 ? `, ${plural(purchases, 'purchase line')}` : '';
+  const out = [`${name}: ${plural(file.total, 'entry', 'entries')} → ${plural(lines, 'update line')}${purchasePart} (dry run, nothing sent).`];
   listProblems(out, 'Skipped:', skipped);
   listProblems(out, 'Invalid:', invalid);
   process.stderr.write(`${out.join('\n')}\n`);
@@ -171,8 +205,10 @@ async function dryRun(name: string, file: EventFile, settings: DestinationSettin
 
 export function reportText(name: string, r: BulkUpdateReport): string {
   const out: string[] = [];
+  const jobsOf = (kind: JobReport['kind']) => r.jobs.filter((j) => j.kind === kind).length;
+  const purchases = r.purchaseLines > 0 ? `, ${plural(r.purchaseLines, 'purchase line')} in ${plural(jobsOf('purchase_import'), 'job')}` : '';
   out.push(
-    `${name}: ${plural(r.total, 'entry', 'entries')} → ${plural(r.lines, 'update line')} in ${plural(r.jobs.length, 'job')}` +
+    `${name}: ${plural(r.total, 'entry', 'entries')} → ${plural(r.lines, 'update line')} in ${plural(jobsOf('update'), 'job')}${purchases}` +
       `; ${count(r.skipped.length)} skipped, ${count(r.invalid.length)} invalid.`,
   );
   for (const job of r.jobs) out.push(jobLine(job));
@@ -186,7 +222,8 @@ export function reportText(name: string, r: BulkUpdateReport): string {
 function jobLine(job: JobReport): string {
   const id = job.jobId === null ? '' : ` ${job.jobId}`;
   const counts = job.processed !== null || job.failed !== null ? `, ${count(job.processed ?? 0)} processed, ${count(job.failed ?? 0)} failed` : '';
-  const lines = [`job ${job.number}${id} (${job.from} to ${job.to}, ${plural(job.lines, 'user')}): ${job.status}${counts}`];
+  const what = job.kind === 'update' ? plural(job.lines, 'user') : `${plural(job.lines, 'purchase')}, purchase_import`;
+  const lines = [`job ${job.number}${id} (${job.from} to ${job.to}, ${what}): ${job.status}${counts}`];
   if (job.errormsg) lines.push(`  ${job.errormsg}`);
   if (job.status === 'error' && job.fetches === 0) lines.push('  Sailthru never downloaded the job file: is --file-url-base reachable from the internet?');
   for (const e of job.errors) lines.push(`  ${e}`);

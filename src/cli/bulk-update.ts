@@ -2,15 +2,18 @@ import { SailthruClient } from '../sailthru/client.ts';
 import type { SailthruResult } from '../sailthru/types.ts';
 import type { DestinationSettings } from '../destination/settings.ts';
 import { updateLineOf } from './backfill-lines.ts';
+import { isOrderCompleted, purchaseLineOf } from './backfill-purchases.ts';
 import type { EventFile } from './event-file.ts';
 import type { EntryProblem } from './event-sender.ts';
 import { startFileServer, type FileServerOptions } from './file-server.ts';
 
 /**
- * The bulk path for identify events: every event becomes one line of a Sailthru `update` job
- * (POST /job), `linesPerJob` lines a job, instead of one POST /user per user. The job files are
- * served over HTTP for Sailthru to fetch (its `url` source), then each job is polled (GET /job)
- * until it is completed or in error.
+ * The bulk path: every identify becomes one line of a Sailthru `update` job and every Order
+ * Completed one line of a `purchase_import` job (POST /job), `linesPerJob` lines a job, instead
+ * of one call per user or order. The job files are served over HTTP for Sailthru to fetch (its
+ * `url` source), then each job is polled (GET /job) until it is completed or in error. Purchase
+ * jobs are posted once the update jobs have finished: a purchase names its buyer by email, and
+ * an import that created that profile first would make the update's extid + email a conflict.
  */
 
 export interface BulkUpdateOptions {
@@ -36,10 +39,12 @@ export interface BulkProgress {
 }
 
 export type JobStatus = 'pending' | 'completed' | 'error' | 'not submitted';
+export type JobKind = 'update' | 'purchase_import';
 
 export interface JobReport {
-  /** 1-based, in file order. */
+  /** 1-based: update jobs in file order, then purchase jobs. */
   number: number;
+  kind: JobKind;
   jobId: string | null;
   /** The first and last file entries in this job (`line 1`, `line 50000`). */
   from: string;
@@ -57,7 +62,10 @@ export interface JobReport {
 
 export interface BulkUpdateReport {
   total: number;
+  /** Update lines (identify). */
   lines: number;
+  /** purchase_import lines (Order Completed). */
+  purchaseLines: number;
   skipped: EntryProblem[];
   invalid: EntryProblem[];
   warnings: EntryProblem[];
@@ -67,9 +75,13 @@ export interface BulkUpdateReport {
 }
 
 interface Chunk {
+  kind: JobKind;
   lines: string[];
   wheres: string[];
 }
+
+/** Entries with what became of them, in file order, whichever pass mapped them. */
+type Sorted = { at: number; problem: EntryProblem };
 
 const SUBMIT_TRIES = 5;
 /** Polls that may fail in a row (network, 5xx) before giving up on the status. */
@@ -81,30 +93,13 @@ export async function runBulkUpdate(file: EventFile, options: BulkUpdateOptions)
   const linesPerJob = options.linesPerJob ?? 50_000;
   const pollMs = options.pollMs ?? 5000;
   const sleep = options.sleep ?? sleepFor;
-  const report: BulkUpdateReport = { total: file.total, lines: 0, skipped: [], invalid: [], warnings: [], jobs: [] };
-
-  const receivedAt = new Date();
-  const chunks: Chunk[] = [];
-  for (const entry of file.entries) {
-    if (!entry.ok) {
-      report.invalid.push({ where: entry.where, reason: entry.error });
-      continue;
-    }
-    const mapped = updateLineOf(entry.value, options.settings, receivedAt);
-    if (mapped.kind === 'skipped') report.skipped.push({ where: entry.where, reason: mapped.reason });
-    if (mapped.kind === 'invalid') report.invalid.push({ where: entry.where, reason: mapped.reason });
-    if (mapped.kind !== 'line') continue;
-    for (const w of mapped.warnings) report.warnings.push({ where: entry.where, reason: w });
-    let chunk = chunks[chunks.length - 1];
-    if (chunk === undefined || chunk.lines.length >= linesPerJob) chunks.push((chunk = { lines: [], wheres: [] }));
-    chunk.lines.push(JSON.stringify(mapped.line));
-    chunk.wheres.push(entry.where);
-    report.lines++;
-  }
+  const report: BulkUpdateReport = { total: file.total, lines: 0, purchaseLines: 0, skipped: [], invalid: [], warnings: [], jobs: [] };
+  const chunks = mapEntries(file, options.settings, linesPerJob, report);
   if (chunks.length === 0) return report;
 
   report.jobs = chunks.map((c, i) => ({
     number: i + 1,
+    kind: c.kind,
     jobId: null,
     from: c.wheres[0] as string,
     to: c.wheres[c.wheres.length - 1] as string,
@@ -121,21 +116,23 @@ export async function runBulkUpdate(file: EventFile, options: BulkUpdateOptions)
     new SailthruClient({ apiKey: options.settings.apiKey, sharedSecret: options.settings.sharedSecret, apiUrl: options.settings.apiUrl });
   const server = await startFileServer(options.fileServer);
   options.onServing?.(server.localUrl);
-  const names = chunks.map((_, i) => `update-${i + 1}.ndjson`);
+  const names = chunks.map((c, i) => `${c.kind === 'update' ? 'update' : 'purchases'}-${i + 1}.ndjson`);
   const progress = () => {
     const finished = report.jobs.filter((j) => j.status === 'completed' || j.status === 'error').length;
     const processed = report.jobs.reduce((sum, j) => sum + (j.processed ?? 0), 0);
-    options.onProgress?.({ jobs: report.jobs.length, finished, lines: report.lines, processed });
+    options.onProgress?.({ jobs: report.jobs.length, finished, lines: report.lines + report.purchaseLines, processed });
   };
 
-  try {
+  /** Posts the jobs of one kind, then follows them until none is pending; false when it had to stop. */
+  async function runKind(kind: JobKind): Promise<boolean> {
     for (const [i, chunk] of chunks.entries()) {
+      if (chunk.kind !== kind) continue;
       const job = report.jobs[i] as JobReport;
       const url = server.add(names[i] as string, `${chunk.lines.join('\n')}\n`);
-      const posted = await withRetries(() => client.postJob({ job: 'update', url }), SUBMIT_TRIES, pollMs, sleep);
+      const posted = await withRetries(() => client.postJob({ job: kind, url }), SUBMIT_TRIES, pollMs, sleep);
       if (!posted.ok) {
         report.stopped = `POST /job for job ${job.number} failed: ${posted.message}`;
-        break;
+        return false;
       }
       job.jobId = String(posted.body.job_id);
       job.status = 'pending';
@@ -151,7 +148,7 @@ export async function runBulkUpdate(file: EventFile, options: BulkUpdateOptions)
         if (!answer.ok) {
           if (answer.class !== 'retryable' || ++failuresInARow >= POLL_FAILURES) {
             report.stopped = `GET /job ${job.jobId} failed: ${answer.message}; look the job up in Sailthru's job list`;
-            return report;
+            return false;
           }
           continue;
         }
@@ -161,11 +158,74 @@ export async function runBulkUpdate(file: EventFile, options: BulkUpdateOptions)
       }
       progress();
     }
+    return true;
+  }
+
+  try {
+    if (await runKind('update')) await runKind('purchase_import');
   } finally {
     await server.close();
     if (options.client === undefined) await client.close();
   }
   return report;
+}
+
+/**
+ * Maps every entry to its job line. Identifies first, so an order later in the file, or earlier,
+ * finds the email its buyer was identified with; problems are reported in file order.
+ */
+function mapEntries(file: EventFile, settings: DestinationSettings, linesPerJob: number, report: BulkUpdateReport): Chunk[] {
+  const receivedAt = new Date();
+  const skipped: Sorted[] = [];
+  const invalid: Sorted[] = [];
+  const warnings: Sorted[] = [];
+  const emails = new Map<string, string>();
+  const orders: Array<{ at: number; where: string; value: unknown }> = [];
+  const chunks: Chunk[] = [];
+  const filling: Partial<Record<JobKind, Chunk>> = {};
+  const add = (kind: JobKind, line: unknown, where: string) => {
+    let chunk = filling[kind];
+    if (chunk === undefined || chunk.lines.length >= linesPerJob) chunks.push((chunk = filling[kind] = { kind, lines: [], wheres: [] }));
+    chunk.lines.push(JSON.stringify(line));
+    chunk.wheres.push(where);
+  };
+
+  let at = -1;
+  for (const entry of file.entries) {
+    at++;
+    if (!entry.ok) {
+      invalid.push({ at, problem: { where: entry.where, reason: entry.error } });
+      continue;
+    }
+    if (isOrderCompleted(entry.value)) {
+      orders.push({ at, where: entry.where, value: entry.value });
+      continue;
+    }
+    const mapped = updateLineOf(entry.value, settings, receivedAt);
+    if (mapped.kind === 'skipped') skipped.push({ at, problem: { where: entry.where, reason: mapped.reason } });
+    if (mapped.kind === 'invalid') invalid.push({ at, problem: { where: entry.where, reason: mapped.reason } });
+    if (mapped.kind !== 'line') continue;
+    for (const w of mapped.warnings) warnings.push({ at, problem: { where: entry.where, reason: w } });
+    if (mapped.line.email !== undefined) emails.set(mapped.line.extid, mapped.line.email);
+    add('update', mapped.line, entry.where);
+    report.lines++;
+  }
+  for (const entry of orders) {
+    const at = entry.at;
+    const mapped = purchaseLineOf(entry.value, settings, receivedAt, (extid) => emails.get(extid));
+    if (mapped.kind === 'skipped') skipped.push({ at, problem: { where: entry.where, reason: mapped.reason } });
+    if (mapped.kind === 'invalid') invalid.push({ at, problem: { where: entry.where, reason: mapped.reason } });
+    if (mapped.kind !== 'line') continue;
+    for (const w of mapped.warnings) warnings.push({ at, problem: { where: entry.where, reason: w } });
+    add('purchase_import', mapped.line, entry.where);
+    report.purchaseLines++;
+  }
+  const inFileOrder = (list: Sorted[]) => list.sort((a, b) => a.at - b.at).map((s) => s.problem);
+  report.skipped = inFileOrder(skipped);
+  report.invalid = inFileOrder(invalid);
+  report.warnings = inFileOrder(warnings);
+  // Update jobs run first (see above); their numbers come first too.
+  return [...chunks.filter((c) => c.kind === 'update'), ...chunks.filter((c) => c.kind === 'purchase_import')];
 }
 
 async function withRetries<T>(call: () => Promise<SailthruResult<T>>, tries: number, pauseMs: number, sleep: (ms: number) => Promise<void>): Promise<SailthruResult<T>> {

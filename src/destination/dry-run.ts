@@ -87,6 +87,7 @@ function dryRunPort(profile: SailthruUser | undefined): SailthruPort {
     deleteUser: (payload) => ok('DELETE', '/user', payload, { ok: true }),
     postEvent: (payload) => ok('POST', '/event', payload, { ok: true }),
     postPurchase: (payload) => ok('POST', '/purchase', payload, { ok: true }),
+    postReturn: (payload) => ok('POST', '/return', payload, { ok: true }),
     pageView: (payload) => ok('POST', '/v1/track/event/pageview', payload, { ok: true }),
   };
 }

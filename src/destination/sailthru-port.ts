@@ -3,7 +3,7 @@ import type { CallRecord, HttpMethod, SailthruError, SailthruResult } from '../s
 import type { ActionResult } from './outcome.ts';
 
 /** The part of the Sailthru client the destination calls. */
-export type SailthruPort = Pick<SailthruClient, 'getUser' | 'postUser' | 'deleteUser' | 'postEvent' | 'postPurchase' | 'pageView'>;
+export type SailthruPort = Pick<SailthruClient, 'getUser' | 'postUser' | 'deleteUser' | 'postEvent' | 'postPurchase' | 'postReturn' | 'pageView'>;
 
 const ENDPOINTS: Record<keyof SailthruPort, [HttpMethod, string]> = {
   getUser: ['GET', '/user'],
@@ -11,6 +11,7 @@ const ENDPOINTS: Record<keyof SailthruPort, [HttpMethod, string]> = {
   deleteUser: ['DELETE', '/user'],
   postEvent: ['POST', '/event'],
   postPurchase: ['POST', '/purchase'],
+  postReturn: ['POST', '/return'],
   pageView: ['POST', '/v1/track/event/pageview'],
 };
 
@@ -38,6 +39,7 @@ export function recordingPort(client: SailthruPort, calls: CallRecord[]): Sailth
     deleteUser: wrap('deleteUser', (p: Parameters<SailthruPort['deleteUser']>[0]) => client.deleteUser(p)),
     postEvent: wrap('postEvent', (p: Parameters<SailthruPort['postEvent']>[0]) => client.postEvent(p)),
     postPurchase: wrap('postPurchase', (p: Parameters<SailthruPort['postPurchase']>[0]) => client.postPurchase(p)),
+    postReturn: wrap('postReturn', (p: Parameters<SailthruPort['postReturn']>[0]) => client.postReturn(p)),
     pageView: wrap('pageView', (p: Parameters<SailthruPort['pageView']>[0]) => client.pageView(p)),
   };
 }

@@ -37,6 +37,13 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+/** "receipt,cart-reminder" → both names, added to the ones before. */
+function collectNames(value: string, previous: string[]): string[] {
+  const names = value.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  if (names.length === 0) throw new InvalidArgumentError('expected template names, e.g. "receipt,cart-reminder"');
+  return [...previous, ...names];
+}
+
 interface EmulatorFlags {
   port: number;
   host: string;
@@ -55,6 +62,7 @@ interface EmulatorFlags {
   applyThenFail: Record<string, number>;
   seed?: number;
   jobDelayMs: number;
+  templates: string[];
   maxRequests: number;
   log?: boolean;
   /** commander's negated flag: false with --no-cart-vars */
@@ -84,7 +92,7 @@ function logLine(entry: RequestLogEntry): void {
 export function emulatorCommand(): Command {
   return new Command('emulator')
     .description(
-      'Run a Sailthru API emulator: /user, /event, /purchase, /job and /v1/track/event/pageview with ' +
+      'Run a Sailthru API emulator: /user, /event, /purchase, /return, /job and /v1/track/event/pageview with ' +
         "Sailthru's signatures, error envelope, rate limits and injectable faults, plus an inspection API " +
         'under /_emulator/. For development, tests, the demo and benchmarks; nothing leaves the machine.',
     )
@@ -125,6 +133,14 @@ export function emulatorCommand(): Command {
     )
     .addOption(new Option('--seed <n>', 'seed for the fault draws, for reproducible runs').argParser(integer(0)))
     .addOption(new Option('--job-delay-ms <ms>', 'time until a POST /job is applied and completed').default(DEFAULT_JOB_DELAY_MS).argParser(integer(0)))
+    .addOption(
+      new Option(
+        '--templates <names>',
+        'the account\'s template names, comma-separated (repeatable): a send_template or reminder_template naming another is answered with error 14',
+      )
+        .default([], 'any name accepted')
+        .argParser(collectNames),
+    )
     .addOption(new Option('--max-requests <n>', 'requests kept for GET /_emulator/requests').default(DEFAULT_MAX_REQUEST_LOG).argParser(integer(1)))
     .addOption(new Option('--log', 'print one line per request'))
     .addOption(new Option('--no-cart-vars', "leave a cart's purchase-level vars out of GET /user (Sailthru does not document them as returned)"))
@@ -144,6 +160,7 @@ Inspection API (not rate limited, faulted or logged):
 Examples:
   $ sailthru-destination emulator
   $ sailthru-destination emulator --port 0 --window-ms 1000 --limit "POST /event=40"
+  $ sailthru-destination emulator --templates receipt,cart-reminder
   $ sailthru-destination emulator --fail-rate 0.05 --latency-ms 50 --seed 7 --fault-endpoint "POST /purchase"
 
 See docs/emulator.md.`,
@@ -159,6 +176,7 @@ See docs/emulator.md.`,
         limits: flags.limit,
         faults: faultsFrom(flags),
         jobDelayMs: flags.jobDelayMs,
+        templates: flags.templates,
         maxRequestLog: flags.maxRequests,
         cartVarsReturned: flags.cartVars,
         ...(flags.log ? { onRequest: logLine } : {}),

@@ -6,6 +6,7 @@ import { postEvent } from './endpoints/event.ts';
 import { getJob, postJob } from './endpoints/job.ts';
 import { postPageview } from './endpoints/pageview.ts';
 import { postPurchase } from './endpoints/purchase.ts';
+import { postReturn } from './endpoints/return.ts';
 import { deleteUser, getUser, postUser } from './endpoints/user.ts';
 import { FaultInjector } from './faults.ts';
 import type { EmulatorControl } from './control.ts';
@@ -43,6 +44,7 @@ const ROUTES = new Map<string, Route>([
   ['/user', { kind: 'signed', handlers: { GET: getUser, POST: postUser, DELETE: deleteUser } }],
   ['/event', { kind: 'signed', handlers: { POST: postEvent } }],
   ['/purchase', { kind: 'signed', handlers: { POST: postPurchase } }],
+  ['/return', { kind: 'signed', handlers: { POST: postReturn } }],
   ['/job', { kind: 'signed', handlers: { GET: getJob, POST: postJob } }],
   ['/v1/track/event/pageview', { kind: 'pageview', handlers: { POST: postPageview } }],
 ]);
@@ -107,6 +109,7 @@ export class Emulator implements RunningEmulator {
   private readonly hanging = new Set<ServerResponse>();
   private readonly closing = new AbortController();
   private readonly maxBodyBytes: number;
+  private readonly templates: ReadonlySet<string>;
   private readonly onRequest: EmulatorOptions['onRequest'];
   private address: AddressInfo | undefined;
   private closed: Promise<void> | undefined;
@@ -126,7 +129,11 @@ export class Emulator implements RunningEmulator {
     this.faultInjector = new FaultInjector(options.faults?.seed);
     this.faultInjector.set(options.faults ?? {});
     this.log = new RequestLog(options.maxRequestLog ?? DEFAULT_MAX_REQUEST_LOG);
-    this.jobs = new JobRunner(this.state_, options.jobDelayMs ?? DEFAULT_JOB_DELAY_MS);
+    this.templates = new Set((options.templates ?? []).map((t) => t.trim()).filter((t) => t !== ''));
+    // A purchase_import line is a POST /purchase of its own (given to the runner, which must not import endpoints).
+    this.jobs = new JobRunner(this.state_, options.jobDelayMs ?? DEFAULT_JOB_DELAY_MS, (payload, nowMs) =>
+      postPurchase(payload, { state: this.state_, jobs: this.jobs, nowMs, templates: this.templates }),
+    );
     this.maxBodyBytes = options.maxBodyBytes ?? 20 * 1024 * 1024;
     this.onRequest = options.onRequest;
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
@@ -313,7 +320,7 @@ export class Emulator implements RunningEmulator {
       const accepted: Payload = signed
         ? authenticateSignedCall(signed, this.credentials, (valid) => (call.signatureValid = valid))
         : authenticatePageview(req, this.credentials.customerId, pageviewBody);
-      const ctx: EndpointContext = { state: this.state_, jobs: this.jobs, nowMs: call.nowMs };
+      const ctx: EndpointContext = { state: this.state_, jobs: this.jobs, nowMs: call.nowMs, templates: this.templates };
       result = { status: 200, body: handler(accepted, ctx) };
     } catch (error) {
       if (!(error instanceof SailthruApiError)) throw error;

@@ -1,5 +1,5 @@
 import { rfc2822 } from './dates.ts';
-import { isPlainObject, optionalObject, optionalText, requiredText, type Payload } from './payload.ts';
+import { isPlainObject, isTruthyFlag, optionalObject, optionalText, requiredText, type Payload } from './payload.ts';
 import { applyUserUpdate } from './profile-update.ts';
 import type { JobRecord } from './records.ts';
 import { missingParameter, otherError, SailthruApiError } from './sailthru-error.ts';
@@ -78,6 +78,11 @@ function lineToUserUpdate(line: Record<string, unknown>, update: Record<string, 
   return payload;
 }
 
+/** Records one completed purchase as POST /purchase does, or throws its SailthruApiError. */
+export type PurchaseApplier = (payload: Payload, nowMs: number) => unknown;
+
+const JOB_NAMES: Record<JobRecord['job'], string> = { update: 'Bulk Update', import: 'List Import', purchase_import: 'Purchase Import' };
+
 /**
  * Bulk jobs (POST /job): answered at once with status pending, applied after `delayMs`, then
  * completed (or error when the url cannot be read). Lines that fail are counted and reported on
@@ -91,19 +96,21 @@ export class JobRunner {
   constructor(
     private readonly state: EmulatorState,
     private delayMs: number,
+    private readonly applyPurchase: PurchaseApplier,
   ) {}
 
   submit(payload: Payload, nowMs: number): JobRecord {
     const job = requiredText(payload, 'job');
-    if (job !== 'update' && job !== 'import') {
-      throw otherError(`Job type '${job}' is not supported by the emulator (update and import are)`);
+    if (job !== 'update' && job !== 'import' && job !== 'purchase_import') {
+      throw otherError(`Job type '${job}' is not supported by the emulator (update, import and purchase_import are)`);
     }
     const list = job === 'import' ? requiredText(payload, 'list') : undefined;
     const update = job === 'update' ? optionalObject(payload, 'update') : undefined;
     const source = sourceOf(payload);
+    if (job === 'purchase_import' && source.kind === 'emails') throw otherError('purchase_import takes url (NDJSON purchases) or data, not emails');
     const record: JobRecord = {
       job_id: this.state.ids.next(nowMs),
-      name: job === 'update' ? 'Bulk Update' : `List Import: ${list}`,
+      name: list === undefined ? JOB_NAMES[job] : `${JOB_NAMES[job]}: ${list}`,
       job,
       status: 'pending',
       start_time: rfc2822(nowMs),
@@ -191,6 +198,12 @@ export class JobRunner {
       const email = typeof line === 'string' ? line : isPlainObject(line) ? line.email : undefined;
       if (typeof email !== 'string' || email === '') throw new Error('no email');
       applyUserUpdate(this.state, { id: email, key: 'email', lists: { [record.list!]: 1 } }, nowMs);
+      return;
+    }
+    if (record.job === 'purchase_import') {
+      if (!isPlainObject(line)) throw new Error('expected a JSON object (one purchase, as POST /purchase takes it)');
+      if (isTruthyFlag(line.incomplete)) throw new Error('incomplete purchases (carts) cannot be imported');
+      this.applyPurchase(line, nowMs);
       return;
     }
     if (typeof line === 'string') line = { email: line };

@@ -70,6 +70,12 @@ export interface EmulatorOptions extends RateLimitOptions {
   /** Same as the top-level windowMs/limits (which win); accepted for callers that group them. */
   rateLimits?: RateLimitOptions;
   faults?: FaultOptions;
+  /**
+   * The account's template names. When given, a `send_template` or `reminder_template` naming
+   * another is answered with Sailthru's error 14 `Unknown template: <name>`; when empty (the
+   * default) every name is accepted.
+   */
+  templates?: string[];
   /** Time from POST /job to the job being applied and marked completed. default 500 */
   jobDelayMs?: number;
   /** How many requests GET /_emulator/requests keeps (newest). default 100000 */

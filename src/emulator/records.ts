@@ -59,6 +59,20 @@ export interface PurchaseRecord {
   user_agent?: string;
 }
 
+/** One POST /return (refund or return), in the order they arrived. */
+export interface ReturnRecord {
+  _id: string;
+  /** the profile it belongs to (found or created by email) */
+  sid: string;
+  email: string;
+  receivedAt: string;
+  /** items as posted; `order_id` kept as text when given */
+  items: Array<StoredItem & { order_id?: string }>;
+  qty: number;
+  /** cents returned: the items' price × qty */
+  price: number;
+}
+
 export interface EventRecord {
   time: string;
   event: string;
@@ -94,7 +108,7 @@ export type JobStatus = 'pending' | 'completed' | 'error';
 export interface JobRecord {
   job_id: string;
   name: string;
-  job: 'update' | 'import';
+  job: 'update' | 'import' | 'purchase_import';
   status: JobStatus;
   start_time: string;
   end_time?: string;

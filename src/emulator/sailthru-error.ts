@@ -39,6 +39,11 @@ export function userNotFound(key: string, id: string): SailthruApiError {
   return new SailthruApiError(400, 99, `User not found with ${key} '${id}'`);
 }
 
+/** Only when the emulator was given its templates (`--templates`): otherwise every name is accepted. */
+export function unknownTemplate(name: string): SailthruApiError {
+  return new SailthruApiError(400, 14, `Unknown template: ${name}`);
+}
+
 export function invalidTime(value: string): SailthruApiError {
   return new SailthruApiError(400, 18, `Invalid time: ${value}`);
 }

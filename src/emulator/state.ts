@@ -1,7 +1,7 @@
 import { BoundedLog } from './bounded-log.ts';
 import { ObjectIdGenerator } from './ids.ts';
 import { normalizeKeyValue, ProfileStore, type Profile } from './profiles.ts';
-import type { DeletedUser, EventRecord, JobRecord, PageviewRecord, PurchaseRecord, StoredCart, Vars } from './records.ts';
+import type { DeletedUser, EventRecord, JobRecord, PageviewRecord, PurchaseRecord, ReturnRecord, StoredCart, Vars } from './records.ts';
 
 export interface ProfileView {
   sid: string;
@@ -20,6 +20,8 @@ export interface EmulatorStateSnapshot {
   profiles: ProfileView[];
   /** completed purchases, in the order they arrived */
   purchases: PurchaseRecord[];
+  /** returns and refunds (POST /return), in the order they arrived */
+  returns: ReturnRecord[];
   /** custom events (POST /event), newest `maxActivityLog` */
   events: EventRecord[];
   /** page views, newest `maxActivityLog` */
@@ -31,6 +33,7 @@ export interface EmulatorStateSnapshot {
     profiles: number;
     carts: number;
     purchases: number;
+    returns: number;
     /** every event received, also those no longer kept */
     events: number;
     pageviews: number;
@@ -50,6 +53,7 @@ export class EmulatorState {
   readonly ids = new ObjectIdGenerator();
   readonly profiles = new ProfileStore(this.ids);
   purchases: PurchaseRecord[] = [];
+  returns: ReturnRecord[] = [];
   readonly events: BoundedLog<EventRecord>;
   readonly pageviews: BoundedLog<PageviewRecord>;
   deletedUsers: DeletedUser[] = [];
@@ -74,6 +78,7 @@ export class EmulatorState {
   clear(): void {
     this.profiles.clear();
     this.purchases = [];
+    this.returns = [];
     this.events.clear();
     this.pageviews.clear();
     this.deletedUsers = [];
@@ -85,6 +90,7 @@ export class EmulatorState {
       profiles: this.profiles.size,
       carts: 0,
       purchases: this.purchases.length,
+      returns: this.returns.length,
       events: this.events.appended,
       pageviews: this.pageviews.appended,
       deletedUsers: this.deletedUsers.length,
@@ -99,6 +105,7 @@ export class EmulatorState {
       return {
         profiles: profile ? [profileView(profile)] : [],
         purchases: profile ? profile.purchases.slice() : [],
+        returns: this.returns.filter((r) => r.sid === sid),
         events: this.events.after().filter((e) => e.sid === sid),
         pageviews: this.pageviews.after().filter((p) => p.sid !== null && p.sid === sid),
         deletedUsers: this.deletedUsers.filter((d) => d.keys[key] === id || (sid !== undefined && d.mergedInto === sid)),
@@ -109,6 +116,7 @@ export class EmulatorState {
     return {
       profiles: [...this.profiles.all()].map(profileView),
       purchases: this.purchases.slice(),
+      returns: this.returns.slice(),
       events: this.events.after(),
       pageviews: this.pageviews.after(),
       deletedUsers: this.deletedUsers.slice(),

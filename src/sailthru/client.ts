@@ -93,6 +93,10 @@ export class SailthruClient {
   postPurchase(payload: JsonObject): Promise<SailthruResult> {
     return this.api('POST /purchase', payload);
   }
+  /** A return or refund (SPEC.md §5.3). */
+  postReturn(payload: JsonObject): Promise<SailthruResult> {
+    return this.api('POST /return', payload);
+  }
   postJob(payload: JsonObject): Promise<SailthruResult<{ job_id: string; status: string; [k: string]: unknown }>> {
     return this.api('POST /job', payload);
   }

@@ -28,6 +28,16 @@ export const SAMPLE_EVENTS: readonly SampleEvent[] = [
     },
   },
   {
+    id: 'identify-lists',
+    title: 'Identify with lists and opt-out',
+    note: 'POST /user: joins Weekly, leaves Promo (several lists at once) and sets optout_email from traits.',
+    event: {
+      type: 'identify',
+      userId: USER,
+      traits: { email: 'sample.user@example.com', optout_email: 'basic', lists: { Weekly: true, Promo: false } },
+    },
+  },
+  {
     id: 'track',
     title: 'Custom track event',
     note: 'POST /event: a custom event for Lifecycle Optimizer, properties flattened into vars.',
@@ -69,6 +79,23 @@ export const SAMPLE_EVENTS: readonly SampleEvent[] = [
     },
   },
   {
+    id: 'cart-viewed',
+    title: 'Cart Viewed (whole cart)',
+    note: 'POST /purchase with incomplete: 1: the stored cart becomes exactly these products (no GET once the email is known).',
+    event: {
+      type: 'track',
+      userId: USER,
+      event: 'Cart Viewed',
+      properties: {
+        cart_id: 'CART-7',
+        products: [
+          { product_id: 'SKU-1', name: 'Blue mug', price: 12.5, quantity: 1, url: 'https://shop.example.com/p/sku-1' },
+          { product_id: 'SKU-2', name: 'Tea towel', price: 8, quantity: 2, url: 'https://shop.example.com/p/sku-2' },
+        ],
+      },
+    },
+  },
+  {
     id: 'order-completed',
     title: 'Order Completed',
     note: 'POST /purchase with incomplete: 0, items in cents, adjustments and purchase_keys.',
@@ -86,6 +113,36 @@ export const SAMPLE_EVENTS: readonly SampleEvent[] = [
         products: [
           { product_id: 'SKU-1', name: 'Blue mug', price: 12.5, quantity: 2, url: 'https://shop.example.com/p/sku-1' },
         ],
+      },
+    },
+  },
+  {
+    id: 'order-completed-campaign',
+    title: 'Order Completed from a campaign',
+    note: 'POST /purchase with message_id: the sailthru_bid cookie credits the revenue to the campaign that brought the buyer.',
+    event: {
+      type: 'track',
+      userId: USER,
+      event: 'Order Completed',
+      properties: {
+        order_id: 'ORDER-1002',
+        total: 12.5,
+        sailthru_bid: '12345.6789.a1b2c3d4',
+        products: [{ product_id: 'SKU-1', name: 'Blue mug', price: 12.5, quantity: 1, url: 'https://shop.example.com/p/sku-1' }],
+      },
+    },
+  },
+  {
+    id: 'order-refunded',
+    title: 'Order Refunded',
+    note: 'POST /return: the refunded items, each with the order id, lower the buyer\'s net revenue.',
+    event: {
+      type: 'track',
+      userId: USER,
+      event: 'Order Refunded',
+      properties: {
+        order_id: 'ORDER-1001',
+        products: [{ product_id: 'SKU-1', name: 'Blue mug', price: 12.5, quantity: 1, url: 'https://shop.example.com/p/sku-1' }],
       },
     },
   },

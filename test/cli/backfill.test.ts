@@ -49,7 +49,7 @@ describe('backfill', { timeout: 120_000 }, () => {
     // SPEC.md §0: the implausible address is left out (named in a warning), the rest of the update is loaded.
     expect(out).toMatch(/job 2 \S+ \(line 6 to line 8, 2 users\): completed, 2 processed, 0 failed/);
     expect(out).toContain('line 8: traits.email "not-an-email" is not a plausible email address; ignored');
-    expect(out).toContain('line 4: a "track" event, not an identify');
+    expect(out).toContain('line 4: a "track" event, neither an identify nor an Order Completed');
     expect(out).toContain('line 7: integrations.Sailthru is false');
     expect(out).toMatch(/line 3 is not JSON \(unexpected end of input/);
     expect(out).toContain('line 5: the event has neither userId nor anonymousId');

@@ -103,7 +103,7 @@ describe('backfill lines', () => {
   });
 
   it('skips what is not an identify or is switched off, and calls invalid what ingest would refuse', () => {
-    expect(updateLineOf({ type: 'page', userId: 'u' }, settings(), at)).toEqual({ kind: 'skipped', reason: 'a "page" event, not an identify' });
+    expect(updateLineOf({ type: 'page', userId: 'u' }, settings(), at)).toEqual({ kind: 'skipped', reason: 'a "page" event, neither an identify nor an Order Completed' });
     expect(updateLineOf({ type: 'identify', userId: 'u', integrations: { All: false } }, settings(), at)).toEqual({
       kind: 'skipped',
       reason: 'integrations.All is false and Sailthru is not enabled',

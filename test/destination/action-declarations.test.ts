@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Action, ActionContext } from '../../src/destination/action.ts';
 import { alias } from '../../src/destination/actions/alias.ts';
 import { productAdded, productRemoved } from '../../src/destination/actions/cart-change.ts';
+import { cartSync } from '../../src/destination/actions/cart-sync.ts';
 import { deleteUser } from '../../src/destination/actions/delete-user.ts';
 import { identify } from '../../src/destination/actions/identify.ts';
 import { orderCompleted } from '../../src/destination/actions/order-completed.ts';
+import { orderRefunded } from '../../src/destination/actions/order-refunded.ts';
 import { pageView } from '../../src/destination/actions/page-view.ts';
 import { trackEvent } from '../../src/destination/actions/track-event.ts';
 import { destinationMemory } from '../../src/destination/index.ts';
@@ -104,6 +106,14 @@ function scenarios(action: Action): Scenario[] {
         { event: event({ type: 'identify', userId: id, traits: { email: `${id}@example.com`, plan: 'pro' } }) },
         { event: event({ type: 'identify', userId: `${id}-2`, anonymousId: `${anon}-2`, context: { traits: { email: `${id}@example.com` } } }), profiles: [{ id: `${anon}-2`, key: 'extid' }] },
         { event: event({ type: 'identify', anonymousId: `${anon}-3`, properties: { email: `${id}-3@example.com` } }) },
+        {
+          event: event({
+            type: 'identify',
+            userId: `${id}-4`,
+            traits: { lists: ['Weekly'], optout_email: 'basic' },
+            integrations: { Sailthru: { lists: { Promo: false } } },
+          }),
+        },
       ];
     case alias:
       return [
@@ -137,6 +147,47 @@ function scenarios(action: Action): Scenario[] {
           event: event({ type: 'track', event: 'Order Completed', userId: `${id}-2`, traits: { name: 'Ann' }, properties: { products: [PRODUCT], adjustments: [{ title: 'Gift', price: -5 }] } }),
           profiles: [{ id: `${id}-2`, key: 'extid', keys: { email: `${id}-2@example.com` } }],
         },
+        {
+          event: event({
+            type: 'track',
+            event: 'Order Completed',
+            userId: `${id}-3`,
+            traits: { email: `${id}-3@example.com` },
+            properties: { products: [PRODUCT], sailthru_bid: 'bid-1', message_id: 'm-1' },
+            integrations: { Sailthru: { message_id: 'm-2' } },
+          }),
+        },
+      ];
+    case orderRefunded:
+      return [
+        {
+          event: event({ type: 'track', event: 'Order Refunded', userId: id, properties: { order_id: 'o1', products: [PRODUCT] }, context: { traits: { email: `${id}@example.com` }, page: { url: 'https://shop.example/c' } } }),
+        },
+        {
+          event: event({ type: 'track', event: 'Order Refunded', userId: `${id}-2`, traits: { email: `${id}@example.com` }, properties: { order_id: 'o2', revenue: 5, url: 'https://shop.example/o2' } }),
+        },
+        {
+          event: event({ type: 'track', event: 'Order Refunded', userId: `${id}-3`, properties: { order_id: 'o3', total: 5, email: `${id}@example.com` } }),
+          settings: { productBaseUrl: 'https://shop.example/o' },
+        },
+        {
+          event: event({ type: 'track', event: 'Order Refunded', userId: `${id}-4`, properties: { products: [PRODUCT] } }),
+          profiles: [{ id: `${id}-4`, key: 'extid', keys: { email: `${id}-4@example.com` } }],
+        },
+      ];
+    case cartSync:
+      return [
+        {
+          event: event({ type: 'track', event: 'Cart Viewed', userId: id, properties: { products: [PRODUCT] }, context: { traits: { email: `${id}@example.com` }, page: { url: 'https://shop.example/d' } } }),
+          settings: { reminderTemplate: 'cart', reminderTime: '60 minutes' },
+        },
+        {
+          event: event({ type: 'track', event: 'Checkout Started', anonymousId: anon, properties: { products: [], email: `${id}@example.com` }, traits: {} }),
+        },
+        {
+          event: event({ type: 'track', event: 'Cart Viewed', userId: `${id}-3`, properties: { products: [PRODUCT] } }),
+          profiles: [{ id: `${id}-3`, key: 'extid', keys: { email: `${id}-3@example.com` } }],
+        },
       ];
     case productAdded:
       return [
@@ -160,7 +211,7 @@ function scenarios(action: Action): Scenario[] {
   }
 }
 
-const ACTIONS: Action[] = [identify, alias, pageView, deleteUser, trackEvent, orderCompleted, productAdded, productRemoved];
+const ACTIONS: Action[] = [identify, alias, pageView, deleteUser, trackEvent, orderCompleted, orderRefunded, cartSync, productAdded, productRemoved];
 
 describe('what each action declares it reads and sends', () => {
   let emulator: RunningEmulator;
@@ -235,6 +286,8 @@ describe('what each action declares it reads and sends', () => {
       { type: 'track', event: 'Order Completed' },
       { type: 'track', event: 'Product Added' },
       { type: 'track', event: 'Product Removed' },
+      { type: 'track', event: 'Order Refunded' },
+      { type: 'track', event: 'Cart Viewed', properties: { products: [] } },
       { type: 'track', event: 'User Deleted' },
     ];
     const routed = new Set(types.map((t) => routeOf(event({ userId: 'u', ...t }))).flatMap((r) => ('action' in r ? [r.action] : [])));

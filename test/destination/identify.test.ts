@@ -47,6 +47,8 @@ describe('identify → POST /user (SPEC.md §2)', () => {
           key: 'extid',
           keysconflict: 'merge',
           keys: { email: 'ada@example.com' },
+          // A valid traits.optout_email is the person's choice and is sent (SPEC.md §2.4, issue 16).
+          optout_email: 'all',
           vars: { name: 'Ada', address_city: 'London', address_street: 'St James', tags_0: 'a', tags_1: 'b' },
         },
       },
@@ -54,7 +56,7 @@ describe('identify → POST /user (SPEC.md §2)', () => {
     const profile = profileByExtid('u-1');
     expect(profile?.keys).toMatchObject({ extid: 'u-1', email: 'ada@example.com' });
     expect(profile?.vars).toEqual({ name: 'Ada', address_city: 'London', address_street: 'St James', tags_0: 'a', tags_1: 'b' });
-    expect(profile?.optout_email).toBe('none');
+    expect(profile?.optout_email).toBe('all');
     expect(outcome.calls).toHaveLength(1);
     expect(outcome.calls[0]).toMatchObject({ method: 'POST', endpoint: '/user', status: 200 });
   });

@@ -24,6 +24,7 @@ describe('sailthru-destination emulator', () => {
       '--hang-rate',
       '--drop-rate',
       '--job-delay-ms',
+      '--templates',
       '/_emulator/state',
     ]) {
       expect(help.stdout).toContain(flag);
@@ -33,7 +34,7 @@ describe('sailthru-destination emulator', () => {
   it('serves the API on the URL it prints and stops cleanly on SIGINT', async () => {
     const child = spawn(
       process.execPath,
-      [bin, 'emulator', '--port', '0', '--api-key', 'cli-key', '--secret', 'cli-secret', '--limit', 'POST /event=2', '--window-ms', '1000'],
+      [bin, 'emulator', '--port', '0', '--api-key', 'cli-key', '--secret', 'cli-secret', '--limit', 'POST /event=2', '--window-ms', '1000', '--templates', 'receipt, cart-reminder'],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';
@@ -60,6 +61,10 @@ describe('sailthru-destination emulator', () => {
       expect(res.headers.get('x-rate-limit-limit')).toBe('120');
       const state = (await (await fetch(`${url}/_emulator/state`)).json()) as { events: Array<{ event: string }> };
       expect(state.events.map((e) => e.event)).toEqual(['From CLI']);
+      // --templates: the account knows these two, and no other.
+      const item = { id: 'i1', qty: 1, price: 100, url: 'https://shop.example/i1' };
+      expect((await client.post('/purchase', { email: 'a@example.com', items: [item], send_template: 'cart-reminder' })).body).toHaveProperty('purchase');
+      expect((await client.post('/purchase', { email: 'a@example.com', items: [item], send_template: 'other' })).body).toEqual({ error: 14, errormsg: 'Unknown template: other' });
     } finally {
       child.kill('SIGINT');
     }

@@ -72,7 +72,7 @@ describe('inspection API', () => {
     expect(state.profiles).toEqual([]);
     expect(state.purchases).toEqual([]);
     expect(state.events).toEqual([]);
-    expect(state.counts).toEqual({ profiles: 0, carts: 0, purchases: 0, events: 0, pageviews: 0, deletedUsers: 0, jobs: 0 });
+    expect(state.counts).toEqual({ profiles: 0, carts: 0, purchases: 0, returns: 0, events: 0, pageviews: 0, deletedUsers: 0, jobs: 0 });
     expect(emulator.requests()).toEqual([]);
     expect(emulator.faults()).toEqual({});
     const event = await client.post('/event', { id: 'z', key: 'extid', event: 'E' });

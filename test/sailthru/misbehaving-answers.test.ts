@@ -168,12 +168,13 @@ describe('answers are read up to 1 MB', () => {
 });
 
 describe('a success must look like one (SPEC.md §9)', () => {
-  type Call = 'GET /user' | 'POST /user' | 'DELETE /user' | 'POST /event' | 'POST /purchase' | 'POST /job' | 'GET /job' | 'page view';
+  type Call = 'GET /user' | 'POST /user' | 'DELETE /user' | 'POST /event' | 'POST /return' | 'POST /purchase' | 'POST /job' | 'GET /job' | 'page view';
   const calls: Record<Call, (c: SailthruClient) => Promise<SailthruResult>> = {
     'GET /user': (c) => c.getUser({ id: 'u', key: 'extid', fields: { keys: 1 } }),
     'POST /user': (c) => c.postUser({ id: 'u', key: 'extid' }),
     'DELETE /user': (c) => c.deleteUser({ id: 'u', key: 'extid' }),
     'POST /event': (c) => c.postEvent({ id: 'u', key: 'extid', event: 'E' }),
+    'POST /return': (c) => c.postReturn({ email: 'a@b.co', items: [] }),
     'POST /purchase': (c) => c.postPurchase({ email: 'a@b.co', items: [] }),
     'POST /job': (c) => c.postJob({ job: 'update', url: 'https://x.example/f' }),
     'GET /job': (c) => c.getJob({ job_id: 'j1' }),
@@ -190,14 +191,14 @@ describe('a success must look like one (SPEC.md §9)', () => {
     ['JSON null', json(200, 'null'), ['page view']],
     ['a JSON string', json(200, '"ok"'), ['page view']],
     ['an HTML 200', json(200, HTML, { 'content-type': 'text/html' }), ['page view']],
-    ['{"ok": true}', json(200, '{"ok":true}'), ['POST /user', 'DELETE /user', 'POST /event', 'page view']],
+    ['{"ok": true}', json(200, '{"ok":true}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'page view']],
     ['an "error" that is no code', json(200, '{"error":"later"}'), ['page view']],
-    ['{"keys": {...}}', json(200, '{"keys":{"email":"a@b.co"}}'), ['GET /user', 'POST /user', 'DELETE /user', 'POST /event', 'page view']],
-    ['{"keys": null}', json(200, '{"keys":null}'), ['POST /user', 'DELETE /user', 'POST /event', 'page view']],
-    ['{"purchase": {...}}', json(200, '{"purchase":{"_id":"p1","items":[]}}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /purchase', 'page view']],
-    ['{"purchase": []}', json(200, '{"purchase":[]}'), ['POST /user', 'DELETE /user', 'POST /event', 'page view']],
-    ['{"job_id": "..."}', json(200, '{"job_id":"j1","status":"pending"}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /job', 'GET /job', 'page view']],
-    ['{"job_id": ""}', json(200, '{"job_id":""}'), ['POST /user', 'DELETE /user', 'POST /event', 'page view']],
+    ['{"keys": {...}}', json(200, '{"keys":{"email":"a@b.co"}}'), ['GET /user', 'POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'page view']],
+    ['{"keys": null}', json(200, '{"keys":null}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'page view']],
+    ['{"purchase": {...}}', json(200, '{"purchase":{"_id":"p1","items":[]}}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'POST /purchase', 'page view']],
+    ['{"purchase": []}', json(200, '{"purchase":[]}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'page view']],
+    ['{"job_id": "..."}', json(200, '{"job_id":"j1","status":"pending"}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'POST /job', 'GET /job', 'page view']],
+    ['{"job_id": ""}', json(200, '{"job_id":""}'), ['POST /user', 'DELETE /user', 'POST /event', 'POST /return', 'page view']],
   ];
 
   for (const [what, script, successes] of cases) {

@@ -5,19 +5,14 @@ import { flatten, isEmptyVars } from '../flatten.ts';
 import { anonymousIdOf, eventEmailOf, extidOf, userIdOf } from '../identity.ts';
 import type { EventSettings } from '../overrides.ts';
 import { recordLink } from '../identity-links.ts';
+import { listsOf } from '../lists.ts';
+import { optoutOf } from '../optout.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
-import { objectOf, omitKeys, type JsonObject } from '../read.ts';
+import { field, objectOf, omitKeys, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
 
 /** Traits that are identity or settings, not profile vars (SPEC.md §2.1). */
-const NOT_VARS = ['email', 'id', 'userId', 'anonymousId', 'defaultListName', 'optoutValue', 'optout_email'] as const;
-
-/** An object with one key, whatever its text (a list named `__proto__` stays a key). */
-export function singleKey(key: string, value: unknown): JsonObject {
-  const out: JsonObject = {};
-  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-  return out;
-}
+const NOT_VARS = ['email', 'id', 'userId', 'anonymousId', 'defaultListName', 'optoutValue', 'optout_email', 'lists'] as const;
 
 /**
  * SPEC.md §2, the POST /user payload. With `mergeFrom` (the anonymousId of an existing profile)
@@ -40,14 +35,15 @@ export function identifyPayload(
   if (mergeFrom !== undefined && userId !== null) keys.extid = userId;
   if (Object.keys(keys).length > 0) payload.keys = keys;
 
-  if (eventSettings.listName !== undefined) payload.lists = singleKey(eventSettings.listName, 1);
+  const traits = identifyTraits(event);
+  const sailthru = objectOf(field(objectOf(event.integrations), 'Sailthru'));
+  const { lists, warnings: listWarnings } = listsOf(field(sailthru, 'lists'), field(traits, 'lists'), eventSettings.listName);
+  if (lists !== undefined) payload.lists = lists;
+  const { optout, warnings: optoutWarnings } = optoutOf(eventSettings.optout, field(traits, 'optout_email'));
+  if (optout !== undefined) payload.optout_email = optout;
 
-  // SPEC.md §2.4: `none` on every identify would re-subscribe people who unsubscribed.
-  const optout = eventSettings.optout;
-  if (optout !== undefined && (optout.fromEvent || optout.value !== 'none')) payload.optout_email = optout.value;
-
-  const { vars, warnings: varWarnings } = flatten(omitKeys(identifyTraits(event), NOT_VARS), 'traits');
-  warnings.push(...varWarnings);
+  const { vars, warnings: varWarnings } = flatten(omitKeys(traits, NOT_VARS), 'traits');
+  warnings.push(...listWarnings, ...optoutWarnings, ...varWarnings);
   if (!isEmptyVars(vars)) payload.vars = vars;
   return { payload, warnings };
 }
@@ -63,7 +59,19 @@ export function identifyTraits(event: SegmentEvent): JsonObject | undefined {
 
 export const identify: Action = {
   name: 'identify',
-  reads: ['userId', 'anonymousId', 'traits', 'context.traits', 'traits.email', 'context.traits.email', 'properties.email', 'integrations.Sailthru'],
+  reads: [
+    'userId',
+    'anonymousId',
+    'traits',
+    'context.traits',
+    'traits.email',
+    'context.traits.email',
+    'properties.email',
+    'traits.lists',
+    'traits.optout_email',
+    'integrations.Sailthru',
+    'integrations.Sailthru.lists',
+  ],
   sends: ['GET /user (anonymous profile, when userId and anonymousId differ)', 'POST /user'],
   async perform(ctx) {
     const userId = userIdOf(ctx.event);

@@ -1,5 +1,6 @@
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, failed, type Action, type Mapped } from '../action.ts';
+import { MESSAGE_ID_PROPERTIES, messageIdOf } from '../attribution.ts';
 import { flatten, isEmptyVars } from '../flatten.ts';
 import type { EventSettings } from '../overrides.ts';
 import { adjustmentsOf, itemFromProduct, type PurchaseItem } from '../products.ts';
@@ -8,12 +9,12 @@ import { field, objectOf, omitKeys, pathOf, stringOf, textOf, type JsonObject } 
 import { resultOfError } from '../sailthru-port.ts';
 
 /** Order properties that become items or adjustments rather than purchase vars (SPEC.md §5). */
-const NOT_VARS = ['products', 'tax', 'shipping', 'discount', 'adjustments'] as const;
+const NOT_VARS = ['products', 'tax', 'shipping', 'discount', 'adjustments', ...MESSAGE_ID_PROPERTIES] as const;
 /**
  * With `adjustments` given, tax, shipping and discount are not made into adjustments, so they stay
  * in the vars instead of vanishing (SPEC.md §5.2).
  */
-const NOT_VARS_WITH_ADJUSTMENTS = ['products', 'adjustments'] as const;
+const NOT_VARS_WITH_ADJUSTMENTS = ['products', 'adjustments', ...MESSAGE_ID_PROPERTIES] as const;
 
 export const NO_ITEMS_REASON = 'No items in purchase';
 
@@ -68,6 +69,9 @@ export function completedPurchasePayload(
   const orderId = textOf(field(properties, 'order_id'));
   if (orderId !== undefined) payload.purchase_keys = { extid: orderId };
   if (eventSettings.sendTemplate !== undefined) payload.send_template = eventSettings.sendTemplate;
+  const attribution = messageIdOf(event);
+  warnings.push(...attribution.warnings);
+  if (attribution.messageId !== undefined) payload.message_id = attribution.messageId;
   const userAgent = stringOf(pathOf(event.context, 'userAgent'));
   if (userAgent !== undefined) payload.user_agent = userAgent;
 
@@ -97,6 +101,9 @@ export const orderCompleted: Action = {
     'context.traits.email',
     'properties.email',
     'integrations.Sailthru.sendTemplate',
+    'integrations.Sailthru.message_id',
+    'properties.message_id',
+    'properties.sailthru_bid',
   ],
   sends: ['GET /user (email, when the event has none and it is not cached)', 'POST /purchase'],
   async perform(ctx) {

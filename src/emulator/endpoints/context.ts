@@ -6,6 +6,8 @@ export interface EndpointContext {
   state: EmulatorState;
   jobs: JobRunner;
   nowMs: number;
+  /** Template names the account has (`--templates`); empty: every name is accepted. */
+  templates: ReadonlySet<string>;
 }
 
 /** Handles one signed Sailthru call: returns the success body or throws a SailthruApiError. */

@@ -3,7 +3,7 @@ import { reminderDelayMs } from '../reminder-time.ts';
 import { isPlainObject, isTruthyFlag, optionalObject, optionalText, requiredText, type Payload } from '../payload.ts';
 import { isValidEmail } from '../profiles.ts';
 import type { Adjustment, PurchaseRecord, StoredCart, StoredItem } from '../records.ts';
-import { invalidEmail, invalidTime, missingParameter, otherError } from '../sailthru-error.ts';
+import { invalidEmail, invalidTime, missingParameter, otherError, unknownTemplate } from '../sailthru-error.ts';
 import type { EndpointContext } from './context.ts';
 
 /** Accepts `{url}` (what clients post) or a plain string (what GET /user returns); stores the string. */
@@ -13,7 +13,7 @@ function imageUrl(value: unknown, itemId: string, which: string): string {
   throw otherError(`Invalid images.${which} for item ${itemId}: expected {"url": "..."}`);
 }
 
-function checkItem(raw: unknown, index: number): StoredItem {
+export function checkItem(raw: unknown, index: number): StoredItem {
   if (!isPlainObject(raw)) throw otherError(`Invalid item ${index}: expected an object`);
   const id = raw.id;
   if ((typeof id !== 'string' || id === '') && typeof id !== 'number') throw otherError(`Item ${index} has no id`);
@@ -73,6 +73,11 @@ function checkReminderTime(value: string | undefined, nowMs: number): number | u
   return nowMs + delay;
 }
 
+/** An account given its templates knows no others (Sailthru's error 14). */
+export function checkTemplate(name: string | undefined, templates: ReadonlySet<string>): void {
+  if (name !== undefined && templates.size > 0 && !templates.has(name)) throw unknownTemplate(name);
+}
+
 function textRecord(value: Record<string, unknown> | undefined): Record<string, string> | undefined {
   if (!value) return undefined;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
@@ -106,6 +111,8 @@ export function postPurchase(payload: Payload, ctx: EndpointContext): unknown {
   const messageId = optionalText(payload, 'message_id');
   const channel = optionalText(payload, 'channel');
   const userAgent = optionalText(payload, 'user_agent');
+  checkTemplate(sendTemplate, ctx.templates);
+  checkTemplate(reminderTemplate, ctx.templates);
 
   const profile = ctx.state.findOrCreate('email', email, ctx.nowMs)!;
   const qty = items.reduce((sum, item) => sum + item.qty, 0);
