@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
+import { SecretsKeyError } from '../delivery/settings-seal.ts';
 import type { DeadLetterSelector, Destination, DestinationBacklog, EventQuery, EventStore } from '../delivery/store.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
@@ -143,7 +144,7 @@ export class AdminService {
     const settings = checkedSettings(settingsObject(input.settings ?? {}, problems), problems);
     if (problems.length > 0 || settings === null) throw invalid(problems);
     if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError(409, `A destination with id "${id}" already exists`);
-    const created = await this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings });
+    const created = await keepingSecrets(() => this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings }));
     return this.view(created, undefined);
   }
 
@@ -158,10 +159,12 @@ export class AdminService {
       settings = checkedSettings(mergeSettings(current.settings, changes), problems);
     }
     if (problems.length > 0 || settings === null) throw invalid(problems);
-    const updated = await this.deps.store.updateDestination(id, {
-      ...(name !== undefined ? { name } : {}),
-      ...(settings !== undefined ? { settings } : {}),
-    });
+    const updated = await keepingSecrets(() =>
+      this.deps.store.updateDestination(id, {
+        ...(name !== undefined ? { name } : {}),
+        ...(settings !== undefined ? { settings } : {}),
+      }),
+    );
     if (!updated) throw notFound(`Destination "${id}"`);
     return this.getDestination(id);
   }
@@ -367,4 +370,14 @@ function waitOf(value: unknown): number {
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n) || n < 0 || n > MAX_TEST_WAIT_MS) throw invalid([`waitMs must be from 0 to ${MAX_TEST_WAIT_MS}`]);
   return n;
+}
+
+/** A secret the server cannot seal (no SECRETS_KEY) is the operator's to fix: say so, as a 400. */
+async function keepingSecrets<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof SecretsKeyError) throw badRequest(error.message);
+    throw error;
+  }
 }
