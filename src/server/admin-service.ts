@@ -143,7 +143,7 @@ export class AdminService {
     const name = destinationName(input.name, problems, true)!;
     const settings = checkedSettings(settingsObject(input.settings ?? {}, problems), problems);
     if (problems.length > 0 || settings === null) throw invalid(problems);
-    if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError(409, `A destination with id "${id}" already exists`);
+    if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError('ADMIN_ALREADY_EXISTS', `A destination with id "${id}" already exists`);
     const created = await keepingSecrets(() => this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings }));
     return this.view(created, undefined);
   }
@@ -222,7 +222,7 @@ export class AdminService {
   async revokeWriteKey(keyId: string): Promise<WriteKeyView> {
     const record = (await this.deps.store.listWriteKeys()).find((k) => k.id === keyId);
     if (!record) throw notFound(`Write key "${keyId}"`);
-    if (!(await this.deps.store.revokeWriteKey(keyId))) throw new AdminError(409, `Write key "${keyId}" is already revoked`);
+    if (!(await this.deps.store.revokeWriteKey(keyId))) throw new AdminError('ADMIN_ALREADY_REVOKED', `Write key "${keyId}" is already revoked`);
     const after = (await this.deps.store.listWriteKeys(record.destinationId)).find((k) => k.id === keyId) ?? record;
     return writeKeyView(after);
   }
@@ -284,7 +284,7 @@ export class AdminService {
     const waitMs = waitOf(input.waitMs);
     const destinationId = await this.resolveDestination(input.destination);
     const stored = await this.appendOne(destinationId, event as Record<string, unknown>);
-    if (stored.eventId === undefined) throw new AdminError(503, 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
+    if (stored.eventId === undefined) throw new AdminError('ADMIN_EVENT_NOT_VISIBLE_YET', 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
     const deadline = Date.now() + waitMs;
     for (;;) {
       const detail = await this.getEvent(stored.eventId);
@@ -330,7 +330,7 @@ export class AdminService {
     const detail = await this.deps.store.getEvent(id);
     if (!detail) throw notFound(`Event ${id}`);
     if (detail.event.status !== 'failed') {
-      throw new AdminError(409, `Event ${id} is ${detail.event.status}: only dead letters (failed) can be retried or dropped`);
+      throw new AdminError('ADMIN_NOT_A_DEAD_LETTER', `Event ${id} is ${detail.event.status}: only dead letters (failed) can be retried or dropped`);
     }
   }
 
@@ -341,7 +341,7 @@ export class AdminService {
     if (destination !== undefined && destination !== null && destination !== '') throw invalid(['destination must be a destination id']);
     const all = await this.deps.store.listDestinations();
     if (all.length === 1) return all[0]!.id;
-    if (all.length === 0) throw new AdminError(409, 'There is no destination yet: create one first');
+    if (all.length === 0) throw new AdminError('ADMIN_NO_DESTINATION', 'There is no destination yet: create one first');
     throw invalid([`destination is required when there are several (${all.map((d) => d.id).join(', ')})`]);
   }
 
@@ -377,7 +377,7 @@ async function keepingSecrets<T>(write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (error) {
-    if (error instanceof SecretsKeyError) throw badRequest(error.message);
+    if (error instanceof SecretsKeyError) throw new AdminError('ADMIN_SECRETS_KEY_REQUIRED', error.message);
     throw error;
   }
 }
