@@ -208,7 +208,11 @@ describe('script injection across console pages', () => {
     const paths = ['/', '/destinations', '/destinations/default', '/destinations/xss', '/events', `/events?userId=${q}&event=${q}`, `/events/${eventId}`, `/dead-letters?userId=${q}`, '/tester', `/sign-in?next=${q}`];
     await signIn(page);
     for (const path of paths) {
-      await page.goto(`${h.url}${path}`);
+      const response = await page.goto(`${h.url}${path}`);
+      // No inline script may run, and no other site may frame a page (clickjacking).
+      const headers = response!.headers();
+      expect(headers['content-security-policy'], path).toMatch(/script-src 'self';.*frame-ancestors 'none'/);
+      expect(headers['x-frame-options'], path).toBe('DENY');
       const found = await page.evaluate(() => ({
         ran: (window as unknown as { __xss?: number }).__xss ?? null,
         handlers: [...document.querySelectorAll('*')].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => `${el.tagName}[${a.name}]`)),
