@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # sailthru-destination in one container: ingest, console and delivery in one process on the
 # embedded SQLite database, kept in the /data volume (docs/operating.md, "Docker").
 #
@@ -8,37 +6,49 @@
 #     --env-file sailthru-destination.env --stop-timeout 120 sailthru-destination
 #
 # sailthru-destination.env holds the Sailthru and access variables (deploy/ has an example);
-# HOST, PORT and DATABASE_URL are set below.
+# HOST, PORT and DATABASE_URL are set below. compose.yaml runs serve + workers on PostgreSQL.
 #
-# The commands are the README's: `npm ci`, then `serve` of the `sailthru-destination` bin
-# (package.json "bin": bin/sailthru-destination.js, what `npx sailthru-destination serve` runs),
-# started with node itself. Through npx the server would not stop gracefully: npm passes SIGTERM
-# to the `sh -c` it starts, which dies without passing it on; and npx, run by a user that does
-# not own the code, fails to link it (EPERM on chmod).
+# BASE is any Debian-based image: node:20-bookworm-slim (the default, from Docker Hub) or, where
+# no registry can be reached, a Debian 13 image built from Debian's packages with
+# deploy/debian-base-image.sh (`--build-arg BASE=local/debian-trixie`); on a base without Node,
+# Debian's nodejs is installed (trixie's is 20, as package.json "engines" asks).
 #
-# Checked by test/deploy/dockerfile.test.ts: the commands are the README's (the CMD through
-# package.json "bin"), and the CMD, run with this image's environment, serves the HEALTHCHECK and
-# exits 0 on the STOPSIGNAL. No Docker engine could build the image here: its RUN and CMD lines
-# were run by hand in a fresh copy of the repository (npm ci, which compiled better-sqlite3 with
-# the tools installed below; serve as a non-root user with root-owned code and no home directory;
-# SIGTERM gave "shutting down: finishing in-flight deliveries" and exit 0).
+# Built and run by test/deploy/container.test.ts (it serves /healthz, takes a batch and delivers
+# it to an emulator container); the instructions are checked by test/deploy/dockerfile.test.ts.
+ARG BASE=node:20-bookworm-slim
 
-FROM node:20-bookworm-slim AS build
+FROM ${BASE} AS build
 # better-sqlite3 downloads a prebuilt binary when one fits and compiles from source otherwise.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+      $(command -v node >/dev/null || echo nodejs npm) \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY package.json package-lock.json ./
-# tsx, which runs the TypeScript sources, is a runtime dependency (no build step).
-RUN npm ci
-COPY bin ./bin
+# build-ca.pem, when the context has one, is a certificate authority for npm's HTTPS (a proxy's);
+# it stays in this stage. Dependencies first, without the build (prepare needs src/), so that a
+# change of the sources reuses this layer; better-sqlite3 then runs its own install script.
+COPY package.json package-lock.json build-ca.pe[m] ./
+RUN if [ -f build-ca.pem ]; then export NODE_EXTRA_CA_CERTS=/app/build-ca.pem; fi \
+ && npm ci --ignore-scripts --no-audit --no-fund \
+ && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
+RUN npm run build
+# The image runs dist/ with the runtime dependencies only (no TypeScript, tsx, test tools).
+RUN npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM ${BASE}
+RUN if ! command -v node >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends nodejs && rm -rf /var/lib/apt/lists/*; \
+    fi \
+ && if ! id -u node >/dev/null 2>&1; then useradd --system --uid 1000 --user-group --no-create-home --shell /usr/sbin/nologin node; fi
 WORKDIR /app
-# Owned by root, read-only to the server; only /data (and /tmp, tsx's cache) are written.
-COPY --from=build /app ./
+# Owned by root, read-only to the server; only /data is written.
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 ENV HOST=0.0.0.0 \
     PORT=8080 \
@@ -52,4 +62,6 @@ STOPSIGNAL SIGTERM
 # Liveness on /healthz over loopback (HOST must stay 0.0.0.0 or include 127.0.0.1).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node itself, not npx: through npx, npm passes SIGTERM to the `sh -c` it starts, which dies
+# without passing it on, so the server would not stop gracefully.
 CMD ["node", "bin/sailthru-destination.js", "serve"]

@@ -109,7 +109,9 @@ const builders: Record<MixKind, (event: SegmentEvent) => number> = {
       if (!mapped.ok) return 0;
       cart = addToCart(cart, mapped.item);
     } else {
-      const removal = removeFromCart(cart, productIdOf(properties) ?? '', quantityOf(properties, 'properties', []));
+      const qty = quantityOf(properties, 'properties', []);
+      if (typeof qty !== 'number') return 0;
+      const removal = removeFromCart(cart, productIdOf(properties) ?? '', qty);
       if (removal.kind !== 'removed') return 0;
       cart = removal.cart;
     }

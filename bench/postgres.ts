@@ -1,15 +1,21 @@
 /**
  * PostgreSQL mode: deliveries per second with 1, 2 and 3 `worker` processes sharing one queue,
- * the emulator's limits and ours raised; then a shared limit set low (POST /event 100/s across
- * three workers) and the emulator's count of POST /event per one-second window.
+ * the emulator's limits and ours raised, each level beside graphile-worker with a queue per user
+ * (per-user order, as our lanes) running a no-op task, interleaved and repeated; what PostgreSQL
+ * did per delivered event (transactions, rows, WAL, HOT updates); then a shared limit set low
+ * (POST /event 100/s across three workers) and the emulator's count of POST /event per window.
  *
- *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--workers 1,2,3] [--redis]
+ *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--users 2000] [--workers 1,2,3] [--reps 2]
+ *                             [--peer graphile|none] [--no-shared] [--redis]
  *
- * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test) names the server; each run
- * gets a schema of its own, dropped at the end. One `serve --no-delivery` ingest node queues the
- * backlog while the destination is paused; the workers start, then the destination is resumed
- * and the time to settle the whole backlog is measured. `--redis` puts the shared budget in
- * REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL.
+ * --database (default postgres://postgres@127.0.0.1:5432/test) names the server; the bench
+ * creates a database of its own there (so pg_stat_database counts only this bench), and each
+ * run a schema in it; both are dropped at the end. One `serve --no-delivery` ingest node queues
+ * the backlog while the destination is paused; the workers start, then the destination is
+ * resumed and the time to settle the whole backlog is measured. graphile-worker gets the same
+ * events as jobs (queue = userId), added before its processes start. Throughputs are compared
+ * between 10% and 90% done, so neither side's start-up counts. `--redis` puts the shared budget
+ * in REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL.
  */
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -17,14 +23,22 @@ import { standardMix, TrafficGenerator } from '../src/cli/traffic.ts';
 import { parseArgs } from './lib/args.ts';
 import { startEmulatorHost } from './lib/emulator-host.ts';
 import { printTable, printTargets, round, writeResult, type TargetCheck } from './lib/report.ts';
-import { cpuSecondsOf, startCli, sumSamples, type ServiceProcess } from './lib/service-process.ts';
+import { deltaOf, sampleDb, type DbDelta } from './lib/pg-stats.ts';
+import { cpuSecondsOf, startCli, startScript, sumSamples, type ServiceProcess } from './lib/service-process.ts';
 import { basicAuth, BENCH_CREDENTIALS, BENCH_WRITE_KEY, serviceEnv } from './lib/stack.ts';
 import { sleep } from './lib/stats.ts';
 
 const args = parseArgs();
 const quick = args.quick;
-const databaseUrl = args.get('database') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const serverUrl = args.get('database') ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const benchDatabase = `sd_bench_${process.pid}`;
+const databaseUrl = serverUrl.replace(/\/[^/?]*(\?.*)?$/, `/${benchDatabase}$1`);
+const reps = args.number('reps', quick ? 1 : 2);
+const peer = args.get('peer') ?? 'graphile';
+const runShared = !args.has('no-shared');
+const graphileConcurrency = args.number('graphile-concurrency', 16);
 const eventCount = args.number('events', quick ? 5_000 : 20_000);
+const users = args.number('users', 2000);
 const workerLevels = args.numbers('workers', [1, 2, 3]);
 const sharedLimit = args.number('shared-limit', 100);
 const sharedSeconds = args.number('shared-seconds', quick ? 10 : 30);
@@ -51,6 +65,10 @@ emulator.onReport((r) => {
   }
 });
 
+const server = new pg.Client({ connectionString: serverUrl });
+await server.connect();
+await server.query(`DROP DATABASE IF EXISTS ${benchDatabase}`);
+await server.query(`CREATE DATABASE ${benchDatabase}`);
 const admin = new pg.Client({ connectionString: databaseUrl });
 await admin.connect();
 
@@ -125,56 +143,140 @@ interface LevelFigures {
   steadyEventsPerSecond: number;
   callsPerSecond: number;
   workerCores: number[];
+  rep: number;
+  db: DbDelta;
+}
+
+interface PeerFigures {
+  workers: number;
+  rep: number;
+  jobs: number;
+  seconds: number;
+  steadyJobsPerSecond: number;
+  workerCores: number[];
+  db: DbDelta;
+}
+
+/** Our workers draining `events` (queued while paused), with PostgreSQL's counts over the drain. */
+async function measureOurs(k: number, rep: number, events: Array<Record<string, unknown>>, workerEnv: Record<string, string>): Promise<LevelFigures> {
+  const eventCount = events.length;
+  const run = await prepare(`w${k}_r${rep}`, k, events, workerEnv);
+  try {
+    const before = await sampleDb(admin, run.schema);
+    const cpuBefore = run.workers.map((w) => cpuSecondsOf(w.pid) ?? Number.NaN);
+    const start = Date.now();
+    const firstSecond = Math.floor(start / 1000);
+    await adminCall(run.ingest.url, '/destinations/default/resume');
+    const progress: Array<{ t: number; n: number }> = [{ t: start, n: 0 }];
+    for (;;) {
+      await sleep(500);
+      const n = await settledBy(run.workers);
+      progress.push({ t: Date.now(), n });
+      if (n >= eventCount) break;
+      if (Date.now() - start > 30 * 60_000) throw new Error(`not drained after 30 minutes (${n} of ${eventCount})`);
+    }
+    const end = Date.now();
+    const workerCores = run.workers.map((w, i) => ((cpuSecondsOf(w.pid) ?? Number.NaN) - cpuBefore[i]!) / ((end - start) / 1000));
+    const db = await deltaOf(admin, before, await sampleDb(admin, run.schema));
+    await emulator.flush();
+    const seconds = (end - start) / 1000;
+    let calls = 0;
+    for (const [key, n] of perSecond) {
+      const s = Number(key.split(' ')[0]);
+      if (s >= firstSecond && s <= Math.floor(end / 1000)) calls += n;
+    }
+    const figures = {
+      workers: k,
+      rep,
+      events: eventCount,
+      seconds,
+      eventsPerSecond: eventCount / seconds,
+      steadyEventsPerSecond: steadyRate(progress, eventCount),
+      callsPerSecond: calls / seconds,
+      workerCores,
+      db,
+    };
+    process.stdout.write(`ours, ${k} worker(s), rep ${rep}: ${eventCount} events in ${round(seconds, 1)} s, ${round(figures.steadyEventsPerSecond, 0)}/s steady, ${round(db.xacts / eventCount, 3)} transactions per event\n`);
+    return figures;
+  } finally {
+    await teardown(run);
+  }
+}
+
+/** Between 10% and 90% done, so start-up and the tail do not count. */
+function steadyRate(progress: Array<{ t: number; n: number }>, total: number): number {
+  const at = (share: number) => progress.find((p) => p.n >= share * total)!;
+  const p10 = at(0.1);
+  const p90 = at(0.9);
+  return (p90.n - p10.n) / Math.max(0.001, (p90.t - p10.t) / 1000);
+}
+
+/** graphile-worker draining the same events as no-op jobs, a queue per user. */
+async function measureGraphile(k: number, rep: number, events: Array<Record<string, unknown>>): Promise<PeerFigures> {
+  const schema = `gw_w${k}_r${rep}_${process.pid}`;
+  const { runMigrations } = await import('graphile-worker');
+  await runMigrations({ connectionString: databaseUrl, schema, logger: new (await import('graphile-worker')).Logger(() => () => {}) });
+  for (let i = 0; i < events.length; i += 2000) {
+    const slice = events.slice(i, i + 2000);
+    await admin.query(
+      `SELECT count(*) FROM ${schema}.add_jobs((
+         SELECT array_agg(ROW('noop', p::json, q, NULL, NULL, NULL, NULL, NULL)::${schema}.job_spec ORDER BY ord)
+         FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(q, p, ord)))`,
+      [slice.map((e) => String(e.userId ?? e.anonymousId)), slice.map((e) => JSON.stringify(e))],
+    );
+  }
+  const before = await sampleDb(admin, schema);
+  const start = Date.now();
+  const workers = await Promise.all(
+    Array.from({ length: k }, () =>
+      startScript('bench/lib/graphile-runner.ts', {
+        GW_URL: databaseUrl,
+        GW_SCHEMA: schema,
+        GW_CONCURRENCY: String(graphileConcurrency),
+        GW_POOL_MAX: String(graphileConcurrency + 1),
+      }, { listeningPattern: /graphile-worker listening on \((ready)\)/ }),
+    ),
+  );
+  try {
+    const cpuBefore = workers.map((w) => cpuSecondsOf(w.pid) ?? Number.NaN);
+    const ranFrom = Date.now();
+    const progress: Array<{ t: number; n: number }> = [{ t: start, n: 0 }];
+    for (;;) {
+      await sleep(500);
+      const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}._private_jobs`);
+      const done = events.length - rows[0]!.n;
+      progress.push({ t: Date.now(), n: done });
+      if (done >= events.length) break;
+      if (Date.now() - start > 30 * 60_000) throw new Error(`graphile-worker not drained after 30 minutes (${done} of ${events.length})`);
+    }
+    const end = Date.now();
+    const workerCores = workers.map((w, i) => ((cpuSecondsOf(w.pid) ?? Number.NaN) - cpuBefore[i]!) / ((end - ranFrom) / 1000));
+    const db = await deltaOf(admin, before, await sampleDb(admin, schema));
+    const figures = { workers: k, rep, jobs: events.length, seconds: (end - start) / 1000, steadyJobsPerSecond: steadyRate(progress, events.length), workerCores, db };
+    process.stdout.write(`graphile-worker, ${k} worker(s), rep ${rep}: ${events.length} jobs in ${round(figures.seconds, 1)} s, ${round(figures.steadyJobsPerSecond, 0)}/s steady, ${round(db.xacts / events.length, 3)} transactions per job\n`);
+    return figures;
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  }
 }
 
 const levels: LevelFigures[] = [];
+const peers: PeerFigures[] = [];
 let shared: { windows: number; maxPerWindow: number; meanPerWindow: number; over: number; perWindow: number[]; calls: number } | null = null;
 try {
-  const mixed = standardMix({ seed, users: 2000, messageIdPrefix: `pg-${seed}` }).take(eventCount);
+  const mixed = standardMix({ seed, users, messageIdPrefix: `pg-${seed}` }).take(eventCount);
   const raised = { SAILTHRU_RATE_LIMITS: `POST=${HIGH},GET=${HIGH},DELETE=${HIGH},POST /user=${HIGH}` };
-  for (const k of workerLevels) {
-    const run = await prepare(`w${k}`, k, mixed, raised);
-    try {
-      const cpuBefore = run.workers.map((w) => cpuSecondsOf(w.pid) ?? Number.NaN);
-      const start = Date.now();
-      const firstSecond = Math.floor(start / 1000);
-      await adminCall(run.ingest.url, '/destinations/default/resume');
-      const progress: Array<{ t: number; n: number }> = [{ t: start, n: 0 }];
-      for (;;) {
-        await sleep(500);
-        const n = await settledBy(run.workers);
-        progress.push({ t: Date.now(), n });
-        if (n >= eventCount) break;
-        if (Date.now() - start > 30 * 60_000) throw new Error(`not drained after 30 minutes (${n} of ${eventCount})`);
-      }
-      const end = Date.now();
-      await emulator.flush();
-      const at = (share: number) => progress.find((p) => p.n >= share * eventCount)!;
-      const p10 = at(0.1);
-      const p90 = at(0.9);
-      const seconds = (end - start) / 1000;
-      let calls = 0;
-      for (const [key, n] of perSecond) {
-        const s = Number(key.split(' ')[0]);
-        if (s >= firstSecond && s <= Math.floor(end / 1000)) calls += n;
-      }
-      levels.push({
-        workers: k,
-        events: eventCount,
-        seconds,
-        eventsPerSecond: eventCount / seconds,
-        steadyEventsPerSecond: (p90.n - p10.n) / ((p90.t - p10.t) / 1000),
-        callsPerSecond: calls / seconds,
-        workerCores: run.workers.map((w, i) => ((cpuSecondsOf(w.pid) ?? Number.NaN) - cpuBefore[i]!) / seconds),
-      });
-      process.stdout.write(`${k} worker(s): ${eventCount} events in ${round(seconds, 1)} s\n`);
-    } finally {
-      await teardown(run);
+  for (let rep = 1; rep <= reps; rep++) {
+    for (const k of workerLevels) {
+      levels.push(await measureOurs(k, rep, mixed, raised));
+      if (peer === 'graphile') peers.push(await measureGraphile(k, rep, mixed));
     }
   }
 
   // --- a shared limit across three workers -------------------------------------------------------
-  const trackOnly = new TrafficGenerator({ seed, users: 2000, messageIdPrefix: `pgl-${seed}`, weights: { identify: 0, track: 1, page: 0, orderCompleted: 0, cart: 0 } }).take(
+  if (runShared) {
+  const trackOnly = new TrafficGenerator({ seed, users, messageIdPrefix: `pgl-${seed}`, weights: { identify: 0, track: 1, page: 0, orderCompleted: 0, cart: 0 } }).take(
     sharedLimit * sharedSeconds,
   );
   const run = await prepare('shared', 3, trackOnly, { SAILTHRU_RATE_LIMITS: `POST /event=${sharedLimit},GET=${HIGH},POST /user=${HIGH}` });
@@ -202,14 +304,26 @@ try {
   } finally {
     await teardown(run);
   }
+  }
 } finally {
   await admin.end();
+  await server.query(`DROP DATABASE IF EXISTS ${benchDatabase}`).catch(() => {});
+  await server.end();
   await emulator.stop();
 }
 
+const perEvent = (db: DbDelta, n: number) => ({
+  'transactions/event': round(db.xacts / n, 3),
+  'rows inserted/event': round(db.inserted / n, 2),
+  'rows updated/event': round(db.updated / n, 2),
+  'rows deleted/event': round(db.deleted / n, 2),
+  'WAL KB/event (server-wide)': round(db.walBytes / 1024 / n, 2),
+  'HOT updates': Object.entries(db.tables).map(([t, v]) => `${t} ${v.hot}/${v.updates}`).join(', '),
+});
 printTable(
   levels.map((l) => ({
     workers: l.workers,
+    rep: l.rep,
     events: l.events,
     seconds: round(l.seconds, 1),
     'events/s': round(l.eventsPerSecond, 1),
@@ -220,6 +334,34 @@ printTable(
   })),
   `PostgreSQL mode: deliveries with 1..3 workers (standard mix, limits raised, shared budget in ${useRedis ? 'Redis' : 'PostgreSQL'})`,
 );
+printTable(
+  [
+    ...levels.map((l) => ({ system: 'ours', workers: l.workers, rep: l.rep, ...perEvent(l.db, l.events) })),
+    ...peers.map((p) => ({ system: 'graphile-worker', workers: p.workers, rep: p.rep, ...perEvent(p.db, p.jobs) })),
+  ],
+  'PostgreSQL per delivered event (ours) or job (graphile-worker), over the drain (pg_stat_database, pg_stat_user_tables)',
+);
+/** Our steady rate ÷ graphile-worker's, per (workers, rep) measured in the same run. */
+const ratios = levels.flatMap((l) => {
+  const p = peers.find((x) => x.workers === l.workers && x.rep === l.rep);
+  return p ? [{ workers: l.workers, rep: l.rep, ours: l.steadyEventsPerSecond, graphile: p.steadyJobsPerSecond, ratio: l.steadyEventsPerSecond / p.steadyJobsPerSecond }] : [];
+});
+if (ratios.length > 0) {
+  printTable(
+    ratios.map((r) => ({ workers: r.workers, rep: r.rep, 'ours events/s': round(r.ours, 0), 'graphile-worker jobs/s': round(r.graphile, 0), 'ours ÷ graphile-worker': round(r.ratio, 2) })),
+    `Beside graphile-worker 0.16.6, a queue per user, no-op task, concurrency ${graphileConcurrency} per process (10%-90% rates)`,
+  );
+}
+const oursAt = (k: number) => levels.filter((l) => l.workers === k);
+/** 3 workers ÷ 1 worker, per rep. */
+const scaling = [...new Set(levels.map((l) => l.rep))].flatMap((rep) => {
+  const one = levels.find((l) => l.rep === rep && l.workers === 1);
+  const three = levels.find((l) => l.rep === rep && l.workers === 3);
+  return one && three ? [three.steadyEventsPerSecond / one.steadyEventsPerSecond] : [];
+});
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const xactsPerEvent = levels.map((l) => l.db.xacts / l.events);
+const oneWorkerRatios = ratios.filter((r) => r.workers === 1).map((r) => r.ratio);
 if (shared) {
   printTable(
     [{ 'limit/s': sharedLimit, workers: 3, 'whole windows': shared.windows, 'max per window': shared.maxPerWindow, 'mean per window': round(shared.meanPerWindow, 1), 'windows over the limit': shared.over }],
@@ -228,12 +370,30 @@ if (shared) {
 }
 
 const targets: TargetCheck[] = [
-  ...levels.map((l) => ({
-    figure: `deliveries/s with ${l.workers} worker(s)`,
+  ...workerLevels.map((k) => ({
+    figure: `deliveries/s with ${k} worker(s)`,
     target: 'report',
-    measured: `${round(l.eventsPerSecond, 1)} events/s (${round(l.steadyEventsPerSecond, 1)} between 10% and 90%)`,
+    measured: oursAt(k).map((l) => `${round(l.eventsPerSecond, 1)} events/s (${round(l.steadyEventsPerSecond, 1)} between 10% and 90%)`).join('; '),
     met: null,
   })),
+  {
+    figure: 'transactions per delivered event',
+    target: '<= 1.0',
+    measured: xactsPerEvent.map((x) => round(x, 3)).join(', '),
+    met: xactsPerEvent.length > 0 ? xactsPerEvent.every((x) => x <= 1) : null,
+  },
+  {
+    figure: 'throughput with 3 workers ÷ with 1 worker, same run',
+    target: '>= 1.0 (mean of the reps)',
+    measured: scaling.length > 0 ? `${scaling.map((x) => round(x, 2)).join(', ')} (mean ${round(mean(scaling), 2)})` : 'not run',
+    met: scaling.length > 0 ? mean(scaling) >= 1 : null,
+  },
+  {
+    figure: 'ours ÷ graphile-worker with per-user queues, 1 worker, same run',
+    target: '>= 4 (mean of the reps)',
+    measured: oneWorkerRatios.length > 0 ? `${oneWorkerRatios.map((x) => round(x, 2)).join(', ')} (mean ${round(mean(oneWorkerRatios), 2)})` : 'not run',
+    met: oneWorkerRatios.length > 0 ? mean(oneWorkerRatios) >= 4 : null,
+  },
   {
     figure: `shared limit POST /event=${sharedLimit}/s across 3 workers`,
     target: `<= ${sharedLimit} per 1 s window at the emulator`,
@@ -249,7 +409,10 @@ const path = writeResult({
   parameters: {
     database: databaseUrl.replace(/\/\/[^@]*@/, '//…@'),
     events: eventCount,
+    users,
     workerLevels,
+    reps,
+    peer: peer === 'graphile' ? { name: 'graphile-worker 0.16.6', task: 'no-op', queue: 'one per userId', concurrencyPerProcess: graphileConcurrency, poolMaxPerProcess: graphileConcurrency + 1 } : null,
     deliveryConcurrencyPerWorker: concurrency,
     poolMax,
     sharedBudgetStore: useRedis ? 'Redis' : 'PostgreSQL',
@@ -265,10 +428,17 @@ const path = writeResult({
       steadyEventsPerSecond: round(l.steadyEventsPerSecond, 1),
       callsPerSecond: round(l.callsPerSecond, 1),
       workerCores: l.workerCores.map((c) => round(c, 3)),
+      transactionsPerEvent: round(l.db.xacts / l.events, 3),
     })),
+    graphileWorker: peers.map((p) => ({ ...p, seconds: round(p.seconds, 1), steadyJobsPerSecond: round(p.steadyJobsPerSecond, 1), workerCores: p.workerCores.map((c) => round(c, 3)) })),
+    oursOverGraphile: ratios.map((r) => ({ ...r, ours: round(r.ours, 1), graphile: round(r.graphile, 1), ratio: round(r.ratio, 3) })),
+    threeOverOneWorker: scaling.map((x) => round(x, 3)),
     sharedLimit: shared ? { ...shared, meanPerWindow: round(shared.meanPerWindow, 2) } : null,
   },
   targets,
-  notes: ['PostgreSQL runs on the same 2-core VM as the workers, the ingest node, the emulator and the load generator.'],
+  notes: [
+    'PostgreSQL runs on the same 2-core VM as the workers, the ingest node, the emulator and the load generator.',
+    'WAL is server-wide (pg_current_wal_lsn): it includes whatever else the shared server wrote meanwhile; transactions and rows are this bench database only.',
+  ],
 });
 process.stdout.write(`\nwrote ${path}\n`);

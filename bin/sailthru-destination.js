@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx so that `npx sailthru-destination` works from a clone
-// without a build step.
+// Runs the compiled CLI (dist/, built by scripts/build.js: `npm ci` and `npm pack` build it).
+// Never tsx: its loader thread is a whole V8 isolate (~30 MB) and compiling at start-up took
+// seconds (bench/README.md, start-up).
+import { existsSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { register } from 'tsx/esm/api';
 
 // V8 defaults that keep the server's peak memory down (bench/memory.ts; bench/README.md, memory).
 // V8 reads both when it needs them (at each full collection, at each WebAssembly compilation),
@@ -37,5 +38,9 @@ function heapGrowingPercent() {
   return Number(raw);
 }
 
-register();
-await import('../src/cli.ts');
+const cli = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(cli)) {
+  process.stderr.write('sailthru-destination: dist/ is missing: run `npm run build` (or `npm ci`, which builds it) first\n');
+  process.exit(1);
+}
+await import(cli.href);

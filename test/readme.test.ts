@@ -30,7 +30,7 @@ function run(command: string, env: Record<string, string> = {}): Running {
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  // 'close' waits for every process holding the output pipes (npm → tsx → node) to finish.
+  // 'close' waits for every process holding the output pipes (npm → sh → node) to finish.
   const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
@@ -55,7 +55,9 @@ describe('README', () => {
     expect(lines[0]).toMatch(/^npm ci && npm run demo\b/);
     expect(lines[1]).toMatch(/^npm test\b/);
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts.demo).toBe('tsx src/cli.ts demo');
+    // On a fresh clone `npm ci` builds dist/ (prepare); the demo builds it again if a source changed.
+    expect(pkg.scripts.prepare).toBe('node scripts/build.js');
+    expect(pkg.scripts.demo).toBe('node scripts/build.js --if-stale && node bin/sailthru-destination.js demo');
     expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).toMatch(/^npm ci\b/m);
     expect(readFileSync(join(ROOT, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
   });

@@ -8,7 +8,9 @@
  *
  * A known wait (`retryAfterMs`, from X-Rate-Limit-Reset on a 429) is a floor: the retry comes
  * after it plus up to `resetJitterMs`, so lanes throttled together do not all return the same
- * millisecond the window resets.
+ * millisecond the window resets. It is believed only up to the cap: Sailthru's windows are one
+ * minute, and a reset "in 10 years" (a proxy's garbage, a clock far off) must not park a lane
+ * beyond the backoff's own cap; if Sailthru still refuses then, the next 429 says so again.
  *
  * An event is dead-lettered when a retryable failure happens after its retry window (default
  * 4 hours from its first attempt, as Segment) and it has had at least `minAttempts` attempts
@@ -66,8 +68,8 @@ export class RetryPolicy {
   delayMs(attempts: number, retryAfterMs?: number): number {
     const nominal = this.nominalDelayMs(attempts);
     const backoff = nominal / 2 + this.random() * (nominal / 2);
-    if (retryAfterMs === undefined || retryAfterMs <= 0) return Math.round(backoff);
-    return Math.round(Math.max(backoff, retryAfterMs + this.random() * this.resetJitterMs));
+    if (retryAfterMs === undefined || !(retryAfterMs > 0)) return Math.round(backoff);
+    return Math.round(Math.max(backoff, Math.min(retryAfterMs, this.capMs) + this.random() * this.resetJitterMs));
   }
 
   decide(input: RetryInput): RetryDecision {

@@ -38,14 +38,17 @@ export abstract class OperationStore<C> implements S.EventStore {
 
   // ── lane queue ───────────────────────────────────────────────────────
 
-  claimLanes(workerId: string, limit: number, leaseMs: number): Promise<S.LaneLease[]> {
-    return this.operations.claimLanes(this.ctx, workerId, limit, leaseMs);
+  claimLanes(workerId: string, limit: number, leaseMs: number, window?: number): Promise<S.LaneLease[]> {
+    return this.operations.claimLanes(this.ctx, workerId, limit, leaseMs, window);
   }
   head(lane: S.LaneRef): Promise<S.QueuedEvent | null> {
     return this.operations.head(this.ctx, lane);
   }
   settle(input: S.SettleInput): Promise<S.SettleResult> {
     return this.operations.settle(this.ctx, input);
+  }
+  settleLane(input: S.LaneSettlement): Promise<S.LaneSettleResult> {
+    return this.operations.settleLane(this.ctx, input);
   }
   renewLeases(workerId: string, lanes: S.LaneRef[], leaseMs: number): Promise<S.LaneRef[]> {
     return this.operations.renewLeases(this.ctx, workerId, lanes, leaseMs);

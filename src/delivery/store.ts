@@ -84,6 +84,11 @@ export interface LaneRef {
 export interface LaneLease extends LaneRef {
   pending: number;
   leaseUntil: Date;
+  /**
+   * The lane's head events, oldest first, read by the claim itself (up to the window asked
+   * for): the worker starts on them without another round trip.
+   */
+  events: QueuedEvent[];
 }
 
 /**
@@ -116,6 +121,37 @@ export interface SettleInput {
 export interface SettleResult {
   /** False when the event was already settled (a worker whose lease had run out settling late). */
   applied: boolean;
+}
+
+/** One event of a lane's settled run: what settle() takes, without the lane and worker. */
+export type SettledHead = Omit<SettleInput, 'workerId'>;
+
+/**
+ * Several heads of one lane settled in one transaction, in the order they were delivered (the
+ * lane's id order): all but the last must be final (delivered, skipped, failed), since a retrying
+ * or paused head holds the lane. Afterwards, unless that last head hands the lane back:
+ * - `keep`: the lease stays (what settle() does);
+ * - `continue`: read the lane's next head events, up to `window`, in the same round trip, and
+ *   give the lane back if it has none;
+ * - `release`: give the lane back (due again at once if it still has events).
+ * The lane's count of unsettled events goes down by the finals applied; nothing recounts it.
+ */
+export interface LaneSettlement {
+  lane: LaneRef;
+  workerId: string;
+  heads: SettledHead[];
+  then: 'keep' | 'continue' | 'release';
+  /** For `continue`: how many next head events to read. */
+  window?: number;
+}
+
+export interface LaneSettleResult {
+  /** Per head, in order: false when it had already been settled (a late settle). */
+  applied: boolean[];
+  /** For `continue`: the lane's next head events, oldest first; empty when it was given back. */
+  next: QueuedEvent[];
+  /** The lane is no longer held by this worker: handed back by a retry or pause, or released. */
+  released: boolean;
 }
 
 export interface DestinationBacklog {
@@ -214,17 +250,25 @@ export interface PruneOptions {
 /** The part the delivery worker uses. */
 export interface LaneQueue {
   /**
-   * Lease up to `limit` due lanes of unpaused destinations for `leaseMs`. A lane is due when it
-   * has unsettled events, its head's retry time has come and no live lease holds it; a lease that
-   * runs out (dead worker) makes the lane due again.
+   * Lease up to `limit` due lanes of unpaused destinations for `leaseMs`, each with up to
+   * `window` (default 1) of its head events. A lane is due when it has unsettled events, its
+   * head's retry time has come and no live lease holds it; a lease that runs out (dead worker)
+   * makes the lane due again.
    */
-  claimLanes(workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]>;
+  claimLanes(workerId: string, limit: number, leaseMs: number, window?: number): Promise<LaneLease[]>;
   /** The oldest unsettled event of the lane, or null when the lane is empty. */
   head(lane: LaneRef): Promise<QueuedEvent | null>;
+  /** Settle one head, keeping the lease (settleLane with `then: 'keep'`). */
   settle(input: SettleInput): Promise<SettleResult>;
+  /** Settle a run of a lane's heads in one transaction, then keep, continue or release (LaneSettlement). */
+  settleLane(input: LaneSettlement): Promise<LaneSettleResult>;
   /** Extend the leases this worker still holds; returns those it still holds. */
   renewLeases(workerId: string, lanes: LaneRef[], leaseMs: number): Promise<LaneRef[]>;
-  /** Give the lane back (due again at once if it still has events). */
+  /**
+   * Give the lane back (due again at once if it still has events). For the unusual cases (a
+   * worker stopping, a claimed lane found empty); it also heals a count of unsettled events that
+   * says a lane has some when it has none. The usual release is settleLane's.
+   */
   releaseLane(workerId: string, lane: LaneRef): Promise<void>;
   /**
    * Make every lane of the destination that waits out a retry due now (Sailthru answered again

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import type { Outcome } from '../destination/outcome.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
+import { isFinal, settledHead, type Delivered } from './lane-run.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
 
 /**
@@ -29,6 +30,13 @@ export interface DeliveryWorkerOptions {
   workerId?: string;
   /** Least time between two wakes of one destination's waiting lanes after an outage. Default 10 s. */
   outageWakeIntervalMs?: number;
+  /** Head events read per lane with each claim or settle (one round trip for all). Default 16. */
+  window?: number;
+  /**
+   * Longest a delivered event waits for the others of its run to be settled with it, ms. A run
+   * ends sooner at the end of the window or at a retry or pause. Default 100.
+   */
+  settleDelayMs?: number;
 }
 
 /** What happened to one attempt, for metrics and logs. */
@@ -63,12 +71,16 @@ interface ActiveLane {
   validUntil: number;
   /** This worker claimed the lane again while its loop was still running (see startLane). */
   claimedAgain: boolean;
+  /** The head events that claim read, for the loop to go on with. */
+  reclaimed: QueuedEvent[];
   done: Promise<void>;
 }
 
 /**
  * Claims due lanes and delivers each lane's events one at a time, strictly in id order. A
  * failing event holds its own lane until it succeeds or is dead-lettered; other lanes go on.
+ * A claim brings a window of each lane's head events; the events delivered from it are settled
+ * together (a run), and that same round trip brings the next window or gives the lane back.
  */
 export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   readonly workerId: string;
@@ -80,6 +92,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly policy: RetryPolicy;
   private readonly clock: Clock;
   private readonly recovery: OutageRecovery;
+  private readonly window: number;
+  private readonly settleDelayMs: number;
   /** Outage wakes still running (see wakeRetrying). */
   private readonly waking = new Set<Promise<void>>();
   private readonly active = new Map<string, ActiveLane>();
@@ -106,6 +120,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     const interval = options.outageWakeIntervalMs;
     this.recovery = new OutageRecovery({ now: () => this.clock.now(), ...(interval === undefined ? {} : { minIntervalMs: interval }) });
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.window = Math.max(1, options.window ?? 16);
+    this.settleDelayMs = options.settleDelayMs ?? 100;
   }
 
   get inFlight(): number {
@@ -169,7 +185,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     if (free <= 0) return;
     let lanes: LaneLease[];
     try {
-      lanes = await this.store.claimLanes(this.workerId, free, this.leaseMs);
+      lanes = await this.store.claimLanes(this.workerId, free, this.leaseMs, this.window);
     } catch (error) {
       this.emit('problem', error);
       return;
@@ -195,12 +211,13 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       running.lost = false;
       running.validUntil = Math.max(running.validUntil, lease.leaseUntil.getTime());
       running.claimedAgain = true;
+      running.reclaimed = lease.events;
       return;
     }
     const lane: LaneRef = { destinationId: lease.destinationId, laneKey: lease.laneKey };
-    const entry: ActiveLane = { lane, lost: false, validUntil: lease.leaseUntil.getTime(), claimedAgain: false, done: Promise.resolve() };
+    const entry: ActiveLane = { lane, lost: false, validUntil: lease.leaseUntil.getTime(), claimedAgain: false, reclaimed: [], done: Promise.resolve() };
     this.active.set(key, entry);
-    entry.done = this.runLane(entry)
+    entry.done = this.runLane(entry, lease.events)
       .catch((error: unknown) => {
         this.emit('problem', error);
       })
@@ -210,35 +227,59 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       });
   }
 
-  private async runLane(entry: ActiveLane): Promise<void> {
+  private async runLane(entry: ActiveLane, claimed: QueuedEvent[]): Promise<void> {
     const { lane } = entry;
-    let handedBack = false;
+    let events = claimed;
+    let givenBack = false;
     try {
-      while (!this.stopping && !entry.lost && !this.pausedHere.has(lane.destinationId)) {
-        if (this.clock.now() >= entry.validUntil) {
-          entry.lost = true;
-          break;
-        }
-        const head = await this.store.head(lane);
-        if (!head) break;
-        const settlement = await this.deliverOne(head, entry);
-        if (settlement.state === 'retrying' && entry.claimedAgain) {
-          // Handed back and already claimed again by us (the retry was due at once): go on.
+      while (events.length > 0) {
+        const run = await this.deliverRun(events, entry);
+        if (run.length === 0) break;
+        const last = run[run.length - 1]!.settlement;
+        const goOn = isFinal(last) && !this.stopping && !this.pausedHere.has(lane.destinationId);
+        // Only a claim made after this settle hands the lane back counts as claimed again.
+        entry.claimedAgain = false;
+        // A lane whose lease may have run out is left as it is: another worker may hold it.
+        const then = entry.lost ? 'keep' : goOn ? 'continue' : 'release';
+        const result = await this.store.settleLane({ lane, workerId: this.workerId, heads: run.map(settledHead), then, window: this.window });
+        this.reportRun(run, result.applied);
+        if (entry.lost) return;
+        if (result.released && entry.claimedAgain) {
+          // Handed back and already claimed again by us (due at once): go on with that claim.
+          const settled = new Set(run.map((d) => d.head.id));
+          events = entry.reclaimed.filter((e) => !settled.has(e.id));
           entry.claimedAgain = false;
           continue;
         }
-        if (settlement.state === 'retrying' || settlement.state === 'paused') {
-          // settle() already gave the lane back, due at the retry time (or on resume).
-          handedBack = true;
-          return;
-        }
+        givenBack = result.released;
+        if (givenBack || then !== 'continue') return;
+        events = result.next;
       }
     } finally {
-      if (!handedBack && !entry.lost) await this.release(lane);
+      // A claim that found no event (its window empty), a stop or a pause before any delivery.
+      if (!givenBack && !entry.lost) await this.release(lane);
     }
   }
 
-  private async deliverOne(head: QueuedEvent, entry: ActiveLane): Promise<Settlement> {
+  /** Delivers a run of the lane's head events in order: up to a retry or pause, the window's end, or settleDelayMs. */
+  private async deliverRun(events: QueuedEvent[], entry: ActiveLane): Promise<Delivered[]> {
+    const run: Delivered[] = [];
+    const t0 = performance.now();
+    for (const head of events) {
+      if (this.stopping || entry.lost || this.pausedHere.has(head.destinationId)) break;
+      if (this.clock.now() >= entry.validUntil) {
+        entry.lost = true;
+        break;
+      }
+      if (run.length > 0 && performance.now() - t0 >= this.settleDelayMs) break;
+      const delivered = await this.deliverOne(head);
+      run.push(delivered);
+      if (!isFinal(delivered.settlement)) break;
+    }
+    return run;
+  }
+
+  private async deliverOne(head: QueuedEvent): Promise<Delivered> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     let outcome: DeliveryResult;
@@ -251,26 +292,23 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     const durationMs = performance.now() - t0;
     const settlement = this.settlementFor(head, outcome, startedAt);
     if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
-    // Only a claim made after this settle hands the lane back counts as claimed again.
-    entry.claimedAgain = false;
-    const { applied } = await this.store.settle({
-      event: { id: head.id, destinationId: head.destinationId, laneKey: head.laneKey },
-      workerId: this.workerId,
-      settlement,
-      attempt: { startedAt: new Date(startedAt), durationMs, calls: outcome.calls, warnings: outcome.warnings },
+    return { head, outcome, settlement, startedAt, durationMs };
+  }
+
+  /** After a run's settle: outage recovery, and one `settled` event per head. */
+  private reportRun(run: Delivered[], applied: boolean[]): void {
+    run.forEach(({ head, outcome, settlement, durationMs }, i) => {
+      if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) this.wakeRetrying(head.destinationId);
+      this.emit('settled', {
+        destinationId: head.destinationId,
+        event: head,
+        outcome,
+        settlement,
+        applied: applied[i] ?? false,
+        durationMs,
+        latencyMs: isFinal(settlement) ? Math.max(0, this.clock.now() - head.receivedAt.getTime()) : null,
+      });
     });
-    if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) this.wakeRetrying(head.destinationId);
-    const final = settlement.state === 'delivered' || settlement.state === 'skipped' || settlement.state === 'failed';
-    this.emit('settled', {
-      destinationId: head.destinationId,
-      event: head,
-      outcome,
-      settlement,
-      applied,
-      durationMs,
-      latencyMs: final ? Math.max(0, this.clock.now() - head.receivedAt.getTime()) : null,
-    });
-    return settlement;
   }
 
   private settlementFor(head: QueuedEvent, outcome: DeliveryResult, startedAt: number): Settlement {

@@ -1,7 +1,8 @@
 import type { SailthruStoredCart } from '../sailthru/types.ts';
 import type { FlatValue } from './flatten.ts';
 import type { Adjustment, PurchaseItem } from './products.ts';
-import { field, numberOf, objectOf, omitKeys, stringOf, textOf, type JsonObject } from './read.ts';
+import { field, numberOf, objectOf, omitKeys, preview, stringOf, textOf, type JsonObject } from './read.ts';
+import { reminderTimeOf } from './reminder-time.ts';
 
 /**
  * The abandoned-cart arithmetic of SPEC.md §6, as pure functions over a cart value. Sailthru keeps
@@ -22,9 +23,27 @@ export function emptyCart(): Cart {
   return { items: [], vars: {}, adjustments: [] };
 }
 
-/** Whether the stored cart already carries this event's change (a retry after a POST that landed). */
+/**
+ * Whether the stored cart already carries this event's change (a retry after a POST that landed):
+ * in its purchase-level vars, or in the vars of an item (SPEC.md §6: Sailthru documents item vars
+ * as returned, purchase-level ones not).
+ */
 export function alreadyApplied(stored: unknown, messageId: string): boolean {
-  return field(objectOf(field(objectOf(stored), 'vars')), LAST_MESSAGE_ID_VAR) === messageId;
+  const cart = objectOf(stored);
+  if (field(objectOf(field(cart, 'vars')), LAST_MESSAGE_ID_VAR) === messageId) return true;
+  const items = field(cart, 'items');
+  return Array.isArray(items) && items.some((item) => field(objectOf(field(objectOf(item), 'vars')), LAST_MESSAGE_ID_VAR) === messageId);
+}
+
+/**
+ * The change's marker in the vars of the item it touched. A removal that dropped the item leaves
+ * nowhere to put it, and needs none: its retry finds the product gone and skips.
+ */
+export function markTouchedItem(cart: Cart, id: string, messageId: string): Cart {
+  return {
+    ...cart,
+    items: cart.items.map((item) => (item.id === id ? { ...item, vars: { ...item.vars, [LAST_MESSAGE_ID_VAR]: messageId } } : item)),
+  };
 }
 
 /** A stored cart older than `expiryHours` counts as empty (SPEC.md §6). */
@@ -101,16 +120,15 @@ function imageUrl(value: unknown): string | undefined {
   return stringOf(value) ?? stringOf(field(objectOf(value), 'url'));
 }
 
-/** Product Added: same id → qty grows (vars merged, the event's win); otherwise appended. */
+/**
+ * Product Added: same id → qty grows and the item takes the event's title, price, url, images
+ * and vars (the reminder shows today's price, SPEC.md §6); otherwise appended. Fields the event
+ * does not carry (no image, say) keep what the cart had.
+ */
 export function addToCart(cart: Cart, item: PurchaseItem): Cart {
   const index = cart.items.findIndex((existing) => existing.id === item.id);
   if (index === -1) return { ...cart, items: [...cart.items, item] };
-  const items = cart.items.map((existing, i) => {
-    if (i !== index) return existing;
-    const merged: PurchaseItem = { ...existing, qty: existing.qty + item.qty };
-    if (existing.vars !== undefined || item.vars !== undefined) merged.vars = { ...existing.vars, ...item.vars };
-    return merged;
-  });
+  const items = cart.items.map((existing, i) => (i === index ? { ...existing, ...item, qty: existing.qty + item.qty } : existing));
   return { ...cart, items };
 }
 
@@ -133,18 +151,23 @@ export function removeFromCart(cart: Cart, id: string, qty: number): Removal {
   return { kind: 'removed', cart: { ...cart, items } };
 }
 
-/** `20 minutes` and `+20 minutes` both become `+20 minutes`. */
-export function reminderTimeOf(time: string): string {
-  return `+${time.trim().replace(/^[+\s]+/, '')}`;
-}
-
-/** Reminder template and time go together or not at all (SPEC.md §6). */
+/**
+ * Reminder template and time go together or not at all (SPEC.md §6). A time that is not a
+ * reminder time even after spelling out abbreviations (reminder-time.ts) is dropped with a warning
+ * and the cart is posted without a reminder, rather than failing the whole cart change.
+ */
 export function remindersOf(
   template: string | undefined,
   time: string | undefined,
 ): { fields?: { reminder_template: string; reminder_time: string }; warning?: string } {
   if (template !== undefined && time !== undefined) {
-    return { fields: { reminder_template: template, reminder_time: reminderTimeOf(time) } };
+    const reminderTime = reminderTimeOf(time);
+    if (reminderTime === undefined) {
+      return {
+        warning: `reminder time ${preview(time)} is not a relative time such as "60 minutes", "24 hours" or "1 hour 30 minutes"; no reminder sent`,
+      };
+    }
+    return { fields: { reminder_template: template, reminder_time: reminderTime } };
   }
   if (template !== undefined) return { warning: 'reminderTemplate is set but reminderTime is not; no reminder sent' };
   if (time !== undefined) return { warning: 'reminderTime is set but reminderTemplate is not; no reminder sent' };

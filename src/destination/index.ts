@@ -30,6 +30,8 @@ export interface DestinationOptions {
    */
   rememberCarts?: boolean;
   now?: () => number;
+  /** Where the calls go instead of the client (planCalls: a dry run that sends nothing). */
+  sailthru?: SailthruPort;
 }
 
 export interface Destination {
@@ -95,7 +97,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     const warnings: string[] = ingestWarningsOf(event);
     let result: ActionResult;
     try {
-      result = await run(event, client, calls, warnings);
+      result = await run(event, opts.sailthru ?? client, calls, warnings);
     } catch (err) {
       // A bug in the mapping fails the same way on every attempt: dead-letter it, say where.
       const detail = err instanceof Error ? `${err.name}: ${err.message}` : 'a non-error value was thrown';

@@ -40,18 +40,38 @@ export function productIdOf(product: JsonObject | undefined): string | undefined
   return textOf(field(product, 'product_id')) ?? textOf(field(product, 'id')) ?? textOf(field(product, 'sku'));
 }
 
-/** `quantity`, default 1; anything but a positive whole number falls back to 1 with a warning. */
-export function quantityOf(product: JsonObject | undefined, label: string, warnings: string[]): number {
+/** Why a product's quantity or price cannot be sent: the field and what is wrong with it. */
+export interface InvalidField {
+  field: 'quantity' | 'price';
+  problem: string;
+}
+
+/**
+ * `quantity`, default 1 (SPEC.md §5.1): a positive non-integer is rounded half up (with a
+ * warning); after rounding it must be ≥ 1. Anything else is invalid, never replaced by a guess (a
+ * wrong quantity inflates revenue silently).
+ */
+export function quantityOf(product: JsonObject | undefined, label: string, warnings: string[]): number | InvalidField {
   const raw = field(product, 'quantity');
   if (raw === undefined || raw === null) return 1;
-  const n = numberOf(raw);
-  const qty = n === undefined ? NaN : Math.round(n);
+  const n = plainNumberOf(raw);
+  const qty = n === undefined ? NaN : Math.floor(n + 0.5);
   if (!(qty >= 1)) {
-    warnings.push(`${label}.quantity ${preview(raw)} is not a positive whole number; 1 used`);
-    return 1;
+    return { field: 'quantity', problem: `${label}.quantity ${preview(raw)} is not a quantity of at least 1` };
   }
   if (qty !== n) warnings.push(`${label}.quantity ${preview(raw)} rounded to ${qty}`);
   return qty;
+}
+
+/** A plain decimal number as text: `19.99`, `-2`, `.5`; no currency signs, separators or exponents. */
+const PLAIN_DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+/** A finite number, or plain decimal text (`"19.99"`); `"$19.99"` and `"1,299.00"` are not. */
+export function plainNumberOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string' || !PLAIN_DECIMAL.test(value.trim())) return undefined;
+  const n = Number(value.trim());
+  return Number.isFinite(n) ? n : undefined;
 }
 
 export interface ItemContext {
@@ -66,7 +86,9 @@ export type ItemMapping =
   | { ok: true; item: PurchaseItem; warnings: string[] }
   /** No product_id, id or sku: SPEC.md §5.1 drops the product. */
   | { ok: false; missing: 'id'; warnings: string[] }
-  | { ok: false; missing: 'url'; reason: string; warnings: string[] };
+  | { ok: false; missing: 'url'; reason: string; warnings: string[] }
+  /** A quantity or price SPEC.md §5.1 does not allow: never guessed at. */
+  | { ok: false; missing: 'invalid'; id: string; invalid: InvalidField; reason: string; warnings: string[] };
 
 /** SPEC.md §5.1, one product → one item. Pure. */
 export function itemFromProduct(input: unknown, ctx: ItemContext): ItemMapping {
@@ -74,6 +96,10 @@ export function itemFromProduct(input: unknown, ctx: ItemContext): ItemMapping {
   const product = objectOf(input);
   const id = productIdOf(product);
   if (id === undefined) return { ok: false, missing: 'id', warnings };
+  const qty = quantityOf(product, ctx.label, warnings);
+  if (typeof qty !== 'number') return invalidItem(id, qty, warnings);
+  const price = priceOf(product, ctx.label, warnings);
+  if (typeof price !== 'number') return invalidItem(id, price, warnings);
 
   const url = productUrlOf(product, id, ctx);
   if (url === undefined) {
@@ -87,13 +113,7 @@ export function itemFromProduct(input: unknown, ctx: ItemContext): ItemMapping {
     };
   }
 
-  const item: PurchaseItem = {
-    id,
-    title: textOf(field(product, 'name')) ?? '',
-    qty: quantityOf(product, ctx.label, warnings),
-    price: priceOf(product, ctx.label, warnings),
-    url,
-  };
+  const item: PurchaseItem = { id, title: textOf(field(product, 'name')) ?? '', qty, price, url };
   const tags = tagsOf(field(product, 'tags'));
   if (tags !== undefined) item.tags = tags;
   const full = stringOf(field(product, 'image_url'));
@@ -109,6 +129,10 @@ export function itemFromProduct(input: unknown, ctx: ItemContext): ItemMapping {
   return { ok: true, item, warnings };
 }
 
+function invalidItem(id: string, invalid: InvalidField, warnings: string[]): ItemMapping {
+  return { ok: false, missing: 'invalid', id, invalid, reason: `Product ${id}: ${invalid.problem}`, warnings };
+}
+
 /** `url` → `context.page.url` → `productBaseUrl/<id>` (SPEC.md §5.1). */
 export function productUrlOf(product: JsonObject | undefined, id: string, ctx: ItemContext): string | undefined {
   const own = stringOf(field(product, 'url'));
@@ -118,12 +142,16 @@ export function productUrlOf(product: JsonObject | undefined, id: string, ctx: I
   return undefined;
 }
 
-function priceOf(product: JsonObject | undefined, label: string, warnings: string[]): number {
+/** Integer cents per unit, ≥ 0 (SPEC.md §5.1). A missing price is sent as 0 with a warning (free items exist). */
+function priceOf(product: JsonObject | undefined, label: string, warnings: string[]): number | InvalidField {
   const raw = field(product, 'price');
-  const amount = numberOf(raw);
-  if (amount === undefined) {
-    warnings.push(raw === undefined ? `${label} has no price; 0 sent` : `${label}.price ${preview(raw)} is not a number; 0 sent`);
+  if (raw === undefined || raw === null) {
+    warnings.push(`${label} has no price; 0 sent`);
     return 0;
+  }
+  const amount = plainNumberOf(raw);
+  if (amount === undefined || amount < 0) {
+    return { field: 'price', problem: `${label}.price ${preview(raw)} is not a price (a number ≥ 0, such as 19.99 or "19.99")` };
   }
   return cents(amount);
 }

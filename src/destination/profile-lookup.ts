@@ -32,7 +32,7 @@ export type EmailResolution = { ok: true; email: string } | { ok: false; result:
  * `keys.email`. Lookups are cached (bounded, with TTL) so a repeat buyer costs no call.
  */
 export async function resolvePurchaseEmail(ctx: ActionContext): Promise<EmailResolution> {
-  const fromEvent = eventEmailOf(ctx.event);
+  const fromEvent = eventEmailOf(ctx.event, (message) => ctx.warn(message));
   if (fromEvent !== undefined) return { ok: true, email: fromEvent };
   const cached = ctx.memory.emails.get(ctx.extid);
   if (cached !== undefined) return { ok: true, email: cached };

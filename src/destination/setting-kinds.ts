@@ -1,6 +1,7 @@
 import Type, { type Static, type TEnum, type TNumber, type TSchema, type TString } from 'typebox';
 import Format from 'typebox/format';
 import Value from 'typebox/value';
+import { reminderTimeTerms } from './reminder-time.ts';
 
 /**
  * The kinds of value a destination setting can hold, as TypeBox schemas carrying what the rest of
@@ -47,9 +48,6 @@ export type SettingSchema = TSchema & SettingMeta & { format?: string };
 const HTTP_URL = 'sailthru-destination/http-url';
 const RELATIVE_TIME = 'sailthru-destination/relative-time';
 
-const TIME_UNIT = '(sec|secs|second|seconds|min|mins|minute|minutes|hour|hours|day|days|week|weeks|fortnight|fortnights|month|months|year|years)';
-/** A relative time PHP's strtotime understands, as Sailthru's `reminder_time` does: `60 minutes`, `+24 hours`, `2 weeks 3 days`. */
-const RELATIVE_TIME_TEXT = new RegExp(`^\\+?\\s*\\d+\\s*${TIME_UNIT}(\\s+\\d+\\s*${TIME_UNIT})*$`, 'i');
 
 Format.Set(HTTP_URL, (value) => {
   try {
@@ -59,11 +57,14 @@ Format.Set(HTTP_URL, (value) => {
     return false;
   }
 });
-Format.Set(RELATIVE_TIME, (value) => RELATIVE_TIME_TEXT.test(value));
+// The reminder grammar shared with the per-event check (reminder-time.ts).
+Format.Set(RELATIVE_TIME, (value) => reminderTimeTerms(value) !== undefined);
 
 /** The stored form of a valid value, by format. */
 const TIDY: Record<string, (value: string) => string> = {
   [HTTP_URL]: (url) => url.replace(/\/+$/, ''),
+  // Stored spelled out (`24 hrs` → `24 hours`), as it will be sent.
+  [RELATIVE_TIME]: (time) => reminderTimeTerms(time) ?? time,
 };
 
 // ── the kinds ───────────────────────────────────────────────────────────
@@ -85,7 +86,7 @@ export function httpUrl<const M extends SettingMeta>(meta: M): TString & M {
 
 /** A relative time as Sailthru reads it (`60 minutes`, `2 weeks`). */
 export function relativeTime<const M extends SettingMeta>(meta: M): TString & M {
-  const problem = 'must be a relative time such as "60 minutes", "24 hours" or "2 weeks"';
+  const problem = 'must be a relative time such as "60 minutes", "24 hours", "1 hour 30 minutes" or "2 weeks"';
   return Type.String({ problem, ...(meta as SettingMeta), format: RELATIVE_TIME }) as TString & M;
 }
 

@@ -57,6 +57,8 @@ interface EmulatorFlags {
   jobDelayMs: number;
   maxRequests: number;
   log?: boolean;
+  /** commander's negated flag: false with --no-cart-vars */
+  cartVars: boolean;
 }
 
 function faultsFrom(flags: EmulatorFlags): FaultOptions {
@@ -125,6 +127,7 @@ export function emulatorCommand(): Command {
     .addOption(new Option('--job-delay-ms <ms>', 'time until a POST /job is applied and completed').default(DEFAULT_JOB_DELAY_MS).argParser(integer(0)))
     .addOption(new Option('--max-requests <n>', 'requests kept for GET /_emulator/requests').default(DEFAULT_MAX_REQUEST_LOG).argParser(integer(1)))
     .addOption(new Option('--log', 'print one line per request'))
+    .addOption(new Option('--no-cart-vars', "leave a cart's purchase-level vars out of GET /user (Sailthru does not document them as returned)"))
     .addHelpText(
       'after',
       `
@@ -157,6 +160,7 @@ See docs/emulator.md.`,
         faults: faultsFrom(flags),
         jobDelayMs: flags.jobDelayMs,
         maxRequestLog: flags.maxRequests,
+        cartVarsReturned: flags.cartVars,
         ...(flags.log ? { onRequest: logLine } : {}),
       });
       process.stdout.write(`Sailthru emulator listening on ${emulator.url}\n`);

@@ -118,6 +118,7 @@ export class Emulator implements RunningEmulator {
       customerId: options.customerId ?? DEMO_CREDENTIALS.customerId,
     };
     this.state_ = new EmulatorState(options.maxActivityLog ?? DEFAULT_MAX_REQUEST_LOG);
+    this.state_.cartVarsReturned = options.cartVarsReturned ?? true;
     this.limiter = new FixedWindowRateLimiter({
       windowMs: options.windowMs ?? options.rateLimits?.windowMs,
       limits: options.limits ?? options.rateLimits?.limits,

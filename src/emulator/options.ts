@@ -78,6 +78,12 @@ export interface EmulatorOptions extends RateLimitOptions {
   maxActivityLog?: number;
   /** Largest accepted request body in bytes. default 20 MB */
   maxBodyBytes?: number;
+  /**
+   * Whether GET /user's `purchase_incomplete` shows the cart's purchase-level `vars`. Sailthru
+   * documents item `vars` as returned but not purchase-level ones (the captured carts have none),
+   * so `false` tests a client that must not rely on them. default true
+   */
+  cartVarsReturned?: boolean;
   /** Called once per answered Sailthru request (e.g. the CLI's --log); keep it cheap. */
   onRequest?: (entry: RequestLogEntry) => void;
 }

@@ -54,6 +54,8 @@ export class EmulatorState {
   readonly pageviews: BoundedLog<PageviewRecord>;
   deletedUsers: DeletedUser[] = [];
   readonly jobs = new Map<string, JobRecord>();
+  /** EmulatorOptions.cartVarsReturned; a setting of the emulator, kept across clear(). */
+  cartVarsReturned = true;
 
   constructor(private readonly maxActivityLog: number) {
     this.events = new BoundedLog(maxActivityLog);

@@ -1,4 +1,5 @@
 import { Agent } from 'undici';
+import { recordedAnswer, recordedMessage } from './answer-record.ts';
 import { signedParams } from './signature.ts';
 import { parseRateLimitHeaders } from './rate-limit-headers.ts';
 import { classifyExchange, type SailthruCall } from './classify.ts';
@@ -155,6 +156,7 @@ export class SailthruClient {
       this.lastRateLimits.set(req.call, rateLimit);
       this.gate?.observe?.(method, endpoint, rateLimit);
     }
+    const secrets = [this.creds.sharedSecret, ...(req.sig !== undefined ? [req.sig] : [])];
     const verdict = classifyExchange(req.call, answer, {
       url: req.url,
       urlSetting: endpoint === PAGEVIEW_ENDPOINT ? 'trackUrl' : 'apiUrl',
@@ -162,23 +164,25 @@ export class SailthruClient {
       maxBytes: this.maxAnswerBytes,
       rateLimit,
       nowMs: this.now(),
-      secrets: [this.creds.sharedSecret, ...(req.sig !== undefined ? [req.sig] : [])],
+      secrets,
     });
     const withRateLimit = rateLimit ? { rateLimit } : {};
+    // The delivery log keeps a bounded, masked copy of the answer (answer-record.ts); the action gets it whole.
     if (verdict.ok) {
-      const call = record(req, verdict.status, durationMs, verdict.body !== null ? { response: verdict.body } : {});
+      const call = record(req, verdict.status, durationMs, verdict.body !== null ? { response: recordedAnswer(verdict.body, secrets) } : {});
       return { ok: true, status: verdict.status, body: verdict.body as T, call, ...withRateLimit };
     }
+    const message = recordedMessage(verdict.message, secrets);
     const call = record(req, verdict.status, durationMs, {
-      errorMessage: verdict.message,
+      errorMessage: message,
       ...(verdict.code !== null ? { errorCode: verdict.code } : {}),
-      ...(verdict.response !== undefined ? { response: verdict.response } : {}),
+      ...(verdict.response !== undefined ? { response: recordedAnswer(verdict.response, secrets) } : {}),
     });
     const error: SailthruError = {
       ok: false,
       status: verdict.status,
       code: verdict.code,
-      message: verdict.message,
+      message,
       class: verdict.class,
       call,
       ...withRateLimit,

@@ -28,7 +28,7 @@ export interface CallRecord {
   errorCode?: number;
   errorMessage?: string;
   durationMs: number;
-  /** The parsed response body when it was JSON (for the event tester and the delivery log). */
+  /** The parsed response body when it was JSON (for the event tester and the delivery log), bounded by answer-record.ts. */
   response?: unknown;
 }
 

@@ -4,6 +4,9 @@ import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits.ts';
 import { boundMessageId, generateMessageId } from './message-id.ts';
 import { UNSAFE_KEYS } from './safe-json.ts';
 import { isoTime, resolveTimes, type IsoTime } from './timestamps.ts';
+import { nestsDeeperThan } from './nesting.ts';
+
+export { nestsDeeperThan };
 
 /**
  * Checking and normalising one event as it arrives (accept-then-validate, as Segment: a bad event
@@ -81,23 +84,6 @@ export function serializedBytes(value: unknown): number | null {
   } catch {
     return null;
   }
-}
-
-/**
- * True when `value` nests deeper than `limit` objects/arrays. Recursive but bounded: it returns as
- * soon as it passes the limit, so the stack never holds more than `limit` frames however deep the
- * value goes. (It runs on every event at ingest: no allocation per node, unlike a work list.)
- */
-export function nestsDeeperThan(value: unknown, limit: number): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (limit <= 0) return true;
-  if (Array.isArray(value)) {
-    for (const child of value) if (nestsDeeperThan(child, limit - 1)) return true;
-    return false;
-  }
-  const record = value as Record<string, unknown>;
-  for (const key in record) if (nestsDeeperThan(record[key], limit - 1)) return true;
-  return false;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -219,7 +205,11 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
     rejection: { index, messageId, reason, payload: rejectedPayload(raw, tooBig) },
   });
 
-  if (!isJsonObject(raw)) return reject(`the event must be a JSON object, not ${describeJsonType(raw)}`);
+  if (!isJsonObject(raw)) {
+    // Kept whole in the delivery log only when it is small and shallow enough to serialise.
+    const unkeepable = nestsDeeperThan(raw, MAX_EVENT_DEPTH) || (serializedBytes(raw) ?? Infinity) > MAX_EVENT_BYTES;
+    return reject(`the event must be a JSON object, not ${describeJsonType(raw)}`, null, unkeepable);
+  }
 
   const warnings: string[] = [];
   const warn = (message: string): void => {

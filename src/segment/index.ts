@@ -5,7 +5,8 @@ export { parseJsonBody, dropUnsafeKeys, UNSAFE_KEYS, type JsonParseResult } from
 export { locateJsonSyntaxError, type JsonSyntaxError } from './json-syntax.ts';
 export { generateMessageId, boundMessageId } from './message-id.ts';
 export { parseIsoTime, isoTime, resolveTimes, type IsoTime, type EventTimes, type ResolvedTimes } from './timestamps.ts';
-export { mergeOneLevel } from './batch-context.ts';
+export { mergeOneLevel, checkBatchLevel, checkBatchCopies, type BatchContextProblem } from './batch-context.ts';
+export { nestsDeeperThan } from './nesting.ts';
 export {
   TRACKING_TYPES,
   WEBHOOK_TYPES,
@@ -27,5 +28,6 @@ export {
   type NormalizedRequest,
   type NormalizeResult,
   type RequestProblem,
+  type RequestFacts,
 } from './normalize.ts';
 export { TRACKING_PATHS, WEBHOOK_PATH, type TrackingPath } from './paths.ts';

@@ -20,3 +20,18 @@ export const MAX_MESSAGE_ID_LENGTH = 100;
  * keeps recursive code downstream (serialising, flattening into Sailthru vars) off the stack limit.
  */
 export const MAX_EVENT_DEPTH = 64;
+
+/**
+ * A batch's top-level `context` plus `integrations`, serialised. They are copied into every event
+ * of the batch, so they are bounded on their own: a real batch context (library, device, page) is
+ * one to three KB.
+ */
+export const MAX_BATCH_CONTEXT_BYTES = 16 * 1024;
+
+/**
+ * The copies of a batch's context may add at most this many times the request's own bytes to
+ * what is stored. With the few fields ingest adds to each event, a batch is stored in at most
+ * about 4× the bytes it arrived in, however its context and events are shaped
+ * (docs/decisions.md, "Batch context").
+ */
+export const MAX_BATCH_CONTEXT_COPIES = 3;

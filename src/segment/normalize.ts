@@ -9,7 +9,8 @@ import {
   type EventContext,
   type EventRejection,
 } from './event-rules.ts';
-import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from './limits.ts';
+import { checkBatchCopies, checkBatchLevel, type BatchContextProblem } from './batch-context.ts';
+import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES, MAX_REQUEST_BYTES } from './limits.ts';
 import { isoTime } from './timestamps.ts';
 
 /**
@@ -33,8 +34,17 @@ export interface NormalizedRequest {
   rejected: EventRejection[];
 }
 
-/** What is wrong with a whole request: its shape, its number of events, or (single-event routes) its size. */
-export type RequestProblem = 'invalid-body' | 'too-many-events' | 'event-too-large';
+/**
+ * What is wrong with a whole request: its shape, its number of events, (single-event routes) its
+ * size, or (batches) a batch-level context too large or too deep to copy into its events.
+ */
+export type RequestProblem = 'invalid-body' | 'too-many-events' | 'event-too-large' | BatchContextProblem;
+
+/** What the HTTP layer knows about the request besides its JSON. */
+export interface RequestFacts {
+  /** The body's bytes (decompressed): the measure of how much a batch's context may be copied. */
+  requestBytes?: number;
+}
 
 export type NormalizeResult = NormalizedRequest | { ok: false; problem: RequestProblem; error: string };
 
@@ -46,13 +56,13 @@ export function writeKeyInBody(body: unknown): string | undefined {
 }
 
 /** A body of Segment's HTTP Tracking API: `/v1/batch` or one of the single-event routes. */
-export function normalizeTrackingBody(body: unknown, route: TrackingRoute, receivedAt: Date): NormalizeResult {
+export function normalizeTrackingBody(body: unknown, route: TrackingRoute, receivedAt: Date, facts: RequestFacts = {}): NormalizeResult {
   const base = { allowedTypes: TRACKING_TYPES, receivedAt, correctClockSkew: true };
   if (route === 'batch') {
     if (!isJsonObject(body)) {
       return { ok: false, problem: 'invalid-body', error: `The body must be a JSON object with a "batch" array, not ${describeJsonType(body)}` };
     }
-    return normalizeBatchObject(body, base);
+    return normalizeBatchObject(body, base, facts);
   }
   return normalizeSingle(body, { ...base, routeType: route });
 }
@@ -62,11 +72,11 @@ export function normalizeTrackingBody(body: unknown, route: TrackingRoute, recei
  * with batching), a `{"type": "delete", "userId"}` notification, or a `{"batch": [...]}` body.
  * Timestamps are kept as Segment computed them.
  */
-export function normalizeWebhookBody(body: unknown, receivedAt: Date): NormalizeResult {
+export function normalizeWebhookBody(body: unknown, receivedAt: Date, facts: RequestFacts = {}): NormalizeResult {
   const base = { allowedTypes: WEBHOOK_TYPES, receivedAt, correctClockSkew: false };
   if (Array.isArray(body)) return normalizeItems(body, base);
   if (isJsonObject(body)) {
-    if (Array.isArray(body.batch) && body.type === undefined) return normalizeBatchObject(body, base);
+    if (Array.isArray(body.batch) && body.type === undefined) return normalizeBatchObject(body, base, facts);
     return normalizeSingle(body, base);
   }
   return {
@@ -88,7 +98,7 @@ function normalizeSingle(body: unknown, rules: EventContext): NormalizeResult {
   return normalizeItems([body], rules);
 }
 
-function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeResult {
+function normalizeBatchObject(body: JsonObject, base: EventContext, facts: RequestFacts): NormalizeResult {
   const { batch, context, integrations, sentAt } = body;
   if (batch === undefined) return { ok: false, problem: 'invalid-body', error: 'The body has no "batch" array of events' };
   if (!Array.isArray(batch)) {
@@ -100,14 +110,21 @@ function normalizeBatchObject(body: JsonObject, base: EventContext): NormalizeRe
   if (integrations !== undefined && integrations !== null && !isJsonObject(integrations)) {
     return { ok: false, problem: 'invalid-body', error: `The batch's "integrations" must be a JSON object, not ${describeJsonType(integrations)}` };
   }
+  const batchLevel = { ...(isJsonObject(context) ? { context } : {}), ...(isJsonObject(integrations) ? { integrations } : {}) };
+  const level = checkBatchLevel(batchLevel);
+  if (!level.ok) return level;
   const rules: EventContext = { ...base };
-  if (isJsonObject(context)) rules.batchContext = context;
-  if (isJsonObject(integrations)) rules.batchIntegrations = integrations;
+  if (batchLevel.context !== undefined) rules.batchContext = batchLevel.context;
+  if (batchLevel.integrations !== undefined) rules.batchIntegrations = batchLevel.integrations;
   // A batch-level sentAt that is not a date is ignored rather than failing the whole batch:
   // it only serves to correct clock skew.
   const batchSentAt = typeof sentAt === 'string' ? isoTime(sentAt) : null;
   if (batchSentAt !== null) rules.batchSentAt = batchSentAt;
-  return normalizeItems(batch, rules);
+  const normalized = normalizeItems(batch, rules);
+  if (!normalized.ok) return normalized;
+  // Without the body's size (a caller other than ingest), the largest a request may be.
+  const copies = checkBatchCopies(normalized.accepted, batchLevel, level.sizes, facts.requestBytes ?? MAX_REQUEST_BYTES);
+  return copies.ok ? normalized : copies;
 }
 
 function normalizeItems(items: readonly unknown[], rules: EventContext): NormalizeResult {

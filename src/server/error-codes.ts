@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   INGEST_INVALID_JSON: { status: 400, summary: 'the body is empty or not JSON' },
   INGEST_INVALID_BODY: { status: 400, summary: 'the JSON is not a body this route takes' },
   INGEST_TOO_MANY_EVENTS: { status: 400, summary: 'more than 2,500 events in one request' },
+  INGEST_BATCH_CONTEXT_TOO_DEEP: { status: 400, summary: "a batch's context or integrations nest deeper than an event may" },
   INGEST_INVALID_COMPRESSION: { status: 400, summary: 'a compressed body that does not decompress' },
   INGEST_INVALID_TEXT: { status: 400, summary: "the body's bytes are not text in its charset" },
   INGEST_CONTENT_LENGTH_MISMATCH: { status: 400, summary: 'the body is not as long as Content-Length says' },
@@ -25,6 +26,7 @@ export const ERROR_CODES = {
   // ── ingest: too large, wrong format ──────────────────────────────────
   INGEST_BODY_TOO_LARGE: { status: 413, summary: 'the body is over 500 KB (decompressed)' },
   INGEST_EVENT_TOO_LARGE: { status: 413, summary: 'a single-event route got an event over 32 KB' },
+  INGEST_BATCH_CONTEXT_TOO_LARGE: { status: 413, summary: "a batch's context and integrations are over 16 KB, or their copies over 3× the request" },
   INGEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a Content-Type other than JSON' },
   INGEST_UNSUPPORTED_CHARSET: { status: 415, summary: 'a charset this server cannot decode' },
   INGEST_UNSUPPORTED_ENCODING: { status: 415, summary: 'a Content-Encoding other than gzip or deflate' },

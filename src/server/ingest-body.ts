@@ -71,8 +71,11 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
       }
     };
 
+    /** Deflate bytes held until the first two have come, which say zlib-wrapped or raw. */
+    let heldForHeader: Buffer | null = null;
+
     const startInflater = (first: Buffer): Transform => {
-      const created = encoding === 'gzip' ? createGunzip() : looksLikeZlib(first) ? createInflate() : createInflateRaw();
+      const created = encoding === 'gzip' ? createGunzip() : isZlibHeader(first) ? createInflate() : createInflateRaw();
       created.on('data', (chunk: Buffer) => {
         decodedLength += chunk.length;
         if (decodedLength > limit) finish(tooLarge(limit, ' once decompressed'));
@@ -82,8 +85,13 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
         const rawBody = Buffer.concat(raw, rawLength);
         finish(null, { raw: rawBody, decoded: Buffer.concat(decoded, decodedLength) });
       });
-      created.on('error', () => {
-        finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', `The body is not valid ${encoding} data (Content-Encoding: ${encoding})`));
+      created.on('error', (error: NodeJS.ErrnoException) => {
+        // zlib's "unexpected end of file": the stream was fine as far as it went.
+        const truncated = error.code === 'Z_BUF_ERROR';
+        const message = truncated
+          ? `The ${encoding} body ends before its compressed data does (cut off?) (Content-Encoding: ${encoding})`
+          : `The body is not valid ${encoding} data (Content-Encoding: ${encoding})`;
+        finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', message));
       });
       return created;
     };
@@ -96,10 +104,20 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
         return;
       }
       raw.push(bytes);
-      if (encoding !== 'identity' && bytes.length > 0) {
-        inflater ??= startInflater(bytes);
-        inflater.write(bytes);
+      if (encoding === 'identity' || bytes.length === 0) return;
+      if (inflater === null) {
+        // A client may send the first byte on its own: decide on two, never by trial.
+        const start = heldForHeader === null ? bytes : Buffer.concat([heldForHeader, bytes]);
+        if (encoding === 'deflate' && start.length < 2) {
+          heldForHeader = start;
+          return;
+        }
+        heldForHeader = null;
+        inflater = startInflater(start);
+        inflater.write(start);
+        return;
       }
+      inflater.write(bytes);
     }
 
     function onEnd(): void {
@@ -110,6 +128,9 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
       if (encoding === 'identity') {
         const body = raw.length === 1 ? (raw[0] as Buffer) : Buffer.concat(raw, rawLength);
         finish(null, { raw: body, decoded: body });
+      } else if (inflater === null && heldForHeader !== null) {
+        // One byte in all: no deflate stream is that short.
+        finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', `The ${encoding} body ends before its compressed data does (cut off?) (Content-Encoding: ${encoding})`));
       } else if (inflater === null) {
         finish(new IngestRefusal('INGEST_INVALID_COMPRESSION', `The body is empty but says Content-Encoding: ${encoding}`));
       } else {
@@ -133,12 +154,17 @@ export function receiveBody(stream: Readable, headers: IncomingHttpHeaders, limi
   });
 }
 
-/** RFC 1950's header: deflate method, and a check value making the first two bytes a multiple of 31. */
-function looksLikeZlib(first: Buffer): boolean {
-  if (first.length < 2) return true;
+/**
+ * `Content-Encoding: deflate` means zlib-wrapped deflate (RFC 9110), but some clients send raw
+ * deflate. RFC 1950's two-byte header tells them apart: method 8 with a window of at most 32 KB,
+ * and a check value making the two bytes a multiple of 31. A raw stream starting so would begin
+ * with a stored block whose padding bits are not zero, which encoders never write.
+ */
+export function isZlibHeader(first: Buffer): boolean {
+  if (first.length < 2) return false;
   const cmf = first[0] as number;
   const flg = first[1] as number;
-  return (cmf & 0x0f) === 8 && ((cmf << 8) | flg) % 31 === 0;
+  return (cmf & 0x0f) === 8 && cmf >> 4 <= 7 && ((cmf << 8) | flg) % 31 === 0;
 }
 
 /** The charset parameter of a Content-Type, lower-cased; undefined when there is none. */
@@ -172,11 +198,26 @@ export function decodeText(bytes: Buffer, contentType: string | undefined): stri
   } catch {
     throw new IngestRefusal('INGEST_UNSUPPORTED_CHARSET', `The charset "${printable(charset, 40)}" is not supported: send UTF-8`);
   }
+  if (decoder.encoding === 'windows-1252') return decodeWindows1252(bytes);
   try {
     return decoder.decode(bytes);
   } catch {
     throw new IngestRefusal('INGEST_INVALID_TEXT', `The body is not valid ${printable(charset, 40)} text, as its Content-Type says`);
   }
+}
+
+/**
+ * WHATWG's windows-1252 (also what every Latin-1 and ASCII label means): Latin-1, except that
+ * 0x80–0x9F are typographic characters (€, curly quotes, ™, Œ…). Node 20's TextDecoder decodes
+ * those labels as plain Latin-1, turning "€" into the control character U+0080, so it is done here.
+ * Every byte has a character: it cannot fail.
+ */
+const WINDOWS_1252_HIGH =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+
+export function decodeWindows1252(bytes: Buffer): string {
+  return bytes.toString('latin1').replace(/[\u0080-\u009f]/g, (c) => WINDOWS_1252_HIGH[c.charCodeAt(0) - 0x80] as string);
 }
 
 /** A header value safe to quote in an answer or a log: short, printable ASCII. */

@@ -85,6 +85,8 @@ const REQUEST_PROBLEM_CODES: Record<RequestProblem, ErrorCode> = {
   'invalid-body': 'INGEST_INVALID_BODY',
   'too-many-events': 'INGEST_TOO_MANY_EVENTS',
   'event-too-large': 'INGEST_EVENT_TOO_LARGE',
+  'batch-context-too-large': 'INGEST_BATCH_CONTEXT_TOO_LARGE',
+  'batch-context-too-deep': 'INGEST_BATCH_CONTEXT_TOO_DEEP',
 };
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 const ACCEPTED_CONTENT_TYPES = ['application/json', 'text/plain', FORM_CONTENT_TYPE];
@@ -148,9 +150,10 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     app.options(trackingPath.path, preflight);
     app.post(trackingPath.path, routeOptions, async (request, reply) => {
       const receivedAt = new Date(now());
-      const { value } = readBody(request);
+      const { body, value } = readBody(request);
       const destinationId = await trackingDestination(request, value, trackingPath);
-      return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt), receivedAt);
+      const facts = { requestBytes: body.decoded.length };
+      return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
     });
   }
 
@@ -159,7 +162,8 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     const receivedAt = new Date(now());
     const { body, text, value } = readBody(request);
     const destinationId = await webhookDestination(request, body, text);
-    return store(reply, destinationId, normalizeWebhookBody(value, receivedAt), receivedAt);
+    const facts = { requestBytes: body.decoded.length };
+    return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
   });
 
   /**

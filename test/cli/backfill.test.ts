@@ -46,7 +46,9 @@ describe('backfill', { timeout: 120_000 }, () => {
     const out = run.stdout;
     expect(out).toContain('identifies.ndjson: 8 entries → 4 update lines in 2 jobs; 2 skipped, 2 invalid.');
     expect(out).toMatch(/job 1 \S+ \(line 1 to line 2, 2 users\): completed, 2 processed, 0 failed/);
-    expect(out).toMatch(/job 2 \S+ \(line 6 to line 8, 2 users\): completed, 1 processed, 1 failed\n  line 8: Invalid email: not-an-email/);
+    // SPEC.md §0: the implausible address is left out (named in a warning), the rest of the update is loaded.
+    expect(out).toMatch(/job 2 \S+ \(line 6 to line 8, 2 users\): completed, 2 processed, 0 failed/);
+    expect(out).toContain('line 8: traits.email "not-an-email" is not a plausible email address; ignored');
     expect(out).toContain('line 4: a "track" event, not an identify');
     expect(out).toContain('line 7: integrations.Sailthru is false');
     expect(out).toMatch(/line 3: Invalid JSON: unexpected end of input/);
@@ -61,12 +63,13 @@ describe('backfill', { timeout: 120_000 }, () => {
     expect(two?.vars).toEqual({ plan: 'pro' });
     expect(Object.keys(two?.lists ?? {})).toEqual(['VIP']);
     expect(emulator.state({ key: 'extid', id: 'bf-6' }).profiles[0]?.vars).toEqual({ tags_0: 'a', tags_1: 'b' });
-    for (const skipped of ['bf-3', 'bf-4', 'bf-7', 'bf-8']) expect(emulator.state({ key: 'extid', id: skipped }).profiles).toEqual([]);
+    expect(emulator.state({ key: 'extid', id: 'bf-8' }).profiles[0]?.keys.email).toBeUndefined();
+    for (const skipped of ['bf-3', 'bf-4', 'bf-7']) expect(emulator.state({ key: 'extid', id: skipped }).profiles).toEqual([]);
 
     const jobs = emulator.state().jobs;
     expect(jobs.map((j) => [j.job, j.status, j.processed, j.failed])).toEqual([
       ['update', 'completed', 2, 0],
-      ['update', 'completed', 1, 1],
+      ['update', 'completed', 2, 0],
     ]);
     expect(jobs.every((j) => j.url?.startsWith('http://127.0.0.1:'))).toBe(true);
     // The bulk path: two job submissions, no per-user calls.

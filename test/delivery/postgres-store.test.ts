@@ -265,6 +265,35 @@ describe('PostgreSQL store: several processes on one database', () => {
     expect(await a.backlog()).toBe(0);
   });
 
+  it('stores an attempt’s calls once, on the attempt row, and reads them back into the outcome', async () => {
+    const [a] = await twoProcesses();
+    await a.append(batchOf(DEST, [trackEvent('u1')]));
+    const [lease] = await a.claimLanes('w', 10, 30_000, 4);
+    const head = lease!.events[0]!;
+    const call = { method: 'POST' as const, endpoint: '/event', payload: { id: 'u1', marker: 'calls-once-marker' }, status: 200, durationMs: 3 };
+    await a.settleLane({
+      lane: lease!,
+      workerId: 'w',
+      heads: [{ event: head, settlement: { state: 'delivered' }, attempt: { startedAt: new Date(), durationMs: 3, calls: [call], warnings: ['w1'] } }],
+      then: 'continue',
+      window: 4,
+    });
+    const raw = await schema.admin.query<{ outcome: string; calls: string }>(
+      `SELECT e.outcome::text AS outcome, a.calls::text AS calls FROM ${schema.name}.events e JOIN ${schema.name}.attempts a ON a.event_id = e.id WHERE e.id = $1`,
+      [head.id],
+    );
+    expect(raw.rows).toHaveLength(1);
+    expect(raw.rows[0]!.outcome).not.toContain('calls-once-marker');
+    expect(raw.rows[0]!.calls).toContain('calls-once-marker');
+    const expected = { state: 'delivered', calls: [call], warnings: ['w1'] };
+    expect((await a.getEvent(head.id))!.event.outcome).toEqual(expected);
+    expect((await a.search({ laneKey: 'u1' })).events[0]!.outcome).toEqual(expected);
+    // A row written before (its calls in the outcome) reads as it did.
+    const old = { state: 'delivered', calls: [{ ...call, status: 201 }], warnings: [] };
+    await schema.admin.query(`UPDATE ${schema.name}.events SET outcome = $1::json WHERE id = $2`, [JSON.stringify(old), head.id]);
+    expect((await a.getEvent(head.id))!.event.outcome).toEqual(old);
+  });
+
   it('is what openStore gives for postgres:// with ?schema= and pool_max=', async () => {
     const store = await openStore(schema.url('&pool_max=3'));
     try {

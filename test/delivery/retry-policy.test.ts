@@ -33,6 +33,13 @@ describe('RetryPolicy', () => {
     expect(new RetryPolicy({ random: () => 0 }).delayMs(10, 100)).toBe(150_000);
   });
 
+  it('believes a rate-limit reset only up to the cap', () => {
+    const tenYears = 10 * 365 * 24 * 3_600_000;
+    expect(new RetryPolicy({ random: () => 0 }).delayMs(1, tenYears)).toBe(300_000);
+    expect(new RetryPolicy({ random: () => 0, capMs: 60_000 }).delayMs(1, tenYears)).toBe(60_000);
+    expect(new RetryPolicy({ random: () => 0 }).delayMs(1, Number.POSITIVE_INFINITY)).toBe(300_000);
+  });
+
   it('retries inside the 4 hour window and dead-letters after it with the last error', () => {
     const policy = new RetryPolicy({ random: () => 0 });
     expect(policy.windowMs).toBe(DEFAULT_RETRY_WINDOW_MS);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import { parseDatabaseUrl } from '../../src/delivery/open-store.ts';
@@ -44,6 +45,42 @@ describe('SQLite store specifics', () => {
       }
     });
   }
+
+  it('stores an attempt’s calls once, on the attempt row, and reads them back into the outcome', async () => {
+    const tmp = tempDir('sqlite-store-');
+    const path = join(tmp.dir, 'e.db');
+    const store = await openSqliteStore({ path, clock: new FakeClock() });
+    try {
+      await store.createDestination({ id: 'd', name: 'd', settings: SETTINGS });
+      await store.append(batchOf('d', [trackEvent('u1')]));
+      const [lease] = await store.claimLanes('w', 10, 30_000, 4);
+      const head = lease!.events[0]!;
+      const call = { method: 'POST' as const, endpoint: '/event', payload: { marker: 'calls-once-marker' }, status: 200, durationMs: 3 };
+      await store.settleLane({
+        lane: lease!,
+        workerId: 'w',
+        heads: [{ event: head, settlement: { state: 'delivered' }, attempt: { startedAt: new Date(), durationMs: 3, calls: [call], warnings: [] } }],
+        then: 'continue',
+        window: 4,
+      });
+      const raw = new Database(path, { readonly: true });
+      try {
+        const row = raw.prepare('SELECT e.outcome AS outcome, a.calls AS calls FROM events e JOIN attempts a ON a.event_id = e.id WHERE e.id = ?').get(head.id) as {
+          outcome: string;
+          calls: string;
+        };
+        expect(row.outcome).not.toContain('calls-once-marker');
+        expect(row.calls).toContain('calls-once-marker');
+      } finally {
+        raw.close();
+      }
+      expect((await store.getEvent(head.id))!.event.outcome).toEqual({ state: 'delivered', calls: [call], warnings: [] });
+      expect((await store.search({ laneKey: 'u1' })).events[0]!.outcome?.calls).toEqual([call]);
+    } finally {
+      await store.close();
+      tmp.remove();
+    }
+  });
 
   it('reports a failing write to its caller only, and keeps going', async () => {
     const tmp = tempDir('sqlite-store-');

@@ -248,6 +248,90 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
+    describe('runs: a window of heads per claim, settled together', () => {
+      const head = (event: QueuedEvent, settlement: Settlement = { state: 'delivered' }) => ({
+        event: { id: event.id, destinationId: event.destinationId, laneKey: event.laneKey },
+        settlement,
+        attempt: attempt(),
+      });
+
+      it('a claim brings each lane’s head events in id order, up to the window', async () => {
+        const events = [trackEvent('u1'), trackEvent('u2'), trackEvent('u1'), trackEvent('u1'), trackEvent('u1')];
+        await store.append(batchOf(DEST, events, { receivedAt: received() }));
+        const claimed = await store.claimLanes('w1', 10, 30_000, 3);
+        const byLane = new Map(claimed.map((l) => [l.laneKey, l.events.map((e) => e.messageId)]));
+        expect(byLane.get('u1')).toEqual([events[0], events[2], events[3]].map((e) => e!.messageId));
+        expect(byLane.get('u2')).toEqual([events[1]!.messageId]);
+        expect(claimed.find((l) => l.laneKey === 'u1')!.events[0]).toMatchObject({ status: 'pending', attempts: 0, payload: events[0] });
+        // Without a window, the head alone.
+        await store.releaseLane('w1', lane('u1'));
+        expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.events.length)).toEqual([1]);
+      });
+
+      it('settles a run in order, brings the next window, and gives the lane back once it is empty', async () => {
+        const events = Array.from({ length: 5 }, () => trackEvent('u1'));
+        await store.append(batchOf(DEST, events, { receivedAt: received() }));
+        const [claim] = await store.claimLanes('w1', 10, 30_000, 2);
+        const first = await store.settleLane({ lane: lane('u1'), workerId: 'w1', heads: claim!.events.map((e) => head(e)), then: 'continue', window: 2 });
+        expect(first).toEqual({ applied: [true, true], next: [expect.objectContaining({ messageId: events[2]!.messageId }), expect.objectContaining({ messageId: events[3]!.messageId })], released: false });
+        expect(await store.backlog()).toBe(3);
+        // Still ours: nobody else can claim it.
+        expect(await store.claimLanes('w2', 10, 30_000)).toEqual([]);
+        const second = await store.settleLane({ lane: lane('u1'), workerId: 'w1', heads: first.next.map((e) => head(e)), then: 'continue', window: 2 });
+        expect(second.next.map((e) => e.messageId)).toEqual([events[4]!.messageId]);
+        const last = await store.settleLane({ lane: lane('u1'), workerId: 'w1', heads: second.next.map((e) => head(e, { state: 'skipped', reason: 's' })), then: 'continue', window: 2 });
+        expect(last).toEqual({ applied: [true], next: [], released: true });
+        expect(await store.backlog()).toBe(0);
+        expect((await store.getEvent(second.next[0]!.id))!.event).toMatchObject({ status: 'skipped' });
+        // Given back and empty: not due; a new event makes it due again.
+        expect(await store.claimLanes('w2', 10, 30_000)).toEqual([]);
+        await store.append(batchOf(DEST, [trackEvent('u1')], { receivedAt: received() }));
+        expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u1']);
+      });
+
+      it('a run ending in a retry hands the lane back until the retry time; a late run changes nothing', async () => {
+        const events = [trackEvent('u1'), trackEvent('u1'), trackEvent('u1')];
+        await store.append(batchOf(DEST, events, { receivedAt: received() }));
+        const [claim] = await store.claimLanes('w1', 10, 30_000, 3);
+        const [a, b] = claim!.events;
+        const retryAt = new Date(clock.now() + 5000);
+        const result = await store.settleLane({
+          lane: lane('u1'),
+          workerId: 'w1',
+          heads: [head(a!), head(b!, { state: 'retrying', reason: 'HTTP 503', nextAttemptAt: retryAt })],
+          then: 'continue',
+          window: 3,
+        });
+        expect(result).toEqual({ applied: [true, true], next: [], released: true });
+        expect(await store.backlog()).toBe(2);
+        expect(await store.claimLanes('w2', 10, 30_000)).toEqual([]);
+        clock.advance(5000);
+        const [again] = await store.claimLanes('w2', 10, 30_000, 3);
+        expect(again!.events.map((e) => e.id)).toEqual([b!.id, claim!.events[2]!.id]);
+        expect(again!.events[0]).toMatchObject({ status: 'retrying', attempts: 1, lastError: 'HTTP 503' });
+        // w1's late settle of the first event again: not applied, and w2's lease stands.
+        const late = await store.settleLane({ lane: lane('u1'), workerId: 'w1', heads: [head(a!, { state: 'failed', reason: 'late' })], then: 'release' });
+        expect(late.applied).toEqual([false]);
+        expect(late.released).toBe(true);
+        expect((await store.getEvent(a!.id))!.event.status).toBe('delivered');
+        expect(await store.renewLeases('w2', [lane('u1')], 30_000)).toHaveLength(1);
+        expect(await store.backlog()).toBe(2);
+      });
+
+      it('a release with events left makes the lane due again at once', async () => {
+        await store.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u1')], { receivedAt: received() }));
+        const [claim] = await store.claimLanes('w1', 10, 30_000, 1);
+        let woken = 0;
+        store.onWorkAvailable(() => woken++);
+        const result = await store.settleLane({ lane: lane('u1'), workerId: 'w1', heads: [head(claim!.events[0]!)], then: 'release' });
+        expect(result).toEqual({ applied: [true], next: [], released: true });
+        expect(woken).toBeGreaterThan(0);
+        const [next] = await store.claimLanes('w2', 10, 30_000, 5);
+        expect(next!.events).toHaveLength(1);
+        expect(next!.pending).toBe(1);
+      });
+    });
+
     describe('settling', () => {
       it('records every attempt with its calls, and the final outcome', async () => {
         await store.append(batchOf(DEST, [trackEvent('u1')], { receivedAt: received() }));

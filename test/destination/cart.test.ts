@@ -52,7 +52,8 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
               price: 4999,
               url: 'https://shop.example/shoe-1',
               images: { full: { url: 'https://img.example/shoe.jpg' } },
-              vars: { size: 42 },
+              // The marker rides on the touched item too (SPEC.md §6).
+              vars: { size: 42, segment_last_message_id: e.messageId },
             },
           ],
           vars: { segment_last_message_id: e.messageId },
@@ -65,7 +66,8 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
   it('appends a new product, and adds quantity to one already in the cart; fetched images are re-sent as {full: {url}}', async () => {
     await h.destination.deliver(added(SHOE));
     await h.destination.deliver(added(HAT));
-    await h.destination.deliver(added({ ...SHOE, quantity: 2 }));
+    const again = added({ ...SHOE, quantity: 2 });
+    await h.destination.deliver(again);
     expect(cartItems()).toEqual([
       ['shoe-1', 3],
       ['hat-1', 2],
@@ -79,7 +81,7 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
       price: 4999,
       url: 'https://shop.example/shoe-1',
       images: { full: { url: 'https://img.example/shoe.jpg' } },
-      vars: { size: 42 },
+      vars: { size: 42, segment_last_message_id: again.messageId },
     });
     expect(last.items[1]).toMatchObject({ id: 'hat-1', qty: 2, price: 1500 });
   });
@@ -144,13 +146,13 @@ describe('Product Added / Product Removed → cart (SPEC.md §6)', () => {
     expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user']);
   });
 
-  it('starts an empty cart with the event\'s email when Sailthru has no profile for the userId', async () => {
+  it('starts an empty cart with the event\'s email when Sailthru has no profile for the userId, attaching it to the userId first', async () => {
     const outcome = await h.destination.deliver(
       event({ type: 'track', userId: 'new-shopper', event: 'Product Added', properties: HAT, context: { traits: { email: 'new@example.com' } } }),
     );
     expect(outcome.state).toBe('delivered');
-    expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /purchase']);
-    const profile = h.emulator.state({ key: 'email', id: 'new@example.com' }).profiles[0];
+    expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['GET /user', 'POST /user', 'POST /purchase']);
+    const profile = h.emulator.state({ key: 'extid', id: 'new-shopper' }).profiles[0];
     expect(profile?.cart?.items.map((i) => [i.id, i.qty])).toEqual([['hat-1', 2]]);
   });
 
@@ -286,13 +288,14 @@ describe('remembered carts, where one process delivers every event (decided beyo
     expect(cartItems()).toEqual([['shoe-1', 1]]);
   });
 
-  it('fetches again after an identify of the user, and for an event naming another email', async () => {
+  it('fetches again after an identify of the user; an event naming another email keeps to the profile\'s cart (SPEC.md §6)', async () => {
     const d = remembering();
     await d.deliver(added(SHOE));
     await d.deliver(event({ type: 'identify', userId: 'shopper', traits: { email: 'shopper@example.com', plan: 'gold' } }));
     expect(callsOf(await d.deliver(added(HAT)))).toEqual(['GET /user', 'POST /purchase']);
     const other = await d.deliver(added(SHOE, { context: { traits: { email: 'gift@example.com' } } }));
-    expect(callsOf(other)).toEqual(['GET /user', 'POST /purchase']);
+    expect(callsOf(other)).toEqual(['POST /purchase']);
+    expect(other.calls[0]?.payload).toMatchObject({ email: 'shopper@example.com' });
   });
 
   it('after a POST whose answer was lost it fetches, and the change marker keeps the change from applying twice', async () => {

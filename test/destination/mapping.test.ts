@@ -4,7 +4,8 @@
  * says so.
  */
 import { describe, expect, it } from 'vitest';
-import { addToCart, cartFromStored, cartPurchasePayload, emptyCart, remindersOf, removeFromCart, reminderTimeOf } from '../../src/destination/cart.ts';
+import { addToCart, cartFromStored, cartPurchasePayload, emptyCart, remindersOf, removeFromCart } from '../../src/destination/cart.ts';
+import { reminderTimeOf } from '../../src/destination/reminder-time.ts';
 import { flatten } from '../../src/destination/flatten.ts';
 import { eventEmailOf, extidOf } from '../../src/destination/identity.ts';
 import { adjustmentsOf, cents, itemFromProduct, productIdOf, type PurchaseItem } from '../../src/destination/products.ts';
@@ -128,7 +129,8 @@ describe('Astro helper cases', () => {
 
   it('getReminderTime: "+" prefixed exactly once', () => {
     expect(reminderTimeOf('5 minutes')).toBe('+5 minutes');
-    expect(reminderTimeOf('10m')).toBe('+10m');
+    // SPEC.md §6: one grammar; `m` (minutes or months?) is not in it.
+    expect(reminderTimeOf('10m')).toBeUndefined();
     expect(reminderTimeOf('+20 minutes')).toBe('+20 minutes');
     expect(reminderTimeOf(' ++ 2 hours')).toBe('+2 hours');
     expect(remindersOf('tpl', undefined)).toEqual({ warning: 'reminderTemplate is set but reminderTime is not; no reminder sent' });

@@ -102,7 +102,7 @@ describe('Order Completed → POST /purchase (SPEC.md §5)', () => {
     expect(h.received().map((r) => `${r.method} ${r.path}`)).toEqual(['POST /purchase']);
   });
 
-  it('sends properties.adjustments as given, in cents, instead of tax/shipping/discount', async () => {
+  it('sends properties.adjustments as given, in cents, and keeps tax/shipping/discount in the vars (SPEC.md §5.2)', async () => {
     await h.destination.deliver(
       order({
         email: 'b@example.com',
@@ -119,7 +119,7 @@ describe('Order Completed → POST /purchase (SPEC.md §5)', () => {
       { title: 'Gift wrap', price: 499 },
       { title: 'Loyalty', price: -1000 },
     ]);
-    expect(payload.vars).toEqual({ email: 'b@example.com' });
+    expect(payload.vars).toEqual({ email: 'b@example.com', tax: 5 });
   });
 
   it('sends each of tax, shipping, discount only when non-zero, and no reminder fields', async () => {

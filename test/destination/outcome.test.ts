@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SailthruClient } from '../../src/sailthru/client.ts';
 import { createDestination } from '../../src/destination/index.ts';
+import { resultOfError } from '../../src/destination/sailthru-port.ts';
 import { CREDENTIALS, event, identifyUser, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -103,10 +104,18 @@ describe('outcomes (SPEC.md §9)', () => {
   });
 
   it('a permanent Sailthru error → failed with the code, the message and what to do', async () => {
-    const outcome = await h.destination.deliver(event({ type: 'identify', userId: 'u-bad', traits: { email: 'not-an-email' } }));
-    expect(outcome.state).toBe('failed');
-    if (outcome.state === 'failed') {
-      expect(outcome.reason).toBe('Sailthru refused POST /user: error 11: Invalid email: not-an-email (HTTP 200); the email address is not valid');
+    // The mapping leaves implausible addresses out (SPEC.md §0), so the refusal is provoked with the client itself.
+    const client = new SailthruClient({ apiKey: CREDENTIALS.apiKey, sharedSecret: CREDENTIALS.secret, apiUrl: h.emulator.url, trackUrl: h.emulator.url });
+    try {
+      const refused = await client.postUser({ id: 'u-bad', key: 'extid', keys: { email: 'not-an-email' } });
+      expect(refused.ok).toBe(false);
+      if (refused.ok) return;
+      expect(resultOfError(refused)).toEqual({
+        state: 'failed',
+        reason: 'Sailthru refused POST /user: error 11: Invalid email: not-an-email (HTTP 200); the email address is not valid',
+      });
+    } finally {
+      await client.close();
     }
   });
 

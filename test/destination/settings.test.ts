@@ -88,7 +88,7 @@ describe('validateSettings (SPEC.md §1)', () => {
       'apiKey is required (the Sailthru API key, under Settings → API & Postbacks)',
       'sharedSecret must be a string',
       'optoutValue must be one of none, all, basic, blast (got "sometimes")',
-      'reminderTime must be a relative time such as "60 minutes", "24 hours" or "2 weeks" (got "tomorrow-ish")',
+      'reminderTime must be a relative time such as "60 minutes", "24 hours", "1 hour 30 minutes" or "2 weeks" (got "tomorrow-ish")',
       'productBaseUrl must be an http(s) URL (got "ftp://x")',
       'cartExpiryHours must be a positive number of hours (got -1)',
       'apiUrl must be an http(s) URL (got "not a url")',

@@ -24,7 +24,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-// Generous: on a busy 2-core machine, tsx compiling the CLI can take tens of seconds.
+// Generous: on a busy 2-core machine, starting the CLI can take many seconds.
 export async function startChild(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<ChildServer> {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...env },

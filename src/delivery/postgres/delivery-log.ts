@@ -1,5 +1,5 @@
 import { pageOf, pageRange } from '../sql/event-query.ts';
-import { PARSED_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
+import { eventColumns, PARSED_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
 import type { DestinationBacklog, EventDetail, EventPage, EventQuery } from '../store.ts';
 import type { PostgresStoreContext } from './context.ts';
 import { selectEvents } from './event-select.ts';
@@ -33,7 +33,7 @@ export async function search(ctx: PostgresStoreContext, query: EventQuery): Prom
 }
 
 export async function getEvent(ctx: PostgresStoreContext, id: number): Promise<EventDetail | null> {
-  const { rows } = await ctx.pool.query<EventRow<unknown>>('SELECT * FROM events WHERE id = $1', [id]);
+  const { rows } = await ctx.pool.query<EventRow<unknown>>(`SELECT ${eventColumns()} FROM events WHERE id = $1`, [id]);
   if (!rows[0]) return null;
   const attempts = await ctx.pool.query<AttemptRow<unknown>>('SELECT * FROM attempts WHERE event_id = $1 ORDER BY id', [id]);
   return { event: PARSED_JSON_ROWS.event(rows[0]), attempts: attempts.rows.map((a) => PARSED_JSON_ROWS.attempt(a)) };

@@ -1,4 +1,4 @@
-import { PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { eventColumns, PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { UNSETTLED } from '../sql/event-query.ts';
 import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
 import { inTransaction, pgText, queryRetrying } from './connection.ts';
@@ -6,13 +6,21 @@ import type { PostgresStoreContext } from './context.ts';
 
 /** The lane queue: claiming due lanes under a lease, the head of a lane, renewing and releasing. */
 
-export async function claimLanes(ctx: PostgresStoreContext, workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]> {
+interface ClaimRow extends Partial<EventRow<unknown>> {
+  lane_destination_id: string;
+  lane_lane_key: string;
+  lane_pending: number;
+  lane_due_at: number;
+}
+
+export async function claimLanes(ctx: PostgresStoreContext, workerId: string, limit: number, leaseMs: number, window = 1): Promise<LaneLease[]> {
   const now = ctx.clock.now();
   const until = now + leaseMs;
-  const { rows } = await queryRetrying<{ destination_id: string; lane_key: string; pending: number; due_at: number }>(ctx.pool, {
+  const { rows } = await queryRetrying<ClaimRow>(ctx.pool, {
     name: 'sd-claim-lanes',
     // SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and a
     // row another claim has just leased fails the re-check (next_run_at is now in the future).
+    // Each lane comes with its head events, one row per event (a lane with none: one row of NULLs).
     text: `WITH due AS (
              SELECT l.destination_id, l.lane_key, l.next_run_at
              FROM lanes l
@@ -21,22 +29,47 @@ export async function claimLanes(ctx: PostgresStoreContext, workerId: string, li
              ORDER BY l.next_run_at
              LIMIT $4
              FOR UPDATE OF l SKIP LOCKED
+           ), claimed AS (
+             UPDATE lanes SET leased_by = $1, lease_until = $2, next_run_at = $2
+             FROM due
+             WHERE lanes.destination_id = due.destination_id AND lanes.lane_key = due.lane_key
+             RETURNING lanes.destination_id, lanes.lane_key, lanes.pending, due.next_run_at AS due_at
            )
-           UPDATE lanes SET leased_by = $1, lease_until = $2, next_run_at = $2
-           FROM due
-           WHERE lanes.destination_id = due.destination_id AND lanes.lane_key = due.lane_key
-           RETURNING lanes.destination_id, lanes.lane_key, lanes.pending, due.next_run_at AS due_at`,
-    values: [workerId, until, now, limit],
+           SELECT c.destination_id AS lane_destination_id, c.lane_key AS lane_lane_key, c.pending AS lane_pending,
+                  c.due_at AS lane_due_at, h.*
+           FROM claimed c LEFT JOIN LATERAL (
+             SELECT ${eventColumns('ev')} FROM events ev
+             WHERE ev.destination_id = c.destination_id AND ev.lane_key = c.lane_key AND ev.${UNSETTLED}
+             ORDER BY ev.id LIMIT $5
+           ) h ON true`,
+    values: [workerId, until, now, limit, Math.max(1, window)],
   });
-  return rows
-    .sort((a, b) => a.due_at - b.due_at)
-    .map((r) => ({ destinationId: r.destination_id, laneKey: r.lane_key, pending: r.pending, leaseUntil: new Date(until) }));
+  const lanes = new Map<string, LaneLease & { dueAt: number }>();
+  for (const row of rows) {
+    const key = laneId(row.lane_destination_id, row.lane_lane_key);
+    let lease = lanes.get(key);
+    if (!lease) {
+      lease = {
+        destinationId: row.lane_destination_id,
+        laneKey: row.lane_lane_key,
+        pending: row.lane_pending,
+        leaseUntil: new Date(until),
+        events: [],
+        dueAt: row.lane_due_at,
+      };
+      lanes.set(key, lease);
+    }
+    if (row.id !== undefined && row.id !== null) lease.events.push(PARSED_JSON_ROWS.event(row as EventRow<unknown>) as QueuedEvent);
+  }
+  return [...lanes.values()]
+    .sort((a, b) => a.dueAt - b.dueAt)
+    .map(({ dueAt: _dueAt, ...lease }) => ({ ...lease, events: lease.events.sort((a, b) => a.id - b.id) }));
 }
 
 export async function head(ctx: PostgresStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {
   const { rows } = await ctx.pool.query<EventRow<unknown>>({
     name: 'sd-head',
-    text: `SELECT * FROM events WHERE destination_id = $1 AND lane_key = $2 AND ${UNSETTLED} ORDER BY id LIMIT 1`,
+    text: `SELECT ${eventColumns()} FROM events WHERE destination_id = $1 AND lane_key = $2 AND ${UNSETTLED} ORDER BY id LIMIT 1`,
     values: [pgText(lane.destinationId), pgText(lane.laneKey)],
   });
   return rows[0] ? (PARSED_JSON_ROWS.event(rows[0]) as QueuedEvent) : null;
@@ -75,12 +108,14 @@ export async function releaseLane(ctx: PostgresStoreContext, workerId: string, l
       values: [destinationId, laneKey, pgText(workerId)],
     });
     if (held.rowCount === 0) return null;
-    // A new statement, hence a snapshot taken after the lock: it sees every append that
-    // touched this lane. Recounting heals a drifted counter, so an empty lane cannot stay due.
+    // A new statement, hence a snapshot taken after the lock: it sees every append that touched
+    // this lane. A count that says events are left when none is would keep an empty lane due:
+    // it is set right (one index probe, no count; settleLane keeps it exact otherwise).
     const { rows } = await client.query<{ pending: number }>({
       name: 'sd-release-lane',
       text: `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = $3,
-               pending = (SELECT count(*) FROM events e WHERE e.destination_id = $1 AND e.lane_key = $2 AND e.${UNSETTLED})
+               pending = CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.destination_id = $1 AND e.lane_key = $2 AND e.${UNSETTLED})
+                              THEN pending ELSE 0 END
              WHERE destination_id = $1 AND lane_key = $2
              RETURNING pending`,
       values: [destinationId, laneKey, ctx.clock.now()],

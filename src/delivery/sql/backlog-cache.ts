@@ -19,8 +19,8 @@ export class BacklogCache {
     if (this.cached) this.cached.value += events;
   }
 
-  settled(): void {
-    if (this.cached) this.cached.value = Math.max(0, this.cached.value - 1);
+  settled(events = 1): void {
+    if (this.cached) this.cached.value = Math.max(0, this.cached.value - events);
   }
 
   /** Many events changed at once (dead letters retried, a destination deleted): count again. */

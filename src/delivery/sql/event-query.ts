@@ -1,3 +1,4 @@
+import { eventColumns } from './rows.ts';
 import type { EventFilter, EventPage, EventQuery, EventStatus, PruneOptions, StoredEvent } from '../store.ts';
 
 /**
@@ -53,7 +54,7 @@ export function eventSelects(filter: EventFilter, clauses: string[], range: Even
   if (range.afterId !== undefined) all.push(`id > ${param(range.afterId)}`);
   const order = isAscending(range) ? 'ASC' : 'DESC';
   const limit = param(range.limit);
-  const select = (extra: string[]) => `SELECT * FROM events ${where([...all, ...extra])} ORDER BY id ${order} LIMIT ${limit}`;
+  const select = (extra: string[]) => `SELECT ${eventColumns()} FROM events ${where([...all, ...extra])} ORDER BY id ${order} LIMIT ${limit}`;
   if (filter.messageId === undefined) return [select([])];
   const messageId = param(filter.messageId);
   return [select([`message_id = ${messageId}`, "status <> 'rejected'"]), select([`message_id = ${messageId}`, "status = 'rejected'"])];

@@ -28,6 +28,16 @@ export interface EventRow<J> {
   updated_at: number;
   settled_at: number | null;
   outcome: J | null;
+  /** The calls of the attempt that decided the outcome (eventColumns), stored once, on the attempt. */
+  outcome_calls?: J | null;
+}
+
+/**
+ * An event's columns, plus its outcome's calls from the attempt that decided it: the first
+ * attempt row with the event's attempt count (a late settle's row of that number comes after).
+ */
+export function eventColumns(table = 'events'): string {
+  return `${table}.*, (SELECT a.calls FROM attempts a WHERE a.event_id = ${table}.id AND a.attempt = ${table}.attempts ORDER BY a.id LIMIT 1) AS outcome_calls`;
 }
 
 export interface AttemptRow<J> {
@@ -85,8 +95,17 @@ export class RowReader<J> {
       receivedAt: new Date(row.received_at),
       updatedAt: new Date(row.updated_at),
       settledAt: date(row.settled_at),
-      outcome: row.outcome === null ? null : (this.json(row.outcome) as OutcomeDetail),
+      outcome: this.outcome(row),
     };
+  }
+
+  /** Rows written before the calls were stored once still carry them in the outcome. */
+  private outcome(row: EventRow<J>): OutcomeDetail | null {
+    if (row.outcome === null) return null;
+    const stored = this.json(row.outcome) as Omit<OutcomeDetail, 'calls'> & { calls?: CallRecord[] };
+    if (stored.calls !== undefined) return stored as OutcomeDetail;
+    const calls = row.outcome_calls === undefined || row.outcome_calls === null ? [] : (this.json(row.outcome_calls) as CallRecord[]);
+    return { ...stored, calls };
   }
 
   attempt(row: AttemptRow<J>): AttemptRecord {

@@ -1,5 +1,4 @@
 import type { OutcomeState } from '../../destination/outcome.ts';
-import type { CallRecord } from '../../sailthru/types.ts';
 import type { EventStatus, OutcomeDetail, Settlement } from '../store.ts';
 
 /**
@@ -17,22 +16,23 @@ export interface SettlementWrite {
   final: boolean;
   /** last_error, and the attempt row's error. */
   error: string | null;
-  outcome: OutcomeDetail;
+  /** The event's outcome column: its calls are stored once, on the attempt row (rows.ts reads them back). */
+  outcome: Omit<OutcomeDetail, 'calls'>;
   /** The attempt row's state. */
   attemptState: OutcomeState;
 }
 
-export function settlementWrite(settlement: Settlement, calls: CallRecord[], warnings: string[]): SettlementWrite {
+export function settlementWrite(settlement: Settlement, warnings: string[]): SettlementWrite {
   switch (settlement.state) {
     case 'delivered':
-      return { status: 'delivered', final: true, error: null, outcome: { state: 'delivered', reason: undefined, calls, warnings }, attemptState: 'delivered' };
+      return { status: 'delivered', final: true, error: null, outcome: { state: 'delivered', reason: undefined, warnings }, attemptState: 'delivered' };
     case 'skipped':
-      return { status: 'skipped', final: true, error: null, outcome: { state: 'skipped', reason: settlement.reason, calls, warnings }, attemptState: 'skipped' };
+      return { status: 'skipped', final: true, error: null, outcome: { state: 'skipped', reason: settlement.reason, warnings }, attemptState: 'skipped' };
     case 'failed':
-      return { status: 'failed', final: true, error: settlement.reason, outcome: { state: 'failed', reason: settlement.reason, calls, warnings }, attemptState: 'failed' };
+      return { status: 'failed', final: true, error: settlement.reason, outcome: { state: 'failed', reason: settlement.reason, warnings }, attemptState: 'failed' };
     case 'retrying':
-      return { status: 'retrying', final: false, error: settlement.reason, outcome: { state: 'retry', reason: settlement.reason, calls, warnings }, attemptState: 'retry' };
+      return { status: 'retrying', final: false, error: settlement.reason, outcome: { state: 'retry', reason: settlement.reason, warnings }, attemptState: 'retry' };
     case 'paused':
-      return { status: null, final: false, error: settlement.reason, outcome: { state: 'paused', reason: settlement.reason, calls, warnings }, attemptState: 'paused' };
+      return { status: null, final: false, error: settlement.reason, outcome: { state: 'paused', reason: settlement.reason, warnings }, attemptState: 'paused' };
   }
 }

@@ -1,5 +1,5 @@
 import { pageOf, pageRange } from '../sql/event-query.ts';
-import { TEXT_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
+import { eventColumns, TEXT_JSON_ROWS, type AttemptRow, type EventRow } from '../sql/rows.ts';
 import type { DestinationBacklog, EventDetail, EventPage, EventQuery } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
 import { selectEvents } from './event-select.ts';
@@ -31,7 +31,7 @@ export async function search(ctx: SqliteStoreContext, query: EventQuery): Promis
 }
 
 export async function getEvent(ctx: SqliteStoreContext, id: number): Promise<EventDetail | null> {
-  const row = ctx.read('SELECT * FROM events WHERE id = ?').get(id) as EventRow<string> | undefined;
+  const row = ctx.read(`SELECT ${eventColumns()} FROM events WHERE id = ?`).get(id) as EventRow<string> | undefined;
   if (!row) return null;
   const attempts = ctx.read('SELECT * FROM attempts WHERE event_id = ? ORDER BY id').all(id) as Array<AttemptRow<string>>;
   return { event: TEXT_JSON_ROWS.event(row), attempts: attempts.map((a) => TEXT_JSON_ROWS.attempt(a)) };

@@ -1,6 +1,6 @@
-import { eventSelects, filterClauses, mergeEvents, type EventRange, type Placeholder } from '../sql/event-query.ts';
-import type { EventRow } from '../sql/rows.ts';
-import type { EventFilter } from '../store.ts';
+import { eventSelects, filterClauses, mergeEvents, UNSETTLED, type EventRange, type Placeholder } from '../sql/event-query.ts';
+import { eventColumns, TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import type { EventFilter, LaneRef, QueuedEvent } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
 
 /** How far out of arrival order an id may be (batches commit a few ms after they are received). */
@@ -48,4 +48,13 @@ function firstIdReceivedAtOrAfter(ctx: SqliteStoreContext, ms: number): number |
   // lo only ever lands on a row at or after `ms`, or past the last row.
   const first = rowAtOrAfter.get(lo) as { id: number } | undefined;
   return first?.id ?? null;
+}
+
+const WINDOW = `SELECT ${eventColumns()} FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED}
+  ORDER BY id LIMIT @limit`;
+
+/** The lane's oldest unsettled events, up to `limit`. */
+export function laneWindow(ctx: SqliteStoreContext, lane: LaneRef, limit: number): QueuedEvent[] {
+  const rows = ctx.read(WINDOW).all({ destinationId: lane.destinationId, laneKey: lane.laneKey, limit: Math.max(1, limit) }) as Array<EventRow<string>>;
+  return rows.map((row) => TEXT_JSON_ROWS.event(row) as QueuedEvent);
 }

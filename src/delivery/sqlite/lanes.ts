@@ -1,18 +1,20 @@
-import { TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
+import { eventColumns, TEXT_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { UNSETTLED } from '../sql/event-query.ts';
 import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
+import { laneWindow } from './event-select.ts';
 
 /** The lane queue: claiming due lanes under a lease, the head of a lane, renewing and releasing. */
 
-export async function claimLanes(ctx: SqliteStoreContext, workerId: string, limit: number, leaseMs: number): Promise<LaneLease[]> {
+export async function claimLanes(ctx: SqliteStoreContext, workerId: string, limit: number, leaseMs: number, window = 1): Promise<LaneLease[]> {
   const now = ctx.clock.now();
   const until = now + leaseMs;
   const rows = await ctx.write.call('claimLanes', workerId, limit, until, now);
-  return rows.map((r) => ({ ...r, leaseUntil: new Date(until) }));
+  // Read after the claim's commit (WAL readers see it); no other worker touches a leased lane.
+  return rows.map((r) => ({ ...r, leaseUntil: new Date(until), events: laneWindow(ctx, r, window) }));
 }
 
-const HEAD = `SELECT * FROM events WHERE id = (
+const HEAD = `SELECT ${eventColumns()} FROM events WHERE id = (
   SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED})`;
 
 export async function head(ctx: SqliteStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {

@@ -6,9 +6,9 @@ import { textOf, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
 
 /** SPEC.md §4 + §2.3: the previous id's profile takes the userId as extid and merges. Pure. */
-export function aliasPayload(event: SegmentEvent, previousId: string, userId: string): JsonObject {
+export function aliasPayload(event: SegmentEvent, previousId: string, userId: string, warn?: (message: string) => void): JsonObject {
   const keys: JsonObject = {};
-  const email = eventEmailOf(event);
+  const email = eventEmailOf(event, warn);
   if (email !== undefined) keys.email = email;
   keys.extid = userId;
   return { id: previousId, key: 'extid', keysconflict: 'merge', keys };
@@ -32,7 +32,7 @@ export const alias: Action = {
     if (profile.kind === 'unknown') return failed(`Could not look up the profile with extid ${previousId}: ${profile.reason}`);
 
     ctx.memory.carts?.forgetUser(userId);
-    const result = await ctx.sailthru.postUser(aliasPayload(ctx.event, previousId, userId));
+    const result = await ctx.sailthru.postUser(aliasPayload(ctx.event, previousId, userId, (message) => ctx.warn(message)));
     if (!result.ok) return resultOfError(result);
     ctx.memory.mergedAnonymousIds.set(previousId, true);
     ctx.memory.knownProfiles.delete(previousId);

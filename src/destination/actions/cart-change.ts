@@ -7,16 +7,16 @@ import {
   cartPurchasePayload,
   emptyCart,
   isExpired,
+  markTouchedItem,
   remindersOf,
   removeFromCart,
   type Cart,
 } from '../cart.ts';
-import { eventEmailOf, userIdOf } from '../identity.ts';
+import { cartProfileOf } from '../cart-profile.ts';
+import { userIdOf } from '../identity.ts';
 import { itemFromProduct, productIdOf, quantityOf } from '../products.ts';
-import { noEmailReason } from '../profile-lookup.ts';
-import type { RememberedCart } from '../cart-memory.ts';
-import { field, objectOf, pathOf, stringOf, textOf, type JsonObject } from '../read.ts';
-import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
+import { objectOf, pathOf, stringOf, textOf, type JsonObject } from '../read.ts';
+import { resultOfError } from '../sailthru-port.ts';
 
 export const USER_ID_REQUIRED = 'Product Added/Removed requires userId';
 export const NOTHING_TO_REMOVE = 'Nothing to remove from Incomplete Cart for this user.';
@@ -28,6 +28,9 @@ type CartChange = (cart: Cart) => { cart: Cart } | { result: ActionResult };
 
 function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | { result: ActionResult } {
   const properties = objectOf(ctx.event.properties);
+  const messageId = textOf(ctx.event.messageId);
+  // The exactly-once marker also rides on the touched item (SPEC.md §6).
+  const marked = (cart: Cart, id: string): Cart => (messageId === undefined ? cart : markTouchedItem(cart, id, messageId));
   if (change === 'add') {
     const mapped = itemFromProduct(properties, {
       label: 'properties',
@@ -36,34 +39,25 @@ function changeOf(ctx: ActionContext, change: Change): { apply: CartChange } | {
     });
     ctx.warn(...mapped.warnings);
     if (!mapped.ok) {
-      return { result: failed(mapped.missing === 'url' ? mapped.reason : 'Product Added has no product_id, id or sku') };
+      return { result: failed(mapped.missing === 'id' ? 'Product Added has no product_id, id or sku' : mapped.reason) };
     }
-    return { apply: (cart) => ({ cart: addToCart(cart, mapped.item) }) };
+    return { apply: (cart) => ({ cart: marked(addToCart(cart, mapped.item), mapped.item.id) }) };
   }
   const id = productIdOf(properties);
   if (id === undefined) return { result: failed('Product Removed has no product_id, id or sku') };
   const warnings: string[] = [];
   const qty = quantityOf(properties, 'properties', warnings);
   ctx.warn(...warnings);
+  // SPEC.md §5.1: a cart event's one product with an invalid quantity fails, no call.
+  if (typeof qty !== 'number') return { result: failed(`Product ${id}: ${qty.problem}`) };
   return {
     apply: (cart) => {
       const removal = removeFromCart(cart, id, qty);
       if (removal.kind === 'cart-empty') return { result: failed(NOTHING_TO_REMOVE) };
       if (removal.kind === 'not-in-cart') return { result: skipped(`Product ${id} is not in the user's cart; nothing to remove`) };
-      return { cart: removal.cart };
+      return { cart: marked(removal.cart, id) };
     },
   };
-}
-
-/**
- * The remembered cart, when it can stand in for `GET /user`: only if the event names no other
- * email (a different email posts to a different profile, whose cart we have not seen).
- */
-function rememberedCartOf(ctx: ActionContext, userId: string, eventEmail: string | undefined): RememberedCart | undefined {
-  const known = ctx.memory.carts?.get(userId);
-  if (known === undefined) return undefined;
-  if (eventEmail !== undefined && eventEmail.toLowerCase() !== known.email.toLowerCase()) return undefined;
-  return known;
 }
 
 /** What `purchase_incomplete` reads after this POST: an emptied cart is no cart. */
@@ -96,33 +90,20 @@ function cartAction(change: Change, name: string): Action {
       'integrations.Sailthru.reminderTemplate',
       'integrations.Sailthru.reminderTime',
     ],
-    sends: ['GET /user (email + purchase_incomplete)', 'POST /purchase (incomplete: 1)'],
+    sends: [
+      'GET /user (email + purchase_incomplete)',
+      ...(change === 'add' ? ["POST /user (only to attach the event's email to a profile that has none)"] : []),
+      'POST /purchase (incomplete: 1)',
+    ],
     async perform(ctx) {
       const userId = userIdOf(ctx.event);
       if (userId === null) return failed(USER_ID_REQUIRED);
       const planned = changeOf(ctx, change);
       if ('result' in planned) return planned.result;
 
-      const eventEmail = eventEmailOf(ctx.event);
-      const known = rememberedCartOf(ctx, userId, eventEmail);
-      let profileEmail: string | undefined;
-      let stored: unknown;
-      if (known !== undefined) {
-        profileEmail = known.email;
-        stored = known.stored;
-      } else {
-        const lookup = await ctx.sailthru.getUser({ id: userId, key: 'extid', fields: { keys: 1, purchase_incomplete: 1 } });
-        if (!lookup.ok && !isUserNotFound(lookup)) return resultOfError(lookup);
-        const profile = lookup.ok ? objectOf(lookup.body) : undefined;
-        profileEmail = stringOf(field(objectOf(field(profile, 'keys')), 'email'));
-        stored = field(profile, 'purchase_incomplete');
-        if (profileEmail !== undefined) {
-          ctx.memory.emails.set(userId, profileEmail);
-          ctx.memory.carts?.remember(userId, { email: profileEmail, stored: objectOf(stored) ?? null });
-        }
-      }
-      const email = eventEmail ?? profileEmail;
-      if (email === undefined) return failed(noEmailReason(userId));
+      const found = await cartProfileOf(ctx, userId, { attach: change === 'add' });
+      if (!found.ok) return found.result;
+      const { email, stored } = found.profile;
 
       const messageId = textOf(ctx.event.messageId);
       if (messageId !== undefined && alreadyApplied(stored, messageId)) {
@@ -155,7 +136,7 @@ function cartAction(change: Change, name: string): Action {
       const result = await ctx.sailthru.postPurchase(payload);
       if (!result.ok) return resultOfError(result);
       // Posted with the profile's own email, so it is that profile's cart now.
-      if (email === profileEmail) ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
+      ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
       return delivered;
     },
   };

@@ -30,7 +30,8 @@ export function identifyPayload(
 ): { payload: JsonObject; warnings: string[] } {
   const extid = extidOf(event) ?? '';
   const userId = userIdOf(event);
-  const email = eventEmailOf(event);
+  const warnings: string[] = [];
+  const email = eventEmailOf(event, (message) => warnings.push(message));
   const payload: JsonObject = { id: mergeFrom ?? extid, key: 'extid', keysconflict: 'merge' };
 
   const keys: JsonObject = {};
@@ -44,7 +45,8 @@ export function identifyPayload(
   const optout = eventSettings.optout;
   if (optout !== undefined && (optout.fromEvent || optout.value !== 'none')) payload.optout_email = optout.value;
 
-  const { vars, warnings } = flatten(omitKeys(identifyTraits(event), NOT_VARS), 'traits');
+  const { vars, warnings: varWarnings } = flatten(omitKeys(identifyTraits(event), NOT_VARS), 'traits');
+  warnings.push(...varWarnings);
   if (!isEmptyVars(vars)) payload.vars = vars;
   return { payload, warnings };
 }

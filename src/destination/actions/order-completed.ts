@@ -9,6 +9,11 @@ import { resultOfError } from '../sailthru-port.ts';
 
 /** Order properties that become items or adjustments rather than purchase vars (SPEC.md §5). */
 const NOT_VARS = ['products', 'tax', 'shipping', 'discount', 'adjustments'] as const;
+/**
+ * With `adjustments` given, tax, shipping and discount are not made into adjustments, so they stay
+ * in the vars instead of vanishing (SPEC.md §5.2).
+ */
+const NOT_VARS_WITH_ADJUSTMENTS = ['products', 'adjustments'] as const;
 
 export const NO_ITEMS_REASON = 'No items in purchase';
 
@@ -27,6 +32,8 @@ export function completedPurchasePayload(
   const pageUrl = stringOf(pathOf(event.context, 'page', 'url'));
 
   const items: PurchaseItem[] = [];
+  /** Products dropped for an invalid quantity or price (SPEC.md §5.1), named if nothing is left. */
+  const invalid: string[] = [];
   if (Array.isArray(products)) {
     for (let index = 0; index < products.length; index++) {
       const label = `products[${index}]`;
@@ -34,10 +41,16 @@ export function completedPurchasePayload(
       warnings.push(...mapped.warnings);
       if (mapped.ok) items.push(mapped.item);
       else if (mapped.missing === 'url') return { ok: false, reason: mapped.reason };
-      else warnings.push(`${label} dropped: it has no product_id, id or sku`);
+      else if (mapped.missing === 'invalid') {
+        warnings.push(`${label} (product ${mapped.id}) dropped: ${mapped.invalid.problem}`);
+        invalid.push(`${label} (product ${mapped.id}): ${mapped.invalid.problem}`);
+      } else warnings.push(`${label} dropped: it has no product_id, id or sku`);
     }
   } else if (products !== undefined) {
     warnings.push('properties.products ignored: it is not an array');
+  }
+  if (items.length === 0 && invalid.length > 0) {
+    return { ok: false, reason: `${NO_ITEMS_REASON}: every product was dropped: ${invalid.join('; ')}` };
   }
   if (items.length === 0) {
     return { ok: false, reason: `${NO_ITEMS_REASON}: properties.products needs at least one product with a product_id, id or sku` };
@@ -58,7 +71,8 @@ export function completedPurchasePayload(
   const userAgent = stringOf(pathOf(event.context, 'userAgent'));
   if (userAgent !== undefined) payload.user_agent = userAgent;
 
-  const { vars, warnings: varWarnings } = flatten(omitKeys(properties, NOT_VARS), 'properties');
+  const notVars = Array.isArray(field(properties, 'adjustments')) ? NOT_VARS_WITH_ADJUSTMENTS : NOT_VARS;
+  const { vars, warnings: varWarnings } = flatten(omitKeys(properties, notVars), 'properties');
   warnings.push(...varWarnings);
   if (!isEmptyVars(vars)) payload.vars = vars;
   return { ok: true, value: payload, warnings };

@@ -12,7 +12,8 @@ export const RESERVED_EVENT_NAMES: readonly string[] = ['send', 'cancel', 'open'
 export function customEventPayload(event: SegmentEvent): Mapped<JsonObject> {
   const name = stringOf(event.event);
   if (name === undefined) return { ok: false, reason: 'track event has no name (the event field is missing or empty)' };
-  if (RESERVED_EVENT_NAMES.includes(name)) {
+  // Sailthru's check ignores case and surrounding blanks (SPEC.md §3): `Purchase`, ` send `.
+  if (RESERVED_EVENT_NAMES.includes(name.trim().toLowerCase())) {
     return {
       ok: false,
       reason: `Sailthru rejects the event name "${name}" (reserved: ${RESERVED_EVENT_NAMES.join(', ')}); rename the event`,

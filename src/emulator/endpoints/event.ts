@@ -4,7 +4,7 @@ import type { EventRecord } from '../records.ts';
 import { invalidEmail, otherError, userNotFound } from '../sailthru-error.ts';
 import type { EndpointContext } from './context.ts';
 
-/** Sailthru answers these names with HTTP 400: they are its own system events. */
+/** Sailthru answers these names with HTTP 400, in any case and with blanks around: they are its own system events. */
 export const RESERVED_EVENT_NAMES = new Set(['send', 'cancel', 'open', 'click', 'purchase', 'daily']);
 
 /** POST /event: records a custom event for the user, creating the profile when it is new. */
@@ -13,7 +13,7 @@ export function postEvent(payload: Payload, ctx: EndpointContext): unknown {
   const id = requiredText(payload, 'id');
   const key = optionalText(payload, 'key') ?? 'email';
   const vars = optionalObject(payload, 'vars');
-  if (RESERVED_EVENT_NAMES.has(event.toLowerCase())) throw otherError(`Event name '${event}' is reserved`);
+  if (RESERVED_EVENT_NAMES.has(event.trim().toLowerCase())) throw otherError(`Event name '${event}' is reserved`);
   if (key === 'email' && !isValidEmail(id)) throw invalidEmail(id);
   const profile = ctx.state.findOrCreate(key, id, ctx.nowMs);
   if (!profile) throw userNotFound(key, id);

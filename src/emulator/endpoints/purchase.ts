@@ -1,4 +1,5 @@
 import { parseSailthruTime, rfc2822 } from '../dates.ts';
+import { reminderDelayMs } from '../reminder-time.ts';
 import { isPlainObject, isTruthyFlag, optionalObject, optionalText, requiredText, type Payload } from '../payload.ts';
 import { isValidEmail } from '../profiles.ts';
 import type { Adjustment, PurchaseRecord, StoredCart, StoredItem } from '../records.ts';
@@ -65,6 +66,13 @@ function checkTime(value: string | undefined, nowMs: number): number | undefined
   return ms;
 }
 
+function checkReminderTime(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const delay = reminderDelayMs(value);
+  if (delay === null) throw invalidTime(value);
+  return nowMs + delay;
+}
+
 function textRecord(value: Record<string, unknown> | undefined): Record<string, string> | undefined {
   if (!value) return undefined;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
@@ -91,7 +99,7 @@ export function postPurchase(payload: Payload, ctx: EndpointContext): unknown {
   const vars = optionalObject(payload, 'vars');
   const date = checkTime(optionalText(payload, 'date'), ctx.nowMs);
   const reminderTime = optionalText(payload, 'reminder_time');
-  const reminderAt = checkTime(reminderTime, ctx.nowMs);
+  const reminderAt = checkReminderTime(reminderTime, ctx.nowMs);
   const reminderTemplate = optionalText(payload, 'reminder_template');
   const purchaseKeys = textRecord(optionalObject(payload, 'purchase_keys'));
   const sendTemplate = optionalText(payload, 'send_template');

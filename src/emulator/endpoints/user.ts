@@ -9,7 +9,7 @@ import type { EndpointContext } from './context.ts';
 const DEFAULT_FIELDS = ['keys', 'vars', 'lists', 'engagement', 'optout_email'];
 
 /** The cart as Sailthru's GET /user shows it (`purchase_incomplete`). */
-export function cartView(cart: StoredCart, sid: string): Record<string, unknown> {
+export function cartView(cart: StoredCart, sid: string, withVars = true): Record<string, unknown> {
   const view: Record<string, unknown> = {
     chnl: cart.channel ?? 'online',
     unique_id: sid,
@@ -19,7 +19,7 @@ export function cartView(cart: StoredCart, sid: string): Record<string, unknown>
     items: cart.items,
     _id: cart._id,
   };
-  if (cart.vars) view.vars = cart.vars;
+  if (cart.vars && withVars) view.vars = cart.vars;
   if (cart.adjustments) view.adjustments = cart.adjustments;
   if (cart.reminder_template) view.reminder_template = cart.reminder_template;
   if (cart.reminder_time) view.reminder_time = cart.reminder_time;
@@ -32,7 +32,7 @@ function purchaseView(p: PurchaseRecord): Record<string, unknown> {
   return view;
 }
 
-export function userView(profile: Profile, fields: string[]): Record<string, unknown> {
+export function userView(profile: Profile, fields: string[], cartVars = true): Record<string, unknown> {
   const view: Record<string, unknown> = {};
   for (const field of fields) {
     switch (field) {
@@ -52,7 +52,7 @@ export function userView(profile: Profile, fields: string[]): Record<string, unk
         view.engagement = profile.purchases.length > 0 ? 'active' : 'new';
         break;
       case 'purchase_incomplete':
-        view.purchase_incomplete = profile.cart ? cartView(profile.cart, profile.sid) : null;
+        view.purchase_incomplete = profile.cart ? cartView(profile.cart, profile.sid, cartVars) : null;
         break;
       case 'purchases':
         view.purchases = profile.purchases.map(purchaseView);
@@ -99,13 +99,13 @@ function lookup(payload: Payload, ctx: EndpointContext): Profile {
 }
 
 export function getUser(payload: Payload, ctx: EndpointContext): unknown {
-  return userView(lookup(payload, ctx), requestedFields(payload));
+  return userView(lookup(payload, ctx), requestedFields(payload), ctx.state.cartVarsReturned);
 }
 
 export function postUser(payload: Payload, ctx: EndpointContext): unknown {
   const profile = applyUserUpdate(ctx.state, payload, ctx.nowMs);
   if (payload.fields === undefined) return { ok: true };
-  return userView(profile, requestedFields(payload));
+  return userView(profile, requestedFields(payload), ctx.state.cartVarsReturned);
 }
 
 export function deleteUser(payload: Payload, ctx: EndpointContext): unknown {

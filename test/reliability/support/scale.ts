@@ -13,5 +13,5 @@ export function budgetMs(shortMs: number, fullMs: number): number {
   return FULL ? fullMs : shortMs;
 }
 
-/** How long a child process may take to start listening: tsx start-up on a busy 2-core machine. */
+/** How long a child process may take to start listening: start-up on a busy 2-core machine. */
 export const STARTUP_MS = 60_000;

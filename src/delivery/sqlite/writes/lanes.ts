@@ -10,9 +10,13 @@ export interface ClaimedLaneRow {
   pending: number;
 }
 
-/** Recounting on release heals a drifted counter, so an empty lane cannot stay due forever. */
+/**
+ * A count that says events are left when none is would keep an empty lane due forever: release
+ * sets it right (one index probe, no count; settles keep it exact otherwise).
+ */
 export const RELEASE_LANE = `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = @now,
-  pending = (SELECT count(*) FROM events e WHERE e.lane_key = @laneKey AND e.destination_id = @destinationId AND e.${UNSETTLED})
+  pending = CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.lane_key = @laneKey AND e.destination_id = @destinationId AND e.${UNSETTLED})
+                 THEN pending ELSE 0 END
   WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`;
 
 export function laneWrites(db: Database) {

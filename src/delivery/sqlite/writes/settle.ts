@@ -53,12 +53,12 @@ export function settleWrites(db: Database) {
     `INSERT INTO attempts (event_id, attempt, started_at, duration_ms, state, error, calls, warnings, worker_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  return {
-    /** applied: the event was still unsettled; final: it is settled for good now. */
-    settle(input: SettleWrite): { applied: boolean; final: boolean } {
+  const holder = db.prepare('SELECT leased_by FROM lanes WHERE destination_id = ? AND lane_key = ?');
+  const hasUnsettled = db.prepare(`SELECT 1 FROM events WHERE lane_key = ? AND destination_id = ? AND ${UNSETTLED} LIMIT 1`);
+  const settleOne = (input: SettleWrite): { applied: boolean; final: boolean } => {
       const { settlement, destinationId, laneKey, workerId, now } = input;
       const { eventId: id, startedAt: started } = input;
-      const write = settlementWrite(settlement, input.calls, input.warnings);
+      const write = settlementWrite(settlement, input.warnings);
       const error = write.error;
       const outcome = JSON.stringify(write.outcome);
       let changes: number;
@@ -84,6 +84,35 @@ export function settleWrites(db: Database) {
       const attemptNo = (attemptsOf.get(id) as { attempts: number } | undefined)?.attempts ?? 0;
       insertAttempt.run(id, Math.max(attemptNo, 1), started, Math.round(input.durationMs), write.attemptState, error, JSON.stringify(input.calls), JSON.stringify(input.warnings), workerId);
       return { applied: changes > 0, final: write.final && changes > 0 };
+  };
+  return {
+    /** applied: the event was still unsettled; final: it is settled for good now. */
+    settle: settleOne,
+
+    /**
+     * A run of a lane's heads (store.ts, LaneSettlement), in one transaction; a continue gives
+     * the lane back when nothing is left. The caller reads the next heads after the commit.
+     */
+    settleLane(input: SettleLaneWrite): { applied: boolean[]; finals: number; released: boolean } {
+      const { destinationId, laneKey, workerId, now } = input;
+      const results = input.heads.map((head) => settleOne({ ...head, destinationId, laneKey, workerId, now }));
+      const last = input.heads[input.heads.length - 1]?.settlement.state;
+      const final = last !== 'retrying' && last !== 'paused';
+      const empty = () => hasUnsettled.get(laneKey, destinationId) === undefined;
+      if (final && (input.then === 'release' || (input.then === 'continue' && empty()))) {
+        releaseLane.run({ destinationId, laneKey, worker: workerId, now });
+      }
+      const held = (holder.get(destinationId, laneKey) as { leased_by: string | null } | undefined)?.leased_by === workerId;
+      return { applied: results.map((r) => r.applied), finals: results.filter((r) => r.final).length, released: !held };
     },
   };
+}
+
+export interface SettleLaneWrite {
+  destinationId: string;
+  laneKey: string;
+  workerId: string;
+  heads: Array<Omit<SettleWrite, 'destinationId' | 'laneKey' | 'workerId' | 'now'>>;
+  then: 'keep' | 'continue' | 'release';
+  now: number;
 }
