@@ -5,7 +5,7 @@ import { deleteUserCommand } from './cli/delete-user.ts';
 import { demoCommand } from './cli/demo.ts';
 import { sendCommand } from './cli/send.ts';
 import { emulatorCommand } from './emulator/command.ts';
-import { migrateCommand, serveCommand, workerCommand } from './server/command.ts';
+import { migrateCommand, rotateSecretsKeyCommand, serveCommand, workerCommand } from './server/command.ts';
 
 const program = new Command('sailthru-destination')
   .description('A self-hosted, Segment-compatible destination that delivers analytics events to Sailthru.')
@@ -14,6 +14,7 @@ const program = new Command('sailthru-destination')
 program.addCommand(serveCommand());
 program.addCommand(workerCommand());
 program.addCommand(migrateCommand());
+program.addCommand(rotateSecretsKeyCommand());
 program.addCommand(emulatorCommand());
 program.addCommand(demoCommand());
 program.addCommand(sendCommand());

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AdminTokensError, parseAdminTokens, type AdminCredential } from './admin-tokens.ts';
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './delivery/open-store.ts';
+import { parseSecretsKey } from './delivery/settings-seal.ts';
 import { fromEnvText } from './destination/setting-kinds.ts';
 import { SETTINGS } from './destination/settings.ts';
 
@@ -71,6 +72,11 @@ export interface AppConfig {
    * any (write keys are public in browsers, as with Segment), or a list of exact origins.
    */
   corsOrigins: '*' | readonly string[];
+  /**
+   * SECRETS_KEY: seals the Sailthru shared secret in the database (AES-256-GCM); required once a
+   * secret is kept there. Null when unset.
+   */
+  secretsKey: Buffer | null;
 }
 
 export { DEFAULT_DATABASE_URL };
@@ -116,6 +122,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     logLevel: e.LOG_LEVEL || 'info',
     trustProxy: trustProxy(e.TRUST_PROXY),
     corsOrigins: corsOrigins(e.CORS_ORIGINS),
+    secretsKey: secretsKey(e.SECRETS_KEY),
   };
 }
 
@@ -249,4 +256,12 @@ function num(e: Env, name: string, dflt: number): number {
 
 function stripUndefined(o: Partial<Record<string, string>>): Env {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function secretsKey(text: string | undefined): Buffer | null {
+  try {
+    return parseSecretsKey(text);
+  } catch (error) {
+    throw new ConfigError(error instanceof Error ? error.message : String(error));
+  }
 }

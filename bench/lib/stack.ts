@@ -21,6 +21,7 @@ export function serviceEnv(options: { emulatorUrl: string; databaseUrl: string; 
     WRITE_KEYS: BENCH_WRITE_KEY,
     SAILTHRU_API_KEY: BENCH_CREDENTIALS.apiKey,
     SAILTHRU_SECRET: BENCH_CREDENTIALS.secret,
+    SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     SAILTHRU_CUSTOMER_ID: BENCH_CREDENTIALS.customerId,
     SAILTHRU_API_URL: options.emulatorUrl,
     SAILTHRU_TRACK_URL: options.emulatorUrl,

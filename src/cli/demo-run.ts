@@ -72,6 +72,8 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
         DESTINATION_NAME: 'Sailthru (emulator)',
         SAILTHRU_API_KEY: DEMO_CREDENTIALS.apiKey,
         SAILTHRU_SECRET: DEMO_CREDENTIALS.secret,
+        // A temporary database gets a key of its own; a kept one (--database) the shell's SECRETS_KEY if set.
+        SECRETS_KEY: (flags.database ? process.env.SECRETS_KEY : undefined) || randomBytes(32).toString('base64'),
         SAILTHRU_CUSTOMER_ID: DEMO_CREDENTIALS.customerId,
         SAILTHRU_API_URL: emulator.url,
         SAILTHRU_TRACK_URL: emulator.url,

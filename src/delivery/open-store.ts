@@ -1,3 +1,4 @@
+import type { SettingsSeal } from './settings-seal.ts';
 import type { Clock, EventStore } from './store.ts';
 
 // Each store is imported only when a URL names it: a SQLite process never loads pg (nor a
@@ -50,6 +51,8 @@ function parsePostgresUrl(url: string): DatabaseLocation {
 
 export interface OpenStoreOptions {
   clock?: Clock;
+  /** How secret settings are kept (default: as given). */
+  seal?: SettingsSeal;
   /** Errors no caller sees: PostgreSQL's dropped idle connections or lost LISTEN, SQLite's writer thread dying. */
   onError?: (error: unknown) => void;
 }
@@ -97,7 +100,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
 }
 
 async function openStoreAt(location: DatabaseLocation, options: OpenStoreOptions): Promise<EventStore> {
-  const clock = options.clock ? { clock: options.clock } : {};
+  const clock = { ...(options.clock ? { clock: options.clock } : {}), ...(options.seal ? { seal: options.seal } : {}) };
   if (location.kind === 'postgres') {
     const { openPostgresStore } = await import('./postgres-store.ts');
     return openPostgresStore({

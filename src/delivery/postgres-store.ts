@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { SettingsSeal } from './settings-seal.ts';
 import { PgAppendQueue } from './postgres/append.ts';
 import { clientConfig, createPool, type PostgresConnectionOptions } from './postgres/connection.ts';
 import type { PostgresStoreContext } from './postgres/context.ts';
@@ -17,6 +18,8 @@ export interface PostgresStoreOptions {
   /** Connections in this process's pool; default 10. */
   poolMax?: number;
   clock?: Clock;
+  /** How secret settings are kept (default: as given; the service seals them under SECRETS_KEY). */
+  seal?: SettingsSeal;
   /** How long backlog() may serve a cached total, ms (it is asked on every ingest request). */
   backlogCacheMs?: number;
   /** Errors that do not reach a caller: idle connections dropped, a lost LISTEN, a failed NOTIFY. */
@@ -66,6 +69,7 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     this.ctx = {
       pool: this.pool,
       clock,
+      seal: options.seal ?? SettingsSeal.plaintext(),
       backlogCache,
       announce: () => this.signal.announce(),
       subscribe: (listener) => this.signal.subscribe(listener),

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Database, Statement } from 'better-sqlite3';
+import { SettingsSeal } from './settings-seal.ts';
 import { BacklogCache } from './sql/backlog-cache.ts';
 import { openSqliteConnection, type SqliteDurability } from './sqlite/connection.ts';
 import type { SqliteStoreContext } from './sqlite/context.ts';
@@ -14,6 +15,8 @@ export interface SqliteStoreOptions {
   /** File path (`:memory:` works but is not durable). */
   path: string;
   clock?: Clock;
+  /** How secret settings are kept (default: as given; the service seals them under SECRETS_KEY). */
+  seal?: SettingsSeal;
   /** Extra gathering time per group commit, ms; 0 = the next turn of the writer's event loop. */
   groupCommitDelayMs?: number;
   /** How long backlog() may serve a cached total, ms (it is asked on every ingest request). */
@@ -57,6 +60,7 @@ export class SqliteEventStore extends OperationStore<SqliteStoreContext> {
     this.ctx = {
       clock: options.clock ?? systemClock,
       path: options.path,
+      seal: options.seal ?? SettingsSeal.plaintext(),
       backlogCache: new BacklogCache(options.backlogCacheMs ?? 1000),
       // A getter: the channel starts with migrate(), and stops with close().
       get write() {

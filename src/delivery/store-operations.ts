@@ -122,6 +122,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   resumeDestination(id: string): Promise<void> {
     return this.operations.resumeDestination(this.ctx, id);
   }
+  resealSecrets(): Promise<number> {
+    return this.operations.resealSecrets(this.ctx);
+  }
 
   // ── write keys ───────────────────────────────────────────────────────
 

@@ -373,6 +373,11 @@ export interface DestinationDirectory {
   /** Stop delivering (events stay queued) and say why. */
   pauseDestination(id: string, reason: string): Promise<void>;
   resumeDestination(id: string): Promise<void>;
+  /**
+   * Re-seals every secret setting kept otherwise than the store's seal would keep it (plaintext,
+   * or under another key), leaving versions and pauses as they are; returns how many changed.
+   */
+  resealSecrets(): Promise<number>;
 }
 
 export interface WriteKeyStore extends WriteKeyDirectory {

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken, type AdminDirectory, type FailedAttempts, NO_ADMIN_TOKEN_MESSAGE } from './admin-auth.ts';
-import { AdminError, badRequest } from './admin-errors.ts';
+import { AdminError, adminErrorBody, badRequest } from './admin-errors.ts';
+import { statusOf, type AdminErrorCode } from './error-codes.ts';
 import { parseAuditQuery, parseDeadLetterSelector, parseEventId, parseEventQuery } from './admin-input.ts';
 import type { AdminService } from './admin-service.ts';
 import { CLI_USER_AGENT_PREFIX, viewerRefusal, type Actor, type AuditTrail } from './audit.ts';
@@ -34,27 +35,27 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
   const actor = (request: FastifyRequest): Actor => {
     const found = actors.get(request);
     // The onRequest hook sets it for every request it lets through.
-    if (!found) throw new AdminError(403, 'Not signed in');
+    if (!found) throw new AdminError('ADMIN_NOT_SIGNED_IN', 'Not signed in');
     return found;
   };
   const reading = (request: FastifyRequest) => request.method === 'GET' || request.method === 'HEAD';
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    if (options.admins.closed) return reply.code(403).send({ error: NO_ADMIN_TOKEN_MESSAGE });
+    if (options.admins.closed) return answer(reply, 'ADMIN_CONSOLE_CLOSED', NO_ADMIN_TOKEN_MESSAGE);
     const token = bearerToken(request.headers.authorization);
     const channel = (request.headers['user-agent'] ?? '').startsWith(CLI_USER_AGENT_PREFIX) ? 'cli' : 'api';
     if (token !== undefined) {
       if (await options.failedAttempts.blocked(request.ip)) {
-        return reply.code(429).header('retry-after', '900').send({ error: 'Too many wrong admin tokens from this address; try again later' });
+        return answer(reply.header('retry-after', '900'), 'ADMIN_TOO_MANY_WRONG_TOKENS', 'Too many wrong admin tokens from this address; try again later');
       }
       const admin = options.admins.identify(token);
       if (!admin) {
         await options.failedAttempts.record(request.ip);
         await options.audit.record({ name: null, channel, source: request.ip }, 'sign-in.failed', { detail: `wrong admin token on ${request.method} ${request.routeOptions.url ?? 'an unknown route'}` });
-        return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Wrong admin token' });
+        return answer(reply.header('www-authenticate', 'Bearer'), 'ADMIN_WRONG_TOKEN', 'Wrong admin token');
       }
-      if (admin.role !== 'admin' && !reading(request)) return reply.code(403).send({ error: viewerRefusal(admin.name).message });
+      if (admin.role !== 'admin' && !reading(request)) return answer(reply, 'ADMIN_VIEWER_READ_ONLY', viewerRefusal(admin.name).message);
       actors.set(request, { name: admin.name, role: admin.role, channel, source: request.ip });
       return undefined;
     }
@@ -65,24 +66,22 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
         return undefined;
       }
     }
-    return reply
-      .code(401)
-      .header('www-authenticate', 'Bearer')
-      .send({ error: 'Missing admin token: send Authorization: Bearer <ADMIN_TOKEN>' });
+    return answer(reply.header('www-authenticate', 'Bearer'), 'ADMIN_MISSING_TOKEN', 'Missing admin token: send Authorization: Bearer <ADMIN_TOKEN>');
   });
 
   app.setErrorHandler((error: FastifyError | AdminError, request, reply) => {
-    if (error instanceof AdminError) {
-      return reply.code(error.status).send({ error: error.message, ...(error.problems.length ? { problems: error.problems } : {}) });
-    }
+    if (error instanceof AdminError) return answer(reply, error.code, error.message, error.problems);
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err: error, route: request.routeOptions.url }, 'admin API request failed');
-      return reply.code(500).send({ error: 'Internal error; see the server log' });
+      return answer(reply, 'ADMIN_INTERNAL_ERROR', 'Internal error; see the server log');
     }
     // Fastify's own 4xx (bad JSON, body too large, wrong content type) say what is wrong.
-    return reply.code(status).send({ error: error.message });
+    const code = status === 413 ? 'ADMIN_BODY_TOO_LARGE' : status === 415 ? 'ADMIN_UNSUPPORTED_MEDIA_TYPE' : 'ADMIN_INVALID_REQUEST';
+    return answer(reply, code, error.message);
   });
+
+  app.setNotFoundHandler(async (request, reply) => answer(reply, 'ADMIN_NOT_FOUND', `No admin API route ${request.method} ${request.url.split('?', 1)[0]}`));
 
   const body = (request: FastifyRequest): Body => {
     const b = request.body;
@@ -162,4 +161,9 @@ function rangeOf(query: unknown): SeriesRange | number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 60) throw badRequest(`minutes must be a whole number from 1 to 60 (got ${JSON.stringify(raw)})`);
   return n;
+}
+
+/** An error answer: the status comes with the code (error-codes.ts). */
+function answer(reply: FastifyReply, code: AdminErrorCode, message: string, problems: string[] = []): FastifyReply {
+  return reply.code(statusOf(code)).send(adminErrorBody(code, message, problems));
 }

@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
+import { SecretsKeyError } from '../delivery/settings-seal.ts';
 import type { AuditPage, AuditQuery, DeadLetterSelector, Destination, DestinationBacklog, EventFilter, EventQuery, EventStore } from '../delivery/store.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
@@ -111,8 +112,8 @@ export class AdminService {
     const name = destinationName(input.name, problems, true)!;
     const settings = checkedSettings(settingsObject(input.settings ?? {}, problems), problems);
     if (problems.length > 0 || settings === null) throw invalid(problems);
-    if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError(409, `A destination with id "${id}" already exists`);
-    const created = await this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings });
+    if (id !== undefined && (await this.deps.store.getDestination(id))) throw new AdminError('ADMIN_ALREADY_EXISTS', `A destination with id "${id}" already exists`);
+    const created = await keepingSecrets(() => this.deps.store.createDestination({ ...(id !== undefined ? { id } : {}), name, settings }));
     await this.deps.audit.record(actor, 'destination.create', { target: created.id });
     return this.view(created, undefined);
   }
@@ -129,10 +130,12 @@ export class AdminService {
       settings = checkedSettings(mergeSettings(current.settings, changes), problems);
     }
     if (problems.length > 0 || settings === null) throw invalid(problems);
-    const updated = await this.deps.store.updateDestination(id, {
-      ...(name !== undefined ? { name } : {}),
-      ...(settings !== undefined ? { settings } : {}),
-    });
+    const updated = await keepingSecrets(() =>
+      this.deps.store.updateDestination(id, {
+        ...(name !== undefined ? { name } : {}),
+        ...(settings !== undefined ? { settings } : {}),
+      }),
+    );
     if (!updated) throw notFound(`Destination "${id}"`);
     const changed = [
       ...(name !== undefined && name !== current.name ? ['name'] : []),
@@ -214,7 +217,7 @@ export class AdminService {
     this.deps.audit.requireAdmin(actor);
     const record = (await this.deps.store.listWriteKeys()).find((k) => k.id === keyId);
     if (!record) throw notFound(`Write key "${keyId}"`);
-    if (!(await this.deps.store.revokeWriteKey(keyId))) throw new AdminError(409, `Write key "${keyId}" is already revoked`);
+    if (!(await this.deps.store.revokeWriteKey(keyId))) throw new AdminError('ADMIN_ALREADY_REVOKED', `Write key "${keyId}" is already revoked`);
     const after = (await this.deps.store.listWriteKeys(record.destinationId)).find((k) => k.id === keyId) ?? record;
     await this.deps.audit.record(actor, 'write-key.revoke', { target: keyId, detail: `"${record.label}" of ${record.destinationId}` });
     return writeKeyView(after);
@@ -312,7 +315,7 @@ export class AdminService {
     const destinationId = await this.resolveDestination(input.destination);
     const stored = await this.appendOne(destinationId, markTestEvent(event as Record<string, unknown>));
     await this.deps.audit.record(actor, 'test-event.send', { target: destinationId, ...(stored.eventId !== undefined ? { detail: `event ${stored.eventId}` } : {}) });
-    if (stored.eventId === undefined) throw new AdminError(503, 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
+    if (stored.eventId === undefined) throw new AdminError('ADMIN_EVENT_NOT_VISIBLE_YET', 'The event was stored but cannot be found in the delivery log yet; search for it by messageId');
     const deadline = Date.now() + waitMs;
     for (;;) {
       const detail = await this.getEvent(stored.eventId);
@@ -358,7 +361,7 @@ export class AdminService {
     const detail = await this.deps.store.getEvent(id);
     if (!detail) throw notFound(`Event ${id}`);
     if (detail.event.status !== 'failed') {
-      throw new AdminError(409, `Event ${id} is ${detail.event.status}: only dead letters (failed) can be retried or dropped`);
+      throw new AdminError('ADMIN_NOT_A_DEAD_LETTER', `Event ${id} is ${detail.event.status}: only dead letters (failed) can be retried or dropped`);
     }
   }
 
@@ -369,7 +372,7 @@ export class AdminService {
     if (destination !== undefined && destination !== null && destination !== '') throw invalid(['destination must be a destination id']);
     const all = await this.deps.store.listDestinations();
     if (all.length === 1) return all[0]!.id;
-    if (all.length === 0) throw new AdminError(409, 'There is no destination yet: create one first');
+    if (all.length === 0) throw new AdminError('ADMIN_NO_DESTINATION', 'There is no destination yet: create one first');
     throw invalid([`destination is required when there are several (${all.map((d) => d.id).join(', ')})`]);
   }
 
@@ -399,4 +402,14 @@ function waitOf(value: unknown): number {
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n) || n < 0 || n > MAX_TEST_WAIT_MS) throw invalid([`waitMs must be from 0 to ${MAX_TEST_WAIT_MS}`]);
   return n;
+}
+
+/** A secret the server cannot seal (no SECRETS_KEY) is the operator's to fix: say so, as a 400. */
+async function keepingSecrets<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof SecretsKeyError) throw new AdminError('ADMIN_SECRETS_KEY_REQUIRED', error.message);
+    throw error;
+  }
 }

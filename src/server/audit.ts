@@ -45,7 +45,7 @@ export interface Actor {
 export type AuditDetails = Partial<Pick<AuditRecordInput, 'target' | 'filter' | 'count' | 'detail'>>;
 
 export function viewerRefusal(name: string): AdminError {
-  return new AdminError(403, `"${name}" signed in with a viewer token: it can read everything but change nothing (retry, drop, settings, keys, pause…). Ask an admin.`);
+  return new AdminError('ADMIN_VIEWER_READ_ONLY', `"${name}" signed in with a viewer token: it can read everything but change nothing (retry, drop, settings, keys, pause…). Ask an admin.`);
 }
 
 export class AuditTrail {

@@ -14,6 +14,7 @@ Configuration comes from the environment (flags override it):
   WRITE_KEYS                 comma-separated write keys accepted for the default destination
   ADMIN_TOKEN                opens the console and the admin API (as the admin named "admin")
   ADMIN_TOKENS               named tokens: name:token or name:role:token (role admin|viewer), comma-separated
+  SECRETS_KEY                seals the Sailthru secret in the database (openssl rand -base64 32; see rotate-secrets-key)
   SAILTHRU_API_KEY, SAILTHRU_SECRET, SAILTHRU_CUSTOMER_ID
   SAILTHRU_API_URL, SAILTHRU_TRACK_URL          (point them at the emulator to try it out)
   SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, …     one variable per destination setting (the table)
@@ -62,12 +63,14 @@ async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
   }
   const { startService } = await import('./service.ts');
   const { StoreOpenError } = await import('../delivery/open-store.ts');
+  const { SecretsKeyError } = await import('../delivery/settings-seal.ts');
   let service: Awaited<ReturnType<typeof startService>>;
   try {
     service = await startService(config, role);
   } catch (err) {
-    // A database that cannot be opened is the operator's to fix: one line, no stack trace.
-    if (!(err instanceof StoreOpenError)) throw err;
+    // A database that cannot be opened, or secrets that cannot be sealed or opened, are the
+    // operator's to fix: one line, no stack trace.
+    if (!(err instanceof StoreOpenError) && !(err instanceof SecretsKeyError)) throw err;
     process.stderr.write(`sailthru-destination: ${err.message}\n`);
     process.exit(1);
   }
@@ -134,5 +137,32 @@ export function migrateCommand(): Command {
       }
       await store.close();
       process.stdout.write('schema is up to date\n');
+    });
+}
+
+export function rotateSecretsKeyCommand(): Command {
+  return new Command('rotate-secrets-key')
+    .description('Re-seal the Sailthru secrets kept in the database: opened with SECRETS_KEY (the old key; unset if they are still plaintext), sealed under NEW_SECRETS_KEY. Stop the servers first, then restart them with SECRETS_KEY set to the new key.')
+    .addOption(new Option('--database <url>', 'sqlite:PATH or postgres://… (env DATABASE_URL)'))
+    .action(async (flags: { database?: string }) => {
+      const { ConfigError, loadConfig } = await import('../config.ts');
+      const { parseSecretsKey, SecretsKeyError } = await import('../delivery/settings-seal.ts');
+      const { StoreOpenError } = await import('../delivery/open-store.ts');
+      const { rotateSecretsKey } = await import('./secrets-rotation.ts');
+      const fail = (message: string, code: number): never => {
+        process.stderr.write(`sailthru-destination: ${message}\n`);
+        process.exit(code);
+      };
+      try {
+        const config = loadConfig(process.env, { DATABASE_URL: flags.database });
+        // Keys come from the environment only: a command line is visible to every user (ps).
+        const newKey = parseSecretsKey(process.env.NEW_SECRETS_KEY, 'NEW_SECRETS_KEY') ?? fail('set NEW_SECRETS_KEY to the new key (openssl rand -base64 32)', 2);
+        const changed = await rotateSecretsKey(config.databaseUrl, config.secretsKey, newKey);
+        process.stdout.write(`re-sealed the secrets of ${changed} destination(s) under NEW_SECRETS_KEY; now start the servers with SECRETS_KEY set to it\n`);
+      } catch (err) {
+        if (err instanceof ConfigError || err instanceof SecretsKeyError) fail(err.message, 2);
+        if (err instanceof StoreOpenError) fail(err.message, 1);
+        throw err;
+      }
     });
 }

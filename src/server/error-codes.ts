@@ -36,6 +36,25 @@ export const ERROR_CODES = {
   INGEST_STORE_FAILED: { status: 503, summary: 'the database refused the write' },
   INGEST_STORE_UNAVAILABLE: { status: 503, summary: 'the database did not answer a read' },
   INGEST_SHUTTING_DOWN: { status: 503, summary: 'the process is stopping' },
+  // ── admin API (and the console's refusals) ───────────────────────────
+  ADMIN_INVALID_INPUT: { status: 400, summary: 'a field, query or body the action cannot take (problems lists each)' },
+  ADMIN_INVALID_REQUEST: { status: 400, summary: 'a request that cannot be read (bad JSON and the like)' },
+  ADMIN_SECRETS_KEY_REQUIRED: { status: 400, summary: 'a Sailthru secret given while SECRETS_KEY is not set' },
+  ADMIN_MISSING_TOKEN: { status: 401, summary: 'no Authorization: Bearer token' },
+  ADMIN_WRONG_TOKEN: { status: 401, summary: 'a Bearer token that is not the admin token' },
+  ADMIN_CONSOLE_CLOSED: { status: 403, summary: 'the server has no ADMIN_TOKEN' },
+  ADMIN_NOT_SIGNED_IN: { status: 403, summary: 'a console page needing a session, without one' },
+  ADMIN_VIEWER_READ_ONLY: { status: 403, summary: 'a change asked with a viewer token (ADMIN_TOKENS role viewer)' },
+  ADMIN_NOT_FOUND: { status: 404, summary: 'no such destination, event or write key' },
+  ADMIN_ALREADY_EXISTS: { status: 409, summary: 'a destination with that id exists' },
+  ADMIN_ALREADY_REVOKED: { status: 409, summary: 'the write key is already revoked' },
+  ADMIN_NOT_A_DEAD_LETTER: { status: 409, summary: 'retry or drop of an event that is not failed' },
+  ADMIN_NO_DESTINATION: { status: 409, summary: 'a test event while no destination exists' },
+  ADMIN_BODY_TOO_LARGE: { status: 413, summary: 'a body over 1 MB' },
+  ADMIN_UNSUPPORTED_MEDIA_TYPE: { status: 415, summary: 'a body that is not JSON' },
+  ADMIN_TOO_MANY_WRONG_TOKENS: { status: 429, summary: '20 wrong tokens from this address within 15 minutes' },
+  ADMIN_INTERNAL_ERROR: { status: 500, summary: 'a bug; the log has it' },
+  ADMIN_EVENT_NOT_VISIBLE_YET: { status: 503, summary: 'a test event stored but not yet in the delivery log' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -43,6 +62,9 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export function statusOf(code: ErrorCode): number {
   return ERROR_CODES[code].status;
 }
+
+/** The admin API's codes. */
+export type AdminErrorCode = Extract<ErrorCode, `ADMIN_${string}`>;
 
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CODES, value);

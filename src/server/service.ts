@@ -5,6 +5,7 @@ import { validateSettings, type DestinationSettings } from '../destination/setti
 import { DestinationRegistry } from '../delivery/destinations.ts';
 import { DeliveryMetrics } from '../delivery/metrics.ts';
 import { openStore, parseDatabaseUrl } from '../delivery/open-store.ts';
+import { SettingsSeal } from '../delivery/settings-seal.ts';
 import { memoryLimiterFactory } from '../delivery/rate-limiter.ts';
 import type { SharedLimiter } from '../delivery/shared-rate-limit.ts';
 import { RetryPolicy } from '../delivery/retry-policy.ts';
@@ -47,9 +48,14 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   const logger = options.logger ?? createLogger(config.logLevel);
   const store = await openStore(config.databaseUrl, {
     onError: (err) => logger.warn({ err }, 'database connection problem (retrying)'),
+    seal: SettingsSeal.withKey(config.secretsKey),
   });
   let shuttingDown = false;
   try {
+    // Secrets kept in plaintext (before SECRETS_KEY) are sealed now; without the key, or with
+    // another, this fails with one line (SecretsKeyError) before anything is served.
+    const resealed = await store.resealSecrets();
+    if (resealed > 0) logger.info({ destinations: resealed }, 'sealed the Sailthru secrets kept in the database under SECRETS_KEY');
     await applyDeclaredDestinations(store, config.destinations, logger);
   } catch (err) {
     await store.close();

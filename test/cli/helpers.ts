@@ -39,6 +39,7 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
     WRITE_KEYS: WRITE_KEY,
     SAILTHRU_API_KEY: API_KEY,
     SAILTHRU_SECRET: SECRET,
+    SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     SAILTHRU_CUSTOMER_ID: CUSTOMER_ID,
     SAILTHRU_API_URL: emulator.url,
     SAILTHRU_TRACK_URL: emulator.url,

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, startAdminHarness, type AdminHarness } from '../server/admin-fixtures.ts';
+import { ADMIN_TOKEN, WRITE_KEY, startAdminHarness, type AdminHarness } from '../server/admin-fixtures.ts';
 
 /**
  * Issue 15, items 5 and 6, in Debian's chromium: crafted `next` and `back` values never take the
@@ -171,4 +171,63 @@ describe('cross-site sign-in posts', () => {
     expect((await h.api('GET', '/api/destinations')).status).toBe(200);
     await context.close();
   }, 60_000);
+});
+
+describe('script injection across console pages', () => {
+  const PAYLOADS = [
+    '<img src=x onerror="window.__xss=1">',
+    '"><script>window.__xss=1</script>',
+    "'><svg onload=window.__xss=1>",
+    '</textarea><script>window.__xss=1</script>',
+    'javascript:window.__xss=1',
+  ];
+
+  it('no page runs or renders markup from events, names, labels or query strings', async () => {
+    // Hostile values wherever a value reaches a page: user ids, event names, properties, traits,
+    // a destination's name, a write key's label.
+    const events = PAYLOADS.map((p, i) => ({ type: 'track', userId: p, event: p, messageId: `xss-${i}`, properties: { note: p, [p]: p }, context: { page: { url: p } } }));
+    const ingest = await fetch(`${h.url}/v1/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
+      body: JSON.stringify({ batch: [...events, { type: 'identify', userId: 'xss-traits', traits: { name: PAYLOADS[0], email: 'x@example.com' } }] }),
+    });
+    expect(ingest.status).toBe(200);
+    expect((await h.api('POST', '/api/destinations', { id: 'xss', name: PAYLOADS[2], settings: { apiKey: 'xss-key', sharedSecret: 'xss-shared-secret-1' } })).status).toBe(201);
+    expect((await h.api('POST', '/api/destinations/default/write-keys', { label: PAYLOADS[1] })).status).toBe(201);
+    const found = await h.api('GET', `/api/events?messageId=xss-0`);
+    const eventId = ((found.json.events as Array<{ id: number }>)[0]!).id;
+
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const dialogs: string[] = [];
+    page.on('dialog', async (d) => {
+      dialogs.push(d.message());
+      await d.dismiss();
+    });
+    const q = encodeURIComponent(PAYLOADS[1]!);
+    const paths = ['/', '/destinations', '/destinations/default', '/destinations/xss', '/events', `/events?userId=${q}&event=${q}`, `/events/${eventId}`, `/dead-letters?userId=${q}`, '/tester', `/sign-in?next=${q}`];
+    await signIn(page);
+    for (const path of paths) {
+      const response = await page.goto(`${h.url}${path}`);
+      // No inline script may run, and no other site may frame a page (clickjacking).
+      const headers = response!.headers();
+      expect(headers['content-security-policy'], path).toMatch(/script-src 'self';.*frame-ancestors 'none'/);
+      expect(headers['x-frame-options'], path).toBe('DENY');
+      const found = await page.evaluate(() => ({
+        ran: (window as unknown as { __xss?: number }).__xss ?? null,
+        handlers: [...document.querySelectorAll('*')].flatMap((el) => [...el.attributes].filter((a) => a.name.startsWith('on')).map((a) => `${el.tagName}[${a.name}]`)),
+        // Executable scripts only (the tester's samples are a JSON data block).
+        scripts: [...document.querySelectorAll('script:not([type="application/json"])')].map((s) => s.getAttribute('src') ?? 'inline'),
+        injected: document.querySelectorAll('img[src="x"]').length,
+        javascriptLinks: [...document.querySelectorAll('a[href]')].filter((a) => /^\s*javascript:/i.test(a.getAttribute('href') ?? '')).length,
+      }));
+      expect(found, path).toEqual({ ran: null, handlers: [], scripts: found.scripts.filter((s) => s === '/assets/console.js'), injected: 0, javascriptLinks: 0 });
+      expect(found.scripts.every((s) => s === '/assets/console.js'), path).toBe(true);
+    }
+    // The values are shown, as text.
+    await page.goto(`${h.url}/events/${eventId}`);
+    expect(await page.textContent('main')).toContain('<img src=x onerror=');
+    expect(dialogs).toEqual([]);
+    await context.close();
+  }, 120_000);
 });

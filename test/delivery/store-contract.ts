@@ -838,6 +838,23 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
+    it('takes search values as values, never as SQL (injection, LIKE wildcards)', async () => {
+      const hostile = ["' OR 1=1 --", "x'); DROP TABLE events; --", '%', '_', '*', '\\', "user-1' OR '1'='1"];
+      await store.append(batchOf(DEST, [trackEvent('user-1'), trackEvent(hostile[1]!, { event: hostile[0]! })]));
+      for (const value of hostile) {
+        const byUser = (await store.search({ laneKey: value, limit: 500 })).events;
+        expect(byUser.every((e) => e.laneKey === value), value).toBe(true);
+        const byName = (await store.search({ eventName: value, limit: 500 })).events;
+        expect(byName.every((e) => e.eventName === value), value).toBe(true);
+        expect((await store.search({ messageId: value })).events, value).toEqual([]);
+        expect((await store.search({ destinationId: value })).events, value).toEqual([]);
+      }
+      // The hostile values are found exactly, and the tables are all still there.
+      expect((await store.search({ laneKey: hostile[1]! })).events).toHaveLength(1);
+      expect((await store.search({ eventName: hostile[0]! })).events).toHaveLength(1);
+      expect((await store.search({ destinationId: DEST, limit: 500 })).events).toHaveLength(2);
+    });
+
     it('says it would take an append now (what /readyz asks)', async () => {
       await expect(store.checkWritable()).resolves.toBeUndefined();
     });

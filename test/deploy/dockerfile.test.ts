@@ -100,6 +100,7 @@ describe('Dockerfile', () => {
       WRITE_KEYS: 'docker-check-key',
       SAILTHRU_API_KEY: 'k',
       SAILTHRU_SECRET: 'docker-check-secret',
+      SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     };
     const server = run(cmd[0] === 'node' ? process.execPath : cmd[0]!, cmd.slice(1), env);
     try {

@@ -132,6 +132,7 @@ describe('deploy/sailthru-destination.env.example', () => {
       WRITE_KEYS: 'wk-1',
       SAILTHRU_API_KEY: 'k',
       SAILTHRU_SECRET: 'systemd-check-secret',
+      SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     };
     const [node, ...args] = value('ExecStart').split(/\s+/);
     expect(node).toMatch(/node$/);

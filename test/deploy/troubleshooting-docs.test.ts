@@ -104,6 +104,7 @@ describe('ingest answers, over HTTP', () => {
       WEBHOOK_SECRET: 'docs-webhook-secret',
       SAILTHRU_API_KEY: 'k',
       SAILTHRU_SECRET: 'docs-shared-secret',
+      SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
       ADMIN_TOKEN: 'docs-admin-token-0123456789',
       CORS_ORIGINS: 'https://shop.example.com',
     });

@@ -22,6 +22,9 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
+/** SECRETS_KEY of the test servers (the shared secret is sealed under it in their databases). */
+export const TEST_SECRETS_KEY = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
+
 export const CREDENTIALS = { apiKey: 'e2e-api-key', secret: 'e2e-shared-secret-do-not-leak', customerId: 'e2e-customer' };
 
 export function stackEnv(emulatorUrl: string, dir: string, extra: Record<string, string> = {}): Record<string, string> {
@@ -31,6 +34,7 @@ export function stackEnv(emulatorUrl: string, dir: string, extra: Record<string,
     DATABASE_URL: `sqlite:${join(dir, 'e2e.db')}`,
     WRITE_KEYS: 'e2e-write-key',
     ADMIN_TOKEN: 'e2e-admin-token',
+    SECRETS_KEY: TEST_SECRETS_KEY,
     SAILTHRU_API_KEY: CREDENTIALS.apiKey,
     SAILTHRU_SECRET: CREDENTIALS.secret,
     SAILTHRU_CUSTOMER_ID: CREDENTIALS.customerId,

@@ -96,6 +96,7 @@ beforeAll(async () => {
     WEBHOOK_SECRET: SECRETS.webhookSecret!,
     SAILTHRU_API_KEY: API_KEY,
     SAILTHRU_SECRET: SECRETS.sharedSecret!,
+    SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
     SAILTHRU_CUSTOMER_ID: CUSTOMER_ID,
     RETRY_BASE_MS: '20',
     LOG_LEVEL: 'trace',

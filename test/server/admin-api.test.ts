@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../../src/server/error-codes.ts';
 import { ADMIN_TOKEN, API_KEY, SHARED_SECRET, WRITE_KEY, secretsIn, startAdminHarness, type AdminHarness } from './admin-fixtures.ts';
 
 /** The admin JSON API over real HTTP, against a real SQLite store, worker and Sailthru emulator. */
@@ -425,5 +426,34 @@ describe('secrets', () => {
     const leaks = h.seen.flatMap((text, i) => secretsIn(text).map((s) => `response ${i} contains ${s.slice(0, 4)}…`));
     expect(leaks).toEqual([]);
     expect([ADMIN_TOKEN, WRITE_KEY].every((s) => s.length > 10)).toBe(true);
+  });
+});
+
+describe('error codes', () => {
+  it('every error answer carries a stable ADMIN_ code whose listed status is the answer\'s', async () => {
+    const cases: Array<[string, string, unknown, string | null, string]> = [
+      ['GET', '/api/destinations', undefined, null, 'ADMIN_MISSING_TOKEN'],
+      ['GET', '/api/destinations', undefined, 'not-the-token', 'ADMIN_WRONG_TOKEN'],
+      ['GET', '/api/destinations/nope', undefined, ADMIN_TOKEN, 'ADMIN_NOT_FOUND'],
+      ['GET', '/api/no-such-route', undefined, ADMIN_TOKEN, 'ADMIN_NOT_FOUND'],
+      ['POST', '/api/destinations', { id: 'default', name: 'x', settings: {} }, ADMIN_TOKEN, 'ADMIN_INVALID_INPUT'],
+      ['GET', '/api/events/abc', undefined, ADMIN_TOKEN, 'ADMIN_INVALID_INPUT'],
+      ['GET', '/api/overview?minutes=0', undefined, ADMIN_TOKEN, 'ADMIN_INVALID_INPUT'],
+    ];
+    for (const [method, path, body, token, code] of cases) {
+      const answer = await h.api(method, path, body, token);
+      expect(answer.json.code, `${method} ${path}`).toBe(code);
+      expect(answer.status, `${method} ${path}`).toBe(ERROR_CODES[code as keyof typeof ERROR_CODES].status);
+      expect(typeof answer.json.error).toBe('string');
+    }
+    const badJson = await fetch(`${h.url}/api/destinations`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(badJson.status).toBe(400);
+    expect(((await badJson.json()) as { code: string }).code).toBe('ADMIN_INVALID_REQUEST');
+    const taken = await h.api('POST', '/api/destinations', { id: 'default', name: 'Again', settings: { apiKey: API_KEY, sharedSecret: SHARED_SECRET } });
+    expect([taken.status, taken.json.code]).toEqual([409, 'ADMIN_ALREADY_EXISTS']);
   });
 });

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import { startService, type Service } from '../../src/server/service.ts';
+import { TEST_SECRETS_KEY } from '../e2e/harness.ts';
 
 /** Secrets the admin tests look for in every response: none may ever appear. */
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -43,6 +44,7 @@ export async function startAdminHarness(options: HarnessOptions = {}): Promise<A
     ...(adminToken ? { ADMIN_TOKEN: adminToken } : {}),
     SAILTHRU_API_KEY: API_KEY,
     SAILTHRU_SECRET: SHARED_SECRET,
+    SECRETS_KEY: TEST_SECRETS_KEY,
     SAILTHRU_CUSTOMER_ID: CUSTOMER_ID,
     SAILTHRU_API_URL: emulator.url,
     SAILTHRU_TRACK_URL: emulator.url,

@@ -68,6 +68,13 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
+    // A checked-out client whose connection is killed between two statements (an administrator's
+    // pg_terminate_backend, a failover) emits 'error' outside any query: without a listener that
+    // is an uncaught exception, and the process dies. The next statement fails instead.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(client);
@@ -82,6 +89,7 @@ export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) =>
       if (attempt < MAX_TRIES && isTransient(error)) continue;
       throw error;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { BacklogCache } from '../sql/backlog-cache.ts';
+import type { SettingsSeal } from '../settings-seal.ts';
 import type { Clock } from '../store.ts';
 import type { PgAppendQueue } from './append.ts';
 
@@ -12,6 +13,8 @@ import type { PgAppendQueue } from './append.ts';
 export interface PostgresStoreContext {
   readonly pool: Pool;
   readonly clock: Clock;
+  /** Seals secret settings on their way in and opens them on their way out. */
+  readonly seal: SettingsSeal;
   readonly backlogCache: BacklogCache;
   /** Events may have become due: wake this process's workers and, by NOTIFY, the others'. */
   announce(): void;

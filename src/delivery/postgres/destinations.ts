@@ -10,19 +10,19 @@ import type { PostgresStoreContext } from './context.ts';
 export async function createDestination(ctx: PostgresStoreContext, input: NewDestination): Promise<Destination> {
   const { rows } = await ctx.pool.query<DestinationRow<unknown>>(
     'INSERT INTO destinations (id, name, settings, created_at, updated_at) VALUES ($1, $2, $3::json, $4, $4) RETURNING *',
-    [pgText(input.id ?? randomUUID()), pgText(input.name), JSON.stringify(input.settings), ctx.clock.now()],
+    [pgText(input.id ?? randomUUID()), pgText(input.name), JSON.stringify(ctx.seal.sealSettings(input.settings)), ctx.clock.now()],
   );
-  return PARSED_JSON_ROWS.destination(rows[0]!);
+  return opened(ctx, PARSED_JSON_ROWS.destination(rows[0]!));
 }
 
 export async function getDestination(ctx: PostgresStoreContext, id: string): Promise<Destination | null> {
   const { rows } = await ctx.pool.query<DestinationRow<unknown>>('SELECT * FROM destinations WHERE id = $1', [pgText(id)]);
-  return rows[0] ? PARSED_JSON_ROWS.destination(rows[0]) : null;
+  return rows[0] ? opened(ctx, PARSED_JSON_ROWS.destination(rows[0])) : null;
 }
 
 export async function listDestinations(ctx: PostgresStoreContext): Promise<Destination[]> {
   const { rows } = await ctx.pool.query<DestinationRow<unknown>>('SELECT * FROM destinations ORDER BY created_at, id');
-  return rows.map((row) => PARSED_JSON_ROWS.destination(row));
+  return rows.map((row) => opened(ctx, PARSED_JSON_ROWS.destination(row)));
 }
 
 export async function updateDestination(ctx: PostgresStoreContext, id: string, patch: DestinationPatch): Promise<Destination | null> {
@@ -38,7 +38,7 @@ export async function updateDestination(ctx: PostgresStoreContext, id: string, p
       const result = await client.query(
         `UPDATE destinations SET settings = $1::json, version = version + 1, paused = false, pause_reason = NULL, updated_at = $2
          WHERE id = $3`,
-        [JSON.stringify(patch.settings), now, key],
+        [JSON.stringify(ctx.seal.sealSettings(patch.settings)), now, key],
       );
       changed = (result.rowCount ?? 0) > 0;
     }
@@ -46,7 +46,7 @@ export async function updateDestination(ctx: PostgresStoreContext, id: string, p
     return { row: found.rows[0], resumed: changed };
   });
   if (resumed) ctx.announce();
-  return row ? PARSED_JSON_ROWS.destination(row) : null;
+  return row ? opened(ctx, PARSED_JSON_ROWS.destination(row)) : null;
 }
 
 export async function deleteDestination(ctx: PostgresStoreContext, id: string): Promise<boolean> {
@@ -90,4 +90,23 @@ export async function resumeDestination(ctx: PostgresStoreContext, id: string): 
     pgText(id),
   ]);
   if ((rowCount ?? 0) > 0) ctx.announce();
+}
+
+/** Seals every secret setting the store's seal would keep differently (plaintext, another key); returns how many destinations changed. */
+export async function resealSecrets(ctx: PostgresStoreContext): Promise<number> {
+  const { rows } = await ctx.pool.query<{ id: string; text: string }>('SELECT id, settings::text AS text FROM destinations ORDER BY id');
+  let changed = 0;
+  for (const row of rows) {
+    const kept = JSON.parse(row.text) as object;
+    if (!ctx.seal.needsReseal(kept)) continue;
+    const resealed = JSON.stringify(ctx.seal.sealSettings(ctx.seal.openSettings(kept)));
+    // Compare-and-set on the text read (json keeps it as written); the version and pause stay.
+    const result = await ctx.pool.query('UPDATE destinations SET settings = $1::json WHERE id = $2 AND settings::text = $3', [resealed, row.id, row.text]);
+    changed += result.rowCount ?? 0;
+  }
+  return changed;
+}
+
+function opened(ctx: PostgresStoreContext, destination: Destination): Destination {
+  return { ...destination, settings: ctx.seal.openSettings(destination.settings) };
 }

@@ -1,5 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { BacklogCache } from '../sql/backlog-cache.ts';
+import type { SettingsSeal } from '../settings-seal.ts';
 import type { Clock } from '../store.ts';
 import type { WriteChannel } from './write-channel.ts';
 
@@ -15,6 +16,8 @@ export interface SqliteStoreContext {
   /** Where writes go; they resolve once group-committed with synchronous=FULL. */
   readonly write: WriteChannel;
   readonly clock: Clock;
+  /** Seals secret settings on their way in and opens them on their way out. */
+  readonly seal: SettingsSeal;
   /** The database file (`:memory:` for none). */
   readonly path: string;
   readonly backlogCache: BacklogCache;

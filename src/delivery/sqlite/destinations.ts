@@ -8,22 +8,22 @@ import type { SqliteStoreContext } from './context.ts';
 
 export async function createDestination(ctx: SqliteStoreContext, input: NewDestination): Promise<Destination> {
   const id = input.id ?? randomUUID();
-  await ctx.write.call('createDestination', { id, name: input.name, settings: JSON.stringify(input.settings), now: ctx.clock.now() });
+  await ctx.write.call('createDestination', { id, name: input.name, settings: JSON.stringify(ctx.seal.sealSettings(input.settings)), now: ctx.clock.now() });
   return (await getDestination(ctx, id))!;
 }
 
 export async function getDestination(ctx: SqliteStoreContext, id: string): Promise<Destination | null> {
   const row = ctx.read('SELECT * FROM destinations WHERE id = ?').get(id) as DestinationRow<string> | undefined;
-  return row ? TEXT_JSON_ROWS.destination(row) : null;
+  return row ? opened(ctx, TEXT_JSON_ROWS.destination(row)) : null;
 }
 
 export async function listDestinations(ctx: SqliteStoreContext): Promise<Destination[]> {
   const rows = ctx.read('SELECT * FROM destinations ORDER BY created_at, id').all() as Array<DestinationRow<string>>;
-  return rows.map((row) => TEXT_JSON_ROWS.destination(row));
+  return rows.map((row) => opened(ctx, TEXT_JSON_ROWS.destination(row)));
 }
 
 export async function updateDestination(ctx: SqliteStoreContext, id: string, patch: DestinationPatch): Promise<Destination | null> {
-  const settings = patch.settings === undefined ? undefined : JSON.stringify(patch.settings);
+  const settings = patch.settings === undefined ? undefined : JSON.stringify(ctx.seal.sealSettings(patch.settings));
   // New settings may fix what paused it (SPEC.md §9): they resume it; let the workers look.
   if (await ctx.write.call('updateDestination', id, patch.name, settings, ctx.clock.now())) ctx.notify();
   return getDestination(ctx, id);
@@ -50,4 +50,22 @@ export async function pauseDestination(ctx: SqliteStoreContext, id: string, reas
 
 export async function resumeDestination(ctx: SqliteStoreContext, id: string): Promise<void> {
   if (await ctx.write.call('resumeDestination', id, ctx.clock.now())) ctx.notify();
+}
+
+/** Seals every secret setting the store's seal would keep differently (plaintext, another key); returns how many destinations changed. */
+export async function resealSecrets(ctx: SqliteStoreContext): Promise<number> {
+  const rows = ctx.read('SELECT id, settings FROM destinations ORDER BY id').all() as Array<{ id: string; settings: string }>;
+  let changed = 0;
+  for (const row of rows) {
+    const kept = JSON.parse(row.settings) as object;
+    if (!ctx.seal.needsReseal(kept)) continue;
+    const resealed = JSON.stringify(ctx.seal.sealSettings(ctx.seal.openSettings(kept)));
+    // Compare-and-set on the text read: a console edit meanwhile is kept (and was sealed itself).
+    if (await ctx.write.call('replaceSettingsText', row.id, row.settings, resealed)) changed++;
+  }
+  return changed;
+}
+
+function opened(ctx: SqliteStoreContext, destination: Destination): Destination {
+  return { ...destination, settings: ctx.seal.openSettings(destination.settings) };
 }

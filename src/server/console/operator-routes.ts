@@ -26,7 +26,7 @@ export function operatorRoutes(app: FastifyInstance, kit: ConsoleKit, operator: 
       const s = session(request);
       const f = form(request);
       const reason = str(f, 'reason');
-      if (reason === '') throw new AdminError(400, 'Say which reason: the form carries none');
+      if (reason === '') throw new AdminError('ADMIN_INVALID_INPUT', 'Say which reason: the form carries none');
       const values = groupValues(f);
       const filter = parseDeadLetterFilter(f);
       const back = `/dead-letters?${new URLSearchParams(values as Record<string, string>).toString()}`;

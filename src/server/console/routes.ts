@@ -70,12 +70,12 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
     session: (request) => {
       const s = sessionByRequest.get(request);
       // The preHandler guarantees it for every non-public route.
-      if (!s) throw new AdminError(403, 'Not signed in');
+      if (!s) throw new AdminError('ADMIN_NOT_SIGNED_IN', 'Not signed in');
       return s;
     },
     actor: (request) => {
       const a = actorByRequest.get(request);
-      if (!a) throw new AdminError(403, 'Not signed in');
+      if (!a) throw new AdminError('ADMIN_NOT_SIGNED_IN', 'Not signed in');
       return a;
     },
     flashOf: (s) => s.flash.splice(0),

@@ -8,6 +8,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class SwitchableProxy {
   private server: Server | null = null;
   private readonly sockets = new Set<Socket>();
+  private readonly upstreams = new Set<Socket>();
   port = 0;
 
   constructor(
@@ -25,6 +26,8 @@ export class SwitchableProxy {
       const upstream = connect(this.targetPort, this.host);
       this.track(client);
       this.track(upstream);
+      this.upstreams.add(upstream);
+      upstream.on('close', () => this.upstreams.delete(upstream));
       client.pipe(upstream).pipe(client);
       const cut = () => {
         client.destroy();
@@ -53,6 +56,11 @@ export class SwitchableProxy {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
+  }
+
+  /** The local ports of the open connections to the target (what the target sees as client ports). */
+  upstreamPorts(): number[] {
+    return [...this.upstreams].map((s) => s.localPort).filter((p): p is number => typeof p === 'number');
   }
 
   private track(socket: Socket): void {

@@ -17,6 +17,8 @@ export function destinationWrites(db: Database) {
      WHERE id = ?`,
   );
   const remove = db.prepare('DELETE FROM destinations WHERE id = ?');
+  // Re-sealing keeps the version and the pause: the settings mean the same.
+  const replaceText = db.prepare('UPDATE destinations SET settings = ? WHERE id = ? AND settings = ?');
   const removeWriteKeysOf = db.prepare('DELETE FROM write_keys WHERE destination_id = ?');
   const removeLanesOf = db.prepare('DELETE FROM lanes WHERE destination_id = ?');
   const removeIdentityLinksOf = db.prepare('DELETE FROM identity_links WHERE destination_id = ?');
@@ -34,6 +36,10 @@ export function destinationWrites(db: Database) {
       if (name !== undefined) rename.run(name, now, id);
       if (settings === undefined) return false;
       return replaceSettings.run(settings, now, id).changes > 0;
+    },
+
+    replaceSettingsText(id: string, expected: string, settings: string): boolean {
+      return replaceText.run(settings, id, expected).changes > 0;
     },
 
     /** The destination row, its write keys and lanes (its events go by deleteEvents). */
