@@ -113,6 +113,7 @@ describe('the packed package', () => {
         WRITE_KEYS: 'pkg-write-key',
         SAILTHRU_API_KEY: CREDS.apiKey,
         SAILTHRU_SECRET: CREDS.secret,
+        SECRETS_KEY: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
         SAILTHRU_API_URL: emulator.url,
         SAILTHRU_TRACK_URL: emulator.url,
         // Whatever the test runner set (vitest's loaders) is not the user's environment.
