@@ -80,6 +80,9 @@ describe.skipIf(problem !== null)(`the container image (${problem ?? `built on $
       if (built.status !== 0) throw new Error(`no base image ${BASE}, and deploy/debian-base-image.sh failed:\n${built.stdout}${built.stderr}`);
     }
     context = buildContext();
+    // The build stage is tagged too, so that pruning dangling images keeps its layers (npm ci
+    // and better-sqlite3's compile, the slow part) for the next run; the second build reuses them.
+    mustDocker(['build', '--build-arg', `BASE=${BASE}`, '--target', 'build', '-t', `${IMAGE}-build`, context], 1_800_000);
     mustDocker(['build', '--build-arg', `BASE=${BASE}`, '-t', IMAGE, context], 1_800_000);
     mustDocker(['network', 'create', names.network]);
     // The image's HEALTHCHECK is the service's (/healthz on PORT): not the emulator's.
