@@ -2,14 +2,15 @@
  * Start-up time, as a ratio to `node -e 0` measured in the same run (so a busy machine moves both):
  * `sailthru-destination --help` to its exit, and `serve` from spawn to the first 200 of /readyz
  * (SQLite in a fresh temporary folder: the schema is created). Interleaved rounds, medians.
- * For comparison, `--help` as it ran before the build step: the TypeScript CLI through tsx.
+ * For comparison, `--help` as it ran before the build step: the TypeScript CLI through tsx. Also
+ * `serve`'s resident memory 2 s after it is ready (first three rounds).
  *
  *   npx tsx bench/startup.ts [--quick] [--rounds 15]
  *
  * Runs dist/: build it first (npm run build).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from './lib/args.ts';
@@ -42,8 +43,20 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Milliseconds from spawn of `serve` to its first 200 on /readyz, polled every 5 ms. */
-async function timedServe(): Promise<number> {
+/** Resident memory (MiB) of a process, from /proc. */
+function rssMib(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
+}
+
+const idleRss: number[] = [];
+
+/**
+ * Milliseconds from spawn of `serve` to its first 200 on /readyz, polled every 5 ms. With
+ * `measureIdle`, its RSS 2 s later, nothing sent (no destination configured: bench/memory.ts's
+ * idle figure has one, and an emulator to deliver to).
+ */
+async function timedServe(measureIdle = false): Promise<number> {
   const dir = scratchDir('startup');
   const port = await freePort();
   const start = performance.now();
@@ -56,7 +69,14 @@ async function timedServe(): Promise<number> {
     for (;;) {
       if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode} before /readyz answered`);
       const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
-      if (res?.status === 200) return performance.now() - start;
+      if (res?.status === 200) {
+        const ms = performance.now() - start;
+        if (measureIdle) {
+          await sleep(2000);
+          idleRss.push(rssMib(child.pid!));
+        }
+        return ms;
+      }
       await sleep(5);
     }
   } finally {
@@ -77,7 +97,7 @@ for (let i = 0; i < rounds; i++) {
   samples.node.push(timedExit(['-e', '0']));
   samples.help.push(timedExit([BIN, '--help']));
   samples.helpTsx.push(timedExit(['--import', 'tsx', 'src/cli.ts', '--help']));
-  samples.serve.push(await timedServe());
+  samples.serve.push(await timedServe(i < 3));
 }
 
 const median = (values: number[]) => percentile(sortedCopy(values), 50);
@@ -89,6 +109,8 @@ const rows = [
   { what: '--help through tsx (src/, as before the build step)', ms: median(samples.helpTsx) },
 ].map((r) => ({ what: r.what, 'median ms': round(r.ms, 0), 'x node -e 0': round(r.ms / node, 1) }));
 printTable(rows, `Start-up, medians of ${rounds} interleaved rounds`);
+const idleMedian = median(idleRss);
+process.stdout.write(`serve idle RSS 2 s after /readyz (no destination): ${round(idleMedian, 1)} MiB (median of ${idleRss.length})\n`);
 
 const helpRatio = median(samples.help) / node;
 const serveRatio = median(samples.serve) / node;
@@ -108,6 +130,7 @@ const path = writeResult({
     helpRatio: round(helpRatio, 2),
     serveReadyMs: round(median(samples.serve), 1),
     serveReadyRatio: round(serveRatio, 2),
+    serveIdleRssMib: round(idleMedian, 1),
     helpThroughTsxMs: round(median(samples.helpTsx), 1),
     helpThroughTsxRatio: round(median(samples.helpTsx) / node, 2),
     samplesMs: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map((x) => round(x, 1))])),
