@@ -35,14 +35,17 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
 RUN npm run build
-# The image runs dist/ with the runtime dependencies only (no TypeScript, tsx, test tools).
-RUN npm prune --omit=dev --no-audit --no-fund
+# The image runs dist/ with the runtime dependencies only (no TypeScript, tsx, test tools), and
+# of better-sqlite3's build only the compiled module (its C sources and objects are ~25 MB).
+RUN npm prune --omit=dev --no-audit --no-fund \
+ && cd node_modules/better-sqlite3 \
+ && rm -rf deps src build/deps build/Release/obj build/Release/obj.target build/Release/.deps build/Release/sqlite3.a build/Release/test_extension.node
 
 FROM ${BASE}
 RUN if ! command -v node >/dev/null; then \
       apt-get update && apt-get install -y --no-install-recommends nodejs && rm -rf /var/lib/apt/lists/*; \
     fi \
- && if ! id -u node >/dev/null 2>&1; then useradd --system --uid 1000 --user-group --no-create-home --shell /usr/sbin/nologin node; fi
+ && if ! id -u node >/dev/null 2>&1; then useradd --uid 1000 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin node; fi
 WORKDIR /app
 # Owned by root, read-only to the server; only /data is written.
 COPY --from=build /app/package.json ./

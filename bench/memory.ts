@@ -20,7 +20,7 @@ import { cpuSecondsOf, memoryOf, metric, schedMeter, schedOf, startCli, sumSampl
 import { basicAuth, BENCH_CREDENTIALS, BENCH_WRITE_KEY, scratchDir, serviceEnv } from './lib/stack.ts';
 import { sleep } from './lib/stats.ts';
 
-const TARGET_PEAK_RSS_MB = 250;
+const TARGET_PEAK_RSS_MB = 200;
 const ADMIN_TOKEN = 'bench-admin-token';
 
 const args = parseArgs();
