@@ -109,7 +109,7 @@ describe('identity ties in the store (SPEC.md §0)', () => {
       expect(outcome.state).toBe('delivered');
       expectLateEventUnderUserId();
       // A deletion of U1 forgets the tie: A1 alone is A1 again.
-      expect((await deliverWith(second, { type: 'delete', messageId: 'm-delete', userId: 'U1' })).state).toBe('delivered');
+      expect((await deliverWith(second, { type: 'delete', messageId: 'm-delete', userId: 'U1', authenticatedBy: 'admin' })).state).toBe('delivered');
       expect(await first.linkedUserId('main', 'A1')).toBeNull();
     } finally {
       await schema.dispose();

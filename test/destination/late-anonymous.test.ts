@@ -46,9 +46,9 @@ describe('late anonymous events (SPEC.md §0)', () => {
   it('a deletion is never redirected, and forgets the tie', async () => {
     const d = h.withSettings({});
     await d.deliver(event({ type: 'identify', userId: 'U4', anonymousId: 'A4', traits: { email: 'u4@example.com' } }));
-    const deletion = await d.deliver(event({ type: 'track', anonymousId: 'A4', event: 'User Deleted' }));
+    const deletion = await d.deliver(event({ type: 'track', anonymousId: 'A4', event: 'User Deleted', authenticatedBy: 'admin' }));
     expect(deletion.calls[0]?.payload).toEqual({ id: 'A4', key: 'extid' });
-    await d.deliver(event({ type: 'delete', userId: 'U4' }));
+    await d.deliver(event({ type: 'delete', userId: 'U4', authenticatedBy: 'admin' }));
     expect((await d.deliver(event({ type: 'track', anonymousId: 'A4', event: 'Late' }))).calls[0]?.payload).toMatchObject({ id: 'A4' });
   });
 });

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { startService } from '../../src/server/service.ts';
+import { TEST_SECRETS_KEY } from '../e2e/harness.ts';
 
 /** `serve` says at start when events (no write key) or operators (no admin token) cannot get in. */
 
@@ -30,7 +31,7 @@ describe('start warnings', () => {
   });
 
   it("says nothing when both are there (a key already in the database counts too)", async () => {
-    expect(await warningsOf({ WRITE_KEYS: 'wk-start-1', SAILTHRU_API_KEY: 'k', SAILTHRU_SECRET: 's', ADMIN_TOKEN: 'start-admin-token' }, 'both.db')).toEqual([]);
-    expect(await warningsOf({ ADMIN_TOKENS: 'ops:viewer:start-viewer-token' }, 'both.db')).toEqual([]);
+    expect(await warningsOf({ WRITE_KEYS: 'wk-start-1', SAILTHRU_API_KEY: 'k', SAILTHRU_SECRET: 's', SECRETS_KEY: TEST_SECRETS_KEY, ADMIN_TOKEN: 'start-admin-token' }, 'both.db')).toEqual([]);
+    expect(await warningsOf({ ADMIN_TOKENS: 'ops:viewer:start-viewer-token', SECRETS_KEY: TEST_SECRETS_KEY }, 'both.db')).toEqual([]);
   });
 });
