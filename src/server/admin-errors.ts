@@ -1,3 +1,4 @@
+import { SecretsKeyError } from '../delivery/settings-seal.ts';
 import { statusOf, type AdminErrorCode } from './error-codes.ts';
 
 /**
@@ -30,4 +31,14 @@ export function invalid(problems: string[]): AdminError {
 /** The JSON body of an admin API error answer. */
 export function adminErrorBody(code: AdminErrorCode, message: string, problems: string[] = []): { error: string; code: AdminErrorCode; problems?: string[] } {
   return { error: message, code, ...(problems.length ? { problems } : {}) };
+}
+
+/** A secret the server cannot seal (no SECRETS_KEY) is the operator's to fix: say so, as a 400. */
+export async function keepingSecrets<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof SecretsKeyError) throw new AdminError('ADMIN_SECRETS_KEY_REQUIRED', error.message);
+    throw error;
+  }
 }

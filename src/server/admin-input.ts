@@ -1,5 +1,5 @@
 import { EVENT_STATUSES, type AuditQuery, type DeadLetterSelector, type EventFilter, type EventQuery, type EventStatus } from '../delivery/store.ts';
-import { badRequest } from './admin-errors.ts';
+import { badRequest, invalid } from './admin-errors.ts';
 import { AUDIT_ACTIONS } from './audit.ts';
 
 /**
@@ -176,4 +176,15 @@ export interface TestEventInput {
   destination?: unknown;
   event?: unknown;
   waitMs?: unknown;
+}
+
+const DEFAULT_TEST_WAIT_MS = 10_000;
+const MAX_TEST_WAIT_MS = 60_000;
+
+/** How long the event tester waits for the first attempt (`waitMs`). */
+export function parseTestWait(value: unknown): number {
+  if (value === undefined || value === null || value === '') return DEFAULT_TEST_WAIT_MS;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > MAX_TEST_WAIT_MS) throw invalid([`waitMs must be from 0 to ${MAX_TEST_WAIT_MS}`]);
+  return n;
 }

@@ -1,12 +1,11 @@
 import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
-import { SecretsKeyError } from '../delivery/settings-seal.ts';
 import type { AuditPage, AuditQuery, DeadLetterSelector, Destination, DestinationBacklog, EventFilter, EventQuery, EventStore } from '../delivery/store.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
-import { AdminError, badRequest, invalid, notFound } from './admin-errors.ts';
-import type { DestinationPatchInput, NewDestinationInput, TestEventInput } from './admin-input.ts';
+import { AdminError, badRequest, invalid, keepingSecrets, notFound } from './admin-errors.ts';
+import { parseTestWait, type DestinationPatchInput, type NewDestinationInput, type TestEventInput } from './admin-input.ts';
 import { changedKeys, selectorDetails, type Actor, type AuditTrail } from './audit.ts';
 import { checkedSettings, destinationName, mergeSettings, settingsObject } from './admin-settings.ts';
 import {
@@ -37,8 +36,6 @@ export type { Overview, TestEventResult, Totals } from './admin-views.ts';
 
 const DESTINATION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_LABEL = 100;
-const DEFAULT_TEST_WAIT_MS = 10_000;
-const MAX_TEST_WAIT_MS = 60_000;
 const POLL_MS = 100;
 
 export interface AdminServiceDeps {
@@ -311,7 +308,7 @@ export class AdminService {
       throw invalid(['event must be one Segment event as a JSON object']);
     }
     if (Array.isArray((event as { batch?: unknown }).batch)) throw invalid(['event must be one event, not a batch']);
-    const waitMs = waitOf(input.waitMs);
+    const waitMs = parseTestWait(input.waitMs);
     const destinationId = await this.resolveDestination(input.destination);
     const stored = await this.appendOne(destinationId, markTestEvent(event as Record<string, unknown>));
     await this.deps.audit.record(actor, 'test-event.send', { target: destinationId, ...(stored.eventId !== undefined ? { detail: `event ${stored.eventId}` } : {}) });
@@ -390,26 +387,8 @@ export class AdminService {
     const eventId = found.events[0]?.id;
     return { ...(eventId !== undefined ? { eventId } : {}), messageId: event.messageId, duplicate: result.duplicates > 0 };
   }
-
 }
 
 function sumOf(backlogs: BacklogView[], key: 'unsettled' | 'retrying' | 'failed'): number {
   return backlogs.reduce((n, b) => n + b[key], 0);
-}
-
-function waitOf(value: unknown): number {
-  if (value === undefined || value === null || value === '') return DEFAULT_TEST_WAIT_MS;
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > MAX_TEST_WAIT_MS) throw invalid([`waitMs must be from 0 to ${MAX_TEST_WAIT_MS}`]);
-  return n;
-}
-
-/** A secret the server cannot seal (no SECRETS_KEY) is the operator's to fix: say so, as a 400. */
-async function keepingSecrets<T>(write: () => Promise<T>): Promise<T> {
-  try {
-    return await write();
-  } catch (error) {
-    if (error instanceof SecretsKeyError) throw new AdminError('ADMIN_SECRETS_KEY_REQUIRED', error.message);
-    throw error;
-  }
 }
