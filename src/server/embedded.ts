@@ -19,6 +19,11 @@ export interface ServerOptions {
   host?: string;
   /** Opens the console and the admin API. */
   adminToken?: string;
+  /**
+   * SECRETS_KEY: 32 random bytes (base64 or 64 hex digits) sealing the Sailthru shared secret in
+   * the database; required once a destination with a secret is kept (docs/operating.md).
+   */
+  secretsKey?: string;
   /** Ingest routes, console and admin API (default true). */
   ingest?: boolean;
   /** Lane workers delivering to Sailthru (default true). */
@@ -89,6 +94,7 @@ function configOf(options: ServerOptions): AppConfig {
       HOST: options.host ?? '127.0.0.1',
       DATABASE_URL: options.databaseUrl,
       ADMIN_TOKEN: options.adminToken,
+      ...(options.secretsKey !== undefined ? { SECRETS_KEY: options.secretsKey } : {}),
     },
   );
   const destinations = [...config.destinations];

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, createServer, startEmulator, type RunningEmulator } from '../../src/index.ts';
+import { TEST_SECRETS_KEY } from '../e2e/harness.ts';
 
 const CREDS = { apiKey: 'embed-api-key', secret: 'embed-shared-secret-0123' };
 const silent = pino({ level: 'silent' });
@@ -23,6 +24,7 @@ describe('createServer', () => {
     const server = createServer({
       databaseUrl: `sqlite:${join(dir, 'embedded.db')}`,
       writeKeys: ['embed-key'],
+      secretsKey: TEST_SECRETS_KEY,
       settings: { apiKey: CREDS.apiKey, sharedSecret: CREDS.secret, apiUrl: emulator.url, trackUrl: emulator.url },
       env: { RETRY_BASE_MS: '50' },
       logger: silent,
@@ -58,7 +60,7 @@ describe('createServer', () => {
   it('starts with settings that are not valid, as serve does: a warning names the field, events wait', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-    const server = createServer({ databaseUrl: `sqlite:${join(dir, 'invalid.db')}`, settings: { apiKey: 'k', sharedSecret: 's', optoutValue: 'sometimes' }, logger });
+    const server = createServer({ databaseUrl: `sqlite:${join(dir, 'invalid.db')}`, settings: { apiKey: 'k', sharedSecret: 's', optoutValue: 'sometimes' }, secretsKey: TEST_SECRETS_KEY, logger });
     await server.start();
     try {
       const warning = lines.map((l) => JSON.parse(l) as { msg: string; problems?: string[] }).find((l) => l.msg.startsWith('destination settings are incomplete'));

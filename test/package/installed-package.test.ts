@@ -218,6 +218,7 @@ const emulator: RunningEmulator = await startEmulator({ port: 0, apiKey: 'k', se
 const server: EmbeddedServer = createServer({
   databaseUrl: 'sqlite:' + process.cwd() + '/embedded.db',
   writeKeys: ['lib-key'],
+  secretsKey: '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
   settings: { apiKey: 'k', sharedSecret: 's-secret-0123', apiUrl: emulator.url, trackUrl: emulator.url },
 });
 const url: string = await server.start();
