@@ -18,6 +18,8 @@ const id = `st-test-${process.pid}`;
 const names = { network: id, emulator: `${id}-emulator`, service: `${id}-service`, volume: `${id}-data` };
 const CREDS = { apiKey: 'container-api-key', secret: 'container-shared-secret-0123' };
 const WRITE_KEY = 'container-write-key';
+// The service keeps the shared secret sealed in its database (issue 15): it needs a key for it.
+const SECRETS_KEY = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
 
 function docker(args: string[], timeoutMs = 120_000) {
   const r = spawnSync('docker', args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
@@ -91,7 +93,7 @@ describe.skipIf(problem !== null)(`the container image (${problem ?? `built on $
     mustDocker(['run', '-d', '--name', names.service, '--network', names.network, '-p', '127.0.0.1::8080', '-v', `${names.volume}:/data`,
       // The image's own HEALTHCHECK, checked every second instead of every 30 s.
       '--health-interval', '1s', '--health-start-period', '0s',
-      '-e', `WRITE_KEYS=${WRITE_KEY}`, '-e', `SAILTHRU_API_KEY=${CREDS.apiKey}`, '-e', `SAILTHRU_SECRET=${CREDS.secret}`,
+      '-e', `WRITE_KEYS=${WRITE_KEY}`, '-e', `SAILTHRU_API_KEY=${CREDS.apiKey}`, '-e', `SAILTHRU_SECRET=${CREDS.secret}`, '-e', `SECRETS_KEY=${SECRETS_KEY}`,
       '-e', `SAILTHRU_API_URL=http://${names.emulator}:4000`, '-e', `SAILTHRU_TRACK_URL=http://${names.emulator}:4000`, IMAGE]);
     serviceUrl = `http://${hostPort(names.service, 8080)}`;
     emulatorUrl = `http://${hostPort(names.emulator, 4000)}`;
