@@ -39,7 +39,7 @@ const STORAGE = ['better-sqlite3', 'pg', 'ioredis'];
 const HTTP_SERVER = ['fastify', '@fastify/*'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'test-output/', 'bench/results/', 'dist/'] },
+  { ignores: ['node_modules/', 'data/', 'test-output/', 'bench/results/', 'dist/', 'dist.new-*/', 'dist.old-*/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Tests import the sources, but those that start bin/sailthru-destination.js (the demo, the
- * deployment files, child servers) run dist/: build it first when a source is newer, so no test
+ * deployment files, child servers) run dist/: build it first when a source changed, so no test
  * runs yesterday's compiled code.
  */
 export default function setup(): void {
