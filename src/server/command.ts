@@ -61,6 +61,9 @@ async function run(flags: CommonFlags, role: ServiceRole): Promise<void> {
     }
     throw err;
   }
+  // A long-running process: keep the main thread's young generation small (young-generation.ts).
+  const { capYoungGeneration, SERVER_SEMI_SPACE_MB, youngGenerationLeftToV8 } = await import('./young-generation.ts');
+  if (!youngGenerationLeftToV8(process.env, process.execArgv)) capYoungGeneration(SERVER_SEMI_SPACE_MB);
   const { startService } = await import('./service.ts');
   const { StoreOpenError } = await import('../delivery/open-store.ts');
   const { SecretsKeyError } = await import('../delivery/settings-seal.ts');

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import { parseDatabaseUrl } from '../../src/delivery/open-store.ts';
+import { CACHE_KIB, openSqliteConnection } from '../../src/delivery/sqlite/connection.ts';
 import { storeContract } from './store-contract.ts';
 import { FakeClock, SETTINGS, batchOf, tempDir, trackEvent } from './helpers.ts';
 
@@ -25,13 +26,24 @@ for (const writer of ['thread', 'inline'] as const) {
 }
 
 describe('SQLite store specifics', () => {
+  it('bounds the page cache of every connection (better-sqlite3 builds SQLite with 16 MiB each)', () => {
+    expect(new Database(':memory:').pragma('cache_size', { simple: true })).toBe(-16000);
+    const db = openSqliteConnection(':memory:');
+    try {
+      expect(db.pragma('cache_size', { simple: true })).toBe(-CACHE_KIB);
+      expect(CACHE_KIB).toBeLessThan(16000);
+    } finally {
+      db.close();
+    }
+  });
+
   for (const writer of ['thread', 'inline'] as const) {
     it(`runs WAL with synchronous=FULL and shares commits among concurrent appends (writer: ${writer})`, async () => {
       const tmp = tempDir('sqlite-store-');
       const store = await openSqliteStore({ path: join(tmp.dir, 'e.db'), clock: new FakeClock(), writer });
       try {
         await store.createDestination({ id: 'd', name: 'd', settings: SETTINGS });
-        expect(store.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2 });
+        expect(store.pragmas()).toEqual({ journalMode: 'wal', synchronous: 2, cacheSize: -CACHE_KIB });
         const before = store.commitCount;
         await Promise.all(Array.from({ length: 25 }, () => store.append(batchOf('d', [trackEvent('u')]))));
         // 25 appends issued at once: gathered into shared transactions (inline: exactly one).
