@@ -3,12 +3,15 @@ import { SettingsSeal } from './settings-seal.ts';
 import { PgAppendQueue } from './postgres/append.ts';
 import { clientConfig, createPool, type PostgresConnectionOptions } from './postgres/connection.ts';
 import type { PostgresStoreContext } from './postgres/context.ts';
+import { readLinks, writeLinks } from './postgres/identity-batches.ts';
 import { migratePostgres } from './postgres/migrate.ts';
 import * as operations from './postgres/operations.ts';
+import { settleLanes } from './postgres/settle-lanes.ts';
+import { StatementGroup } from './postgres/statement-group.ts';
 import { channelFor, PgWorkSignal } from './postgres/work-signal.ts';
 import { BacklogCache } from './sql/backlog-cache.ts';
 import { OperationStore, type StoreOperations } from './store-operations.ts';
-import { systemClock, type Clock } from './store.ts';
+import { systemClock, type Clock, type LaneSettlement } from './store.ts';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:pass@host:5432/db` (without the `schema` / `pool_max` parameters). */
@@ -66,6 +69,7 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     this.pool = createPool(this.connection);
     const clock = options.clock ?? systemClock;
     const backlogCache = new BacklogCache(options.backlogCacheMs ?? 1000);
+    const laneOf = (input: LaneSettlement) => JSON.stringify([input.lane.destinationId, input.lane.laneKey]);
     this.ctx = {
       pool: this.pool,
       clock,
@@ -77,6 +81,10 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
         backlogCache.stored(stored);
         this.signal.announce();
       }),
+      // One statement at a time each: what waits meanwhile goes in the next (statement-group.ts).
+      settles: new StatementGroup({ run: (inputs) => settleLanes(this.ctx, inputs), keyOf: laneOf, maxGroup: 256 }),
+      identityReads: new StatementGroup({ run: (keys) => readLinks(this.ctx, keys), maxGroup: 500 }),
+      identityWrites: new StatementGroup({ run: (links) => writeLinks(this.ctx, links), maxGroup: 500 }),
     };
     this.signal = this.makeSignal(options.schema ?? 'public');
   }
@@ -84,6 +92,11 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
   /** Append transactions committed so far (each carries every batch that arrived meanwhile). */
   get commitCount(): number {
     return this.ctx.appends.commits;
+  }
+
+  /** Statements sent for settles and identity ties so far (tests check that they were shared). */
+  get groupedStatements(): { settles: number; identityReads: number; identityWrites: number } {
+    return { settles: this.ctx.settles.statements, identityReads: this.ctx.identityReads.statements, identityWrites: this.ctx.identityWrites.statements };
   }
 
   /** The schema the tables are in (the configured one, or the search_path's first). */
@@ -111,6 +124,7 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     if (this.closed) return;
     this.closed = true;
     await this.ctx.appends.close();
+    await Promise.all([this.ctx.settles.drained(), this.ctx.identityReads.drained(), this.ctx.identityWrites.drained()]);
     await this.signal.close();
     await this.pool.end();
   }

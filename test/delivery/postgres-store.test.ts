@@ -221,6 +221,40 @@ describe('PostgreSQL store: several processes on one database', () => {
     expect(rows[0]!.n).toBe(0);
   });
 
+  it('settles of several lanes waiting together share one statement, each answered for its own lane', async () => {
+    const [a] = await twoProcesses();
+    const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
+    await a.append(batchOf(DEST, users.flatMap((u) => [trackEvent(u), trackEvent(u)])));
+    const leases = await a.claimLanes('w', 50, 30_000, 1);
+    expect(leases).toHaveLength(12);
+    const before = a.groupedStatements.settles;
+    const results = await Promise.all(
+      leases.map((lease) =>
+        a.settleLane({
+          lane: lease,
+          workerId: 'w',
+          heads: [{ event: lease.events[0]!, settlement: { state: 'delivered' }, attempt: { startedAt: new Date(), durationMs: 1, calls: [], warnings: [] } }],
+          then: 'continue',
+          window: 4,
+        }),
+      ),
+    );
+    // The first goes alone at once; the eleven that waited for it go together.
+    expect(a.groupedStatements.settles - before).toBe(2);
+    results.forEach((r, i) => {
+      expect(r.applied).toEqual([true]);
+      expect(r.released).toBe(false);
+      expect(r.next.map((e) => e.laneKey)).toEqual([leases[i]!.laneKey]);
+      expect(r.next[0]!.id).toBeGreaterThan(leases[i]!.events[0]!.id);
+    });
+    expect(await a.backlog()).toBe(12);
+    const links = await Promise.all(users.map((u) => a.linkIdentity(DEST, `anon-${u}`, u)));
+    expect(links).toHaveLength(12);
+    expect(await Promise.all(users.map((u) => a.linkedUserId(DEST, `anon-${u}`)))).toEqual(users);
+    expect(a.groupedStatements.identityWrites).toBe(2);
+    expect(a.groupedStatements.identityReads).toBe(2);
+  });
+
   it('stores a batch sent to two processes at once only once', async () => {
     const [a, b] = await twoProcesses();
     const events = Array.from({ length: 50 }, (_, i) => trackEvent(`u${i % 7}`));

@@ -1,8 +1,9 @@
 import type { Pool } from 'pg';
 import type { BacklogCache } from '../sql/backlog-cache.ts';
 import type { SettingsSeal } from '../settings-seal.ts';
-import type { Clock } from '../store.ts';
+import type { Clock, LaneSettleResult, LaneSettlement } from '../store.ts';
 import type { PgAppendQueue } from './append.ts';
+import type { StatementGroup } from './statement-group.ts';
 
 /**
  * What an operation of the PostgreSQL store runs with: the pool, the store's clock (every time
@@ -22,4 +23,15 @@ export interface PostgresStoreContext {
   subscribe(listener: () => void): () => void;
   /** Ingest's group commit (append.ts). */
   readonly appends: PgAppendQueue;
+  /** Settles waiting together go in one statement (settle.ts). */
+  readonly settles: StatementGroup<LaneSettlement, LaneSettleResult>;
+  /** Identity ties read and written together (identity-links.ts). */
+  readonly identityReads: StatementGroup<IdentityKey, string | null>;
+  readonly identityWrites: StatementGroup<IdentityKey & { userId: string }, void>;
+}
+
+/** An anonymousId of a destination. */
+export interface IdentityKey {
+  destinationId: string;
+  anonymousId: string;
 }
