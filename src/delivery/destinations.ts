@@ -5,7 +5,8 @@ import { validateSettings, type DestinationSettings } from '../destination/setti
 import type { SegmentEvent } from '../segment/event.ts';
 import type { RequestGate } from '../sailthru/types.ts';
 import { SailthruRateGate, type LimiterFactory, type RateLimits, type RateLimitWait } from './rate-limiter.ts';
-import type { Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent } from './store.ts';
+import type { SentProfiles } from '../destination/unchanged-profiles.ts';
+import type { Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent, SentProfileStore } from './store.ts';
 import type { DeliveryResult } from './worker.ts';
 
 /** What the registry needs of a built destination (src/destination's createDestination fits). */
@@ -22,6 +23,8 @@ export interface DestinationBuildOptions {
   timeoutMs?: number;
   /** This destination's anonymousId → userId ties in the store (SPEC.md §0). */
   identityLinks?: IdentityLinks;
+  /** What identifies last sent per user, in the store, for this settings version (issue 19). */
+  sentProfiles?: SentProfiles;
 }
 
 export type DestinationFactory = (settings: DestinationSettings, options: DestinationBuildOptions) => DeliveringDestination;
@@ -32,12 +35,15 @@ export const defaultDestinationFactory: DestinationFactory = (settings, options)
     rememberCarts: options.deliversAlone,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.identityLinks !== undefined ? { identityLinks: options.identityLinks } : {}),
+    ...(options.sentProfiles !== undefined ? { sentProfiles: options.sentProfiles } : {}),
   });
 
 export interface DestinationRegistryOptions {
   directory: Pick<DestinationDirectory, 'getDestination'>;
   /** Where identify and alias ties are kept, shared by every worker; in each destination's memory when absent. */
   identities?: IdentityLinkStore;
+  /** Where what identifies last sent is kept, shared by every worker; in each destination's memory when absent. */
+  sentProfiles?: SentProfileStore;
   factory?: DestinationFactory;
   /** Per-second limits per endpoint, over DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimits;
@@ -178,17 +184,19 @@ export class DestinationRegistry {
       return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
     }
     const settings = validation.settings;
-    return { ...base, instance: this.factory(settings, this.buildOptionsFor(row.id, settings)), problem: null };
+    return { ...base, instance: this.factory(settings, this.buildOptionsFor(row.id, row.version, settings)), problem: null };
   }
 
-  private buildOptionsFor(destinationId: string, settings: DestinationSettings): DestinationBuildOptions {
+  private buildOptionsFor(destinationId: string, version: number, settings: DestinationSettings): DestinationBuildOptions {
     const timeout = this.options.sailthruTimeoutMs;
     const identities = this.options.identities;
+    const sent = this.options.sentProfiles;
     return {
       gate: this.gateFor(settings),
       deliversAlone: this.options.deliversAlone === true,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
       ...(identities !== undefined ? { identityLinks: identityLinksOf(identities, destinationId) } : {}),
+      ...(sent !== undefined ? { sentProfiles: sentProfilesOf(sent, destinationId, version) } : {}),
     };
   }
 
@@ -214,6 +222,23 @@ function identityLinksOf(store: IdentityLinkStore, destinationId: string): Ident
     link: (anonymousId, userId) => store.linkIdentity(destinationId, anonymousId, userId),
     forgetUser: async (userId) => {
       await store.forgetIdentities(destinationId, userId);
+    },
+  };
+}
+
+/**
+ * One destination's view of what identifies last sent, for one settings version: what was sent
+ * under other settings (another list, another optout) counts as not sent.
+ */
+function sentProfilesOf(store: SentProfileStore, destinationId: string, settingsVersion: number): SentProfiles {
+  return {
+    lastSent: async (extid) => {
+      const record = await store.lastSentProfile(destinationId, extid);
+      return record === null || record.settingsVersion !== settingsVersion ? null : record;
+    },
+    record: (extid, hash, sentAt) => store.recordSentProfile(destinationId, extid, { hash, settingsVersion, sentAt }),
+    forget: async (extids) => {
+      await store.forgetSentProfiles(destinationId, extids);
     },
   };
 }

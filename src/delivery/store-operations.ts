@@ -189,6 +189,18 @@ export abstract class OperationStore<C> implements S.EventStore {
     return this.operations.forgetIdentities(this.ctx, destinationId, userId);
   }
 
+  // ── profiles sent by identify ────────────────────────────────────────
+
+  lastSentProfile(destinationId: string, extid: string): Promise<S.SentProfileRecord | null> {
+    return this.operations.lastSentProfile(this.ctx, destinationId, extid);
+  }
+  recordSentProfile(destinationId: string, extid: string, record: S.SentProfileRecord): Promise<void> {
+    return this.operations.recordSentProfile(this.ctx, destinationId, extid, record);
+  }
+  forgetSentProfiles(destinationId: string, extids: string[]): Promise<number> {
+    return this.operations.forgetSentProfiles(this.ctx, destinationId, extids);
+  }
+
   // ── audit log ────────────────────────────────────────────────────────
 
   recordAudit(input: S.AuditRecordInput): Promise<S.AuditRecord> {

@@ -4,7 +4,9 @@ import type { OutcomeState } from '../destination/outcome.ts';
 import type { SegmentEvent } from '../segment/event.ts';
 import type { IngestSink, WriteKeyDirectory } from './ingest.ts';
 import type { ActivityCursor, AuditLog, ConsoleSessionStore, DeadLetterReason, SeriesStore, SignInFailureStore } from './operator-store.ts';
+import type { SentProfileStore } from './sent-profile-store.ts';
 export type * from './operator-store.ts';
+export type * from './sent-profile-store.ts';
 
 /**
  * The lane queue's storage, as one interface that SQLite (embedded, one process) and PostgreSQL
@@ -371,7 +373,7 @@ export interface IdentityLinkStore {
 }
 
 export interface EventStore
-  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, AuditLog, SeriesStore {
+  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, SentProfileStore, AuditLog, SeriesStore {
   /**
    * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
    * database is not read-only; rejects naming what stands in the way (what /readyz asks).

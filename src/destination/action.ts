@@ -6,6 +6,7 @@ import type { ActionResult } from './outcome.ts';
 import type { EventSettings } from './overrides.ts';
 import type { SailthruPort } from './sailthru-port.ts';
 import type { DestinationSettings } from './settings.ts';
+import type { SentProfiles } from './unchanged-profiles.ts';
 
 /**
  * One event kind's work (Segment action-destinations style): what it reads from the event, which
@@ -37,6 +38,8 @@ export interface DestinationMemory {
   carts: CartMemory | null;
   /** anonymousId → userId ties (SPEC.md §0): durable, in the store, when the service provides it. */
   links: IdentityLinks;
+  /** extid → hash of the last POST /user identify made for it (issue 19): durable, in the store, when the service provides it. */
+  sentProfiles: SentProfiles;
 }
 
 export interface ActionContext {
@@ -45,6 +48,8 @@ export interface ActionContext {
   extid: string;
   settings: DestinationSettings;
   eventSettings: EventSettings;
+  /** The event carried only an anonymousId and is sent under the userId it was identified as (identity-links.ts). */
+  redirected?: boolean;
   /** Every call made through it is recorded in the outcome, in order. */
   sailthru: SailthruPort;
   memory: DestinationMemory;

@@ -13,6 +13,7 @@ import { resolveEventSettings, skipReasonOf } from './overrides.ts';
 import { routeOf } from './route.ts';
 import { recordingPort, type SailthruPort } from './sailthru-port.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from './settings.ts';
+import { MemorySentProfiles, type SentProfiles } from './unchanged-profiles.ts';
 
 export interface DestinationOptions {
   /** A client to use instead of one built from the settings (the caller then owns closing it). */
@@ -33,6 +34,8 @@ export interface DestinationOptions {
   rememberCarts?: boolean;
   /** Where anonymousId → userId ties are kept (the service's store); in memory when absent. */
   identityLinks?: IdentityLinks;
+  /** What identifies last sent per user (the service's store); in memory when absent. */
+  sentProfiles?: SentProfiles;
   now?: () => number;
   /** Where the calls go instead of the client (planCalls: a dry run that sends nothing). */
   sailthru?: SailthruPort;
@@ -72,6 +75,7 @@ export function destinationMemory(opts: DestinationOptions, now: () => number): 
     knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
     carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
     links: opts.identityLinks ?? new MemoryIdentityLinks(),
+    sentProfiles: opts.sentProfiles ?? new MemorySentProfiles(),
   };
 }
 
@@ -113,6 +117,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
 
   async function run(received: SegmentEvent, sailthru: SailthruPort, calls: CallRecord[], warnings: string[]): Promise<ActionResult> {
     let event = received;
+    let redirected = false;
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
       return { state: 'failed', reason: 'not a Segment event: expected a JSON object' };
     }
@@ -125,6 +130,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     if (route.action !== deleteUser) {
       const linked = await withLinkedUser(event, memory.links);
       if ('retry' in linked) return { state: 'retry', reason: linked.retry };
+      redirected = linked.event !== event;
       event = linked.event;
       if (linked.warning !== undefined) warnings.push(linked.warning);
     }
@@ -138,6 +144,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
       extid,
       settings,
       eventSettings,
+      redirected,
       sailthru: recordingPort(sailthru, calls),
       memory,
       now,

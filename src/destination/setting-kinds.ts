@@ -95,6 +95,11 @@ export function positiveNumber<const M extends SettingMeta>(unit: string, meta: 
   return Type.Number({ problem: `must be a positive number of ${unit}`, ...(meta as SettingMeta), exclusiveMinimum: 0 }) as TNumber & M;
 }
 
+/** A number of `unit`, zero or more: 0 turns the feature off. */
+export function nonNegativeNumber<const M extends SettingMeta>(unit: string, meta: M): TNumber & M {
+  return Type.Number({ problem: `must be a number of ${unit}, 0 or more`, ...(meta as SettingMeta), minimum: 0 }) as TNumber & M;
+}
+
 // ── reading one setting's value ─────────────────────────────────────────
 
 /** `value` is undefined when the setting is not set. */

@@ -1,10 +1,13 @@
 import Type, { type Static } from 'typebox';
 import Value from 'typebox/value';
 import { DEFAULT_API_URL, DEFAULT_TRACK_URL } from '../sailthru/urls.ts';
-import { checkSetting, choice, httpUrl, isRequired, positiveNumber, relativeTime, text, type SecretKeyOf, type SettingSchema } from './setting-kinds.ts';
+import { checkSetting, choice, httpUrl, isRequired, nonNegativeNumber, positiveNumber, relativeTime, text, type SecretKeyOf, type SettingSchema } from './setting-kinds.ts';
+
+/** Settings built in code (tests, the library) may leave it out: this is what applies then. */
+export const UNCHANGED_IDENTIFY_DEFAULT_HOURS = 24;
 
 /**
- * One destination = one Sailthru account and how events are mapped into it (SPEC.md §1).
+ * One destination = Sailthru account and how events are mapped into it (SPEC.md §1).
  *
  * Every setting is declared here, once: its type, its label and hint in the console, its env var,
  * its per-event override keys, whether it is secret. Validation, the env reading (src/config.ts),
@@ -93,6 +96,15 @@ export const DestinationSettingsSchema = Type.Object({
       env: 'SAILTHRU_CART_EXPIRY_HOURS',
     }),
   ),
+  unchangedIdentifyHours: Type.Optional(nonNegativeNumber('hours', {
+    title: 'Skip unchanged identifies (hours)',
+    description: 'how long an identify that would send the same profile update as the last one is skipped',
+    help:
+      'An identify whose POST /user would be the same as the last one Sailthru accepted for that user within this many hours ' +
+      'is not sent again (skipped: unchanged since …). 0 sends every identify. Default 24.',
+    env: 'SAILTHRU_UNCHANGED_IDENTIFY_HOURS',
+    default: UNCHANGED_IDENTIFY_DEFAULT_HOURS,
+  })),
   deletionFromEvents: choice(['signed', 'write-key'], {
     title: 'Deletions from events',
     description: 'which events may delete a Sailthru profile',

@@ -69,6 +69,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   const registry = new DestinationRegistry({
     directory: store,
     identities: store,
+    sentProfiles: store,
     rateLimits: config.rateLimits,
     limiterFactory: limiter.factory,
     // One SQLite process delivers every event; PostgreSQL workers share lanes between them.

@@ -71,7 +71,7 @@ describe('the SQLite and PostgreSQL schemas', () => {
 
   it('have the same tables and columns', async () => {
     const [sqlite, postgres] = await Promise.all([sqliteTables(), postgresTables(schema)]);
-    expect(Object.keys(sqlite)).toEqual(['attempts', 'audit_log', 'console_sessions', 'destinations', 'events', 'identity_links', 'lanes', 'schema_migrations', 'series_buckets', 'sign_in_failures', 'write_keys']);
+    expect(Object.keys(sqlite)).toEqual(['attempts', 'audit_log', 'console_sessions', 'destinations', 'events', 'identity_links', 'lanes', 'schema_migrations', 'sent_profiles', 'series_buckets', 'sign_in_failures', 'write_keys']);
     expect(postgres).toEqual(sqlite);
   });
 });

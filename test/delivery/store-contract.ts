@@ -913,5 +913,24 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(await store.linkedUserId(OTHER, 'anon-1')).toBeNull();
       });
     });
+
+    describe('profiles sent by identify (issue 19)', () => {
+      it('keeps the last hash per destination and user, replaces it, survives a restart, forgets users and a deleted destination', async () => {
+        expect(await store.lastSentProfile(DEST, 'user-1')).toBeNull();
+        await store.recordSentProfile(DEST, 'user-1', { hash: 'a'.repeat(64), settingsVersion: 1, sentAt: 1000 });
+        await store.recordSentProfile(DEST, 'user-2', { hash: 'b'.repeat(64), settingsVersion: 1, sentAt: 2000 });
+        await store.recordSentProfile(OTHER, 'user-1', { hash: 'c'.repeat(64), settingsVersion: 3, sentAt: 3000 });
+        await store.recordSentProfile(DEST, 'user-1', { hash: 'd'.repeat(64), settingsVersion: 2, sentAt: 4000 });
+        expect(await store.lastSentProfile(DEST, 'user-1')).toEqual({ hash: 'd'.repeat(64), settingsVersion: 2, sentAt: 4000 });
+        await store.close();
+        store = await harness.open(clock);
+        expect(await store.lastSentProfile(OTHER, 'user-1')).toEqual({ hash: 'c'.repeat(64), settingsVersion: 3, sentAt: 3000 });
+        expect(await store.forgetSentProfiles(DEST, ['user-1', 'user-9'])).toBe(1);
+        expect(await store.lastSentProfile(DEST, 'user-1')).toBeNull();
+        expect(await store.lastSentProfile(DEST, 'user-2')).not.toBeNull();
+        expect(await store.deleteDestination(OTHER)).toBe(true);
+        expect(await store.lastSentProfile(OTHER, 'user-1')).toBeNull();
+      });
+    });
   });
 }

@@ -22,6 +22,8 @@ beforeAll(async () => {
     apiUrl: emulator.url,
     trackUrl: emulator.url,
     productBaseUrl: 'https://shop.example/p',
+    // Its seed identifies repeat; skipping them is tested in test/delivery/unchanged-identify.test.ts.
+    unchangedIdentifyHours: 0,
   });
 });
 afterAll(async () => {

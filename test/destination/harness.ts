@@ -28,6 +28,9 @@ export async function startHarness(settings: Partial<DestinationSettings> = {}, 
     deletionFromEvents: 'signed',
     apiUrl: emulator.url,
     trackUrl: emulator.url,
+    // These suites check what each event sends; skipping repeated identifies has its own
+    // (test/delivery/unchanged-identify.test.ts), and would turn their seed identifies into skips.
+    unchangedIdentifyHours: 0,
     ...settings,
   };
   const extra: Destination[] = [];

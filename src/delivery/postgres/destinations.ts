@@ -56,6 +56,7 @@ export async function deleteDestination(ctx: PostgresStoreContext, id: string): 
     await client.query('DELETE FROM write_keys WHERE destination_id = $1', [key]);
     await client.query('DELETE FROM lanes WHERE destination_id = $1', [key]);
     await client.query('DELETE FROM identity_links WHERE destination_id = $1', [key]);
+    await client.query('DELETE FROM sent_profiles WHERE destination_id = $1', [key]);
     return (result.rowCount ?? 0) > 0;
   });
   // Its events go in short batches; without the lanes and destination nothing delivers them.

@@ -164,4 +164,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   DROP INDEX events_status;
   CREATE INDEX events_status ON events (status, destination_id, id) WHERE status <> 'delivered';
   `,
+  // Issue 19: what the last identify delivered per user (see ../sqlite/schema.ts).
+  `
+  CREATE TABLE sent_profiles (
+    destination_id TEXT COLLATE "C" NOT NULL,
+    extid TEXT COLLATE "C" NOT NULL,
+    payload_hash TEXT COLLATE "C" NOT NULL,
+    settings_version BIGINT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    PRIMARY KEY (destination_id, extid)
+  );
+  `,
 ];

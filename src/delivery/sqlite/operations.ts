@@ -14,6 +14,7 @@ export * from './write-keys.ts';
 export * from './sessions.ts';
 export * from './sign-in-failures.ts';
 export * from './identity-links.ts';
+export * from './sent-profiles.ts';
 export * from './audit.ts';
 export * from './log-activity.ts';
 export * from './series.ts';

@@ -172,4 +172,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (resolution_ms, bucket_start, process_id)
   );
   `,
+  // Issue 19: what the last identify delivered per user, as a hash of its POST /user payload (never
+  // the payload: it holds PII), so an identical identify within the TTL is skipped after restarts.
+  `
+  CREATE TABLE sent_profiles (
+    destination_id TEXT NOT NULL,
+    extid TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    settings_version INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    PRIMARY KEY (destination_id, extid)
+  );
+  `,
 ];

@@ -6,6 +6,7 @@ import { destinationWrites } from './writes/destinations.ts';
 import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
 import { identityLinkWrites } from './writes/identity-links.ts';
+import { sentProfileWrites } from './writes/sent-profiles.ts';
 import { seriesWrites } from './writes/series.ts';
 import { sessionWrites } from './writes/sessions.ts';
 import { probeWrites } from './writes/probe.ts';
@@ -33,6 +34,7 @@ export function sqliteWrites(db: Database) {
     ...probeWrites(db),
     ...signInFailureWrites(db),
     ...identityLinkWrites(db),
+    ...sentProfileWrites(db),
     ...auditWrites(db),
     ...seriesWrites(db),
   };

@@ -5,6 +5,7 @@ import { recordLink } from '../identity-links.ts';
 import type { ActionResult } from '../outcome.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
 import { textOf, type JsonObject } from '../read.ts';
+import { forgetSent } from '../unchanged-profiles.ts';
 import { resultOfError } from '../sailthru-port.ts';
 
 /** SPEC.md §4 + §2.3: the previous id's profile takes the userId as extid and merges. Pure. */
@@ -45,6 +46,9 @@ export const alias: Action = {
     if (!result.ok) return resultOfError(result);
     ctx.memory.mergedAnonymousIds.set(previousId, true);
     ctx.memory.knownProfiles.delete(previousId);
+    // Both profiles changed: the next identify of either is sent whatever it holds.
+    const problem = await forgetSent(ctx, [previousId, userId]);
+    if (problem !== null) return { state: 'retry', reason: problem };
     return (await link()) ?? delivered;
   },
 };

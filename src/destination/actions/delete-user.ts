@@ -1,6 +1,7 @@
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, skipped, type Action } from '../action.ts';
 import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
+import { forgetSent } from '../unchanged-profiles.ts';
 import type { DestinationSettings } from '../settings.ts';
 
 /**
@@ -30,6 +31,9 @@ export const deleteUser: Action = {
     } catch (err) {
       return { state: 'retry', reason: `could not forget the anonymousIds of ${ctx.extid}: ${err instanceof Error ? err.message : String(err)}` };
     }
+    // A profile created again after the deletion gets its first identify whole.
+    const problem = await forgetSent(ctx, [ctx.extid]);
+    if (problem !== null) return { state: 'retry', reason: problem };
     return result.ok ? delivered : skipped(`Sailthru has no profile with extid ${ctx.extid}; nothing to delete`);
   },
 };

@@ -1,6 +1,6 @@
 import { mergeOneLevel } from '../../segment/batch-context.ts';
 import type { SegmentEvent } from '../../segment/event.ts';
-import { delivered, type Action } from '../action.ts';
+import { delivered, skipped, type Action, type ActionContext } from '../action.ts';
 import { flatten, isEmptyVars } from '../flatten.ts';
 import { anonymousIdOf, eventEmailOf, extidOf, userIdOf } from '../identity.ts';
 import type { EventSettings } from '../overrides.ts';
@@ -10,6 +10,7 @@ import { optoutOf } from '../optout.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
 import { field, objectOf, omitKeys, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
+import { forgetSent, profileHash, recordSent, unchangedReason, unchangedTtlMs } from '../unchanged-profiles.ts';
 
 /** Traits that are identity or settings, not profile vars (SPEC.md §2.1). */
 const NOT_VARS = ['email', 'id', 'userId', 'anonymousId', 'defaultListName', 'optoutValue', 'optout_email', 'lists'] as const;
@@ -81,6 +82,17 @@ export const identify: Action = {
     const merging = userId !== null && anonymousId !== null && anonymousId !== userId;
     const known =
       anonymousId !== null && (ctx.memory.mergedAnonymousIds.has(anonymousId) || ctx.memory.absentAnonymousIds.get(anonymousId) === userId);
+    // What the user's profile gets, addressed to it (a merge's payload addresses the anonymous one):
+    // what "unchanged" compares, before any lookup, so a repeated identify costs no call at all.
+    const sentHash = profileHash(identifyPayload(ctx.event, ctx.eventSettings).payload);
+    if (await mayBeUnchanged(ctx, merging, known, anonymousId, userId)) {
+      const unchanged = await unchangedReason(ctx, sentHash);
+      if (unchanged !== null) {
+        const email = eventEmailOf(ctx.event);
+        if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
+        return skipped(unchanged);
+      }
+    }
     if (merging && !known && ctx.memory.knownProfiles.has(anonymousId)) {
       // We created that profile ourselves (the visitor's anonymous events): no lookup needed.
       mergeFrom = anonymousId;
@@ -105,6 +117,9 @@ export const identify: Action = {
     if (mergeFrom !== undefined) {
       ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
       ctx.memory.knownProfiles.delete(mergeFrom);
+      // The anonymous profile is gone into the user's.
+      const problem = await forgetSent(ctx, [mergeFrom]);
+      if (problem !== null) return { state: 'retry', reason: problem };
     }
     if (absent && anonymousId !== null && userId !== null) ctx.memory.absentAnonymousIds.set(anonymousId, userId);
     // SPEC.md §0: merged or not, later events of the anonymousId alone go to the userId.
@@ -114,6 +129,24 @@ export const identify: Action = {
     }
     const email = eventEmailOf(ctx.event);
     if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
+    if (!ctx.redirected) await recordSent(ctx, sentHash);
     return delivered;
   },
 };
+
+/**
+ * Whether the skip may apply. Not to an event sent under a userId it did not carry: it runs in
+ * the anonymousId's lane, and only the user's own lane (one event at a time, whichever worker)
+ * reads and writes what was sent to that user. Not to a merge still to make: only once the
+ * anonymousId is known merged or tied to this userId (the store's tie is written only after an
+ * identify or alias of the two was delivered).
+ */
+async function mayBeUnchanged(ctx: ActionContext, merging: boolean, known: boolean, anonymousId: string | null, userId: string | null): Promise<boolean> {
+  if (ctx.redirected === true || unchangedTtlMs(ctx) <= 0) return false;
+  if (!merging || known || anonymousId === null) return true;
+  try {
+    return (await ctx.memory.links.userIdFor(anonymousId)) === userId;
+  } catch {
+    return false;
+  }
+}

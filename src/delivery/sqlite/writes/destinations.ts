@@ -22,6 +22,7 @@ export function destinationWrites(db: Database) {
   const removeWriteKeysOf = db.prepare('DELETE FROM write_keys WHERE destination_id = ?');
   const removeLanesOf = db.prepare('DELETE FROM lanes WHERE destination_id = ?');
   const removeIdentityLinksOf = db.prepare('DELETE FROM identity_links WHERE destination_id = ?');
+  const removeSentProfilesOf = db.prepare('DELETE FROM sent_profiles WHERE destination_id = ?');
   const removeEvent = db.prepare('DELETE FROM events WHERE id = ?');
   const removeAttempts = db.prepare('DELETE FROM attempts WHERE event_id = ?');
   const pause = db.prepare('UPDATE destinations SET paused = 1, pause_reason = ?, updated_at = ? WHERE id = ?');
@@ -48,6 +49,7 @@ export function destinationWrites(db: Database) {
       removeWriteKeysOf.run(id);
       removeLanesOf.run(id);
       removeIdentityLinksOf.run(id);
+      removeSentProfilesOf.run(id);
       return changes > 0;
     },
 

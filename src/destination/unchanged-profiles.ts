@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { UNCHANGED_IDENTIFY_DEFAULT_HOURS, type DestinationSettings } from './settings.ts';
+
+/**
+ * Unchanged identifies cost nothing (issue 19; docs/decisions.md, "Unchanged identifies").
+ * analytics.js sites identify on every page load with the same traits: when the POST /user an
+ * identify would make is the one Sailthru last accepted for that user, within the destination's
+ * `unchangedIdentifyHours`, it is skipped. What was sent is remembered as a hash of the payload
+ * (never the payload: it holds PII), in the service's store so that it survives restarts and is
+ * shared by PostgreSQL workers.
+ */
+export interface SentProfiles {
+  /** The hash of the last payload Sailthru accepted for the user and when; null when none is remembered. */
+  lastSent(extid: string): Promise<{ hash: string; sentAt: number } | null>;
+  /** Only after Sailthru answered success. */
+  record(extid: string, hash: string, sentAt: number): Promise<void>;
+  /** Deleted or merged users: whatever their next identify holds is sent. */
+  forget(extids: string[]): Promise<void>;
+}
+
+/** The part of an action's context these read (action.ts's ActionContext fits; it imports this module). */
+interface SentContext {
+  extid: string;
+  settings: Pick<DestinationSettings, 'unchangedIdentifyHours'>;
+  memory: { sentProfiles: SentProfiles };
+  now(): number;
+  warn(...messages: string[]): void;
+}
+
+/** Kept in this process only (tests, the CLI, a destination built without a store); bounded. */
+export class MemorySentProfiles implements SentProfiles {
+  private readonly sent = new Map<string, { hash: string; sentAt: number }>();
+
+  constructor(private readonly maxEntries = 100_000) {}
+
+  async lastSent(extid: string): Promise<{ hash: string; sentAt: number } | null> {
+    return this.sent.get(extid) ?? null;
+  }
+
+  async record(extid: string, hash: string, sentAt: number): Promise<void> {
+    this.sent.delete(extid);
+    this.sent.set(extid, { hash, sentAt });
+    if (this.sent.size > this.maxEntries) this.sent.delete(this.sent.keys().next().value as string);
+  }
+
+  async forget(extids: string[]): Promise<void> {
+    for (const extid of extids) this.sent.delete(extid);
+  }
+}
+
+/**
+ * SHA-256 of the payload's canonical JSON (object keys sorted at every level, arrays in order):
+ * the same payload built with its traits in another order hashes the same.
+ */
+export function profileHash(payload: unknown): string {
+  return createHash('sha256').update(canonicalJson(payload)).digest('hex');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The destination's TTL in ms; 0 when skipping is off. */
+export function unchangedTtlMs(ctx: Pick<SentContext, 'settings'>): number {
+  return (ctx.settings.unchangedIdentifyHours ?? UNCHANGED_IDENTIFY_DEFAULT_HOURS) * 3_600_000;
+}
+
+/**
+ * The skip reason when `hash` is what Sailthru last accepted for the user within the TTL, else
+ * null. A store that cannot answer costs a call, never a wrong skip.
+ */
+export async function unchangedReason(ctx: SentContext, hash: string): Promise<string | null> {
+  const ttlMs = unchangedTtlMs(ctx);
+  if (ttlMs <= 0) return null;
+  let last: { hash: string; sentAt: number } | null;
+  try {
+    last = await ctx.memory.sentProfiles.lastSent(ctx.extid);
+  } catch (err) {
+    ctx.warn(`could not read what was last sent for ${ctx.extid} (${errorText(err)}); sent without checking`);
+    return null;
+  }
+  if (last === null || last.hash !== hash || ctx.now() - last.sentAt >= ttlMs) return null;
+  return `unchanged since ${new Date(last.sentAt).toISOString()}`;
+}
+
+/** After a successful POST /user: a failure to remember it only costs a call next time. */
+export async function recordSent(ctx: SentContext, hash: string): Promise<void> {
+  if (unchangedTtlMs(ctx) <= 0) return;
+  try {
+    await ctx.memory.sentProfiles.record(ctx.extid, hash, ctx.now());
+  } catch (err) {
+    ctx.warn(`could not remember what was sent for ${ctx.extid} (${errorText(err)}); its next identify is sent whatever it holds`);
+  }
+}
+
+/** Deleted or merged users; null when done, else why (to retry: a stale memory could skip a real change). */
+export async function forgetSent(ctx: SentContext, extids: string[]): Promise<string | null> {
+  try {
+    await ctx.memory.sentProfiles.forget(extids);
+    return null;
+  } catch (err) {
+    return `could not forget what was sent for ${extids.join(', ')}: ${errorText(err)}`;
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,184 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DestinationRegistry, type DestinationFactory } from '../../src/delivery/destinations.ts';
+import { createDestination } from '../../src/destination/index.ts';
+import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
+import type { EventStore, QueuedEvent } from '../../src/delivery/store.ts';
+import type { DestinationSettings } from '../../src/destination/settings.ts';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
+import type { SegmentEvent } from '../../src/segment/event.ts';
+import { tempDir } from './helpers.ts';
+import { TestSchema } from './postgres-helpers.ts';
+
+/**
+ * Issue 19: an identify whose POST /user would be the one Sailthru last accepted for the user, within
+ * `unchangedIdentifyHours`, is skipped; the memory lives in the store (both stores, real emulator).
+ */
+let emulator: RunningEmulator;
+let settings: DestinationSettings;
+beforeEach(async () => {
+  emulator = await startEmulator({ port: 0 });
+  settings = {
+    apiKey: emulator.credentials.apiKey,
+    sharedSecret: emulator.credentials.secret,
+    optoutValue: 'none',
+    deletionFromEvents: 'signed',
+    apiUrl: emulator.url,
+    trackUrl: emulator.url,
+  };
+});
+afterEach(async () => {
+  await emulator.close();
+});
+
+let seq = 0;
+function queued(payload: SegmentEvent): QueuedEvent {
+  seq += 1;
+  const now = new Date();
+  return {
+    id: seq,
+    destinationId: 'main',
+    laneKey: payload.userId ?? payload.anonymousId ?? '',
+    messageId: payload.messageId,
+    type: payload.type,
+    eventName: null,
+    payload,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: null,
+    firstAttemptAt: null,
+    lastError: null,
+    receivedAt: now,
+    updatedAt: now,
+    settledAt: null,
+    outcome: null,
+    droppedBy: null,
+    droppedAt: null,
+  };
+}
+
+const identify = (traits: Record<string, unknown>, userId = 'U1'): SegmentEvent => ({ type: 'identify', messageId: `m-${++seq}`, userId, traits });
+
+async function deliverWith(store: EventStore, event: SegmentEvent, now: () => number = Date.now) {
+  // The destination's clock moves; the registry's stays real.
+  const factory: DestinationFactory = (built, options) =>
+    createDestination(built, {
+      gate: options.gate,
+      now,
+      ...(options.identityLinks ? { identityLinks: options.identityLinks } : {}),
+      ...(options.sentProfiles ? { sentProfiles: options.sentProfiles } : {}),
+    });
+  const registry = new DestinationRegistry({ directory: store, identities: store, sentProfiles: store, factory });
+  try {
+    return await registry.deliver('main', queued(event));
+  } finally {
+    await registry.close();
+  }
+}
+
+const userPosts = () => emulator.requests({ path: '/user', method: 'POST' }).length;
+
+type Open = () => Promise<EventStore>;
+
+function suite(name: string, setUp: () => Promise<{ open: Open; done: () => Promise<void> }>) {
+  describe(name, () => {
+    let open: Open;
+    let done: () => Promise<void>;
+    beforeEach(async () => {
+      ({ open, done } = await setUp());
+    });
+    afterEach(async () => {
+      await done();
+    });
+
+    it('skips a repeated identify and says so, sends changed traits, remembers across a new store instance', async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings });
+      expect((await deliverWith(store, identify({ email: 'u1@example.com', plan: 'gold' }))).state).toBe('delivered');
+      const first = await store.lastSentProfile('main', 'U1');
+      // A hash, not the payload (PII).
+      expect(first?.hash).toMatch(/^[0-9a-f]{64}$/);
+      expect(JSON.stringify(first)).not.toContain('u1@example.com');
+      const repeat = await deliverWith(store, identify({ plan: 'gold', email: 'u1@example.com' }));
+      expect(repeat).toMatchObject({ state: 'skipped', reason: `unchanged since ${new Date(first!.sentAt).toISOString()}`, calls: [] });
+      expect(userPosts()).toBe(1);
+
+      const changed = await deliverWith(store, identify({ email: 'u1@example.com', plan: 'platinum' }));
+      expect(changed.state).toBe('delivered');
+      expect(userPosts()).toBe(2);
+
+      // Another instance on the same file / database remembers it.
+      const again = await open();
+      expect((await deliverWith(again, identify({ email: 'u1@example.com', plan: 'platinum' }))).state).toBe('skipped');
+      expect(userPosts()).toBe(2);
+    });
+
+    it('TTL 0 sends every identify; the TTL runs out; a settings change forgets', async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings: { ...settings, unchangedIdentifyHours: 0 } });
+      await deliverWith(store, identify({ plan: 'gold' }));
+      expect((await deliverWith(store, identify({ plan: 'gold' }))).state).toBe('delivered');
+      expect(userPosts()).toBe(2);
+
+      await store.updateDestination('main', { settings: { ...settings, unchangedIdentifyHours: 1 } });
+      const t0 = Date.now();
+      expect((await deliverWith(store, identify({ plan: 'gold' }), () => t0)).state).toBe('delivered');
+      expect((await deliverWith(store, identify({ plan: 'gold' }), () => t0 + 3_599_000)).state).toBe('skipped');
+      expect((await deliverWith(store, identify({ plan: 'gold' }), () => t0 + 3_600_000)).state).toBe('delivered');
+      expect(userPosts()).toBe(4);
+
+      // New settings version: what was sent under the old ones counts as not sent.
+      await store.updateDestination('main', { settings: { ...settings, unchangedIdentifyHours: 2 } });
+      expect((await deliverWith(store, identify({ plan: 'gold' }))).state).toBe('delivered');
+      expect(userPosts()).toBe(5);
+    });
+
+    it('is forgotten after a deletion and after an alias merge', async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings });
+      await deliverWith(store, identify({ email: 'u1@example.com' }));
+      expect((await deliverWith(store, { type: 'delete', messageId: 'm-del', userId: 'U1', authenticatedBy: 'admin' })).state).toBe('delivered');
+      expect(await store.lastSentProfile('main', 'U1')).toBeNull();
+      expect((await deliverWith(store, identify({ email: 'u1@example.com' }))).state).toBe('delivered');
+
+      await deliverWith(store, identify({ email: 'old@example.com' }, 'OLD'));
+      expect(await store.lastSentProfile('main', 'OLD')).not.toBeNull();
+      expect((await deliverWith(store, { type: 'alias', messageId: 'm-alias', userId: 'U1', previousId: 'OLD' })).state).toBe('delivered');
+      expect(await store.lastSentProfile('main', 'OLD')).toBeNull();
+      expect(await store.lastSentProfile('main', 'U1')).toBeNull();
+      expect((await deliverWith(store, identify({ email: 'u1@example.com' }))).state).toBe('delivered');
+    });
+
+    it('a failed POST /user records nothing', async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings });
+      emulator.setFaults({ failRate: 1 });
+      expect((await deliverWith(store, identify({ plan: 'gold' }))).state).toBe('retry');
+      expect(await store.lastSentProfile('main', 'U1')).toBeNull();
+      emulator.setFaults({});
+      expect((await deliverWith(store, identify({ plan: 'gold' }))).state).toBe('delivered');
+    });
+  });
+}
+
+suite('SQLite', async () => {
+  const tmp = tempDir('unchanged-identify-');
+  const path = join(tmp.dir, 'q.db');
+  const stores: EventStore[] = [];
+  return {
+    open: async () => {
+      const store = await openSqliteStore({ path });
+      stores.push(store);
+      return store;
+    },
+    done: async () => {
+      for (const store of stores) await store.close();
+      tmp.remove();
+    },
+  };
+});
+
+suite('PostgreSQL', async () => {
+  const schema = new TestSchema();
+  return { open: () => schema.open(), done: () => schema.dispose() };
+});
