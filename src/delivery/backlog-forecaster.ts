@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { describeDuration, forecastBacklog, scaleKinds, type EndpointLoad } from './backlog-forecast.ts';
 import type { HttpMethod } from '../sailthru/types.ts';
-import type { DeliveryLog, Destination, DestinationDirectory } from './store.ts';
+import type { DeliveryLog, Destination, DestinationDirectory, QueuedKinds } from './store.ts';
 
 /** What the console, /api and /metrics show of one destination's forecast. */
 export interface BacklogForecastView {
@@ -23,7 +23,7 @@ export interface BacklogForecastView {
 }
 
 export interface BacklogForecasterOptions {
-  store: Pick<DeliveryLog, 'queuedKinds'> & Pick<DestinationDirectory, 'listDestinations'>;
+  store: Pick<DeliveryLog, 'queuedKinds' | 'backlogByDestination'> & Pick<DestinationDirectory, 'listDestinations'>;
   /** The destination registry: each account's rate gate, with the limits now in force. */
   registry: { gateFor(settings: Destination['settings']): { pointsPerSecond(method: HttpMethod, endpoint: string): number } };
   /** A forecast longer than this warns (BACKLOG_WARN_HORIZON_HOURS), s. */
@@ -40,7 +40,7 @@ export interface BacklogForecasterOptions {
  * rate limits the destination's account gate applies now (after Sailthru's header corrections).
  */
 export class BacklogForecaster {
-  private readonly cache = new Map<string, { at: number; view: Promise<BacklogForecastView> }>();
+  private readonly cache = new Map<string, { at: number; queued: Promise<QueuedKinds> }>();
   private readonly maxAgeMs: number;
   private readonly sample: number;
   private readonly now: () => number;
@@ -51,17 +51,30 @@ export class BacklogForecaster {
     this.now = options.now ?? Date.now;
   }
 
-  forecast(destination: Pick<Destination, 'id' | 'settings'>): Promise<BacklogForecastView> {
+  /**
+   * The forecast of one destination. `unsettled` (the backlog figure its caller already has) keeps
+   * it current between reads of the mix: the mix is read again only when older than maxAgeMs or
+   * when it was read from an empty queue.
+   */
+  async forecast(destination: Pick<Destination, 'id' | 'settings'>, unsettled?: number): Promise<BacklogForecastView> {
+    const queued = await this.queuedOf(destination.id, unsettled);
+    return this.view(destination, unsettled === undefined ? queued : { ...queued, total: unsettled });
+  }
+
+  private async queuedOf(destinationId: string, unsettled: number | undefined): Promise<QueuedKinds> {
     const now = this.now();
-    const cached = this.cache.get(destination.id);
-    if (cached && now - cached.at < this.maxAgeMs) return cached.view;
-    const view = this.compute(destination);
-    this.cache.set(destination.id, { at: now, view });
+    const cached = this.cache.get(destinationId);
+    if (cached && now - cached.at < this.maxAgeMs) {
+      const queued = await cached.queued.catch(() => null);
+      if (queued && (queued.total > 0 || unsettled === 0 || unsettled === undefined)) return queued;
+    }
+    const queued = this.options.store.queuedKinds(destinationId, this.sample);
+    this.cache.set(destinationId, { at: now, queued });
     // A failed read is not kept: the next asker reads again.
-    view.catch(() => {
-      if (this.cache.get(destination.id)?.view === view) this.cache.delete(destination.id);
+    queued.catch(() => {
+      if (this.cache.get(destinationId)?.queued === queued) this.cache.delete(destinationId);
     });
-    return view;
+    return queued;
   }
 
   /** The gauges of /metrics: the forecast in seconds and whether it is over the horizon. */
@@ -69,8 +82,9 @@ export class BacklogForecaster {
     // A second admin plugin on the same metrics (an embedding app, tests) reads the same store.
     if (registry.getSingleMetric(`${prefix}backlog_clear_seconds`)) return;
     const all = async (): Promise<Array<[string, BacklogForecastView]>> => {
-      const destinations = await this.options.store.listDestinations();
-      return Promise.all(destinations.map(async (d): Promise<[string, BacklogForecastView]> => [d.id, await this.forecast(d)]));
+      const [destinations, backlogs] = await Promise.all([this.options.store.listDestinations(), this.options.store.backlogByDestination()]);
+      const unsettled = new Map(backlogs.map((b) => [b.destinationId, b.unsettled]));
+      return Promise.all(destinations.map(async (d): Promise<[string, BacklogForecastView]> => [d.id, await this.forecast(d, unsettled.get(d.id) ?? 0)]));
     };
     new Gauge({
       name: `${prefix}backlog_clear_seconds`,
@@ -95,8 +109,7 @@ export class BacklogForecaster {
     });
   }
 
-  private async compute(destination: Pick<Destination, 'id' | 'settings'>): Promise<BacklogForecastView> {
-    const queued = await this.options.store.queuedKinds(destination.id, this.sample);
+  private view(destination: Pick<Destination, 'id' | 'settings'>, queued: QueuedKinds): BacklogForecastView {
     if (queued.total === 0) {
       return { events: 0, clearSeconds: null, text: 'nothing queued', bottleneck: null, boundEventsPerSecond: null, endpoints: [], estimated: false, warning: null };
     }

@@ -348,7 +348,7 @@ export class AdminService {
   // ── helpers ──────────────────────────────────────────────────────────
 
   private async withForecast(d: Destination, view: DestinationView): Promise<DestinationView> {
-    return this.deps.forecaster ? { ...view, forecast: await this.deps.forecaster.forecast(d) } : view;
+    return this.deps.forecaster ? { ...view, forecast: await this.deps.forecaster.forecast(d, view.backlog.unsettled) } : view;
   }
 
   private view(d: Destination, backlog: DestinationBacklog | undefined): DestinationView {
