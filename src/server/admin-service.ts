@@ -54,8 +54,7 @@ export interface AdminServiceDeps {
   connectionTimeoutMs?: number;
   /** Requests the ingest of this process refused, by error code. */
   refusals?: { summary(): RefusalSummary[] };
-  /** When each destination's backlog clears (shown with its backlog). */
-  forecaster?: Pick<BacklogForecaster, 'forecast'>;
+  forecaster?: Pick<BacklogForecaster, 'forecast'>; // when each backlog clears
 }
 
 export class AdminService {
@@ -350,7 +349,6 @@ export class AdminService {
   private async withForecast(d: Destination, view: DestinationView): Promise<DestinationView> {
     return this.deps.forecaster ? { ...view, forecast: await this.deps.forecaster.forecast(d, view.backlog.unsettled) } : view;
   }
-
   private view(d: Destination, backlog: DestinationBacklog | undefined): DestinationView {
     return destinationView(d, backlog, this.deps.config.destinations.some((x) => x.id === d.id));
   }
