@@ -13,7 +13,7 @@ import pg from 'pg';
 import { parseArgs } from './lib/args.ts';
 import { BENCH_DIR, printTable, RESULTS_DIR, type BenchResult } from './lib/report.ts';
 
-const BENCHMARKS = ['mapping', 'calls-per-event', 'ingest', 'latency', 'delivery', 'memory', 'startup', 'postgres'] as const;
+const BENCHMARKS = ['mapping', 'calls-per-event', 'ingest', 'latency', 'delivery', 'bound', 'memory', 'startup', 'postgres'] as const;
 
 const args = parseArgs();
 const only = args.get('only')?.split(',');

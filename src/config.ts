@@ -59,6 +59,8 @@ export interface AppConfig {
    * has raised your account's limits; the X-Rate-Limit-* headers lower it on their own.
    */
   rateLimits: Record<string, number>;
+  /** A destination whose backlog needs longer than this to clear at the rate limits is warned about (console, /api, /metrics). */
+  backlogWarnHorizonHours: number;
   /** Delivered/skipped events and their log entries are pruned after this many days. */
   retentionDays: number;
   logLevel: string;
@@ -80,6 +82,9 @@ export interface AppConfig {
 }
 
 export { DEFAULT_DATABASE_URL };
+
+/** Backlogs that need longer than this to clear at the rate limits are warned about. */
+export const DEFAULT_BACKLOG_WARN_HORIZON_HOURS = 1;
 
 type Env = Record<string, string | undefined>;
 
@@ -118,6 +123,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     deliveryWindow: int(e, 'DELIVERY_WINDOW', 16, 1, 1000),
     settleDelayMs: int(e, 'SETTLE_DELAY_MS', 0, 0, 600_000),
     rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
+    backlogWarnHorizonHours: num(e, 'BACKLOG_WARN_HORIZON_HOURS', DEFAULT_BACKLOG_WARN_HORIZON_HOURS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),
     logLevel: e.LOG_LEVEL || 'info',
     trustProxy: trustProxy(e.TRUST_PROXY),

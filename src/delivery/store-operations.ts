@@ -68,6 +68,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   backlogByDestination(): Promise<S.DestinationBacklog[]> {
     return this.operations.backlogByDestination(this.ctx);
   }
+  queuedKinds(destinationId: string, sample: number): Promise<S.QueuedKinds> {
+    return this.operations.queuedKinds(this.ctx, destinationId, sample);
+  }
   search(query: S.EventQuery): Promise<S.EventPage> {
     return this.operations.search(this.ctx, query);
   }

@@ -174,6 +174,15 @@ export interface DestinationBacklog {
   oldestUnsettledAgeMs: number | null;
 }
 
+/** Unsettled events of a destination by (type, event name); a sample's counts when `sampled`. */
+export interface QueuedKinds {
+  /** Unsettled events in all (pending and retrying). */
+  total: number;
+  kinds: Array<{ type: string | null; eventName: string | null; count: number }>;
+  /** The kinds count only a sample of the queue (its oldest and newest events), not all of it. */
+  sampled: boolean;
+}
+
 export interface EventFilter {
   destinationId?: string;
   /** userId or anonymousId: the lane key, or the anonymousId of an event whose lane is its userId. */
@@ -308,6 +317,8 @@ export interface LogActivity {
 /** The part the console, admin API, metrics and CLI use. */
 export interface DeliveryLog {
   backlogByDestination(): Promise<DestinationBacklog[]>;
+  /** A destination's unsettled events by kind, reading at most `sample` event rows (the forecast's input). */
+  queuedKinds(destinationId: string, sample: number): Promise<QueuedKinds>;
   search(query: EventQuery): Promise<EventPage>;
   getEvent(id: number): Promise<EventDetail | null>;
   /** Put dead letters back at the head of their lanes with a fresh retry window; returns how many. */

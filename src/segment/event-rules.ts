@@ -1,5 +1,6 @@
 import type { Authentication, JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
 import { mergeOneLevel } from './batch-context.ts';
+import { checkEventSize } from './event-json.ts';
 import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits.ts';
 import { boundMessageId, generateMessageId } from './message-id.ts';
 import { UNSAFE_KEYS } from './safe-json.ts';
@@ -225,9 +226,9 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   if (nestsDeeperThan(raw, MAX_EVENT_DEPTH)) {
     return reject(`the event nests objects or arrays deeper than ${MAX_EVENT_DEPTH} levels`, id, true);
   }
-  const bytes = serializedBytes(raw);
-  if (bytes === null || bytes > MAX_EVENT_BYTES) {
-    return reject(`the event is ${bytes ?? 'too many'} bytes as JSON, over the limit of 32 KB (${MAX_EVENT_BYTES} bytes)`, id, true);
+  const size = checkEventSize(raw, MAX_EVENT_BYTES);
+  if (size.over) {
+    return reject(`the event is ${size.bytes ?? 'too many'} bytes as JSON, over the limit of 32 KB (${MAX_EVENT_BYTES} bytes)`, id, true);
   }
 
   const type = eventType(raw, rules);

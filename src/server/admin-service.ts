@@ -1,6 +1,7 @@
 import type { AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { IngestSink } from '../delivery/ingest.ts';
+import type { BacklogForecaster } from '../delivery/backlog-forecaster.ts';
 import type { AuditPage, AuditQuery, DeadLetterSelector, Destination, DestinationBacklog, EventFilter, EventQuery, EventStore } from '../delivery/store.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from '../destination/settings.ts';
 import { normalizeWebhookBody } from '../segment/index.ts';
@@ -53,6 +54,7 @@ export interface AdminServiceDeps {
   connectionTimeoutMs?: number;
   /** Requests the ingest of this process refused, by error code. */
   refusals?: { summary(): RefusalSummary[] };
+  forecaster?: Pick<BacklogForecaster, 'forecast'>; // when each backlog clears
 }
 
 export class AdminService {
@@ -89,13 +91,13 @@ export class AdminService {
   async listDestinations(): Promise<DestinationView[]> {
     const [rows, backlogs] = await Promise.all([this.deps.store.listDestinations(), this.deps.store.backlogByDestination()]);
     const byId = new Map(backlogs.map((b) => [b.destinationId, b]));
-    return rows.map((d) => this.view(d, byId.get(d.id)));
+    return Promise.all(rows.map((d) => this.withForecast(d, this.view(d, byId.get(d.id)))));
   }
 
   async getDestination(id: string): Promise<DestinationView> {
     const d = await this.destinationRow(id);
     const backlog = (await this.deps.store.backlogByDestination()).find((b) => b.destinationId === id);
-    return this.view(d, backlog);
+    return this.withForecast(d, this.view(d, backlog));
   }
 
   async createDestination(actor: Actor, input: NewDestinationInput): Promise<DestinationView> {
@@ -344,6 +346,9 @@ export class AdminService {
 
   // ── helpers ──────────────────────────────────────────────────────────
 
+  private async withForecast(d: Destination, view: DestinationView): Promise<DestinationView> {
+    return this.deps.forecaster ? { ...view, forecast: await this.deps.forecaster.forecast(d, view.backlog.unsettled) } : view;
+  }
   private view(d: Destination, backlog: DestinationBacklog | undefined): DestinationView {
     return destinationView(d, backlog, this.deps.config.destinations.some((x) => x.id === d.id));
   }

@@ -2,6 +2,7 @@ import type { RefusalSummary } from './ingest-refusals.ts';
 import type { Series } from './series-sampler.ts';
 import type { AttemptRecord, AuditRecord, Destination, DestinationBacklog, StoredEvent, WriteKeyRecord } from '../delivery/store.ts';
 import { isTestEvent } from './test-events.ts';
+import type { BacklogForecastView } from '../delivery/backlog-forecaster.ts';
 import { SECRET_SETTING_KEYS, validateSettings, type DestinationSettings, type SecretSettingKey } from '../destination/settings.ts';
 
 /**
@@ -39,6 +40,8 @@ export interface DestinationView {
   /** Defined in the environment or config file: a restart applies those fields again. */
   declared: boolean;
   backlog: BacklogView;
+  /** When the backlog clears at current limits (absent where no forecaster runs). */
+  forecast?: BacklogForecastView;
   createdAt: string;
   updatedAt: string;
 }

@@ -1,8 +1,9 @@
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AppConfig } from '../config.ts';
+import { DEFAULT_BACKLOG_WARN_HORIZON_HOURS, type AppConfig } from '../config.ts';
 import type { DestinationRegistry } from '../delivery/destinations.ts';
 import type { DeliveryMetrics } from '../delivery/metrics.ts';
+import { BacklogForecaster } from '../delivery/backlog-forecaster.ts';
 import type { EventStore } from '../delivery/store.ts';
 import { AdminDirectory, FailedAttempts } from './admin-auth.ts';
 import { adminApiRoutes } from './admin-api.ts';
@@ -23,7 +24,7 @@ import type { OperatorServices } from './operator-services.ts';
  * `app.register(adminRoutes, { config, store, metrics, registry })`.
  */
 export interface AdminRoutesOptions {
-  config: Pick<AppConfig, 'admins' | 'destinations'>;
+  config: Pick<AppConfig, 'admins' | 'destinations'> & Partial<Pick<AppConfig, 'backlogWarnHorizonHours'>>;
   store: EventStore;
   metrics: DeliveryMetrics;
   registry: DestinationRegistry;
@@ -55,6 +56,8 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   const sampler = options.sampler ?? ownSampler!;
   const admins = new AdminDirectory(config.admins);
   const audit = new AuditTrail(store, app.log);
+  const forecaster = new BacklogForecaster({ store, registry, warnHorizonSeconds: (config.backlogWarnHorizonHours ?? DEFAULT_BACKLOG_WARN_HORIZON_HOURS) * 3600 });
+  forecaster.registerGauges(metrics.registry);
   const service = new AdminService({
     audit,
     adminTokens: () => admins.tokens(),
@@ -65,6 +68,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
     config,
     ...(options.connectionTimeoutMs !== undefined ? { connectionTimeoutMs: options.connectionTimeoutMs } : {}),
     ...(options.refusals !== undefined ? { refusals: options.refusals } : {}),
+    forecaster,
   });
   // Sessions live in the event store: a balancer may send each request of a session to a
   // different process. The cookie holds the session id alone, unsigned: a signature would need a

@@ -24,7 +24,8 @@ Configuration comes from the environment (flags override it):
   LEASE_MS, DELIVERY_WINDOW, SETTLE_DELAY_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), SAILTHRU_TIMEOUT_MS, LOG_LEVEL,
   HEAP_GROWING_PERCENT (50: lean memory; 0: V8's own heap growth, faster ingest),
   TRUST_PROXY (true, or the proxy addresses whose X-Forwarded-For to believe),
-  CORS_ORIGINS (origins browsers may send events from, comma-separated, or * (default); docs/clients.md)
+  CORS_ORIGINS (origins browsers may send events from, comma-separated, or * (default); docs/clients.md),
+  BACKLOG_WARN_HORIZON_HOURS (warn when a backlog needs longer than this to clear at the rate limits; default 1)
 See docs/operating.md for the full table.`;
 
 interface CommonFlags {

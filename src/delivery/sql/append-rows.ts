@@ -1,4 +1,5 @@
 import { laneKeyOf, type SegmentEvent } from '../../segment/event.ts';
+import { eventJson } from '../../segment/event-json.ts';
 import type { IngestBatch } from '../ingest.ts';
 import type { OutcomeDetail } from '../store.ts';
 
@@ -41,7 +42,7 @@ export function batchRows(batch: IngestBatch): { accepted: AcceptedRow[]; reject
       messageId: event.messageId,
       type: event.type,
       eventName: eventNameOf(event),
-      payload: JSON.stringify(event),
+      payload: eventJson(event),
     });
   }
   for (const r of batch.rejected) rejected.push(rejectedRow(r.messageId, r.reason, r.payload));

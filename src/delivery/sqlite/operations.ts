@@ -18,3 +18,4 @@ export * from './sent-profiles.ts';
 export * from './audit.ts';
 export * from './log-activity.ts';
 export * from './series.ts';
+export * from './queued-kinds.ts';

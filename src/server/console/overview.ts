@@ -25,6 +25,7 @@ export function overviewPage(o: Overview, range: SeriesRange, csrf: string, flas
     flash,
     body: html`<h1>Overview</h1>
 ${pausedBanners(o, csrf)}
+${forecastWarnings(o)}
 <div data-refresh-url="/overview/parts?range=${range}" data-refresh-ms="${SERIES_REFRESH_MS}">
 ${overviewParts(o, range)}
 </div>
@@ -39,6 +40,13 @@ function pausedBanners(o: Overview, csrf: string): SafeHtml[] {
       (d) => html`<div class="flash error" role="alert"><strong>${d.name}</strong> is paused: ${d.pauseReason ?? 'no reason given'}.
   Events are kept and wait. Fix the settings (<a href="/destinations/${d.id}">settings of ${d.name}</a>) or ${actionButton(`/destinations/${d.id}/resume`, 'Resume', csrf, { secondary: true, fields: { back: '/' }, ariaLabel: `Resume ${d.name}` })}</div>`,
     );
+}
+
+/** Backlogs that take longer than the warning horizon (BACKLOG_WARN_HORIZON_HOURS) to clear. */
+function forecastWarnings(o: Overview): SafeHtml[] {
+  return o.destinations.flatMap((d) =>
+    d.forecast?.warning ? [html`<div class="flash error" role="alert" data-backlog-warning="${d.id}"><strong>${d.name}</strong>: ${d.forecast.warning}.</div>`] : [],
+  );
 }
 
 const RANGE_TITLES: Record<SeriesRange, string> = { '1h': 'Last hour', '24h': 'Last 24 hours', '7d': 'Last 7 days' };
@@ -104,11 +112,12 @@ function destinationsTable(o: Overview): SafeHtml {
   return o.destinations.length === 0
     ? html`<p>No destination yet. <a href="/destinations">Add a Sailthru account</a>.</p>`
     : html`<div class="table-wrap"><table>
-<thead><tr><th scope="col">Destination</th><th scope="col">State</th><th scope="col" class="num">Backlog</th><th scope="col" class="num">Retrying</th><th scope="col" class="num">Dead letters</th><th scope="col">Oldest pending</th></tr></thead>
+<thead><tr><th scope="col">Destination</th><th scope="col">State</th><th scope="col" class="num">Backlog</th><th scope="col" class="num">Retrying</th><th scope="col" class="num">Dead letters</th><th scope="col">Oldest pending</th><th scope="col">Clears in</th></tr></thead>
 <tbody>${o.destinations.map(
         (d) => html`<tr><td><a href="/destinations/${d.id}">${d.name}</a> <span class="muted">${d.id}</span></td>
 <td>${d.paused ? html`<span class="badge paused">paused</span>` : d.settingsProblems.length ? html`<span class="badge warn">settings incomplete</span>` : html`<span class="badge ok">active</span>`}</td>
-<td class="num">${d.backlog.unsettled}</td><td class="num">${d.backlog.retrying}</td><td class="num">${d.backlog.failed}</td><td>${ageText(d.backlog.oldestUnsettledAgeMs)}</td></tr>`,
+<td class="num">${d.backlog.unsettled}</td><td class="num">${d.backlog.retrying}</td><td class="num">${d.backlog.failed}</td><td>${ageText(d.backlog.oldestUnsettledAgeMs)}</td>
+<td data-forecast="${d.id}">${d.forecast ? html`${d.forecast.text}${d.forecast.bottleneck ? html` <span class="muted">(${d.forecast.bottleneck})</span>` : null}` : '–'}</td></tr>`,
       )}</tbody></table></div>`;
 }
 

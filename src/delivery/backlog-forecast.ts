@@ -1,0 +1,142 @@
+import type { HttpMethod } from '../sailthru/types.ts';
+import {
+  CART_SYNC_NAMES,
+  ORDER_COMPLETED_NAMES,
+  ORDER_REFUNDED_NAMES,
+  PRODUCT_ADDED_NAMES,
+  PRODUCT_REMOVED_NAMES,
+  USER_DELETED_NAME,
+} from '../destination/route.ts';
+
+/**
+ * How long a queued backlog takes to clear at the rate limits, and the best delivery rate a
+ * mix allows. Each endpoint e has a per-second limit L_e; each queued event needs some calls of
+ * some endpoints. With C_e calls of e queued in all, no schedule sends them in less than
+ * C_e / L_e seconds, so the backlog needs at least max_e (C_e / L_e) seconds, and N events
+ * clear at no more than N / max_e(C_e / L_e) = min_e (L_e / c_e) events/s, c_e = C_e / N.
+ * The endpoint reaching the max is the bottleneck. Retries, a paused destination and calls
+ * saved by memory (a cached email) are outside the figure: it is what the limits allow.
+ */
+
+/** One endpoint a call goes to, as the rate gate keys its budgets. */
+export interface Endpoint {
+  method: HttpMethod;
+  path: string;
+}
+
+/** Queued events of one (type, event name), as the store counts them. */
+export interface QueuedKind {
+  type: string | null;
+  eventName: string | null;
+  count: number;
+}
+
+/** Calls one event of a kind needs, by endpoint key (`METHOD /path`). */
+export type CallsPerEvent = Record<string, number>;
+
+const POST_USER = 'POST /user';
+const GET_USER = 'GET /user';
+
+/**
+ * What the mapping (src/destination/route.ts, each action's `sends`) calls for an event of a
+ * kind. Lookups that memory often saves are counted as made (an upper bound on calls, so a
+ * forecast errs long): cart changes read the cart (GET /user) every time. Cart Viewed and
+ * Checkout Started are counted as cart syncs (POST /purchase) since the store does not say
+ * whether they carry products; either way one 40/s POST.
+ */
+export function callsOfKind(type: string | null, eventName: string | null): CallsPerEvent {
+  switch (type) {
+    case 'identify':
+      return { [POST_USER]: 1 };
+    case 'alias':
+      return { [GET_USER]: 1, [POST_USER]: 1 };
+    case 'page':
+      return { 'POST /v1/track/event/pageview': 1 };
+    case 'delete':
+      return { 'DELETE /user': 1 };
+    case 'track':
+      return trackCalls(eventName);
+    default:
+      // screen, group and unknown types are skipped or rejected without a call.
+      return {};
+  }
+}
+
+function trackCalls(name: string | null): CallsPerEvent {
+  if (name === null) return { 'POST /event': 1 };
+  if (ORDER_COMPLETED_NAMES.includes(name)) return { 'POST /purchase': 1 };
+  if (ORDER_REFUNDED_NAMES.includes(name)) return { 'POST /return': 1 };
+  if (CART_SYNC_NAMES.includes(name)) return { 'POST /purchase': 1 };
+  if (PRODUCT_ADDED_NAMES.includes(name) || PRODUCT_REMOVED_NAMES.includes(name)) return { [GET_USER]: 1, 'POST /purchase': 1 };
+  if (name === USER_DELETED_NAME) return { 'DELETE /user': 1 };
+  return { 'POST /event': 1 };
+}
+
+export function endpointOf(key: string): Endpoint {
+  const space = key.indexOf(' ');
+  return { method: key.slice(0, space) as HttpMethod, path: key.slice(space + 1) };
+}
+
+export interface EndpointLoad {
+  endpoint: string;
+  calls: number;
+  limitPerSecond: number;
+  /** calls / limit: how long this endpoint alone needs. */
+  seconds: number;
+}
+
+export interface Forecast {
+  events: number;
+  /** Calls the queued events need, by endpoint, longest first. */
+  endpoints: EndpointLoad[];
+  /** The endpoint that needs longest (null when nothing is queued that makes a call). */
+  bottleneck: string | null;
+  /** max over endpoints of calls / limit: the least time the backlog can clear in. */
+  seconds: number;
+  /** min over endpoints of limit / calls-per-event: the best delivery rate of this mix (Infinity when no call is needed). */
+  boundEventsPerSecond: number;
+}
+
+/** The forecast of queued kinds at the limits `limitOf` gives (per second, per endpoint). */
+export function forecastBacklog(kinds: readonly QueuedKind[], limitOf: (endpoint: Endpoint) => number): Forecast {
+  const calls = new Map<string, number>();
+  let events = 0;
+  for (const kind of kinds) {
+    if (kind.count <= 0) continue;
+    events += kind.count;
+    for (const [key, n] of Object.entries(callsOfKind(kind.type, kind.eventName))) calls.set(key, (calls.get(key) ?? 0) + n * kind.count);
+  }
+  const endpoints = [...calls].map(([endpoint, n]): EndpointLoad => {
+    const limit = limitOf(endpointOf(endpoint));
+    return { endpoint, calls: n, limitPerSecond: limit, seconds: limit > 0 ? n / limit : Infinity };
+  });
+  endpoints.sort((a, b) => b.seconds - a.seconds || a.endpoint.localeCompare(b.endpoint));
+  const seconds = endpoints[0]?.seconds ?? 0;
+  return {
+    events,
+    endpoints,
+    bottleneck: endpoints[0]?.endpoint ?? null,
+    seconds,
+    boundEventsPerSecond: seconds > 0 ? events / seconds : Infinity,
+  };
+}
+
+/** Scales a sample's counts to the whole queue (the sample's shares times `total`). */
+export function scaleKinds(sample: readonly QueuedKind[], total: number): QueuedKind[] {
+  const sampled = sample.reduce((n, k) => n + k.count, 0);
+  if (sampled === 0 || sampled === total) return [...sample];
+  return sample.map((k) => ({ ...k, count: (k.count * total) / sampled }));
+}
+
+/** "about 3 h 10 min", "about 4 min", "under a minute", "none queued". */
+export function describeDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return 'never at current limits';
+  if (seconds <= 0) return 'nothing to send';
+  if (seconds < 60) return 'under a minute';
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  if (hours >= 48) return `about ${Math.round(minutes / 1440)} days`;
+  return rest === 0 ? `about ${hours} h` : `about ${hours} h ${rest} min`;
+}
