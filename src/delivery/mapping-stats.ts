@@ -118,7 +118,7 @@ export class MappingStats {
 }
 
 /** A destination's figures from the store: every process's rows of the last day, summed. */
-export async function mappingStatsOf(store: MappingStatsStore, destinationId: string, now: number = Date.now()): Promise<MappingStatsFigures> {
+export async function mappingStatsOf(store: Pick<MappingStatsStore, 'readMappingBuckets'>, destinationId: string, now: number = Date.now()): Promise<MappingStatsFigures> {
   const res = MAPPING_STATS_RESOLUTION_MS;
   const from = Math.floor((now - DAY_MS) / res) * res;
   const rows = await store.readMappingBuckets(res, from, now + 1);
