@@ -17,3 +17,4 @@ export * from './identity-links.ts';
 export * from './audit.ts';
 export * from './log-activity.ts';
 export * from './series.ts';
+export * from './mapping-buckets.ts';

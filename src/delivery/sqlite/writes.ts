@@ -7,6 +7,7 @@ import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
 import { identityLinkWrites } from './writes/identity-links.ts';
 import { seriesWrites } from './writes/series.ts';
+import { mappingBucketWrites } from './writes/mapping-buckets.ts';
 import { sessionWrites } from './writes/sessions.ts';
 import { probeWrites } from './writes/probe.ts';
 import { signInFailureWrites } from './writes/sign-in-failures.ts';
@@ -35,6 +36,7 @@ export function sqliteWrites(db: Database) {
     ...identityLinkWrites(db),
     ...auditWrites(db),
     ...seriesWrites(db),
+    ...mappingBucketWrites(db),
   };
 }
 
