@@ -106,6 +106,8 @@ describe.each([1366, 390])('mappings in a browser at %i px', (width) => {
     expect(await page.textContent('[data-test-result]')).toContain('POST /event');
     const payload = await page.textContent('[data-call="0"] pre');
     expect(payload).toContain('"Pro Signup"');
+    // The deny-list keeps properties.email out of the call.
+    expect(payload).not.toContain('@example.com');
     await page.screenshot({ path: join(SCREENSHOTS, `tester-pasted-${width}.png`), fullPage: true });
     expect(await offScreen(page)).toEqual([]);
 
