@@ -21,6 +21,8 @@ import { completedPurchasePayload } from '../src/destination/actions/order-compl
 import { pageViewBody } from '../src/destination/actions/page-view.ts';
 import { customEventPayload } from '../src/destination/actions/track-event.ts';
 import { resolveEventSettings } from '../src/destination/overrides.ts';
+import { DEFAULT_MAPPINGS } from '../src/destination/mappings/defaults.ts';
+import { compileMappings, firstMatch } from '../src/destination/mappings/match.ts';
 import { itemFromProduct, productIdOf, quantityOf } from '../src/destination/products.ts';
 import { objectOf, pathOf, stringOf } from '../src/destination/read.ts';
 import { validateSettings, type DestinationSettings } from '../src/destination/settings.ts';
@@ -33,6 +35,9 @@ import { printTable, printTargets, round, writeResult, type TargetCheck } from '
 import { sortedCopy } from './lib/stats.ts';
 
 const TARGET_CUSTOM_PER_SECOND = 50_000;
+/** Issue 21: mapping evaluation (the default list, the custom-event catch-all last of 13) + the builder. */
+const TARGET_MAPPED_CUSTOM_PER_SECOND = 100_000;
+const compiledDefaults = compileMappings(DEFAULT_MAPPINGS);
 
 const args = parseArgs();
 const quick = args.quick;
@@ -188,7 +193,19 @@ for (const kind of MIX_KINDS) {
   sink += timeSync(byKind.get(kind)!, builders[kind], 200).sink;
   await timeAsync(byKind.get(kind)!, (e) => destination.deliver(e), 200);
 }
+/** Issue 21: which mapping (first match over the default list), its fields applied, then the payload builder. */
+const mappedCustom = (event: SegmentEvent): number => {
+  const match = firstMatch(compiledDefaults, event);
+  if (match === null) return 0;
+  const mapped = customEventPayload(match.compiled.map(event).event);
+  return mapped.ok ? Object.keys(mapped.value).length + match.index : 0;
+};
+const mappedRounds: number[] = [];
+sink += timeSync(byKind.get('custom track')!, mappedCustom, 200).sink;
 for (let r = 0; r < rounds; r++) {
+  const m = timeSync(byKind.get('custom track')!, mappedCustom, roundMs);
+  sink += m.sink;
+  mappedRounds.push(m.perSecond);
   for (const kind of MIX_KINDS) {
     const list = byKind.get(kind)!;
     const b = timeSync(list, builders[kind], roundMs);
@@ -221,6 +238,12 @@ const targets: TargetCheck[] = [
     target: `>= ${TARGET_CUSTOM_PER_SECOND}/s`,
     measured: `${custom['builders/s median']}/s`,
     met: custom['builders/s median'] >= TARGET_CUSTOM_PER_SECOND,
+  },
+  {
+    figure: 'custom track events through mapping evaluation + payload builder (median round)',
+    target: `>= ${TARGET_MAPPED_CUSTOM_PER_SECOND}/s`,
+    measured: `${Math.round(median(mappedRounds))}/s`,
+    met: median(mappedRounds) >= TARGET_MAPPED_CUSTOM_PER_SECOND,
   },
   {
     figure: 'custom track events through the whole action, instant port (median round)',

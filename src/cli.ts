@@ -3,6 +3,7 @@ import { backfillCommand } from './cli/backfill.ts';
 import { deadlettersCommand } from './cli/deadletters.ts';
 import { deleteUserCommand } from './cli/delete-user.ts';
 import { demoCommand } from './cli/demo.ts';
+import { mapCommand } from './cli/map.ts';
 import { sendCommand } from './cli/send.ts';
 import { emulatorCommand } from './emulator/command.ts';
 import { migrateCommand, rotateSecretsKeyCommand, serveCommand, workerCommand } from './server/command.ts';
@@ -21,5 +22,6 @@ program.addCommand(sendCommand());
 program.addCommand(deadlettersCommand());
 program.addCommand(deleteUserCommand());
 program.addCommand(backfillCommand());
+program.addCommand(mapCommand());
 
 await program.parseAsync(process.argv);

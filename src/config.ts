@@ -3,6 +3,8 @@ import { AdminTokensError, parseAdminTokens, type AdminCredential } from './admi
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './delivery/open-store.ts';
 import { parseSecretsKey } from './delivery/settings-seal.ts';
 import { fromEnvText } from './destination/setting-kinds.ts';
+import type { Mapping } from './destination/mappings/schema.ts';
+import { validateMappings } from './destination/mappings/validate.ts';
 import { SETTINGS } from './destination/settings.ts';
 
 /**
@@ -22,6 +24,11 @@ export interface DeclaredDestination {
   writeKeys: string[];
   /** Shared secret of Segment's Webhooks destination (X-Signature), optional. */
   webhookSecret?: string;
+  /**
+   * Its mappings (docs/mappings.md), validated; applied at every start like the settings. Absent:
+   * the stored ones are left as they are (the defaults for a new destination).
+   */
+  mappings?: Mapping[];
 }
 
 export interface AppConfig {
@@ -170,12 +177,19 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
     if (d.writeKeys !== undefined && (!Array.isArray(d.writeKeys) || d.writeKeys.some((k) => typeof k !== 'string' || k === ''))) {
       throw new ConfigError(`${where}.writeKeys must be an array of non-empty strings`);
     }
+    let mappings: Mapping[] | undefined;
+    if (d.mappings !== undefined) {
+      const checked = validateMappings(d.mappings, `${where}.mappings`);
+      if (!checked.ok) throw new ConfigError(checked.errors.join('\n'));
+      mappings = checked.mappings;
+    }
     return {
       id: d.id,
       name: typeof d.name === 'string' ? d.name : d.id,
       settings: (d.settings as Record<string, unknown>) ?? {},
       writeKeys: (d.writeKeys as string[]) ?? [],
       ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
+      ...(mappings !== undefined ? { mappings } : {}),
     };
   });
 }

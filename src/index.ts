@@ -7,6 +7,25 @@
 export { createDestination, type Destination, type DestinationOptions } from './destination/index.ts';
 export { planCalls, type CallPlan, type PlannedCall, type PlanOptions } from './destination/dry-run.ts';
 export { validateSettings, type DestinationSettings, type SettingsValidation } from './destination/settings.ts';
+// Mappings (docs/mappings.md): which events reach Sailthru and as what.
+export {
+  ACTION_IDS,
+  CONDITION_OPS,
+  EVENT_TYPES,
+  type ActionId,
+  type Condition,
+  type ConditionOp,
+  type EventNameMatch,
+  type EventType,
+  type Mapping,
+  type Source,
+  type Trigger,
+  type VarsFilter,
+} from './destination/mappings/schema.ts';
+export { DEFAULT_MAPPINGS, defaultMappings } from './destination/mappings/defaults.ts';
+export { validateMappings, type MappingsValidation } from './destination/mappings/validate.ts';
+export { matchMapping, explainMapping, type MappingExplanation } from './destination/mappings/explain.ts';
+export { MAPPING_ACTIONS, type MappingAction } from './destination/mappings/actions.ts';
 export type { Outcome, OutcomeState } from './destination/outcome.ts';
 export type { CallRecord, HttpMethod, SailthruUser } from './sailthru/types.ts';
 

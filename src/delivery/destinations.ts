@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createDestination, type IdentityLinks } from '../destination/index.ts';
 import type { Outcome } from '../destination/outcome.ts';
+import type { Mapping } from '../destination/mappings/schema.ts';
+import { validateMappings } from '../destination/mappings/validate.ts';
 import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
 import type { SegmentEvent } from '../segment/event.ts';
 import type { RequestGate } from '../sailthru/types.ts';
@@ -8,6 +10,7 @@ import { SailthruRateGate, type LimiterFactory, type RateLimits, type RateLimitW
 import type { SentProfiles } from '../destination/unchanged-profiles.ts';
 import type { Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent, SentProfileStore } from './store.ts';
 import type { DeliveryResult } from './worker.ts';
+import type { MappingStats } from './mapping-stats.ts';
 
 /** What the registry needs of a built destination (src/destination's createDestination fits). */
 export interface DeliveringDestination {
@@ -25,6 +28,10 @@ export interface DestinationBuildOptions {
   identityLinks?: IdentityLinks;
   /** What identifies last sent per user, in the store, for this settings version (issue 19). */
   sentProfiles?: SentProfiles;
+  /** Its mappings, validated; null: none configured (the defaults). */
+  mappings: Mapping[] | null;
+  /** Hears which mapping each delivery took (the per-mapping cost figures). */
+  onMatched?: (mapping: Mapping | null, outcome: Outcome) => void;
 }
 
 export type DestinationFactory = (settings: DestinationSettings, options: DestinationBuildOptions) => DeliveringDestination;
@@ -36,6 +43,8 @@ export const defaultDestinationFactory: DestinationFactory = (settings, options)
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.identityLinks !== undefined ? { identityLinks: options.identityLinks } : {}),
     ...(options.sentProfiles !== undefined ? { sentProfiles: options.sentProfiles } : {}),
+    mappings: options.mappings,
+    ...(options.onMatched !== undefined ? { onMatched: options.onMatched } : {}),
   });
 
 export interface DestinationRegistryOptions {
@@ -57,6 +66,8 @@ export interface DestinationRegistryOptions {
   deliversAlone?: boolean;
   /** How long one Sailthru call may take, ms (SAILTHRU_TIMEOUT_MS). */
   sailthruTimeoutMs?: number;
+  /** Counts events and calls per mapping (src/delivery/mapping-stats.ts). */
+  mappingStats?: Pick<MappingStats, 'record'>;
   /** How long a built destination is used before its row is checked for new settings, ms. */
   refreshMs?: number;
   now?: () => number;
@@ -184,14 +195,23 @@ export class DestinationRegistry {
       return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
     }
     const settings = validation.settings;
-    return { ...base, instance: this.factory(settings, this.buildOptionsFor(row.id, row.version, settings)), problem: null };
+    let mappings: Mapping[] | null = null;
+    if (row.mappings !== null) {
+      const checked = validateMappings(row.mappings);
+      if (!checked.ok) return { ...base, instance: null, problem: `invalid mappings: ${checked.errors.join('; ')}` };
+      mappings = checked.mappings;
+    }
+    return { ...base, instance: this.factory(settings, this.buildOptionsFor(row.id, row.version, settings, mappings)), problem: null };
   }
 
-  private buildOptionsFor(destinationId: string, version: number, settings: DestinationSettings): DestinationBuildOptions {
+  private buildOptionsFor(destinationId: string, version: number, settings: DestinationSettings, mappings: Mapping[] | null): DestinationBuildOptions {
     const timeout = this.options.sailthruTimeoutMs;
     const identities = this.options.identities;
     const sent = this.options.sentProfiles;
+    const stats = this.options.mappingStats;
     return {
+      mappings,
+      ...(stats !== undefined ? { onMatched: (mapping: Mapping | null, outcome: Outcome) => stats.record(destinationId, mapping?.id ?? null, outcome) } : {}),
       gate: this.gateFor(settings),
       deliversAlone: this.options.deliversAlone === true,
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),

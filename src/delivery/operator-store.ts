@@ -111,6 +111,17 @@ export interface SeriesStore {
   readSeriesBuckets(resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]>;
 }
 
+/**
+ * Per-mapping cost figures (events matched, Sailthru calls made), in buckets of the same shape as
+ * the charts' (src/server/mapping-stats.ts owns `data`), in a table of their own.
+ */
+export interface MappingStatsStore {
+  /** Insert or replace these rows, then delete rows of each resolution older than its cutoff. */
+  saveMappingBuckets(rows: SeriesBucket[], pruneBefore: Array<{ resolutionMs: number; before: number }>): Promise<void>;
+  /** Rows of one resolution with from <= bucketStart < to, by bucketStart. */
+  readMappingBuckets(resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]>;
+}
+
 /** Dead letters with one exact reason (their last error); the console merges these by normalised reason. */
 export interface DeadLetterReason {
   reason: string | null;

@@ -102,6 +102,15 @@ export abstract class OperationStore<C> implements S.EventStore {
     return this.operations.readSeriesBuckets(this.ctx, resolutionMs, from, to);
   }
 
+  // ── per-mapping cost figures ─────────────────────────────────────────
+
+  saveMappingBuckets(rows: S.SeriesBucket[], pruneBefore: Array<{ resolutionMs: number; before: number }>): Promise<void> {
+    return this.operations.saveMappingBuckets(this.ctx, rows, pruneBefore);
+  }
+  readMappingBuckets(resolutionMs: number, from: number, to: number): Promise<S.SeriesBucket[]> {
+    return this.operations.readMappingBuckets(this.ctx, resolutionMs, from, to);
+  }
+
   // ── destinations ─────────────────────────────────────────────────────
 
   createDestination(input: S.NewDestination): Promise<S.Destination> {

@@ -1,9 +1,10 @@
 import type { CallRecord } from '../sailthru/types.ts';
 import type { DestinationSettings } from '../destination/settings.ts';
+import type { Mapping } from '../destination/mappings/schema.ts';
 import type { OutcomeState } from '../destination/outcome.ts';
 import type { SegmentEvent } from '../segment/event.ts';
 import type { IngestSink, WriteKeyDirectory } from './ingest.ts';
-import type { ActivityCursor, AuditLog, ConsoleSessionStore, DeadLetterReason, SeriesStore, SignInFailureStore } from './operator-store.ts';
+import type { ActivityCursor, AuditLog, ConsoleSessionStore, DeadLetterReason, MappingStatsStore, SeriesStore, SignInFailureStore } from './operator-store.ts';
 import type { SentProfileStore } from './sent-profile-store.ts';
 export type * from './operator-store.ts';
 export type * from './sent-profile-store.ts';
@@ -225,7 +226,12 @@ export interface Destination {
   settings: DestinationSettings;
   paused: boolean;
   pauseReason: string | null;
-  /** Bumped on every settings change, so caches of built destinations know when to rebuild. */
+  /**
+   * Which events reach Sailthru and as what (docs/mappings.md), as stored: null when none are
+   * configured (DEFAULT_MAPPINGS apply). Read as stored: validateMappings before use.
+   */
+  mappings: Mapping[] | null;
+  /** Bumped on every settings or mappings change, so caches of built destinations know when to rebuild. */
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -236,12 +242,16 @@ export interface NewDestination {
   id?: string;
   name: string;
   settings: DestinationSettings;
+  /** Absent or null: none configured (the defaults apply). */
+  mappings?: Mapping[] | null;
 }
 
 export interface DestinationPatch {
   name?: string;
   /** Replaces the settings; a change also resumes a paused destination (SPEC.md §9). */
   settings?: DestinationSettings;
+  /** Replaces the mapping list (null: back to the defaults); bumps the version, the pause stays. */
+  mappings?: Mapping[] | null;
 }
 
 export interface WriteKeyRecord {
@@ -384,7 +394,7 @@ export interface IdentityLinkStore {
 }
 
 export interface EventStore
-  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, SentProfileStore, AuditLog, SeriesStore {
+  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, SentProfileStore, AuditLog, SeriesStore, MappingStatsStore {
   /**
    * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
    * database is not read-only; rejects naming what stands in the way (what /readyz asks).

@@ -1,6 +1,9 @@
 import { normalizeWebhookBody, type SegmentEvent } from '../segment/index.ts';
 import type { CallRecord, HttpMethod, SailthruResult, SailthruUser } from '../sailthru/types.ts';
 import { createDestination } from './index.ts';
+import { DEFAULT_MAPPINGS } from './mappings/defaults.ts';
+import type { Mapping } from './mappings/schema.ts';
+import { validateMappings } from './mappings/validate.ts';
 import type { OutcomeState } from './outcome.ts';
 import type { SailthruPort } from './sailthru-port.ts';
 import { validateSettings } from './settings.ts';
@@ -23,6 +26,11 @@ export interface CallPlan {
   reason?: string;
   calls: PlannedCall[];
   warnings: string[];
+  /**
+   * The mapping the event took (its place in the list from 0), or null when none matched or the
+   * event was refused or skipped before mapping (integrations.Sailthru false).
+   */
+  mapping: { id: string; name: string; index: number } | null;
 }
 
 export interface PlanOptions {
@@ -32,6 +40,8 @@ export interface PlanOptions {
    * "User not found", as for a user Sailthru has never seen.
    */
   profile?: SailthruUser;
+  /** The destination's mappings (docs/mappings.md); absent or null: the defaults. Validated: invalid ones throw naming each field. */
+  mappings?: readonly Mapping[] | null;
 }
 
 /**
@@ -46,22 +56,38 @@ export interface PlanOptions {
 export async function planCalls(event: unknown, settings: Record<string, unknown>, options: PlanOptions = {}): Promise<CallPlan> {
   const checked = validateSettings({ apiKey: 'dry-run', sharedSecret: 'dry-run', ...settings });
   if (!checked.ok) throw new Error(`invalid settings: ${checked.errors.join('; ')}`);
+  let mappings: Mapping[] | null = null;
+  if (options.mappings !== undefined && options.mappings !== null) {
+    const valid = validateMappings(options.mappings);
+    if (!valid.ok) throw new Error(`invalid mappings: ${valid.errors.join('; ')}`);
+    mappings = valid.mappings;
+  }
   const normalized = normalizeWebhookBody(event, new Date());
-  if (!normalized.ok) return { state: 'refused', reason: normalized.error, calls: [], warnings: [] };
+  if (!normalized.ok) return { state: 'refused', reason: normalized.error, calls: [], warnings: [], mapping: null };
   const [rejection] = normalized.rejected;
-  if (rejection !== undefined) return { state: 'refused', reason: rejection.reason, calls: [], warnings: [] };
+  if (rejection !== undefined) return { state: 'refused', reason: rejection.reason, calls: [], warnings: [], mapping: null };
   const accepted = normalized.accepted;
   if (accepted.length !== 1) {
-    return { state: 'refused', reason: `planCalls takes one event, not ${accepted.length}`, calls: [], warnings: [] };
+    return { state: 'refused', reason: `planCalls takes one event, not ${accepted.length}`, calls: [], warnings: [], mapping: null };
   }
 
-  const destination = createDestination(checked.settings, { sailthru: dryRunPort(options.profile) });
+  let matched: Mapping | null = null;
+  const destination = createDestination(checked.settings, {
+    sailthru: dryRunPort(options.profile),
+    mappings,
+    onMatched: (mapping) => {
+      matched = mapping;
+    },
+  });
   try {
     const outcome = await destination.deliver(accepted[0] as SegmentEvent);
+    const list = mappings ?? DEFAULT_MAPPINGS;
+    const found = matched as Mapping | null;
     const plan: CallPlan = {
       state: outcome.state,
       calls: outcome.calls.map(({ method, endpoint, payload }) => ({ method, endpoint, payload })),
       warnings: outcome.warnings,
+      mapping: found === null ? null : { id: found.id, name: found.name, index: list.findIndex((m) => m.id === found.id) },
     };
     if ('reason' in outcome) plan.reason = outcome.reason;
     return plan;

@@ -5,12 +5,14 @@ import type { CallRecord, RequestGate } from '../sailthru/types.ts';
 import type { ActionContext, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { CartMemory } from './cart-memory.ts';
-import { deleteUser } from './actions/delete-user.ts';
 import { extidOf } from './identity.ts';
 import { MemoryIdentityLinks, withLinkedUser, type IdentityLinks } from './identity-links.ts';
 import type { ActionResult, Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
-import { routeOf } from './route.ts';
+import { dropReasonOf } from './mappings/actions.ts';
+import { DEFAULT_MAPPINGS } from './mappings/defaults.ts';
+import { compileMappings, firstMatch } from './mappings/match.ts';
+import { EVENT_TYPES, type Mapping } from './mappings/schema.ts';
 import { recordingPort, type SailthruPort } from './sailthru-port.ts';
 import { SECRET_SETTING_KEYS, type DestinationSettings } from './settings.ts';
 import { MemorySentProfiles, type SentProfiles } from './unchanged-profiles.ts';
@@ -39,6 +41,13 @@ export interface DestinationOptions {
   now?: () => number;
   /** Where the calls go instead of the client (planCalls: a dry run that sends nothing). */
   sailthru?: SailthruPort;
+  /**
+   * Which events reach Sailthru and as what (docs/mappings.md), already validated
+   * (validateMappings); absent or null: DEFAULT_MAPPINGS, SPEC.md's mapping.
+   */
+  mappings?: readonly Mapping[] | null;
+  /** Hears which mapping each delivery took (null: none matched) with its outcome: the per-mapping cost figures. */
+  onMatched?: (mapping: Mapping | null, outcome: Outcome) => void;
 }
 
 export interface Destination {
@@ -49,6 +58,7 @@ export interface Destination {
   close(): Promise<void>;
 }
 
+const KNOWN_TYPES: ReadonlySet<string> = new Set(EVENT_TYPES);
 const DEFAULT_CACHE_SIZE = 10_000;
 const DEFAULT_EMAIL_TTL_MS = 15 * 60_000;
 /** Merged ids stay merged; the bound is only about memory. */
@@ -99,23 +109,33 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     );
   const memory = destinationMemory(opts, now);
   const redact = redactorFor(settings);
+  const mappings = compileMappings(opts.mappings ?? DEFAULT_MAPPINGS);
 
   async function deliver(event: SegmentEvent): Promise<Outcome> {
     const calls: CallRecord[] = [];
     // What ingest corrected in the event (an invalid timestamp…) shows with every attempt.
     const warnings: string[] = ingestWarningsOf(event);
     let result: ActionResult;
+    const matched: { mapping: Mapping | null } = { mapping: null };
     try {
-      result = await run(event, opts.sailthru ?? client, calls, warnings);
+      result = await run(event, opts.sailthru ?? client, calls, warnings, matched);
     } catch (err) {
       // A bug in the mapping fails the same way on every attempt: dead-letter it, say where.
       const detail = err instanceof Error ? `${err.name}: ${err.message}` : 'a non-error value was thrown';
       result = { state: 'failed', reason: `Internal error while mapping the event (${detail}); please report it` };
     }
-    return outcomeOf(result, calls, warnings, redact);
+    const outcome = outcomeOf(result, calls, warnings, redact);
+    opts.onMatched?.(matched.mapping, outcome);
+    return outcome;
   }
 
-  async function run(received: SegmentEvent, sailthru: SailthruPort, calls: CallRecord[], warnings: string[]): Promise<ActionResult> {
+  async function run(
+    received: SegmentEvent,
+    sailthru: SailthruPort,
+    calls: CallRecord[],
+    warnings: string[],
+    matched: { mapping: Mapping | null },
+  ): Promise<ActionResult> {
     let event = received;
     let redirected = false;
     if (event === null || typeof event !== 'object' || Array.isArray(event)) {
@@ -123,17 +143,24 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     }
     const skip = skipReasonOf(event);
     if (skip !== null) return { state: 'skipped', reason: skip };
-    const route = routeOf(event);
-    if ('skip' in route) return { state: 'skipped', reason: route.skip };
-    if ('reject' in route) return { state: 'failed', reason: route.reject };
+    if (!KNOWN_TYPES.has(event.type)) {
+      return { state: 'failed', reason: `unknown event type ${JSON.stringify(String(event.type)).slice(0, 40)}` };
+    }
+    const match = firstMatch(mappings, event);
+    if (match === null) return { state: 'skipped', reason: 'no mapping matches' };
+    const { mapping, action } = match.compiled;
+    matched.mapping = mapping;
+    if (action.id === 'drop') return { state: 'skipped', reason: dropReasonOf(match.compiled.map(event).texts, mapping.name) };
     // A deletion names exactly whom to delete: never redirect it to another user.
-    if (route.action !== deleteUser) {
+    if (action.followsIdentityLinks) {
       const linked = await withLinkedUser(event, memory.links);
       if ('retry' in linked) return { state: 'retry', reason: linked.retry };
       redirected = linked.event !== event;
       event = linked.event;
       if (linked.warning !== undefined) warnings.push(linked.warning);
     }
+    const mapped = match.compiled.map(event);
+    event = mapped.event;
     const extid = extidOf(event);
     if (extid === null) return { state: 'failed', reason: 'event has neither userId nor anonymousId' };
 
@@ -150,7 +177,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
       now,
       warn: (...messages) => warnings.push(...messages),
     };
-    return route.action.perform(ctx);
+    return action.perform(ctx, mapped.texts, mapping.name);
   }
 
   return {
@@ -189,3 +216,4 @@ export type { Outcome } from './outcome.ts';
 export type { IdentityLinks } from './identity-links.ts';
 export { resolveEventSettings, skipReasonOf } from './overrides.ts';
 export { flatten } from './flatten.ts';
+export type { Mapping } from './mappings/schema.ts';

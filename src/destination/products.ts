@@ -21,7 +21,7 @@ export interface Adjustment {
 }
 
 /** Product fields that become item fields; everything else goes to the item's `vars`. */
-const ITEM_FIELDS = ['product_id', 'id', 'name', 'quantity', 'price', 'url', 'tags', 'image_url', 'image_url_thumb'] as const;
+export const ITEM_FIELDS = ['product_id', 'id', 'name', 'quantity', 'price', 'url', 'tags', 'image_url', 'image_url_thumb'] as const;
 
 /**
  * Integer cents, rounding half away from zero on the decimal text (1.005 → 101), which is what a

@@ -6,6 +6,7 @@ import { parseAuditQuery, parseDeadLetterSelector, parseEventId, parseEventQuery
 import type { AdminService } from './admin-service.ts';
 import { CLI_USER_AGENT_PREFIX, viewerRefusal, type Actor, type AuditTrail } from './audit.ts';
 import { auditView } from './admin-views.ts';
+import { mappingApiRoutes } from './mapping-api.ts';
 import { operatorApiRoutes } from './operator-api.ts';
 import type { OperatorServices } from './operator-services.ts';
 import { SAMPLE_EVENTS } from './sample-events.ts';
@@ -142,6 +143,7 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
   app.post('/users/:userId/delete', async (request) => service.deleteUser(actor(request), param(request, 'userId'), body(request).destination));
 
   operatorApiRoutes(app, options.operator, service, actor);
+  mappingApiRoutes(app, options.operator.mappings, actor);
 
   app.post('/test-events', async (request) => {
     const b = body(request);

@@ -17,6 +17,7 @@ import { SeriesSampler } from './series-sampler.ts';
 import { FailureGroups } from './failure-groups.ts';
 import { LiveFeed } from './live-feed.ts';
 import type { OperatorServices } from './operator-services.ts';
+import { MappingService } from './mapping-service.ts';
 
 /**
  * The operator side of the app: the admin JSON API under /api and the console pages, sharing one
@@ -36,6 +37,8 @@ export interface AdminRoutesOptions {
   sessionIdleMs?: number;
   /** Test-connection timeout, ms (default 5 s). */
   connectionTimeoutMs?: number;
+  /** This process's per-mapping counter (service.ts runs one), flushed before the cost figures are read. */
+  mappingStats?: { flush(): Promise<void> };
   /** Requests the ingest refused (shown on the overview). */
   refusals?: { summary(): RefusalSummary[] };
 }
@@ -84,6 +87,7 @@ export async function adminRoutes(app: FastifyInstance, options: AdminRoutesOpti
   const operator: OperatorServices = {
     failures: new FailureGroups(store),
     live: new LiveFeed(store, { onError: (err) => app.log.warn({ err }, 'live view could not read the delivery log') }),
+    mappings: new MappingService({ store, audit, ...(options.mappingStats !== undefined ? { stats: options.mappingStats } : {}) }),
   };
   const redact = async (text: string): Promise<string> => redactSecrets(text, await secrets.current()).text;
 

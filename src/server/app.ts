@@ -23,6 +23,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** This process's chart sampler (writes its figures to the store; the console reads them). */
   sampler?: SeriesSampler;
+  /** This process's per-mapping counter (flushed before the cost figures are read). */
+  mappingStats?: { flush(): Promise<void> };
 }
 
 /** The fastify app: ingest, health and metrics, admin API and console, each its own plugin. */
@@ -82,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registry: deps.registry,
       refusals,
       ...(deps.sampler ? { sampler: deps.sampler } : {}),
+      ...(deps.mappingStats ? { mappingStats: deps.mappingStats } : {}),
     });
   }
 

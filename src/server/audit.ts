@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'dead-letters.drop',
   'user.delete',
   'test-event.send',
+  'mappings.update',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

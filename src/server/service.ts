@@ -15,6 +15,7 @@ import { buildApp } from './app.ts';
 import type { WebhookSecret } from './ingest.ts';
 import { createLogger } from './logger.ts';
 import { startWarnings } from './start-warnings.ts';
+import { MappingStats } from '../delivery/mapping-stats.ts';
 import { SeriesSampler } from './series-sampler.ts';
 
 export interface ServiceRole {
@@ -66,7 +67,9 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   // PostgreSQL in PostgreSQL mode, memory for the single SQLite process.
   const limiter = await openLimiter(config, store, logger);
   const metrics = new DeliveryMetrics({ log: store });
+  const mappingStats = new MappingStats({ store, onError: (err) => logger.warn({ err }, 'could not write the per-mapping figures') });
   const registry = new DestinationRegistry({
+    mappingStats,
     directory: store,
     identities: store,
     sentProfiles: store,
@@ -113,6 +116,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   });
   const app = await buildApp({
     sampler,
+    mappingStats,
     config,
     store,
     metrics,
@@ -127,6 +131,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
   if (role.ingest) for (const warning of await startWarnings(config, store)) logger.warn(warning);
   worker?.start();
   sampler.start();
+  mappingStats.start();
 
   const pruneTimer = setInterval(() => {
     const olderThan = new Date(Date.now() - config.retentionDays * 86_400_000);
@@ -151,6 +156,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       await worker?.stop();
       // After the worker: its last settlements are in the last figures.
       await sampler.stop();
+      await mappingStats.stop();
       await registry.close();
       await limiter.close();
       await store.close();
@@ -200,7 +206,7 @@ export async function applyDeclaredDestinations(store: EventStore, declared: Dec
     const settings = (checked.ok ? checked.settings : merged) as DestinationSettings;
     if (!existing) {
       try {
-        await store.createDestination({ id: d.id, name: d.name, settings });
+        await store.createDestination({ id: d.id, name: d.name, settings, ...(d.mappings !== undefined ? { mappings: d.mappings } : {}) });
       } catch (err) {
         // Another process starting at the same moment created it first: update it instead.
         if ((await store.getDestination(d.id)) === null) throw err;
@@ -208,6 +214,10 @@ export async function applyDeclaredDestinations(store: EventStore, declared: Dec
       }
     } else if (JSON.stringify(existing.settings) !== JSON.stringify(settings) || existing.name !== d.name) {
       await store.updateDestination(d.id, { name: d.name, settings });
+    }
+    // Declared mappings win at every start, as the settings do; a change bumps the version.
+    if (existing && d.mappings !== undefined && JSON.stringify(existing.mappings) !== JSON.stringify(d.mappings)) {
+      await store.updateDestination(d.id, { mappings: d.mappings });
     }
     for (const key of d.writeKeys) await store.importWriteKey(d.id, key, 'declared (WRITE_KEYS / config file)');
   }

@@ -20,7 +20,7 @@ interface Column {
 type Tables = Record<string, Column[]>;
 
 /** SQLite keeps JSON as TEXT: the JSON columns are named here, and must be json in PostgreSQL. */
-const JSON_COLUMNS = new Set(['destinations.settings', 'events.payload', 'events.outcome', 'attempts.calls', 'attempts.warnings', 'audit_log.filter', 'series_buckets.data']);
+const JSON_COLUMNS = new Set(['destinations.settings', 'events.payload', 'events.outcome', 'attempts.calls', 'attempts.warnings', 'audit_log.filter', 'series_buckets.data', 'destinations.mappings', 'mapping_buckets.data']);
 /** SQLite has no booleans: 0/1 in an INTEGER. */
 const FLAG_COLUMNS = new Set(['destinations.paused']);
 
@@ -71,7 +71,7 @@ describe('the SQLite and PostgreSQL schemas', () => {
 
   it('have the same tables and columns', async () => {
     const [sqlite, postgres] = await Promise.all([sqliteTables(), postgresTables(schema)]);
-    expect(Object.keys(sqlite)).toEqual(['attempts', 'audit_log', 'console_sessions', 'destinations', 'events', 'identity_links', 'lanes', 'schema_migrations', 'sent_profiles', 'series_buckets', 'sign_in_failures', 'write_keys']);
+    expect(Object.keys(sqlite)).toEqual(['attempts', 'audit_log', 'console_sessions', 'destinations', 'events', 'identity_links', 'lanes', 'mapping_buckets', 'schema_migrations', 'sent_profiles', 'series_buckets', 'sign_in_failures', 'write_keys']);
     expect(postgres).toEqual(sqlite);
   });
 });

@@ -9,8 +9,14 @@ import type { PostgresStoreContext } from './context.ts';
 
 export async function createDestination(ctx: PostgresStoreContext, input: NewDestination): Promise<Destination> {
   const { rows } = await ctx.pool.query<DestinationRow<unknown>>(
-    'INSERT INTO destinations (id, name, settings, created_at, updated_at) VALUES ($1, $2, $3::json, $4, $4) RETURNING *',
-    [pgText(input.id ?? randomUUID()), pgText(input.name), JSON.stringify(ctx.seal.sealSettings(input.settings)), ctx.clock.now()],
+    'INSERT INTO destinations (id, name, settings, mappings, created_at, updated_at) VALUES ($1, $2, $3::json, $4::json, $5, $5) RETURNING *',
+    [
+      pgText(input.id ?? randomUUID()),
+      pgText(input.name),
+      JSON.stringify(ctx.seal.sealSettings(input.settings)),
+      input.mappings === undefined || input.mappings === null ? null : JSON.stringify(input.mappings),
+      ctx.clock.now(),
+    ],
   );
   return opened(ctx, PARSED_JSON_ROWS.destination(rows[0]!));
 }
@@ -41,6 +47,14 @@ export async function updateDestination(ctx: PostgresStoreContext, id: string, p
         [JSON.stringify(ctx.seal.sealSettings(patch.settings)), now, key],
       );
       changed = (result.rowCount ?? 0) > 0;
+    }
+    if (patch.mappings !== undefined) {
+      // New mappings: a new version (built destinations rebuild); the pause stays.
+      await client.query('UPDATE destinations SET mappings = $1::json, version = version + 1, updated_at = $2 WHERE id = $3', [
+        patch.mappings === null ? null : JSON.stringify(patch.mappings),
+        now,
+        key,
+      ]);
     }
     const found = await client.query<DestinationRow<unknown>>('SELECT * FROM destinations WHERE id = $1', [key]);
     return { row: found.rows[0], resumed: changed };

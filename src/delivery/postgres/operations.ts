@@ -19,3 +19,4 @@ export * from './audit.ts';
 export * from './log-activity.ts';
 export * from './series.ts';
 export * from './queued-kinds.ts';
+export * from './mapping-buckets.ts';

@@ -1,3 +1,5 @@
+import { DEFAULT_MAPPINGS_SQL_LITERAL } from '../sql/default-mappings-sql.ts';
+
 /**
  * The PostgreSQL schema, as ordered migrations: the same tables, columns and meanings as
  * ../sqlite/schema.ts (test/delivery/schema-parity.test.ts checks the tables and columns), so both
@@ -173,6 +175,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     settings_version BIGINT NOT NULL,
     sent_at BIGINT NOT NULL,
     PRIMARY KEY (destination_id, extid)
+  );
+  `,
+  // Issue 21: mappings (see ../sqlite/schema.ts): existing destinations get the defaults written out.
+  `
+  ALTER TABLE destinations ADD COLUMN mappings JSON;
+  UPDATE destinations SET mappings = ${DEFAULT_MAPPINGS_SQL_LITERAL}::json;
+  CREATE TABLE mapping_buckets (
+    resolution_ms BIGINT NOT NULL,
+    bucket_start BIGINT NOT NULL,
+    process_id TEXT COLLATE "C" NOT NULL,
+    data JSON NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (resolution_ms, bucket_start, process_id)
   );
   `,
 ];

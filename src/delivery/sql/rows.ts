@@ -1,4 +1,5 @@
 import type { DestinationSettings } from '../../destination/settings.ts';
+import type { Mapping } from '../../destination/mappings/schema.ts';
 import type { OutcomeState } from '../../destination/outcome.ts';
 import type { CallRecord } from '../../sailthru/types.ts';
 import type { AttemptRecord, AuditRecord, Destination, EventStatus, OutcomeDetail, StoredEvent, WriteKeyRecord } from '../store.ts';
@@ -58,6 +59,8 @@ export interface DestinationRow<J> {
   id: string;
   name: string;
   settings: J;
+  /** Absent before the mappings migration ran (never once it has). */
+  mappings?: J | null;
   paused: boolean | number;
   pause_reason: string | null;
   version: number;
@@ -146,6 +149,7 @@ export class RowReader<J> {
       id: row.id,
       name: row.name,
       settings: this.json(row.settings) as DestinationSettings,
+      mappings: row.mappings === undefined || row.mappings === null ? null : (this.json(row.mappings) as Mapping[]),
       paused: row.paused === true || row.paused === 1,
       pauseReason: row.pause_reason,
       version: row.version,

@@ -8,7 +8,8 @@ import type { SqliteStoreContext } from './context.ts';
 
 export async function createDestination(ctx: SqliteStoreContext, input: NewDestination): Promise<Destination> {
   const id = input.id ?? randomUUID();
-  await ctx.write.call('createDestination', { id, name: input.name, settings: JSON.stringify(ctx.seal.sealSettings(input.settings)), now: ctx.clock.now() });
+  const mappings = input.mappings === undefined || input.mappings === null ? null : JSON.stringify(input.mappings);
+  await ctx.write.call('createDestination', { id, name: input.name, settings: JSON.stringify(ctx.seal.sealSettings(input.settings)), mappings, now: ctx.clock.now() });
   return (await getDestination(ctx, id))!;
 }
 
@@ -26,6 +27,7 @@ export async function updateDestination(ctx: SqliteStoreContext, id: string, pat
   const settings = patch.settings === undefined ? undefined : JSON.stringify(ctx.seal.sealSettings(patch.settings));
   // New settings may fix what paused it (SPEC.md §9): they resume it; let the workers look.
   if (await ctx.write.call('updateDestination', id, patch.name, settings, ctx.clock.now())) ctx.notify();
+  if (patch.mappings !== undefined) await ctx.write.call('updateMappings', id, patch.mappings === null ? null : JSON.stringify(patch.mappings), ctx.clock.now());
   return getDestination(ctx, id);
 }
 

@@ -1,3 +1,5 @@
+import { DEFAULT_MAPPINGS_SQL_LITERAL } from '../sql/default-mappings-sql.ts';
+
 /**
  * The SQLite schema, as ordered migrations. The PostgreSQL schema (../postgres/schema.ts) has the
  * same tables and columns, checked by test/delivery/schema-parity.test.ts: times are epoch
@@ -182,6 +184,20 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     settings_version INTEGER NOT NULL,
     sent_at INTEGER NOT NULL,
     PRIMARY KEY (destination_id, extid)
+  );
+  `,
+  // Issue 21: mappings (docs/mappings.md). Every existing destination gets the default list
+  // written out, so what it sends does not change; per-mapping cost buckets, shaped as the charts'.
+  `
+  ALTER TABLE destinations ADD COLUMN mappings TEXT;
+  UPDATE destinations SET mappings = ${DEFAULT_MAPPINGS_SQL_LITERAL};
+  CREATE TABLE mapping_buckets (
+    resolution_ms INTEGER NOT NULL,
+    bucket_start INTEGER NOT NULL,
+    process_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (resolution_ms, bucket_start, process_id)
   );
   `,
 ];

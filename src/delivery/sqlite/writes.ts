@@ -8,6 +8,7 @@ import { pruneWrites } from './writes/prune.ts';
 import { identityLinkWrites } from './writes/identity-links.ts';
 import { sentProfileWrites } from './writes/sent-profiles.ts';
 import { seriesWrites } from './writes/series.ts';
+import { mappingBucketWrites } from './writes/mapping-buckets.ts';
 import { sessionWrites } from './writes/sessions.ts';
 import { probeWrites } from './writes/probe.ts';
 import { signInFailureWrites } from './writes/sign-in-failures.ts';
@@ -37,6 +38,7 @@ export function sqliteWrites(db: Database) {
     ...sentProfileWrites(db),
     ...auditWrites(db),
     ...seriesWrites(db),
+    ...mappingBucketWrites(db),
   };
 }
 

@@ -17,6 +17,19 @@ tr.current td{background:#eaf2fb}
 .badge.test{background:#f3ecfb;color:#6a3fb5;border-color:#cdb8ee}
 .copy-row{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}
 .copy-row code{flex:1 1 16rem}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.cost{display:flex;flex-direction:column;gap:.15rem;min-width:7rem}
+.cost-bar{width:100%;max-width:10rem;height:.5rem;display:block}
+.mapping-form fieldset{border:1px solid var(--line);border-radius:6px;margin:1rem 0 0;padding:.6rem .8rem;min-width:0}
+.mapping-form legend{font-weight:600;padding:0 .3rem}
+.checks{display:flex;flex-wrap:wrap;gap:.3rem 1rem}
+.checks input,.check input{width:auto}
+.checks label,.check label{display:inline;font-weight:400}
+ol.conditions{padding-left:1.2rem;margin:0}
+li.condition{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,11rem),1fr));gap:.4rem .8rem;margin:0 0 .6rem}
+li.condition .field-error{grid-column:1/-1}
+textarea.short{min-height:4rem}
+.field-choice input{margin-top:.3rem}
 @media (max-width:600px){
   .table-wrap{overflow-x:visible}
   table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}
@@ -146,6 +159,11 @@ export const OPERATOR_JS = `
     if(form){form.addEventListener("input",filter);form.addEventListener("change",filter);form.addEventListener("submit",function(e){e.preventDefault();});}
     window.addEventListener("pagehide",function(){source.close();});
   }
+
+  // A mapping's form: only the chosen action's fields show (without a script, all do).
+  var actionSelect=document.getElementById("m-action");
+  function showFields(){document.querySelectorAll("[data-action-fields]").forEach(function(fs){fs.hidden=fs.getAttribute("data-action-fields")!==actionSelect.value;});}
+  if(actionSelect){actionSelect.addEventListener("change",showFields);showFields();}
 
   labelTables();untitle();
 })();

@@ -196,6 +196,7 @@ ${
 }
 ${d.declared ? html`<div class="flash info">This destination is also declared in the environment or config file: a restart applies the declared fields again.</div>` : null}
 ${d.settingsProblems.length && data.form.problems.length === 0 ? html`<div class="flash error" role="alert"><p>The stored settings are incomplete, so nothing is delivered:</p><ul>${d.settingsProblems.map((p) => html`<li>${labelled(p)}</li>`)}</ul></div>` : null}
+<p class="actions"><a class="button secondary" href="/destinations/${d.id}/mappings">Mappings: which events reach Sailthru, and their cost</a></p>
 <dl class="stats">
   <div><dt>Backlog</dt><dd>${d.backlog.unsettled}</dd></div>
   <div><dt>Retrying</dt><dd>${d.backlog.retrying}</dd></div>

@@ -98,6 +98,7 @@ export function eventPage(e: EventDetailView, csrf: string, flash: Flash[]): Saf
     flash,
     body: html`<p><a href="/events">← Delivery log</a></p>
 <h1>Event #${e.id} ${badge(e.state)}${e.test ? html` <span class="badge test">test</span>` : null}</h1>
+<p class="actions"><a class="button secondary" href="/destinations/${e.destinationId}/mappings/test?event=${e.id}#result-h">Test against mappings</a></p>
 ${e.state === 'failed' ? html`<div class="actions">${actionButton(`/events/${e.id}/retry`, 'Retry', csrf, { fields: { back: `/events/${e.id}` } })}${actionButton(`/events/${e.id}/drop`, 'Drop', csrf, { danger: true, fields: { back: '/dead-letters' } })}</div>` : null}
 ${eventDetail(e)}`,
   });

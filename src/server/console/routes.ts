@@ -20,6 +20,8 @@ import { settingsRoutes } from './settings-routes.ts';
 import type { OperatorServices } from '../operator-services.ts';
 import { failureGroupsSection } from './failures.ts';
 import { operatorRoutes } from './operator-routes.ts';
+import { mappingsRoutes } from './mappings-routes.ts';
+import { mappingsPort } from './mappings-port.ts';
 import { messagePage, noTokenPage, signInPage } from './sign-in.ts';
 import { testerPage, type TesterState } from './tester.ts';
 
@@ -204,6 +206,7 @@ export async function consoleRoutes(app: FastifyInstance, options: ConsoleOption
   settingsRoutes(app, kit);
   activityRoutes(app, kit);
   operatorRoutes(app, kit, options.operator, options.redact);
+  mappingsRoutes(app, kit, mappingsPort(options.operator.mappings));
 
   // ── event delivery ────────────────────────────────────────────────────
 

@@ -6,11 +6,14 @@ export interface DestinationRowInput {
   id: string;
   name: string;
   settings: string;
+  /** JSON text; null: none configured. */
+  mappings: string | null;
   now: number;
 }
 
 export function destinationWrites(db: Database) {
-  const insert = db.prepare('INSERT INTO destinations (id, name, settings, created_at, updated_at) VALUES (?, ?, ?, ?, ?)');
+  const insert = db.prepare('INSERT INTO destinations (id, name, settings, mappings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
+  const replaceMappings = db.prepare('UPDATE destinations SET mappings = ?, version = version + 1, updated_at = ? WHERE id = ?');
   const rename = db.prepare('UPDATE destinations SET name = ?, updated_at = ? WHERE id = ?');
   const replaceSettings = db.prepare(
     `UPDATE destinations SET settings = ?, version = version + 1, paused = 0, pause_reason = NULL, updated_at = ?
@@ -29,7 +32,12 @@ export function destinationWrites(db: Database) {
   const resume = db.prepare('UPDATE destinations SET paused = 0, pause_reason = NULL, updated_at = ? WHERE id = ? AND paused = 1');
   return {
     createDestination(row: DestinationRowInput): void {
-      insert.run(row.id, row.name, row.settings, row.now, row.now);
+      insert.run(row.id, row.name, row.settings, row.mappings, row.now, row.now);
+    },
+
+    /** New mappings (JSON text, null: the defaults): a new version, the pause stays. Returns whether the row exists. */
+    updateMappings(id: string, mappings: string | null, now: number): boolean {
+      return replaceMappings.run(mappings, now, id).changes > 0;
     },
 
     /** Returns whether the settings changed (which also resumes the destination). */
