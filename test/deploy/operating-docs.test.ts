@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DATABASE_URL, loadConfig, type AppConfig } from '../../src/config.ts';
+import { BacklogForecaster } from '../../src/delivery/backlog-forecaster.ts';
 import { DeliveryMetrics } from '../../src/delivery/metrics.ts';
 import { DEFAULT_RATE_LIMITS } from '../../src/delivery/rate-limiter.ts';
 import { flatten } from '../../src/destination/flatten.ts';
@@ -138,6 +139,12 @@ describe('docs/operating.md: metrics', () => {
   const metrics = new DeliveryMetrics({ log: { backlogByDestination: async () => [] } });
   // The ingest's refusal counter registers on the same registry (src/server/app.ts).
   new RefusalMonitor({ registry: metrics.registry, logger: { warn: () => undefined } });
+  // And the backlog forecast's gauges (src/server/admin.ts).
+  new BacklogForecaster({
+    store: { queuedKinds: async () => ({ total: 0, kinds: [], sampled: false }), backlogByDestination: async () => [], listDestinations: async () => [] },
+    registry: { gateFor: () => ({ pointsPerSecond: () => 1 }) },
+    warnHorizonSeconds: 3_600,
+  }).registerGauges(metrics.registry);
   const registered = metrics.registry.getMetricsAsArray().map((m) => m.name);
 
   it('lists every metric the server registers', () => {
