@@ -1,5 +1,6 @@
 import type { SeriesBucket } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
+import { readBuckets } from './series.ts';
 
 /** The per-mapping cost buckets (src/server/mapping-stats.ts decides what they hold). */
 
@@ -13,17 +14,5 @@ export async function saveMappingBuckets(
 }
 
 export async function readMappingBuckets(ctx: SqliteStoreContext, resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]> {
-  const rows = ctx
-    .read(
-      `SELECT resolution_ms, bucket_start, process_id, data, updated_at FROM mapping_buckets
-       WHERE resolution_ms = ? AND bucket_start >= ? AND bucket_start < ? ORDER BY bucket_start, process_id`,
-    )
-    .all(resolutionMs, from, to) as Array<{ resolution_ms: number; bucket_start: number; process_id: string; data: string; updated_at: number }>;
-  return rows.map((r) => ({
-    resolutionMs: r.resolution_ms,
-    bucketStart: r.bucket_start,
-    processId: r.process_id,
-    data: JSON.parse(r.data) as unknown,
-    updatedAt: r.updated_at,
-  }));
+  return readBuckets(ctx, 'mapping_buckets', resolutionMs, from, to);
 }

@@ -12,10 +12,17 @@ export async function saveSeriesBuckets(
   await ctx.write.call('saveSeriesBuckets', plain, pruneBefore);
 }
 
+/** The tables of per-process buckets: the charts' and the per-mapping cost figures (same shape). */
+export type BucketTable = 'series_buckets' | 'mapping_buckets';
+
 export async function readSeriesBuckets(ctx: SqliteStoreContext, resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]> {
+  return readBuckets(ctx, 'series_buckets', resolutionMs, from, to);
+}
+
+export async function readBuckets(ctx: SqliteStoreContext, table: BucketTable, resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]> {
   const rows = ctx
     .read(
-      `SELECT resolution_ms, bucket_start, process_id, data, updated_at FROM series_buckets
+      `SELECT resolution_ms, bucket_start, process_id, data, updated_at FROM ${table}
        WHERE resolution_ms = ? AND bucket_start >= ? AND bucket_start < ? ORDER BY bucket_start, process_id`,
     )
     .all(resolutionMs, from, to) as Array<{ resolution_ms: number; bucket_start: number; process_id: string; data: string; updated_at: number }>;
