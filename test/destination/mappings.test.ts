@@ -228,3 +228,28 @@ describe('validation', () => {
     expect(validateMappings({})).toEqual({ ok: false, errors: ['mappings: must be a list'] });
   });
 });
+
+describe('validation of what could never match (found by the hostile-input review)', () => {
+  const errorsOf = (mappings: unknown[]): string[] => {
+    const result = validateMappings(mappings);
+    return result.ok ? [] : result.errors;
+  };
+
+  it('refuses a path that no event can have: prototype keys, empty segments', () => {
+    const cond = (path: string) => m('p', { types: ['track'], conditions: [{ path, op: 'exists' }] }, 'custom-event');
+    expect(errorsOf([cond('__proto__.polluted')])).toEqual(['mappings[0].trigger.conditions[0].path: __proto__, constructor and prototype are never read from an event']);
+    expect(errorsOf([cond('properties.constructor.prototype')])).toEqual(['mappings[0].trigger.conditions[0].path: __proto__, constructor and prototype are never read from an event']);
+    expect(errorsOf([cond('properties..total')])).toEqual(['mappings[0].trigger.conditions[0].path: must be names separated by single dots (no empty name, no spaces)']);
+    expect(errorsOf([cond('properties.')])).toHaveLength(1);
+    expect(errorsOf([m('f', { types: ['track'] }, 'custom-event', { eventName: { from: ['properties.__proto__'] } })])).toEqual([
+      'mappings[0].fields.eventName.from[0]: __proto__, constructor and prototype are never read from an event',
+    ]);
+    // A deep path made of proper names is fine.
+    expect(errorsOf([cond(Array(60).fill('a').join('.'))])).toEqual([]);
+  });
+
+  it('refuses blank fixed text (it would resolve to nothing) and repeated event types', () => {
+    expect(errorsOf([m('f', { types: ['track'] }, 'custom-event', { eventName: { fixed: '  ' } })])).toEqual(['mappings[0].fields.eventName.fixed: must not be blank']);
+    expect(errorsOf([m('t', { types: ['track', 'track'] }, 'custom-event')])).toEqual(['mappings[0].trigger.types: must not repeat an item']);
+  });
+});

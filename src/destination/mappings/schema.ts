@@ -41,7 +41,8 @@ export const ACTION_IDS = [
 export type ActionId = (typeof ACTION_IDS)[number];
 
 /** A dotted path into the event: `properties.total`, `context.traits.email`, `event`. */
-export const EventPath = Type.String({ minLength: 1, maxLength: 200, pattern: '^[^.\\s][^\\s]*$', description: 'a dotted path into the event, e.g. properties.total' });
+export const EVENT_PATH_PATTERN = '^[^.\\s]+(\\.[^.\\s]+)*$';
+export const EventPath = Type.String({ minLength: 1, maxLength: 200, pattern: EVENT_PATH_PATTERN, description: 'a dotted path into the event, e.g. properties.total' });
 
 export const ConditionSchema = Type.Object(
   {
@@ -67,7 +68,7 @@ export type EventNameMatch = Static<typeof EventNameSchema>;
 
 export const TriggerSchema = Type.Object(
   {
-    types: Type.Array(Type.Enum([...EVENT_TYPES]), { minItems: 1, maxItems: EVENT_TYPES.length }),
+    types: Type.Array(Type.Enum([...EVENT_TYPES]), { minItems: 1, maxItems: EVENT_TYPES.length, uniqueItems: true }),
     event: Type.Optional(EventNameSchema),
     /** Every condition must hold. */
     conditions: Type.Optional(Type.Array(ConditionSchema, { maxItems: 20 })),

@@ -1,7 +1,12 @@
 import type { TSchema } from 'typebox';
 import Value from 'typebox/value';
 import { MAPPING_ACTIONS } from './actions.ts';
-import { MappingsSchema, UNARY_OPS, type Mapping } from './schema.ts';
+import { EVENT_PATH_PATTERN, MappingsSchema, UNARY_OPS, type Mapping } from './schema.ts';
+
+/** Keys valueAt never reads (fields.ts): a path through one could never match or resolve. */
+const UNREADABLE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const UNREADABLE = '__proto__, constructor and prototype are never read from an event';
+const readable = (path: string): boolean => !path.split('.').some((key) => UNREADABLE_KEYS.has(key));
 
 export type MappingsValidation = { ok: true; mappings: Mapping[] } | { ok: false; errors: string[] };
 
@@ -26,6 +31,7 @@ export function validateMappings(input: unknown, label = 'mappings'): MappingsVa
       errors.push(`${at}.trigger.event: give exactly one of equals, oneOf, startsWith`);
     }
     (mapping.trigger.conditions ?? []).forEach((condition, i) => {
+      if (!readable(condition.path)) errors.push(`${at}.trigger.conditions[${i}].path: ${UNREADABLE}`);
       const where = `${at}.trigger.conditions[${i}].value`;
       const unary = UNARY_OPS.includes(condition.op);
       if (unary && condition.value !== undefined) errors.push(`${where}: ${condition.op} takes no value`);
@@ -45,6 +51,16 @@ export function validateMappings(input: unknown, label = 'mappings'): MappingsVa
       const kind = action.fields[name]?.kind;
       const keys = value !== null && typeof value === 'object' ? Object.keys(value) : [];
       if (kind === 'source' && keys.length !== 1) errors.push(`${at}.fields.${name}: give exactly one of from (paths) or fixed (text)`);
+      if (kind === 'source' && keys.length === 1) {
+        const source = value as { from?: unknown; fixed?: unknown };
+        // Blank text resolves to nothing (fields.ts: resolveSource), so the action would lack its input.
+        if (typeof source.fixed === 'string' && source.fixed.trim() === '') errors.push(`${at}.fields.${name}.fixed: must not be blank`);
+        if (Array.isArray(source.from)) {
+          source.from.forEach((path, j) => {
+            if (typeof path === 'string' && !readable(path)) errors.push(`${at}.fields.${name}.from[${j}]: ${UNREADABLE}`);
+          });
+        }
+      }
       if (kind === 'vars' && keys.length !== 1) errors.push(`${at}.fields.${name}: give exactly one of allow or deny`);
     }
   });
@@ -85,7 +101,9 @@ function messageOf(keyword: string, params: Record<string, unknown>, fallback: s
     case 'maxLength':
       return `must be at most ${String(params.limit)} characters`;
     case 'pattern':
-      return 'is not in the accepted form';
+      return params.pattern === EVENT_PATH_PATTERN ? 'must be names separated by single dots (no empty name, no spaces)' : 'is not in the accepted form';
+    case 'uniqueItems':
+      return 'must not repeat an item';
     default:
       return fallback;
   }
