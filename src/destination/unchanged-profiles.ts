@@ -72,22 +72,40 @@ export function unchangedTtlMs(ctx: Pick<SentContext, 'settings'>): number {
   return (ctx.settings.unchangedIdentifyHours ?? UNCHANGED_IDENTIFY_DEFAULT_HOURS) * 3_600_000;
 }
 
+/** The skip reason, or null with whether anything (or, unreadable, possibly something) is remembered for the user. */
+export type UnchangedCheck = { skip: string } | { skip: null; remembered: boolean };
+
 /**
- * The skip reason when `hash` is what Sailthru last accepted for the user within the TTL, else
- * null. A store that cannot answer costs a call, never a wrong skip.
+ * Skip when `hash` is what Sailthru last accepted for the user within the TTL. A store that
+ * cannot answer costs a call, never a wrong skip (and counts as remembering something, so it is
+ * forgotten before the call).
  */
-export async function unchangedReason(ctx: SentContext, hash: string): Promise<string | null> {
+export async function checkUnchanged(ctx: SentContext, hash: string): Promise<UnchangedCheck> {
   const ttlMs = unchangedTtlMs(ctx);
-  if (ttlMs <= 0) return null;
+  if (ttlMs <= 0) return { skip: null, remembered: false };
   let last: { hash: string; sentAt: number } | null;
   try {
     last = await ctx.memory.sentProfiles.lastSent(ctx.extid);
   } catch (err) {
     ctx.warn(`could not read what was last sent for ${ctx.extid} (${errorText(err)}); sent without checking`);
-    return null;
+    return { skip: null, remembered: true };
   }
-  if (last === null || last.hash !== hash || ctx.now() - last.sentAt >= ttlMs) return null;
-  return `unchanged since ${new Date(last.sentAt).toISOString()}`;
+  if (last === null) return { skip: null, remembered: false };
+  if (last.hash !== hash || ctx.now() - last.sentAt >= ttlMs) return { skip: null, remembered: true };
+  return { skip: `unchanged since ${new Date(last.sentAt).toISOString()}` };
+}
+
+/**
+ * Before a POST /user that is not the remembered identify's own (another payload, a list change,
+ * an identify redirected from a linked anonymousId, an alias merge, a cart's email attached): from
+ * the moment it may reach Sailthru, what was remembered no longer describes the profile, and a
+ * later identify equal to it must be sent. Forgotten *before* the call, so a crash or a timeout
+ * after Sailthru applied it leaves no stale memory. Null when done (or nothing to do), else why,
+ * to retry: sending without forgetting could let a later identify be skipped over a change.
+ */
+export async function forgetBeforeProfileWrite(ctx: SentContext, extids: string[]): Promise<string | null> {
+  if (unchangedTtlMs(ctx) <= 0) return null;
+  return forgetSent(ctx, extids);
 }
 
 /** After a successful POST /user: a failure to remember it only costs a call next time. */

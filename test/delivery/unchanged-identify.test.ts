@@ -7,6 +7,8 @@ import type { EventStore } from '../../src/delivery/store.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
+import { defaultMappings } from '../../src/destination/mappings/defaults.ts';
+import type { Mapping } from '../../src/destination/mappings/schema.ts';
 import { queuedEvent, tempDir } from './helpers.ts';
 import { TestSchema } from './postgres-helpers.ts';
 
@@ -43,6 +45,7 @@ async function deliverWith(store: EventStore, event: SegmentEvent, now: () => nu
       now,
       ...(options.identityLinks ? { identityLinks: options.identityLinks } : {}),
       ...(options.sentProfiles ? { sentProfiles: options.sentProfiles } : {}),
+      ...(options.mappings ? { mappings: options.mappings } : {}),
     });
   const registry = new DestinationRegistry({ directory: store, identities: store, sentProfiles: store, factory });
   try {
@@ -123,6 +126,33 @@ function suite(name: string, setUp: () => Promise<{ open: Open; done: () => Prom
       expect(await store.lastSentProfile('main', 'OLD')).toBeNull();
       expect(await store.lastSentProfile('main', 'U1')).toBeNull();
       expect((await deliverWith(store, identify({ email: 'u1@example.com' }))).state).toBe('delivered');
+    });
+
+    it('another POST /user to the user in between (list change, an identify of its linked anonymousId) is never skipped over', async () => {
+      const store = await open();
+      const unsubscribe: Mapping = {
+        id: 'unsub',
+        name: 'Unsubscribe',
+        enabled: true,
+        trigger: { types: ['track'], event: { equals: 'Unsubscribed' } },
+        action: 'list-unsubscribe',
+        fields: { listName: { fixed: 'Newsletter' } },
+      };
+      await store.createDestination({ id: 'main', name: 'Main', settings, mappings: [unsubscribe, ...defaultMappings()] });
+      const joins = identify({ email: 'u1@example.com', lists: ['Newsletter'] });
+      expect((await deliverWith(store, joins)).state).toBe('delivered');
+      expect((await deliverWith(store, { type: 'track', messageId: `m-${++seq}`, userId: 'U1', event: 'Unsubscribed' })).state).toBe('delivered');
+      // The same identify now joins the list again: Sailthru's profile is not what was last sent by identify.
+      expect((await deliverWith(store, identify({ email: 'u1@example.com', lists: ['Newsletter'] }))).state).toBe('delivered');
+      expect(userPosts()).toBe(3);
+
+      // U1 and A1 tied; an identify of A1 alone goes to U1's profile with other traits.
+      expect((await deliverWith(store, { ...identify({ plan: 'gold' }), anonymousId: 'A1' })).state).toBe('delivered');
+      expect((await deliverWith(store, { type: 'identify', messageId: `m-${++seq}`, anonymousId: 'A1', traits: { plan: 'silver' } })).state).toBe('delivered');
+      const lastPost = emulator.requests({ path: '/user', method: 'POST' }).at(-1)?.payload as Record<string, unknown>;
+      expect(lastPost).toMatchObject({ id: 'U1', vars: { plan: 'silver' } });
+      // U1's profile holds silver now: gold again must be sent.
+      expect((await deliverWith(store, identify({ plan: 'gold' }))).state).toBe('delivered');
     });
 
     it('a failed POST /user records nothing', async () => {

@@ -42,13 +42,15 @@ export const alias: Action = {
     if (profile.kind === 'unknown') return failed(`Could not look up the profile with extid ${previousId}: ${profile.reason}`);
 
     ctx.memory.carts?.forgetUser(userId);
+    // Both profiles change: the next identify of either is sent whatever it holds. Forgotten
+    // before the call: after a merge Sailthru applied but we did not see (timeout, crash), the
+    // retry finds no profile to merge and would not come back here.
+    const problem = await forgetSent(ctx, [previousId, userId]);
+    if (problem !== null) return { state: 'retry', reason: problem };
     const result = await ctx.sailthru.postUser(aliasPayload(ctx.event, previousId, userId, (message) => ctx.warn(message)));
     if (!result.ok) return resultOfError(result);
     ctx.memory.mergedAnonymousIds.set(previousId, true);
     ctx.memory.knownProfiles.delete(previousId);
-    // Both profiles changed: the next identify of either is sent whatever it holds.
-    const problem = await forgetSent(ctx, [previousId, userId]);
-    if (problem !== null) return { state: 'retry', reason: problem };
     return (await link()) ?? delivered;
   },
 };

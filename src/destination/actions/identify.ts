@@ -10,7 +10,7 @@ import { optoutOf } from '../optout.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
 import { field, objectOf, omitKeys, type JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
-import { forgetSent, profileHash, recordSent, unchangedReason, unchangedTtlMs } from '../unchanged-profiles.ts';
+import { checkUnchanged, forgetBeforeProfileWrite, forgetSent, profileHash, recordSent, unchangedTtlMs } from '../unchanged-profiles.ts';
 
 /** Traits that are identity or settings, not profile vars (SPEC.md §2.1). */
 const NOT_VARS = ['email', 'id', 'userId', 'anonymousId', 'defaultListName', 'optoutValue', 'optout_email', 'lists'] as const;
@@ -85,13 +85,16 @@ export const identify: Action = {
     // What the user's profile gets, addressed to it (a merge's payload addresses the anonymous one):
     // what "unchanged" compares, before any lookup, so a repeated identify costs no call at all.
     const sentHash = profileHash(identifyPayload(ctx.event, ctx.eventSettings).payload);
+    // Unless known otherwise, something may be remembered for the user that this POST makes stale.
+    let remembered = true;
     if (await mayBeUnchanged(ctx, merging, known, anonymousId, userId)) {
-      const unchanged = await unchangedReason(ctx, sentHash);
-      if (unchanged !== null) {
+      const unchanged = await checkUnchanged(ctx, sentHash);
+      if (unchanged.skip !== null) {
         const email = eventEmailOf(ctx.event);
         if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
-        return skipped(unchanged);
+        return skipped(unchanged.skip);
       }
+      remembered = unchanged.remembered;
     }
     if (merging && !known && ctx.memory.knownProfiles.has(anonymousId)) {
       // We created that profile ourselves (the visitor's anonymous events): no lookup needed.
@@ -108,6 +111,11 @@ export const identify: Action = {
 
     const { payload, warnings } = identifyPayload(ctx.event, ctx.eventSettings, mergeFrom);
     ctx.warn(...warnings);
+    // A redirected identify (from a linked anonymousId) changes the user's profile too.
+    if (remembered) {
+      const problem = await forgetBeforeProfileWrite(ctx, [ctx.extid]);
+      if (problem !== null) return { state: 'retry', reason: problem };
+    }
     // A merge can bring the anonymous profile's cart, a new email moves where carts are posted.
     if (userId !== null) ctx.memory.carts?.forgetUser(userId);
     const result = await ctx.sailthru.postUser(payload);

@@ -3,6 +3,7 @@ import { eventEmailOf } from '../identity.ts';
 import type { ActionResult } from '../outcome.ts';
 import type { JsonObject } from '../read.ts';
 import { resultOfError } from '../sailthru-port.ts';
+import { forgetBeforeProfileWrite } from '../unchanged-profiles.ts';
 
 /**
  * A mapping's list subscribe / unsubscribe (docs/mappings.md): one POST /user that joins (1) or
@@ -24,6 +25,9 @@ export async function performListMembership(ctx: ActionContext, listName: string
     return failed(`no list name: the mapping's listName field found none in the event (set a fixed list name or a path the event carries)`);
   }
   const email = eventEmailOf(ctx.event, (message) => ctx.warn(message));
+  // The profile's lists change: the user's next identify is sent whatever it holds.
+  const problem = await forgetBeforeProfileWrite(ctx, [ctx.extid]);
+  if (problem !== null) return { state: 'retry', reason: problem };
   const result = await ctx.sailthru.postUser(listMembershipPayload(ctx.extid, listName.trim(), member, email));
   return result.ok ? delivered : resultOfError(result);
 }
