@@ -252,6 +252,11 @@ export interface DestinationPatch {
   settings?: DestinationSettings;
   /** Replaces the mapping list (null: back to the defaults); bumps the version, the pause stays. */
   mappings?: Mapping[] | null;
+  /**
+   * With `mappings` only: replace them only if the destination is still at this version, in the
+   * same statement; otherwise nothing is written and StaleVersionError (stale-version.ts) is thrown.
+   */
+  ifVersion?: number;
 }
 
 export interface WriteKeyRecord {

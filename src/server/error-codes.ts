@@ -48,6 +48,7 @@ export const ERROR_CODES = {
   ADMIN_NOT_FOUND: { status: 404, summary: 'no such destination, event or write key' },
   ADMIN_ALREADY_EXISTS: { status: 409, summary: 'a destination with that id exists' },
   ADMIN_ALREADY_REVOKED: { status: 409, summary: 'the write key is already revoked' },
+  ADMIN_MAPPINGS_CHANGED: { status: 409, summary: 'a mappings change based on a revision someone else has since replaced' },
   ADMIN_NOT_A_DEAD_LETTER: { status: 409, summary: 'retry or drop of an event that is not failed' },
   ADMIN_NO_DESTINATION: { status: 409, summary: 'a test event while no destination exists' },
   ADMIN_BODY_TOO_LARGE: { status: 413, summary: 'a body over 1 MB' },

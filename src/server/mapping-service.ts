@@ -8,7 +8,9 @@ import { normalizeWebhookBody, type SegmentEvent } from '../segment/index.ts';
 import { mappingStatsOf, NO_MAPPING, type MappingCounts } from '../delivery/mapping-stats.ts';
 import type { Destination, EventStore } from '../delivery/store.ts';
 import type { SailthruUser } from '../sailthru/types.ts';
-import { badRequest, invalid, notFound } from './admin-errors.ts';
+import { StaleVersionError } from '../delivery/stale-version.ts';
+import { AdminError, badRequest, invalid, notFound } from './admin-errors.ts';
+import { mappingsRevision } from './mappings-revision.ts';
 import type { Actor, AuditTrail } from './audit.ts';
 
 /**
@@ -25,6 +27,11 @@ export interface MappingsView {
   mappings: Mapping[];
   /** The destination's version after the change (the registry rebuilds on a new one). */
   version: number;
+  /**
+   * The list's revision (also the ETag): a change sent with it (If-Match, or `revision` in the
+   * body) is refused with 409 ADMIN_MAPPINGS_CHANGED when someone else changed the list since.
+   */
+  revision: string;
 }
 
 export interface MappingTestResult {
@@ -88,32 +95,35 @@ export class MappingService {
     return viewOf(await this.row(destinationId));
   }
 
-  /** Replaces the whole ordered list; `null` goes back to the defaults. */
-  async replace(actor: Actor, destinationId: string, input: unknown): Promise<MappingsView> {
+  /**
+   * Replaces the whole ordered list; `null` goes back to the defaults. With `expectedRevision`
+   * (what the writer read), refused when the list has changed since (409).
+   */
+  async replace(actor: Actor, destinationId: string, input: unknown, expectedRevision?: string): Promise<MappingsView> {
     this.deps.audit.requireAdmin(actor);
-    const before = await this.row(destinationId);
     let mappings: Mapping[] | null = null;
     if (input !== null) {
       const checked = validateMappings(input);
       if (!checked.ok) throw invalid(checked.errors);
       mappings = checked.mappings;
     }
-    const after = await this.save(destinationId, mappings);
+    const { before, after } = await this.write(destinationId, expectedRevision, () => mappings);
     await this.deps.audit.record(actor, 'mappings.update', { target: destinationId, detail: describeChange(before, mappings) });
     return viewOf(after);
   }
 
   /** Switches one mapping on or off (the defaults become explicit when none were configured). */
-  async setEnabled(actor: Actor, destinationId: string, mappingId: string, enabled: unknown): Promise<MappingsView> {
+  async setEnabled(actor: Actor, destinationId: string, mappingId: string, enabled: unknown, expectedRevision?: string): Promise<MappingsView> {
     this.deps.audit.requireAdmin(actor);
     if (typeof enabled !== 'boolean') throw badRequest('enabled: must be true or false');
-    const before = await this.row(destinationId);
-    const mappings = viewOf(before).mappings;
-    const target = mappings.find((m) => m.id === mappingId);
-    if (target === undefined) throw notFound(`Mapping "${mappingId}" of destination "${destinationId}"`);
-    target.enabled = enabled;
-    const after = await this.save(destinationId, mappings);
-    await this.deps.audit.record(actor, 'mappings.update', { target: destinationId, detail: `mapping "${target.name}" (${mappingId}) ${enabled ? 'enabled' : 'disabled'}` });
+    let name = mappingId;
+    const { after } = await this.write(destinationId, expectedRevision, (current) => {
+      const target = current.find((m) => m.id === mappingId);
+      if (target === undefined) throw notFound(`Mapping "${mappingId}" of destination "${destinationId}"`);
+      name = target.name;
+      return current.map((m) => (m.id === mappingId ? { ...m, enabled } : m));
+    });
+    await this.deps.audit.record(actor, 'mappings.update', { target: destinationId, detail: `mapping "${name}" (${mappingId}) ${enabled ? 'enabled' : 'disabled'}` });
     return viewOf(after);
   }
 
@@ -163,15 +173,49 @@ export class MappingService {
     return row;
   }
 
-  private async save(destinationId: string, mappings: Mapping[] | null): Promise<Destination> {
-    const updated = await this.deps.store.updateDestination(destinationId, { mappings });
-    if (updated === null) throw notFound(`Destination "${destinationId}"`);
-    return updated;
+  /**
+   * Read, check the revision, change, write on condition the destination is still at the version
+   * read (one statement in the store), so two writers never overwrite each other unseen: a write
+   * that finds the destination moved reads again, and fails with 409 only when the list itself
+   * changed (a settings change meanwhile also moves the version, and is no conflict).
+   */
+  private async write(
+    destinationId: string,
+    expectedRevision: string | undefined,
+    change: (current: Mapping[]) => Mapping[] | null,
+  ): Promise<{ before: Destination; after: Destination }> {
+    for (let attempt = 0; ; attempt++) {
+      const before = await this.row(destinationId);
+      const current = viewOf(before);
+      if (expectedRevision !== undefined && expectedRevision !== current.revision) throw changedSince(destinationId, expectedRevision, current.revision);
+      const next = change(current.mappings);
+      try {
+        const after = await this.deps.store.updateDestination(destinationId, { mappings: next, ifVersion: before.version });
+        if (after === null) throw notFound(`Destination "${destinationId}"`);
+        return { before, after };
+      } catch (error) {
+        if (!(error instanceof StaleVersionError)) throw error;
+        // Another write landed between our read and ours; without a revision to hold to, the
+        // change applies to the list as it now is (a PATCH of one mapping keeps the others').
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw changedSince(destinationId, expectedRevision ?? current.revision, '(changing)');
+      }
+    }
   }
 }
 
+/** Each lost round lets another writer through, so this many concurrent writers all succeed. */
+const MAX_WRITE_ATTEMPTS = 32;
+
+function changedSince(destinationId: string, expected: string, current: string): AdminError {
+  return new AdminError(
+    'ADMIN_MAPPINGS_CHANGED',
+    `The mappings of destination "${destinationId}" were changed by someone else since you read them (revision ${expected}, now ${current}); ` +
+      'nothing was saved. Read them again, reapply your change, and save with the new revision.',
+  );
+}
+
 function viewOf(row: Destination): MappingsView {
-  return { destinationId: row.id, configured: row.mappings !== null, mappings: row.mappings ?? defaultMappings(), version: row.version };
+  return { destinationId: row.id, configured: row.mappings !== null, mappings: row.mappings ?? defaultMappings(), version: row.version, revision: mappingsRevision(row.mappings) };
 }
 
 /** The audit detail: how many mappings, which were added, removed, changed or moved (ids only). */

@@ -4,6 +4,7 @@ import { PARSED_JSON_ROWS, type DestinationRow } from '../sql/rows.ts';
 import type { Destination, DestinationPatch, NewDestination } from '../store.ts';
 import { inTransaction, pgText, queryRetrying } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
+import { StaleVersionError } from '../stale-version.ts';
 
 /** The destination directory: settings, pause state, and deleting a destination with its events. */
 
@@ -48,15 +49,20 @@ export async function updateDestination(ctx: PostgresStoreContext, id: string, p
       );
       changed = (result.rowCount ?? 0) > 0;
     }
+    let stale = false;
     if (patch.mappings !== undefined) {
-      // New mappings: a new version (built destinations rebuild); the pause stays.
-      await client.query('UPDATE destinations SET mappings = $1::json, version = version + 1, updated_at = $2 WHERE id = $3', [
+      // New mappings: a new version (built destinations rebuild); the pause stays. With ifVersion,
+      // only if still at that version (optimistic concurrency), in the same statement.
+      const result = await client.query('UPDATE destinations SET mappings = $1::json, version = version + 1, updated_at = $2 WHERE id = $3 AND ($4::integer IS NULL OR version = $4)', [
         patch.mappings === null ? null : JSON.stringify(patch.mappings),
         now,
         key,
+        patch.ifVersion ?? null,
       ]);
+      stale = (result.rowCount ?? 0) === 0;
     }
     const found = await client.query<DestinationRow<unknown>>('SELECT * FROM destinations WHERE id = $1', [key]);
+    if (stale && found.rows[0] !== undefined && patch.ifVersion !== undefined) throw new StaleVersionError(id, patch.ifVersion);
     return { row: found.rows[0], resumed: changed };
   });
   if (resumed) ctx.announce();

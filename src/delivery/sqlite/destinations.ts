@@ -3,6 +3,7 @@ import { WORK_BATCH } from '../sql/event-query.ts';
 import { TEXT_JSON_ROWS, type DestinationRow } from '../sql/rows.ts';
 import type { Destination, DestinationPatch, NewDestination } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
+import { StaleVersionError } from '../stale-version.ts';
 
 /** The destination directory: settings, pause state, and deleting a destination with its events. */
 
@@ -27,7 +28,13 @@ export async function updateDestination(ctx: SqliteStoreContext, id: string, pat
   const settings = patch.settings === undefined ? undefined : JSON.stringify(ctx.seal.sealSettings(patch.settings));
   // New settings may fix what paused it (SPEC.md §9): they resume it; let the workers look.
   if (await ctx.write.call('updateDestination', id, patch.name, settings, ctx.clock.now())) ctx.notify();
-  if (patch.mappings !== undefined) await ctx.write.call('updateMappings', id, patch.mappings === null ? null : JSON.stringify(patch.mappings), ctx.clock.now());
+  if (patch.mappings !== undefined) {
+    const text = patch.mappings === null ? null : JSON.stringify(patch.mappings);
+    const written = await ctx.write.call('updateMappings', id, text, ctx.clock.now(), patch.ifVersion);
+    const now = await getDestination(ctx, id);
+    if (!written && now !== null && patch.ifVersion !== undefined) throw new StaleVersionError(id, patch.ifVersion);
+    return now;
+  }
   return getDestination(ctx, id);
 }
 

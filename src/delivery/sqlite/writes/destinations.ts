@@ -14,6 +14,7 @@ export interface DestinationRowInput {
 export function destinationWrites(db: Database) {
   const insert = db.prepare('INSERT INTO destinations (id, name, settings, mappings, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)');
   const replaceMappings = db.prepare('UPDATE destinations SET mappings = ?, version = version + 1, updated_at = ? WHERE id = ?');
+  const replaceMappingsAt = db.prepare('UPDATE destinations SET mappings = ?, version = version + 1, updated_at = ? WHERE id = ? AND version = ?');
   const rename = db.prepare('UPDATE destinations SET name = ?, updated_at = ? WHERE id = ?');
   const replaceSettings = db.prepare(
     `UPDATE destinations SET settings = ?, version = version + 1, paused = 0, pause_reason = NULL, updated_at = ?
@@ -35,8 +36,9 @@ export function destinationWrites(db: Database) {
       insert.run(row.id, row.name, row.settings, row.mappings, row.now, row.now);
     },
 
-    /** New mappings (JSON text, null: the defaults): a new version, the pause stays. Returns whether the row exists. */
-    updateMappings(id: string, mappings: string | null, now: number): boolean {
+    /** New mappings (JSON text, null: the defaults): a new version, the pause stays. Returns whether the row was changed (exists, and is at `ifVersion` when given). */
+    updateMappings(id: string, mappings: string | null, now: number, ifVersion?: number): boolean {
+      if (ifVersion !== undefined) return replaceMappingsAt.run(mappings, now, id, ifVersion).changes > 0;
       return replaceMappings.run(mappings, now, id).changes > 0;
     },
 
