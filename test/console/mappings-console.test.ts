@@ -10,6 +10,7 @@ import { ADMIN_TOKEN, WRITE_KEY, startAdminHarness, type AdminHarness } from '..
  */
 
 const VICTOR = 'victor-viewer-token-for-mappings-01';
+const BOB = 'bob-second-admin-token-for-mappings-02';
 let h: AdminHarness;
 let admin: ConsoleClient;
 let csrf: string;
@@ -18,7 +19,7 @@ let dest: string;
 const ids = async (): Promise<string[]> => ((await h.api('GET', `/api/destinations/${dest}/mappings`)).json.mappings as Array<{ id: string }>).map((m) => m.id);
 
 beforeAll(async () => {
-  h = await startAdminHarness({ env: { ADMIN_TOKENS: `victor:viewer:${VICTOR}` } });
+  h = await startAdminHarness({ env: { ADMIN_TOKENS: `victor:viewer:${VICTOR},bob:admin:${BOB}` } });
   dest = ((await h.api('GET', '/api/destinations')).json.destinations as Array<{ id: string }>)[0]!.id;
   admin = new ConsoleClient(h.url);
   await admin.signIn(ADMIN_TOKEN);
@@ -170,5 +171,46 @@ describe('console mappings', () => {
     expect(forged.status).toBe(403);
     expect(forged.text).toContain('Form refused');
     expect(JSON.stringify((await h.api('GET', `/api/destinations/${dest}/mappings`)).json.mappings)).toBe(before);
+  });
+
+  it('two operators editing at once: the later save is refused with the edit kept, a stale list button changes nothing', async () => {
+    const bob = new ConsoleClient(h.url);
+    await bob.signIn(BOB);
+    const revisionOf = (page: PageAnswer): string => /<input type="hidden" name="revision" value="([^"]*)">/.exec(page.text)?.[1] ?? '';
+    const formOf = (page: PageAnswer, name: string): Record<string, string> => ({
+      _csrf: ConsoleClient.csrfOf(page),
+      revision: revisionOf(page),
+      name,
+      enabled: 'on',
+      types: 'track',
+      eventMatch: 'any',
+      eventNames: '',
+      action: 'custom-event',
+    });
+    const path = `/destinations/${dest}/mappings/custom-event`;
+    const aliceForm = await admin.get(path);
+    const bobForm = await bob.get(path);
+    expect(revisionOf(bobForm)).toMatch(/^[0-9a-f]{16}$/);
+    const bobList = await bob.get(`/destinations/${dest}/mappings`);
+
+    expect((await admin.post(path, formOf(aliceForm, 'Alice named it'))).status).toBe(303);
+    const refused = await bob.post(path, formOf(bobForm, 'Bob <b>named</b> it'));
+    expect(refused.status).toBe(409);
+    expect(refused.text).toContain('were changed by someone else since you read them');
+    // Bob's edit is kept (escaped) and the form now carries the current revision.
+    expect(refused.text).toContain('value="Bob &lt;b&gt;named&lt;/b&gt; it"');
+    const current = (await h.api('GET', `/api/destinations/${dest}/mappings`)).json;
+    expect((current.mappings as Array<{ id: string; name: string }>).find((m) => m.id === 'custom-event')?.name).toBe('Alice named it');
+    expect(revisionOf(refused)).toBe(current.revision);
+    // Saving again is knowingly over Alice's change.
+    expect((await bob.post(path, { ...formOf(refused, 'Bob named it') })).status).toBe(303);
+    expect(((await h.api('GET', `/api/destinations/${dest}/mappings`)).json.mappings as Array<{ id: string; name: string }>).find((m) => m.id === 'custom-event')?.name).toBe('Bob named it');
+
+    // A button on Bob's list page from before both saves: refused, said, nothing toggled.
+    const before = JSON.stringify((await h.api('GET', `/api/destinations/${dest}/mappings`)).json.mappings);
+    const toggle = await bob.post(`${path}/toggle`, { _csrf: ConsoleClient.csrfOf(bobList), revision: /name="revision" value="([^"]*)"/.exec(bobList.text)![1]! });
+    expect(toggle.status).toBe(303);
+    expect(JSON.stringify((await h.api('GET', `/api/destinations/${dest}/mappings`)).json.mappings)).toBe(before);
+    expect((await bob.get(`/destinations/${dest}/mappings`)).text).toContain('were changed by someone else since you read them');
   });
 });

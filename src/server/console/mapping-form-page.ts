@@ -22,6 +22,12 @@ export interface MappingFormPage {
   /** This mapping's place in the list the service validated (its index in error paths). */
   index: number;
   problems: string[];
+  /**
+   * The list's revision the form was made from, posted back: a save after someone else changed
+   * the list is refused (shown with the edit kept). After such a refusal it is the new revision,
+   * so saving again replaces their change knowingly.
+   */
+  revision: string;
 }
 
 const MATCH_LABELS: Record<string, string> = { any: 'Any name', equals: 'Equals', oneOf: 'One of', startsWith: 'Starts with' };
@@ -57,6 +63,7 @@ ${
 }
 <form method="post" action="${action}" class="card mapping-form" novalidate>
   ${csrfField(csrf)}
+  <input type="hidden" name="revision" value="${p.revision}">
   <div class="fields">
     <div><label for="m-name">Name <span aria-hidden="true">*</span> <span class="hint" id="m-name-hint">What the list and the delivery log call it.</span></label>
     <input id="m-name" name="name" type="text" maxlength="120" required value="${v.name}"${described('m-name', byField.get('name'))}>${errorOf('m-name', byField.get('name'))}</div>

@@ -31,6 +31,8 @@ export interface MappingsPageData {
   /** The key events no mapping matched are counted under. */
   noMatchKey: string;
   canEdit: boolean;
+  /** The list's revision when the page was made: every button posts it, so a change someone made since is refused, not overwritten. */
+  revision: string;
 }
 
 const ZERO: MappingCounts = { matched: 0, calls: 0 };
@@ -115,11 +117,11 @@ function mappingRow(
 ${
   data.canEdit
     ? html`<td data-label="Change"><div class="actions">
-${i > 0 ? actionButton(`${href}/move`, 'Up', csrf, { secondary: true, fields: { direction: 'up' }, ariaLabel: `Move ${m.name} up` }) : null}
-${i < last ? actionButton(`${href}/move`, 'Down', csrf, { secondary: true, fields: { direction: 'down' }, ariaLabel: `Move ${m.name} down` }) : null}
-${actionButton(`${href}/toggle`, m.enabled ? 'Disable' : 'Enable', csrf, { secondary: true, ariaLabel: `${m.enabled ? 'Disable' : 'Enable'} ${m.name}` })}
+${i > 0 ? actionButton(`${href}/move`, 'Up', csrf, { secondary: true, fields: { direction: 'up', revision: data.revision }, ariaLabel: `Move ${m.name} up` }) : null}
+${i < last ? actionButton(`${href}/move`, 'Down', csrf, { secondary: true, fields: { direction: 'down', revision: data.revision }, ariaLabel: `Move ${m.name} down` }) : null}
+${actionButton(`${href}/toggle`, m.enabled ? 'Disable' : 'Enable', csrf, { secondary: true, fields: { revision: data.revision }, ariaLabel: `${m.enabled ? 'Disable' : 'Enable'} ${m.name}` })}
 <a class="button secondary" href="${href}" aria-label="Edit ${m.name}">Edit</a>
-${actionButton(`${href}/delete`, 'Delete', csrf, { danger: true, ariaLabel: `Delete ${m.name}` })}
+${actionButton(`${href}/delete`, 'Delete', csrf, { danger: true, fields: { revision: data.revision }, ariaLabel: `Delete ${m.name}` })}
 </div></td>`
     : null
 }

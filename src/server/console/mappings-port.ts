@@ -12,9 +12,13 @@ import type { MappingTestView } from './mappings-tester.ts';
  */
 export interface MappingsConsolePort {
   /** The destination's list as it applies (the defaults when none are stored). */
-  list(destinationId: string): Promise<{ mappings: Mapping[]; configured: boolean }>;
-  /** Replaces the list (validated; an AdminError's problems name each field by path; audited). */
-  save(actor: Actor, destinationId: string, mappings: Mapping[]): Promise<void>;
+  list(destinationId: string): Promise<{ mappings: Mapping[]; configured: boolean; revision: string }>;
+  /**
+   * Replaces the list (validated; an AdminError's problems name each field by path; audited).
+   * With `revision` (what the page showed): refused with ADMIN_MAPPINGS_CHANGED (409) when the
+   * list changed since.
+   */
+  save(actor: Actor, destinationId: string, mappings: Mapping[], revision?: string): Promise<void>;
   /** A dry run of one event through the destination's mappings: nothing is sent. */
   test(destinationId: string, event: unknown): Promise<MappingTestView>;
   /** Events matched and Sailthru calls per mapping, last hour and day. */
@@ -33,10 +37,10 @@ export function mappingsPort(service: MappingService): MappingsConsolePort {
     noMatchKey: NO_MAPPING,
     async list(destinationId) {
       const view = await service.get(destinationId);
-      return { mappings: view.mappings, configured: view.configured };
+      return { mappings: view.mappings, configured: view.configured, revision: view.revision };
     },
-    async save(actor, destinationId, mappings) {
-      await service.replace(actor, destinationId, mappings);
+    async save(actor, destinationId, mappings, revision) {
+      await service.replace(actor, destinationId, mappings, revision);
     },
     async test(destinationId, event) {
       const [result, view] = await Promise.all([service.test(destinationId, { event }), service.get(destinationId)]);

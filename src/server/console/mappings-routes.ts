@@ -26,16 +26,33 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
     const s = session(request);
     const id = param(request, 'id');
     const destination = await service.getDestination(id);
-    const [{ mappings, configured }, cost] = await Promise.all([port.list(id), port.cost(id)]);
-    return send(reply, mappingsPage({ destination, mappings, configured, cost, noMatchKey: port.noMatchKey, canEdit: canEdit(request) }, s.csrf, flashOf(s)));
+    const [{ mappings, configured, revision }, cost] = await Promise.all([port.list(id), port.cost(id)]);
+    return send(reply, mappingsPage({ destination, mappings, configured, cost, noMatchKey: port.noMatchKey, canEdit: canEdit(request), revision }, s.csrf, flashOf(s)));
   });
 
-  /** The form again with the service's problems at their fields (400). */
-  async function refused(request: FastifyRequest, reply: FastifyReply, values: MappingFormValues, existingId: string | null, index: number, error: unknown) {
-    if (!(error instanceof AdminError) || error.status !== 400) throw error;
+  /** The revision the page posting this form showed; undefined from an older page or a hand-made post (then unconditional). */
+  const revisionOf = (request: FastifyRequest): string | undefined => str(form(request), 'revision') || undefined;
+  const isChanged = (error: unknown): boolean => error instanceof AdminError && error.code === 'ADMIN_MAPPINGS_CHANGED';
+
+  /**
+   * The form again, with the user's edit kept: the service's problems at their fields (400), or
+   * that someone else changed the list since the form was opened (409; the form then carries the
+   * new revision, so saving again replaces their change knowingly).
+   */
+  async function refused(request: FastifyRequest, reply: FastifyReply, values: MappingFormValues, existingId: string | null, index: number, error: unknown, revision: string) {
+    const changed = isChanged(error);
+    if (!(error instanceof AdminError) || (error.status !== 400 && !changed)) throw error;
     const destination = await service.getDestination(param(request, 'id'));
-    const problems = error.problems.length ? error.problems : [error.message];
-    return send(reply, mappingFormPage({ destination, values, existingId, index, problems }, session(request).csrf, []), 400);
+    const problems = changed ? [`${error.message} Your edit is kept below: compare with the list, then save again to apply it over theirs.`] : error.problems.length ? error.problems : [error.message];
+    const current = changed ? (await port.list(destination.id)).revision : revision;
+    return send(reply, mappingFormPage({ destination, values, existingId, index, problems, revision: current }, session(request).csrf, []), changed ? 409 : 400);
+  }
+
+  /** A list button (move, enable, delete) pressed on a page older than the list: nothing changed, say so. */
+  function staleList(request: FastifyRequest, reply: FastifyReply, error: unknown) {
+    if (!isChanged(error)) throw error;
+    session(request).flash.push({ kind: 'error', text: `${(error as AdminError).message} The list below is the current one.` });
+    return redirect(reply, base(param(request, 'id')));
   }
 
   app.get('/destinations/:id/mappings/new', async (request, reply) => {
@@ -43,20 +60,21 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
     const destination = await service.getDestination(param(request, 'id'));
     const q = request.query as Record<string, unknown>;
     const action: ActionId = (ACTION_IDS as readonly unknown[]).includes(q.action) ? (q.action as ActionId) : 'custom-event';
-    const { mappings } = await port.list(destination.id);
-    return send(reply, mappingFormPage({ destination, values: newFormValues(action), existingId: null, index: mappings.length, problems: [] }, s.csrf, flashOf(s)));
+    const { mappings, revision } = await port.list(destination.id);
+    return send(reply, mappingFormPage({ destination, values: newFormValues(action), existingId: null, index: mappings.length, problems: [], revision }, s.csrf, flashOf(s)));
   });
 
   app.post('/destinations/:id/mappings/new', async (request, reply) => {
     const s = session(request);
     const id = param(request, 'id');
     const values = formValuesFromForm(form(request), str);
-    const { mappings } = await port.list(id);
+    const { mappings, revision } = await port.list(id);
     const mapping = mappingOf({ ...values, id: values.id || newMappingId(values.name, new Set(mappings.map((m) => m.id))) });
+    const expected = revisionOf(request);
     try {
-      await port.save(actor(request), id, [...mappings, mapping]);
+      await port.save(actor(request), id, [...mappings, mapping], expected);
     } catch (error) {
-      return refused(request, reply, values, null, mappings.length, error);
+      return refused(request, reply, values, null, mappings.length, error, expected ?? revision);
     }
     s.flash.push({ kind: 'ok', text: `Mapping "${mapping.name}" added at the end (#${mappings.length + 1}). It applies to the next delivery.` });
     return redirect(reply, base(id));
@@ -106,31 +124,32 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
   // ── one mapping ───────────────────────────────────────────────────────
 
   /** The list and the place of the mapping named in the URL (404 when it is not in the list). */
-  async function located(request: FastifyRequest): Promise<{ id: string; mappings: Mapping[]; index: number; mapping: Mapping }> {
+  async function located(request: FastifyRequest): Promise<{ id: string; mappings: Mapping[]; index: number; mapping: Mapping; revision: string }> {
     const id = param(request, 'id');
     const mappingId = param(request, 'mappingId');
-    const { mappings } = await port.list(id);
+    const { mappings, revision } = await port.list(id);
     const index = mappings.findIndex((m) => m.id === mappingId);
     if (index < 0) throw notFound(`Mapping "${mappingId}" of destination "${id}"`);
-    return { id, mappings, index, mapping: mappings[index]! };
+    return { id, mappings, index, mapping: mappings[index]!, revision };
   }
 
   app.get('/destinations/:id/mappings/:mappingId', async (request, reply) => {
     const s = session(request);
     const destination = await service.getDestination(param(request, 'id'));
-    const { mapping, index } = await located(request);
-    return send(reply, mappingFormPage({ destination, values: formValuesOfMapping(mapping), existingId: mapping.id, index, problems: [] }, s.csrf, flashOf(s)));
+    const { mapping, index, revision } = await located(request);
+    return send(reply, mappingFormPage({ destination, values: formValuesOfMapping(mapping), existingId: mapping.id, index, problems: [], revision }, s.csrf, flashOf(s)));
   });
 
   app.post('/destinations/:id/mappings/:mappingId', async (request, reply) => {
     const s = session(request);
-    const { id, mappings, index, mapping } = await located(request);
+    const { id, mappings, index, mapping, revision } = await located(request);
     const values = { ...formValuesFromForm(form(request), str), id: mapping.id };
     const changed = mappingOf(values);
+    const expected = revisionOf(request);
     try {
-      await port.save(actor(request), id, mappings.map((m, i) => (i === index ? changed : m)));
+      await port.save(actor(request), id, mappings.map((m, i) => (i === index ? changed : m)), expected);
     } catch (error) {
-      return refused(request, reply, values, mapping.id, index, error);
+      return refused(request, reply, values, mapping.id, index, error, expected ?? revision);
     }
     s.flash.push({ kind: 'ok', text: `Mapping "${changed.name}" saved. It applies to the next delivery.` });
     return redirect(reply, base(id));
@@ -147,7 +166,11 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
     const reordered = [...mappings];
     reordered.splice(index, 1);
     reordered.splice(to, 0, mapping);
-    await port.save(actor(request), id, reordered);
+    try {
+      await port.save(actor(request), id, reordered, revisionOf(request));
+    } catch (error) {
+      return staleList(request, reply, error);
+    }
     s.flash.push({ kind: 'ok', text: `"${mapping.name}" moved to #${to + 1}: it now takes events before the mappings below it.` });
     return redirect(reply, `${base(id)}#mappings-h`);
   });
@@ -156,7 +179,11 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
     const s = session(request);
     const { id, mappings, index, mapping } = await located(request);
     const enabled = !mapping.enabled;
-    await port.save(actor(request), id, mappings.map((m, i) => (i === index ? { ...m, enabled } : m)));
+    try {
+      await port.save(actor(request), id, mappings.map((m, i) => (i === index ? { ...m, enabled } : m)), revisionOf(request));
+    } catch (error) {
+      return staleList(request, reply, error);
+    }
     s.flash.push({ kind: 'ok', text: enabled ? `"${mapping.name}" enabled.` : `"${mapping.name}" disabled: the events it took go to the next mapping that matches.` });
     return redirect(reply, base(id));
   });
@@ -174,7 +201,7 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
             question: `Delete mapping #${index + 1} “${mapping.name}” of destination ${id}?`,
             consequence: 'The events it takes go to the next mapping that matches, or are skipped when none does. To stop it for a while, disable it instead.',
             action: `${base(id)}/${encodeURIComponent(mapping.id)}/delete`,
-            fields: {},
+            fields: { revision: str(form(request), 'revision') },
             confirmLabel: `Delete “${mapping.name}”`,
             cancelHref: base(id),
           },
@@ -182,7 +209,11 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
         ),
       );
     }
-    await port.save(actor(request), id, mappings.filter((_, i) => i !== index));
+    try {
+      await port.save(actor(request), id, mappings.filter((_, i) => i !== index), revisionOf(request));
+    } catch (error) {
+      return staleList(request, reply, error);
+    }
     s.flash.push({ kind: 'ok', text: `Mapping "${mapping.name}" deleted.` });
     return redirect(reply, base(id));
   });
