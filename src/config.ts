@@ -246,6 +246,7 @@ function rateLimits(v: string | undefined): Record<string, number> {
     const m = /^(GET|POST|DELETE)(\s+\/[\w/.-]*)?\s*=\s*(\d+(?:\.\d+)?)$/i.exec(part);
     if (!m) throw new ConfigError(`SAILTHRU_RATE_LIMITS: "${part}" should look like "POST /event=40" or "GET=300"`);
     const key = `${m[1]!.toUpperCase()}${m[2] ? ` ${m[2].trim()}` : ''}`;
+    if (!(Number(m[3]) > 0)) throw new ConfigError(`SAILTHRU_RATE_LIMITS: "${part}": a limit must be more than 0 (to stop delivery, pause the destination)`);
     out[key] = Number(m[3]);
   }
   return out;

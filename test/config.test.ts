@@ -56,6 +56,8 @@ describe('configuration', () => {
   it('parses SAILTHRU_RATE_LIMITS and names a bad entry', () => {
     expect(loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event=100, get=500,DELETE /user=10' }).rateLimits).toEqual({ 'POST /event': 100, GET: 500, 'DELETE /user': 10 });
     expect(() => loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event:100' })).toThrow(/"POST \/event:100" should look like/);
+    // A limit of 0 would hold every such event forever (and the backlog forecast would say never): pausing is the way to stop.
+    expect(() => loadConfig({ SAILTHRU_RATE_LIMITS: 'POST /event=0' })).toThrow('SAILTHRU_RATE_LIMITS: "POST /event=0": a limit must be more than 0 (to stop delivery, pause the destination)');
   });
 
   it('refuses a DATABASE_URL it cannot open, without echoing it', () => {

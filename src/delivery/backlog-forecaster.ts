@@ -7,7 +7,7 @@ import type { DeliveryLog, Destination, DestinationDirectory, QueuedKinds } from
 export interface BacklogForecastView {
   /** Unsettled events (pending and retrying). */
   events: number;
-  /** Least time the queue can clear in at the limits now in force, s; null when nothing is queued. */
+  /** Least time the queue can clear in at the limits now in force, s; null when nothing is queued, or never (a limit of 0: see `text`). */
   clearSeconds: number | null;
   /** e.g. "about 3 h 10 min at current limits". */
   text: string;
@@ -15,7 +15,8 @@ export interface BacklogForecastView {
   bottleneck: string | null;
   /** Best delivery rate of the queued mix, events/s. */
   boundEventsPerSecond: number | null;
-  endpoints: EndpointLoad[];
+  /** Per endpoint; `seconds` null when its limit allows no calls. */
+  endpoints: Array<Omit<EndpointLoad, 'seconds'> & { seconds: number | null }>;
   /** The mix was read from a sample of the queue (its oldest and newest events), not all of it. */
   estimated: boolean;
   /** Set when the queue takes longer than the warning horizon to clear. */
@@ -88,12 +89,13 @@ export class BacklogForecaster {
     };
     new Gauge({
       name: `${prefix}backlog_clear_seconds`,
-      help: 'Least time the queued events need to be delivered at the rate limits now in force, from the queued mix (0 when none).',
+      help: 'Least time the queued events need to be delivered at the rate limits now in force, from the queued mix (0 when none; absent when a limit of 0 means never).',
       labelNames: ['destination'],
       registers: [registry],
       async collect() {
         this.reset();
-        for (const [id, f] of await all()) this.set({ destination: id }, f.clearSeconds ?? 0);
+        // A backlog that never clears (a limit of 0) has no figure here, never +Inf: over_horizon says 1.
+        for (const [id, f] of await all()) if (f.clearSeconds !== null || f.events === 0) this.set({ destination: id }, f.clearSeconds ?? 0);
       },
     });
     const horizon = this.options.warnHorizonSeconds;
@@ -116,18 +118,39 @@ export class BacklogForecaster {
     const gate = this.options.registry.gateFor(destination.settings);
     const f = forecastBacklog(scaleKinds(queued.kinds, queued.total), (e) => gate.pointsPerSecond(e.method, e.path));
     const horizon = this.options.warnHorizonSeconds;
-    const text = `${describeDuration(f.seconds)} at current limits`;
+    const endpoints = f.endpoints.map((e) => ({
+      ...e,
+      calls: Math.round(e.calls),
+      // A limit of 0 (or one not a number) allows nothing: no Infinity or NaN leaves here (JSON, /metrics, the console).
+      limitPerSecond: Number.isFinite(e.limitPerSecond) && e.limitPerSecond > 0 ? e.limitPerSecond : 0,
+      seconds: Number.isFinite(e.seconds) ? Math.round(e.seconds) : null,
+    }));
+    if (!Number.isFinite(f.seconds)) {
+      const blocked = `${f.bottleneck ?? 'an endpoint'} allows no calls`;
+      return {
+        events: queued.total,
+        clearSeconds: null,
+        text: `never at current limits (${blocked})`,
+        bottleneck: f.bottleneck,
+        boundEventsPerSecond: 0,
+        endpoints,
+        estimated: queued.sampled,
+        warning: `The backlog never clears at current limits: ${blocked} (its limit is 0)`,
+      };
+    }
+    const duration = describeDuration(f.seconds);
+    const text = `${duration} at current limits`;
     return {
       events: queued.total,
       clearSeconds: Math.round(f.seconds),
       text,
       bottleneck: f.bottleneck,
       boundEventsPerSecond: Number.isFinite(f.boundEventsPerSecond) ? Math.round(f.boundEventsPerSecond * 10) / 10 : null,
-      endpoints: f.endpoints.map((e) => ({ ...e, calls: Math.round(e.calls), seconds: Math.round(e.seconds) })),
+      endpoints,
       estimated: queued.sampled,
       warning:
         f.seconds > horizon
-          ? `The backlog needs ${text.replace(' at current limits', '')} to clear at current limits (${f.bottleneck ?? 'no endpoint'} sets the pace), longer than the ${describeHorizon(horizon)} warning horizon`
+          ? `The backlog needs ${duration} to clear at current limits (${f.bottleneck ?? 'no endpoint'} sets the pace), longer than the ${describeHorizon(horizon)} warning horizon`
           : null,
     };
   }

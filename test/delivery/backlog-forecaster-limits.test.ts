@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BacklogForecaster } from '../../src/delivery/backlog-forecaster.ts';
+import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
+import type { EventStore } from '../../src/delivery/store.ts';
+import { SETTINGS, batchOf, tempDir, trackEvent } from './helpers.ts';
+
+/**
+ * The forecast when a limit allows nothing (SAILTHRU_RATE_LIMITS "POST /event=0", or a header
+ * correction to 0): it says "never", and no Infinity or NaN reaches the API's JSON or /metrics
+ * (found by the hostile review: /metrics showed +Inf, the text read "never at current limits at
+ * current limits"). Real SQLite store, real prom-client registry.
+ */
+let tmp: ReturnType<typeof tempDir>;
+let store: EventStore;
+beforeEach(async () => {
+  tmp = tempDir('forecast-limits-');
+  store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
+  await store.createDestination({ id: 'main', name: 'Main', settings: SETTINGS });
+});
+afterEach(async () => {
+  await store.close();
+  tmp.remove();
+});
+
+const forecasterWith = (limit: (method: string, path: string) => number) =>
+  new BacklogForecaster({ store, registry: { gateFor: () => ({ pointsPerSecond: limit }) }, warnHorizonSeconds: 3600 });
+
+describe('backlog forecast at limits that allow nothing', () => {
+  it('says never, with finite figures only, and /metrics carries no Infinity or NaN', async () => {
+    await store.append(batchOf('main', [trackEvent('u1'), trackEvent('u2'), trackEvent('u3', { type: 'identify', event: undefined })]));
+    for (const limit of [0, Number.NaN]) {
+      const forecaster = forecasterWith((_m, path) => (path === '/event' ? limit : 300));
+      const view = await forecaster.forecast({ id: 'main', settings: SETTINGS });
+      expect(view).toMatchObject({ events: 3, clearSeconds: null, text: 'never at current limits (POST /event allows no calls)', bottleneck: 'POST /event' });
+      expect(view.warning).toBe('The backlog never clears at current limits: POST /event allows no calls (its limit is 0)');
+      expect(JSON.stringify(view)).not.toMatch(/null,"text":"about|Infinity|NaN/);
+      for (const e of view.endpoints) expect(e.seconds === null || Number.isFinite(e.seconds)).toBe(true);
+
+      const registry = new Registry();
+      forecaster.registerGauges(registry);
+      const text = await registry.metrics();
+      expect(text).not.toMatch(/Inf|NaN/);
+      expect(text).toContain('sailthru_destination_backlog_clear_over_horizon{destination="main"} 1');
+    }
+  });
+});
