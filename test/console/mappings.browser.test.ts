@@ -131,3 +131,32 @@ describe.each([1366, 390])('mappings in a browser at %i px', (width) => {
     await page.context().close();
   }, 120_000);
 });
+
+describe('two operators editing one mapping in Chromium', () => {
+  it('the later save is refused with its edit kept; saving again applies it', async () => {
+    const alice = await signedIn(1366);
+    const bob = await signedIn(1366);
+    const form = `${h.url}/destinations/${dest}/mappings/custom-event`;
+    await alice.goto(form);
+    await bob.goto(form);
+    await alice.fill('#m-name', 'Custom events (Alice)');
+    await alice.click('form.mapping-form button[type="submit"]');
+    await alice.waitForSelector('.flash.ok:has-text("saved")');
+
+    await bob.fill('#m-name', 'Custom events (Bob)');
+    await bob.click('form.mapping-form button[type="submit"]');
+    await bob.waitForSelector('.flash.error[role="alert"]');
+    expect(await bob.textContent('.flash.error')).toContain('were changed by someone else since you read them');
+    expect(await bob.inputValue('#m-name')).toBe('Custom events (Bob)');
+    const names = async () => ((await h.api('GET', `/api/destinations/${dest}/mappings`)).json.mappings as Array<{ id: string; name: string }>).find((m) => m.id === 'custom-event')?.name;
+    expect(await names()).toBe('Custom events (Alice)');
+    await bob.screenshot({ path: join(SCREENSHOTS, 'form-conflict.png'), fullPage: true });
+
+    await bob.click('form.mapping-form button[type="submit"]');
+    await bob.waitForSelector('.flash.ok:has-text("saved")');
+    expect(await names()).toBe('Custom events (Bob)');
+    expect(errors).toEqual([]);
+    await alice.context().close();
+    await bob.context().close();
+  }, 120_000);
+});

@@ -43,15 +43,18 @@ export function mappingsRoutes(app: FastifyInstance, kit: ConsoleKit, port: Mapp
     const changed = isChanged(error);
     if (!(error instanceof AdminError) || (error.status !== 400 && !changed)) throw error;
     const destination = await service.getDestination(param(request, 'id'));
-    const problems = changed ? [`${error.message} Your edit is kept below: compare with the list, then save again to apply it over theirs.`] : error.problems.length ? error.problems : [error.message];
+    const problems = changed ? [`${whatChanged(error)} Your edit is kept below: compare with the list, then save again to apply it over theirs.`] : error.problems.length ? error.problems : [error.message];
     const current = changed ? (await port.list(destination.id)).revision : revision;
     return send(reply, mappingFormPage({ destination, values, existingId, index, problems, revision: current }, session(request).csrf, []), changed ? 409 : 400);
   }
 
+  /** The service's conflict message without its advice to API clients (the page gives its own). */
+  const whatChanged = (error: AdminError): string => error.message.split(' Read them again')[0]!;
+
   /** A list button (move, enable, delete) pressed on a page older than the list: nothing changed, say so. */
   function staleList(request: FastifyRequest, reply: FastifyReply, error: unknown) {
     if (!isChanged(error)) throw error;
-    session(request).flash.push({ kind: 'error', text: `${(error as AdminError).message} The list below is the current one.` });
+    session(request).flash.push({ kind: 'error', text: `${whatChanged(error as AdminError)} The list below is the current one.` });
     return redirect(reply, base(param(request, 'id')));
   }
 
