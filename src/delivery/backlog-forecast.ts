@@ -7,6 +7,7 @@ import {
   PRODUCT_REMOVED_NAMES,
   USER_DELETED_NAME,
 } from '../destination/route.ts';
+import type { ActionId, Mapping } from '../destination/mappings/schema.ts';
 
 /**
  * How long a queued backlog takes to clear at the rate limits, and the best delivery rate a
@@ -72,6 +73,44 @@ function trackCalls(name: string | null): CallsPerEvent {
   return { 'POST /event': 1 };
 }
 
+/** Calls one event needs under each mapping action (each action's `sends`, lookups counted as made). */
+const ACTION_CALLS: Record<ActionId, CallsPerEvent> = {
+  'profile-update': { [POST_USER]: 1 },
+  'merge-profiles': { [GET_USER]: 1, [POST_USER]: 1 },
+  'custom-event': { 'POST /event': 1 },
+  purchase: { 'POST /purchase': 1 },
+  return: { 'POST /return': 1 },
+  'cart-add': { [GET_USER]: 1, 'POST /purchase': 1 },
+  'cart-remove': { [GET_USER]: 1, 'POST /purchase': 1 },
+  'cart-replace': { 'POST /purchase': 1 },
+  'page-view': { 'POST /v1/track/event/pageview': 1 },
+  'list-subscribe': { [POST_USER]: 1 },
+  'list-unsubscribe': { [POST_USER]: 1 },
+  'delete-user': { 'DELETE /user': 1 },
+  drop: {},
+};
+
+/**
+ * The calls a queued kind needs under a destination's mappings (docs/mappings.md): the first
+ * enabled mapping whose types and event name it meets, its conditions assumed to hold (the store
+ * counts kinds by type and name only); none: no call. `null` mappings: the defaults, callsOfKind.
+ */
+export function callsOfKindMapped(mappings: readonly Mapping[] | null, type: string | null, eventName: string | null): CallsPerEvent {
+  if (mappings === null) return callsOfKind(type, eventName);
+  for (const m of mappings) {
+    if (!m.enabled || type === null || !(m.trigger.types as readonly string[]).includes(type)) continue;
+    const e = m.trigger.event;
+    if (e !== undefined) {
+      if (eventName === null) continue;
+      if (e.equals !== undefined && e.equals !== eventName) continue;
+      if (e.oneOf !== undefined && !e.oneOf.includes(eventName)) continue;
+      if (e.startsWith !== undefined && !eventName.startsWith(e.startsWith)) continue;
+    }
+    return ACTION_CALLS[m.action];
+  }
+  return {};
+}
+
 export function endpointOf(key: string): Endpoint {
   const space = key.indexOf(' ');
   return { method: key.slice(0, space) as HttpMethod, path: key.slice(space + 1) };
@@ -97,14 +136,18 @@ export interface Forecast {
   boundEventsPerSecond: number;
 }
 
-/** The forecast of queued kinds at the limits `limitOf` gives (per second, per endpoint). */
-export function forecastBacklog(kinds: readonly QueuedKind[], limitOf: (endpoint: Endpoint) => number): Forecast {
+/** The forecast of queued kinds at the limits `limitOf` gives (per second, per endpoint), each kind's calls by `callsOf` (default: SPEC.md's mapping). */
+export function forecastBacklog(
+  kinds: readonly QueuedKind[],
+  limitOf: (endpoint: Endpoint) => number,
+  callsOf: (type: string | null, eventName: string | null) => CallsPerEvent = callsOfKind,
+): Forecast {
   const calls = new Map<string, number>();
   let events = 0;
   for (const kind of kinds) {
     if (kind.count <= 0) continue;
     events += kind.count;
-    for (const [key, n] of Object.entries(callsOfKind(kind.type, kind.eventName))) calls.set(key, (calls.get(key) ?? 0) + n * kind.count);
+    for (const [key, n] of Object.entries(callsOf(kind.type, kind.eventName))) calls.set(key, (calls.get(key) ?? 0) + n * kind.count);
   }
   const endpoints = [...calls].map(([endpoint, n]): EndpointLoad => {
     const limit = limitOf(endpointOf(endpoint));

@@ -1,5 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
-import { describeDuration, forecastBacklog, scaleKinds, type EndpointLoad } from './backlog-forecast.ts';
+import { callsOfKindMapped, describeDuration, forecastBacklog, scaleKinds, type EndpointLoad } from './backlog-forecast.ts';
 import type { HttpMethod } from '../sailthru/types.ts';
 import type { DeliveryLog, Destination, DestinationDirectory, QueuedKinds } from './store.ts';
 
@@ -57,7 +57,7 @@ export class BacklogForecaster {
    * it current between reads of the mix: the mix is read again only when older than maxAgeMs or
    * when it was read from an empty queue.
    */
-  async forecast(destination: Pick<Destination, 'id' | 'settings'>, unsettled?: number): Promise<BacklogForecastView> {
+  async forecast(destination: Pick<Destination, 'id' | 'settings'> & Partial<Pick<Destination, 'mappings'>>, unsettled?: number): Promise<BacklogForecastView> {
     const queued = await this.queuedOf(destination.id, unsettled);
     return this.view(destination, unsettled === undefined ? queued : { ...queued, total: unsettled });
   }
@@ -111,12 +111,14 @@ export class BacklogForecaster {
     });
   }
 
-  private view(destination: Pick<Destination, 'id' | 'settings'>, queued: QueuedKinds): BacklogForecastView {
+  private view(destination: Pick<Destination, 'id' | 'settings'> & Partial<Pick<Destination, 'mappings'>>, queued: QueuedKinds): BacklogForecastView {
     if (queued.total === 0) {
       return { events: 0, clearSeconds: null, text: 'nothing queued', bottleneck: null, boundEventsPerSecond: null, endpoints: [], estimated: false, warning: null };
     }
     const gate = this.options.registry.gateFor(destination.settings);
-    const f = forecastBacklog(scaleKinds(queued.kinds, queued.total), (e) => gate.pointsPerSecond(e.method, e.path));
+    // The destination's own mappings decide each kind's calls (a dropped kind needs none).
+    const mappings = destination.mappings ?? null;
+    const f = forecastBacklog(scaleKinds(queued.kinds, queued.total), (e) => gate.pointsPerSecond(e.method, e.path), (type, name) => callsOfKindMapped(mappings, type, name));
     const horizon = this.options.warnHorizonSeconds;
     const endpoints = f.endpoints.map((e) => ({
       ...e,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callsOfKind, describeDuration, forecastBacklog, scaleKinds, type Endpoint } from '../../src/delivery/backlog-forecast.ts';
+import { defaultMappings } from '../../src/destination/mappings/defaults.ts';
+import { callsOfKind, callsOfKindMapped, describeDuration, forecastBacklog, scaleKinds, type Endpoint } from '../../src/delivery/backlog-forecast.ts';
 
 // Sailthru's published limits (reference/sailthru-api.md §1.6), as the gate applies them.
 const limits = (e: Endpoint): number => (e.method === 'POST' && e.path === '/user' ? 300 : e.method === 'GET' ? 300 : 40);
@@ -72,5 +73,14 @@ describe('backlog forecast arithmetic', () => {
     expect(describeDuration(3 * 3600 + 10 * 60)).toBe('about 3 h 10 min');
     expect(describeDuration(2 * 3600)).toBe('about 2 h');
     expect(describeDuration(Infinity)).toBe('never at current limits');
+  });
+
+  it('the explicit default mappings (what the migration stored) need the same calls as no mappings', () => {
+    const kinds: Array<[string, string | null]> = [
+      ['identify', null], ['alias', null], ['page', 'Home'], ['screen', 'Home'], ['group', null], ['delete', null],
+      ['track', 'Song Played'], ['track', null], ['track', 'Order Completed'], ['track', 'Completed Order'], ['track', 'Order Refunded'],
+      ['track', 'Cart Viewed'], ['track', 'Checkout Started'], ['track', 'Product Added'], ['track', 'Removed Product'], ['track', 'User Deleted'],
+    ];
+    for (const [type, name] of kinds) expect([type, name, callsOfKindMapped(defaultMappings(), type, name)]).toEqual([type, name, callsOfKind(type, name)]);
   });
 });

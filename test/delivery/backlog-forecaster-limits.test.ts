@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BacklogForecaster } from '../../src/delivery/backlog-forecaster.ts';
 import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import type { EventStore } from '../../src/delivery/store.ts';
+import type { Mapping } from '../../src/destination/mappings/schema.ts';
 import { SETTINGS, batchOf, tempDir, trackEvent } from './helpers.ts';
 
 /**
@@ -44,5 +45,29 @@ describe('backlog forecast at limits that allow nothing', () => {
       expect(text).not.toMatch(/Inf|NaN/);
       expect(text).toContain('sailthru_destination_backlog_clear_over_horizon{destination="main"} 1');
     }
+  });
+});
+
+describe('backlog forecast with configured mappings', () => {
+  it('counts the calls of the mapping each queued kind takes: a dropped kind needs none, a remapped one its action', async () => {
+    const mappings: Mapping[] = [
+      { id: 'debug', name: 'Debug', enabled: true, trigger: { types: ['track'], event: { startsWith: 'Debug' } }, action: 'drop' },
+      { id: 'off', name: 'Off', enabled: false, trigger: { types: ['track'] }, action: 'purchase' },
+      { id: 'signup', name: 'Signup list', enabled: true, trigger: { types: ['track'], event: { equals: 'Signed Up' } }, action: 'list-subscribe', fields: { listName: { fixed: 'News' } } },
+      { id: 'rest', name: 'Rest', enabled: true, trigger: { types: ['track'] }, action: 'custom-event' },
+    ];
+    await store.updateDestination('main', { mappings });
+    const debug = Array.from({ length: 50 }, (_, i) => trackEvent(`d${i}`, { event: 'Debug Ping' }));
+    await store.append(batchOf('main', [...debug, trackEvent('s1', { event: 'Signed Up' }), trackEvent('o1', { event: 'Song Played' }), trackEvent('i1', { type: 'identify', event: undefined })]));
+    const forecaster = forecasterWith((method, path) => (method === 'POST' && path === '/user' ? 300 : 40));
+    const destination = (await store.getDestination('main'))!;
+    const view = await forecaster.forecast(destination);
+    // 50 dropped, Signed Up → POST /user, Song Played → POST /event, identify: no mapping takes it.
+    expect(view.events).toBe(53);
+    expect(view.endpoints.map((e) => [e.endpoint, e.calls])).toEqual([
+      ['POST /event', 1],
+      ['POST /user', 1],
+    ]);
+    expect(view.bottleneck).toBe('POST /event');
   });
 });
