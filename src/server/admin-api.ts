@@ -79,6 +79,11 @@ export async function adminApiRoutes(app: FastifyInstance, options: AdminApiOpti
     }
     // Fastify's own 4xx (bad JSON, body too large, wrong content type) say what is wrong.
     const code = status === 413 ? 'ADMIN_BODY_TOO_LARGE' : status === 415 ? 'ADMIN_UNSUPPORTED_MEDIA_TYPE' : 'ADMIN_INVALID_REQUEST';
+    // Fastify's parser refuses valid JSON holding a __proto__ (or constructor.prototype) key with
+    // the same error as broken JSON, and keeps no cause: say both, or a user hunts a syntax error.
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+      return answer(reply, code, 'The body is not valid JSON, or it holds a "__proto__" or "constructor": {"prototype": …} key, which the admin API refuses');
+    }
     return answer(reply, code, error.message);
   });
 

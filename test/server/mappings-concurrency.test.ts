@@ -73,4 +73,17 @@ describe('mappings: optimistic concurrency', () => {
     const after = await call('GET', PATH);
     expect((after.json.mappings as Json[]).filter((m) => m.enabled === true).map((m) => m.id)).toEqual([]);
   });
+
+  it('a body with a __proto__ key is refused saying so, not as a syntax error, and pollutes nothing', async () => {
+    const res = await fetch(h.url + PATH, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: '{"mappings":[{"__proto__":{"enabled":true},"id":"a","name":"A","enabled":true,"trigger":{"types":["track"]},"action":"drop"}]}',
+    });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as Json;
+    expect(body).toMatchObject({ code: 'ADMIN_INVALID_REQUEST' });
+    expect(body.error).toContain('"__proto__"');
+    expect(({} as Json).enabled).toBeUndefined();
+  });
 });
