@@ -1,6 +1,5 @@
-import { isFinal, type Delivered } from './lane-run.ts';
+import { isFinal, type Delivered, type DeliveryResult } from './lane-run.ts';
 import type { QueuedEvent } from './store.ts';
-import type { DeliveryResult } from './worker.ts';
 
 /**
  * The worker's side of coalescing a backlog (issue 19; the destination decides what goes

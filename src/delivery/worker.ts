@@ -5,14 +5,10 @@ import type { Outcome } from '../destination/outcome.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { deliverHeadGroup, type DeliverGroup } from './coalesce.ts';
-import { isFinal, settledHead, type Delivered } from './lane-run.ts';
+import { isFinal, settledHead, type Delivered, type DeliveryResult } from './lane-run.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
 
-/**
- * The destination's Outcome, plus (when known) the settings version that produced it, so a
- * pause caused by settings an operator has since fixed does not stick.
- */
-export type DeliveryResult = Outcome & { settingsVersion?: number };
+export type { DeliveryResult } from './lane-run.ts';
 
 /** Delivers one event to its destination; the destination module decides the outcome. */
 export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<DeliveryResult>;

@@ -123,8 +123,9 @@ export async function performIdentify(ctx: ActionContext, build: IdentifyPayload
 
   const { payload, warnings } = build(mergeFrom);
   ctx.warn(...warnings);
-  // A merge can bring the anonymous profile's cart, a new email moves where carts are posted.
-  if (userId !== null) ctx.memory.carts?.forgetUser(userId);
+  // A merge can bring the anonymous profile's cart, a new email moves where carts are posted;
+  // an update that does neither leaves the remembered cart where it is.
+  if (userId !== null && (mergeFrom !== undefined || movesCart(ctx, userId, payload))) ctx.memory.carts?.forgetUser(userId);
   const result = await ctx.sailthru.postUser(payload);
   if (!result.ok) return resultOfError(result);
 
@@ -146,6 +147,13 @@ export async function performIdentify(ctx: ActionContext, build: IdentifyPayload
   if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
   if (!ctx.redirected) await recordSent(ctx, sentHash);
   return delivered;
+}
+
+/** Whether the POST may change which address the user's remembered cart lives under. */
+function movesCart(ctx: ActionContext, userId: string, payload: JsonObject): boolean {
+  const cart = ctx.memory.carts?.get(userId);
+  const email = emailOf(payload);
+  return cart !== undefined && email !== undefined && email.toLowerCase() !== cart.email.toLowerCase();
 }
 
 /** The payload's `keys.email` (the event's email, as identifyPayload read it). */
