@@ -217,6 +217,19 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     expect(warnings).toContain(`already carries the changes up to messageId ${changes[1]!.messageId}`);
   });
 
+  it('the unchanged skip applies to the merged payload: a backlog that ends where the profile is costs no call', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { plan: 'gold', points: 1 })]);
+    const stored = (await deliverBacklog([identify(user, { plan: 'silver' }), identify(user, { plan: 'gold' })])).slice(1);
+    // Merged {plan: gold} differs from the first POST ({plan: gold, points: 1}): sent.
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(2);
+    const again = (await deliverBacklog([identify(user, { plan: 'bronze' }), identify(user, { plan: 'gold' })])).slice(3);
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(2);
+    expect(again.map((e) => e.status)).toEqual(['skipped', 'skipped']);
+    expect(again.map((e) => e.outcome?.reason)).toEqual([expect.stringMatching(/^unchanged since /), expect.stringMatching(/^unchanged since /)]);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered']);
+  });
+
   it('coalesceBacklog off: one call per event', async () => {
     await kit.store.updateDestination('main', { settings: { ...settings, coalesceBacklog: 'off' } });
     const user = id('u');
