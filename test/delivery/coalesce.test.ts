@@ -230,6 +230,21 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered']);
   });
 
+  it("a permanent failure of the group's call fails every event of the group with its reason", async () => {
+    // An account that knows its templates refuses another (Sailthru's error 14): permanent.
+    await emulator.close();
+    emulator = await startEmulator({ port: 0, templates: ['abandoned-cart'] });
+    settings = { ...settings, apiKey: emulator.credentials.apiKey, sharedSecret: emulator.credentials.secret, apiUrl: emulator.url, trackUrl: emulator.url };
+    await kit.store.updateDestination('main', { settings: { ...settings, reminderTemplate: 'no-such-template', reminderTime: '2 hours' } });
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    const stored = (await deliverBacklog([track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))])).slice(1);
+
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
+    expect(stored.map((e) => e.status)).toEqual(['failed', 'failed']);
+    for (const e of stored) expect(e.lastError).toMatch(/POST \/purchase.*Unknown template: no-such-template/);
+  });
+
   it('coalesceBacklog off: one call per event', async () => {
     await kit.store.updateDestination('main', { settings: { ...settings, coalesceBacklog: 'off' } });
     const user = id('u');
