@@ -2,14 +2,14 @@
  * Sailthru calls per delivered event on the standard mix, and what a naive port would need for
  * the same events.
  *
- *   npx tsx bench/calls-per-event.ts [--quick] [--events 10000] [--mode standard|browser|backlog]
+ *   npx tsx bench/calls-per-event.ts [--quick] [--events 10000] [--mode standard|browser|backlog] [--burst] [--no-coalescing]
  *
  * Modes (issue 19):
  * - standard: steady state: the events are posted in batches of 20 (--batch), each delivered
  *   before the next is posted (--burst: all posted at once while delivering, the method of the
  *   figures before issue 19, where lanes queue and coalescing applies);
  * - browser: the same, on the "browser mix" (bench/lib/browser-mix.ts: an unchanged identify
- *   after 60% of the page loads of logged-in users), where unchanged identifies are skipped;
+ *   after 60% of the page loads of identified users), where unchanged identifies are skipped;
  * - backlog: every event is queued while the destination is paused, then it is resumed, so each
  *   lane's queue is delivered from a backlog (coalescing applies).
  * Calls of a coalesced group (one call for several queued events, each event's log showing it)
@@ -58,6 +58,8 @@ const TARGET = TARGETS[mode];
 /** --burst: post everything at once while delivering (the method of the figures before issue 19), not paced. */
 const paced = mode !== 'backlog' && !args.has('burst');
 const PACED_BATCH = args.number('batch', 20);
+/** --no-coalescing: the destination's coalesceBacklog off (what coalescing saves, by difference). */
+const coalescing = !args.has('no-coalescing');
 let browser: Omit<BrowserMix, 'events'> | null = null;
 
 const emulatorCalls = new Map<string, number>();
@@ -74,7 +76,7 @@ const emulator = await startEmulator({
 });
 const stack = await startInProcessService({
   emulatorUrl: emulator.url,
-  env: { SAILTHRU_RATE_LIMITS: 'GET=100000,POST=100000,DELETE=100000,POST /user=100000' },
+  env: { SAILTHRU_RATE_LIMITS: 'GET=100000,POST=100000,DELETE=100000,POST /user=100000', ...(coalescing ? {} : { SAILTHRU_COALESCE_BACKLOG: 'off' }) },
 });
 
 let events: StoredEvent[];
@@ -283,10 +285,11 @@ if (emulatorTotal !== totalCalls) {
 }
 
 const path = writeResult({
-  name: `calls-per-event${mode === 'standard' ? '' : `-${mode}`}${paced || mode === 'backlog' ? '' : '-burst'}`,
+  name: `calls-per-event${mode === 'standard' ? '' : `-${mode}`}${paced || mode === 'backlog' ? '' : '-burst'}${coalescing ? '' : '-no-coalescing'}`,
   quick,
   parameters: {
     mode,
+    coalesceBacklog: coalescing ? 'on' : 'off',
     ingest: mode === 'backlog' ? 'all queued while paused, then resumed' : paced ? `paced: batches of ${PACED_BATCH}, each delivered before the next` : 'burst: posted as fast as ingest takes them while delivering',
     events: eventCount,
     ...(browser !== null ? { browserMix: { share: 0.6, ...browser } } : {}),
