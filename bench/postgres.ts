@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--users 2000] [--workers 1,2,3] [--reps 2]
  *                             [--peer graphile|none] [--no-shared] [--settle-delay-ms N] [--redis]
+ *                             [--cpu-prof DIR]
  *
  * --database (default postgres://postgres@127.0.0.1:5432/test) names the server; the bench
  * creates a database of its own there (so pg_stat_database counts only this bench), and each
@@ -15,7 +16,8 @@
  * resumed and the time to settle the whole backlog is measured. graphile-worker gets the same
  * events as jobs (queue = userId), added before its processes start. Throughputs are compared
  * between 10% and 90% done, so neither side's start-up counts. `--redis` puts the shared budget
- * in REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL.
+ * in REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL. `--cpu-prof DIR` runs our
+ * workers under `node --cpu-prof` into DIR (summarise with bench/lib/profile-summary.ts).
  */
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -49,6 +51,7 @@ const poolMax = args.number('pool-max', 10);
 const useRedis = args.has('redis');
 const redisUrl = args.get('redis-url') ?? 'redis://127.0.0.1:6379';
 const seed = args.number('seed', 1);
+const cpuProfDir = args.get('cpu-prof');
 const ADMIN_TOKEN = 'bench-admin-token';
 const HIGH = 100_000;
 
@@ -126,7 +129,7 @@ async function prepare(label: string, workers: number, events: Array<Record<stri
   const ingest = await startCli(['serve', '--no-delivery'], envFor(schema), { timeoutMs: 120_000 });
   await adminCall(ingest.url, '/destinations/default/pause');
   await queue(ingest.url, events);
-  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000 })));
+  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] } : {}) })));
   return { schema, ingest, workers: started };
 }
 
