@@ -6,7 +6,7 @@ import type { PostgresStoreContext } from './postgres/context.ts';
 import { readLinks, writeLinks } from './postgres/identity-batches.ts';
 import { migratePostgres } from './postgres/migrate.ts';
 import * as operations from './postgres/operations.ts';
-import { readSentProfiles, writeSentProfiles } from './postgres/sent-profile-batches.ts';
+import { deleteSentProfiles, readSentProfiles, writeSentProfiles } from './postgres/sent-profile-batches.ts';
 import { settleLanes } from './postgres/settle-lanes.ts';
 import { StatementGroup } from './postgres/statement-group.ts';
 import { channelFor, PgWorkSignal } from './postgres/work-signal.ts';
@@ -88,6 +88,7 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
       identityWrites: new StatementGroup({ run: (links) => writeLinks(this.ctx, links), maxGroup: 500 }),
       sentProfileReads: new StatementGroup({ run: (keys) => readSentProfiles(this.ctx, keys), maxGroup: 500 }),
       sentProfileWrites: new StatementGroup({ run: (writes) => writeSentProfiles(this.ctx, writes), maxGroup: 500 }),
+      sentProfileForgets: new StatementGroup({ run: (forgets) => deleteSentProfiles(this.ctx, forgets), maxGroup: 100 }),
     };
     this.signal = this.makeSignal(options.schema ?? 'public');
   }
@@ -98,14 +99,15 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
   }
 
   /** Statements sent for settles, identity ties and sent profiles so far (tests check that they were shared). */
-  get groupedStatements(): { settles: number; identityReads: number; identityWrites: number; sentProfileReads: number; sentProfileWrites: number } {
-    const { settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites } = this.ctx;
+  get groupedStatements(): { settles: number; identityReads: number; identityWrites: number; sentProfileReads: number; sentProfileWrites: number; sentProfileForgets: number } {
+    const { settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites, sentProfileForgets } = this.ctx;
     return {
       settles: settles.statements,
       identityReads: identityReads.statements,
       identityWrites: identityWrites.statements,
       sentProfileReads: sentProfileReads.statements,
       sentProfileWrites: sentProfileWrites.statements,
+      sentProfileForgets: sentProfileForgets.statements,
     };
   }
 
@@ -134,8 +136,8 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     if (this.closed) return;
     this.closed = true;
     await this.ctx.appends.close();
-    const { settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites } = this.ctx;
-    await Promise.all([settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites].map((group) => group.drained()));
+    const { settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites, sentProfileForgets } = this.ctx;
+    await Promise.all([settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites, sentProfileForgets].map((group) => group.drained()));
     await this.signal.close();
     await this.pool.end();
   }

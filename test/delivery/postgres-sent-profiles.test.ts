@@ -21,7 +21,7 @@ describe('PostgreSQL sent profiles: lookups and records of lanes in flight share
     await schema.dispose();
   });
 
-  it('records and reads of many users at once go in two statements each, each answered for its own user', async () => {
+  it('records, reads and forgets of many users at once go in two statements each, each answered for its own user', async () => {
     const store = await schema.open();
     await store.createDestination({ id: DEST, name: 'A', settings: SETTINGS });
     const users = Array.from({ length: 12 }, (_, i) => `u${i}`);
@@ -34,8 +34,10 @@ describe('PostgreSQL sent profiles: lookups and records of lanes in flight share
     expect(after.sentProfileWrites - before.sentProfileWrites).toBe(2);
     expect(after.sentProfileReads - before.sentProfileReads).toBe(2);
     expect(found).toEqual([record(99), ...users.slice(1).map((_, i) => record(i + 1)), null]);
-    expect(await store.forgetSentProfiles(DEST, ['u0', 'u1', 'nobody'])).toBe(2);
-    expect(await store.lastSentProfile(DEST, 'u0')).toBeNull();
-    expect(await store.lastSentProfile(DEST, 'u2')).toEqual(record(2));
+    // Forgets too: the first alone, the others together, each counting its own users.
+    const forgot = await Promise.all([['u0', 'u1', 'nobody'], ['u2'], ['u3', 'u3', 'u4'], ['nobody']].map((extids) => store.forgetSentProfiles(DEST, extids)));
+    expect(forgot).toEqual([2, 1, 2, 0]);
+    expect(store.groupedStatements.sentProfileForgets - before.sentProfileForgets).toBe(2);
+    expect(await Promise.all(['u0', 'u2', 'u4', 'u5'].map((u) => store.lastSentProfile(DEST, u)))).toEqual([null, null, null, record(5)]);
   });
 });

@@ -32,6 +32,7 @@ export interface PostgresStoreContext {
   /** What the last identify delivered per user, read and written together (sent-profiles.ts). */
   readonly sentProfileReads: StatementGroup<SentProfileKey, SentProfileRecord | null>;
   readonly sentProfileWrites: StatementGroup<SentProfileKey & { record: SentProfileRecord }, void>;
+  readonly sentProfileForgets: StatementGroup<{ destinationId: string; extids: string[] }, number>;
 }
 
 /** A user (Sailthru extid) of a destination. */

@@ -37,3 +37,21 @@ export async function writeSentProfiles(ctx: Pick<PostgresStoreContext, 'pool'>,
   });
   return writes.map(() => undefined);
 }
+
+/**
+ * Many forgets in one statement. Each is answered with how many of its users were remembered;
+ * two forgets of one user in one group both count it (one after the other, the second would
+ * find nothing): nothing reads the count but tests and logs.
+ */
+export async function deleteSentProfiles(ctx: Pick<PostgresStoreContext, 'pool'>, forgets: Array<{ destinationId: string; extids: string[] }>): Promise<number[]> {
+  const keys = [...new Map(forgets.flatMap((f) => f.extids.map((extid) => [keyOf({ destinationId: f.destinationId, extid }), { destinationId: f.destinationId, extid }] as const))).values()];
+  const { rows } = await queryRetrying<{ destination_id: string; extid: string }>(ctx.pool, {
+    name: 'sd-forget-sent-profiles-many',
+    text: `DELETE FROM sent_profiles s USING unnest($1::text[], $2::text[]) AS k(d, e)
+           WHERE s.destination_id = k.d AND s.extid = k.e
+           RETURNING s.destination_id, s.extid`,
+    values: [keys.map((k) => k.destinationId), keys.map((k) => k.extid)],
+  });
+  const gone = new Set(rows.map((r) => keyOf({ destinationId: r.destination_id, extid: r.extid })));
+  return forgets.map((f) => [...new Set(f.extids)].filter((extid) => gone.has(keyOf({ destinationId: f.destinationId, extid }))).length);
+}

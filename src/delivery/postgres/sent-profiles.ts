@@ -1,10 +1,9 @@
 import type { SentProfileRecord } from '../sent-profile-store.ts';
-import { queryRetrying } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
 
 /**
  * What the last identify delivered per user (sent-profile-store.ts), shared by every worker.
- * Reads and writes go through the store's statement groups (as identity ties do): an identify
+ * Reads, writes and forgets go through the store's statement groups (as identity ties do): an identify
  * reads its user's record and a delivered one writes it, so one statement each per event was
  * the most frequent statement of a worker (bench/README.md, issue 22); the lanes in flight at
  * one moment now share one (sent-profile-batches.ts).
@@ -20,10 +19,5 @@ export function recordSentProfile(ctx: PostgresStoreContext, destinationId: stri
 
 export async function forgetSentProfiles(ctx: PostgresStoreContext, destinationId: string, extids: string[]): Promise<number> {
   if (extids.length === 0) return 0;
-  const { rowCount } = await queryRetrying(ctx.pool, {
-    name: 'sd-forget-sent-profiles',
-    text: 'DELETE FROM sent_profiles WHERE destination_id = $1 AND extid = ANY($2::text[])',
-    values: [destinationId, extids],
-  });
-  return rowCount ?? 0;
+  return ctx.sentProfileForgets.submit({ destinationId, extids });
 }
