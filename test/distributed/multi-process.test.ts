@@ -3,6 +3,7 @@ import { startEmulator, type RequestLogEntry, type RunningEmulator } from '../..
 import { startChild, type ChildServer } from '../e2e/child-server.ts';
 import { CREDENTIALS, basic, postJson, stackEnv } from '../e2e/harness.ts';
 import { TestSchema } from '../delivery/postgres-helpers.ts';
+import { APPLIED_SQL as APPLIED } from '../reliability/support/delivered-sequences.ts';
 
 /**
  * Issue "Distributed mode", done-when: 2 ingest processes (`serve --no-delivery`) and 3 workers
@@ -87,11 +88,6 @@ async function count(sql: string, values: unknown[] = []): Promise<number> {
   return rows[0]!.n;
 }
 
-/**
- * Settled as applied: delivered, or an identify sent again after a kill that Sailthru had already
- * taken (its POST /user went out before the kill), skipped as unchanged (issue 19).
- */
-const APPLIED = `(status = 'delivered' OR (status = 'skipped' AND outcome->>'reason' LIKE 'unchanged since %'))`;
 const delivered = () => count(`SELECT count(*)::int AS n FROM $schema.events WHERE ${APPLIED}`);
 
 async function waitFor(check: () => Promise<boolean>): Promise<void> {

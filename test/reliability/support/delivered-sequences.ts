@@ -1,4 +1,17 @@
 import type { RequestLogEntry } from '../../../src/emulator/index.ts';
+import type { StoredEvent } from '../../../src/delivery/store.ts';
+
+/**
+ * Settled as applied after a kill: delivered, or an identify whose POST /user Sailthru had already
+ * taken before the kill (what was sent is recorded as soon as Sailthru answers, before the settle),
+ * delivered again after the restart and skipped as unchanged (issue 19). Both end with the profile
+ * updated exactly as sent; the emulator's log shows the one call.
+ */
+export const APPLIED_SQL = `(status = 'delivered' OR (status = 'skipped' AND outcome->>'reason' LIKE 'unchanged since %'))`;
+
+export function isApplied(event: Pick<StoredEvent, 'status' | 'outcome'>): boolean {
+  return event.status === 'delivered' || (event.status === 'skipped' && (event.outcome?.reason ?? '').startsWith('unchanged since '));
+}
 
 /**
  * What Sailthru (the emulator) applied, per user, in arrival order: each test event carries its
