@@ -4,14 +4,11 @@ import { hostname } from 'node:os';
 import type { Outcome } from '../destination/outcome.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
-import { isFinal, settledHead, type Delivered } from './lane-run.ts';
+import { deliverHeadGroup, type DeliverGroup } from './coalesce.ts';
+import { isFinal, settledHead, type Delivered, type DeliveryResult } from './lane-run.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
 
-/**
- * The destination's Outcome, plus (when known) the settings version that produced it, so a
- * pause caused by settings an operator has since fixed does not stick.
- */
-export type DeliveryResult = Outcome & { settingsVersion?: number };
+export type { DeliveryResult } from './lane-run.ts';
 
 /** Delivers one event to its destination; the destination module decides the outcome. */
 export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<DeliveryResult>;
@@ -19,6 +16,11 @@ export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<Del
 export interface DeliveryWorkerOptions {
   store: LaneQueue;
   deliver: Deliver;
+  /**
+   * Delivers a lane's head with the queued events after it that go in the same call (coalesce.ts);
+   * absent: one event at a time with `deliver`.
+   */
+  deliverGroup?: DeliverGroup;
   /** Lanes in flight at once. */
   concurrency?: number;
   /** How long a claimed lane stays ours without renewal; a dead worker's lanes return after it. */
@@ -89,6 +91,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   readonly workerId: string;
   private readonly store: LaneQueue;
   private readonly deliver: Deliver;
+  private readonly deliverGroup: DeliverGroup | undefined;
   private readonly concurrency: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
@@ -115,6 +118,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     super();
     this.store = options.store;
     this.deliver = options.deliver;
+    this.deliverGroup = options.deliverGroup;
     this.concurrency = options.concurrency ?? 32;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
@@ -272,18 +276,25 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private async deliverRun(events: QueuedEvent[], entry: ActiveLane): Promise<Delivered[]> {
     const run: Delivered[] = [];
     const t0 = performance.now();
-    for (const head of events) {
+    while (run.length < events.length) {
+      const head = events[run.length]!;
       if (this.stopping || entry.lost || this.pausedHere.has(head.destinationId)) break;
       if (this.clock.now() >= entry.validUntil) {
         entry.lost = true;
         break;
       }
       if (run.length > 0 && performance.now() - t0 >= this.settleDelayMs) break;
-      const delivered = await this.deliverOne(head);
-      run.push(delivered);
-      if (!isFinal(delivered.settlement)) break;
+      const delivered = await this.deliverNext(events.slice(run.length));
+      run.push(...delivered);
+      if (!isFinal(delivered[delivered.length - 1]!.settlement)) break;
     }
     return run;
+  }
+
+  /** The head alone, or with the queued events after it that coalesce with it (issue 19). */
+  private async deliverNext(heads: QueuedEvent[]): Promise<Delivered[]> {
+    if (this.deliverGroup === undefined || heads.length < 2) return [await this.deliverOne(heads[0]!)];
+    return deliverHeadGroup(heads, this.deliverGroup, () => this.clock.now(), (head, outcome, startedAt, durationMs) => this.delivered(head, outcome, startedAt, durationMs));
   }
 
   private async deliverOne(head: QueuedEvent): Promise<Delivered> {
@@ -296,7 +307,10 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       // A bug or an unexpected throw must not lose the event or wedge the lane: retry it.
       outcome = { state: 'retry', reason: `delivery threw: ${errorMessage(error)}`, calls: [], warnings: [] };
     }
-    const durationMs = performance.now() - t0;
+    return this.delivered(head, outcome, startedAt, performance.now() - t0);
+  }
+
+  private delivered(head: QueuedEvent, outcome: DeliveryResult, startedAt: number, durationMs: number): Delivered {
     const settlement = this.settlementFor(head, outcome, startedAt);
     if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
     return { head, outcome, settlement, startedAt, durationMs };
