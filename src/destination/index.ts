@@ -151,7 +151,10 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     const skip = skipReasonOf(event);
     if (skip !== null) return { state: 'skipped', reason: skip };
     if (!KNOWN_TYPES.has(event.type)) {
-      return { state: 'failed', reason: `unknown event type ${JSON.stringify(String(event.type)).slice(0, 40)}` };
+      // Not String(type): an object like {toString: 1} (a library caller's) would throw converting.
+      const type: unknown = event.type;
+      const shown = typeof type === 'string' || typeof type === 'number' || typeof type === 'boolean' || typeof type === 'symbol' ? String(type) : `a ${type === null ? 'null' : typeof type}`;
+      return { state: 'failed', reason: `unknown event type ${JSON.stringify(shown).slice(0, 40)}` };
     }
     const match = firstMatch(mappings, event);
     if (match === null) return { state: 'skipped', reason: 'no mapping matches' };

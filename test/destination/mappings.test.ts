@@ -253,3 +253,13 @@ describe('validation of what could never match (found by the hostile-input revie
     expect(errorsOf([m('t', { types: ['track', 'track'] }, 'custom-event')])).toEqual(['mappings[0].trigger.types: must not repeat an item']);
   });
 });
+
+describe('an event type that is not text (a library caller)', () => {
+  it('fails naming it, never as an internal error', async () => {
+    const d = h.withSettings({});
+    for (const type of [{ toString: 1 }, Object.create(null) as object, ['track']]) {
+      const outcome = await d.deliver({ type, userId: 'u1', event: 'x' } as unknown as Parameters<Destination['deliver']>[0]);
+      expect(outcome).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^unknown event type "a (object)"$/) });
+    }
+  });
+});
