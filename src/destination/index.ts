@@ -153,7 +153,7 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     if (!KNOWN_TYPES.has(event.type)) {
       // Not String(type): an object like {toString: 1} (a library caller's) would throw converting.
       const type: unknown = event.type;
-      const shown = typeof type === 'string' || typeof type === 'number' || typeof type === 'boolean' || typeof type === 'symbol' ? String(type) : `a ${type === null ? 'null' : typeof type}`;
+      const shown = typeof type === 'string' || typeof type === 'number' || typeof type === 'boolean' || typeof type === 'symbol' ? String(type) : type === null ? 'null' : Array.isArray(type) ? 'a list' : typeof type === 'object' ? 'an object' : typeof type;
       return { state: 'failed', reason: `unknown event type ${JSON.stringify(shown).slice(0, 40)}` };
     }
     const match = firstMatch(mappings, event);

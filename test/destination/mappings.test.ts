@@ -259,7 +259,7 @@ describe('an event type that is not text (a library caller)', () => {
     const d = h.withSettings({});
     for (const type of [{ toString: 1 }, Object.create(null) as object, ['track']]) {
       const outcome = await d.deliver({ type, userId: 'u1', event: 'x' } as unknown as Parameters<Destination['deliver']>[0]);
-      expect(outcome).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^unknown event type "a (object)"$/) });
+      expect(outcome).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^unknown event type "(an object|a list)"$/) });
     }
   });
 });
