@@ -1,6 +1,6 @@
 import type { Authentication, JsonObject, SegmentEvent, SegmentEventType } from './event.ts';
 import { mergeOneLevel } from './batch-context.ts';
-import { checkEventSize } from './event-json.ts';
+import { checkEventSize, keepValueTexts } from './event-json.ts';
 import { MAX_EVENT_BYTES, MAX_EVENT_DEPTH } from './limits.ts';
 import { boundMessageId, generateMessageId } from './message-id.ts';
 import { UNSAFE_KEYS } from './safe-json.ts';
@@ -301,6 +301,7 @@ export function normalizeEvent(raw: unknown, index: number, rules: EventContext)
   if (rules.authenticatedBy !== undefined) event.authenticatedBy = rules.authenticatedBy;
   for (const field of invalidTimes) warn(invalidTimeWarning(field, raw[field], event));
   if (warnings.length > 0) event[INGEST_WARNINGS_FIELD] = warnings;
+  keepValueTexts(event, size.texts);
   return { ok: true, event };
 }
 

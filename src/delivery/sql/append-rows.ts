@@ -49,6 +49,41 @@ export function batchRows(batch: IngestBatch): { accepted: AcceptedRow[]; reject
   return { accepted, rejected };
 }
 
+/**
+ * Accepted rows as columns, one array per column: what the SQLite store sends its writer thread.
+ * A structured clone of six arrays of strings costs half that of 100 objects of six fields
+ * (measured for issue 19), and the writer reads them by index the same.
+ */
+export interface AcceptedColumns {
+  laneKeys: string[];
+  anonymousIds: Array<string | null>;
+  messageIds: string[];
+  types: string[];
+  eventNames: Array<string | null>;
+  payloads: string[];
+}
+
+/** batchRows, with the accepted rows as columns. */
+export function batchColumns(batch: IngestBatch): { accepted: AcceptedColumns; rejected: RejectedRow[] } {
+  const accepted: AcceptedColumns = { laneKeys: [], anonymousIds: [], messageIds: [], types: [], eventNames: [], payloads: [] };
+  const rejected: RejectedRow[] = [];
+  for (const event of batch.accepted) {
+    const laneKey = laneKeyOf(event);
+    if (laneKey === null) {
+      rejected.push(rejectedRow(event.messageId, 'neither userId nor anonymousId', event));
+      continue;
+    }
+    accepted.laneKeys.push(laneKey);
+    accepted.anonymousIds.push(otherAnonymousId(laneKey, event.anonymousId));
+    accepted.messageIds.push(event.messageId);
+    accepted.types.push(event.type);
+    accepted.eventNames.push(eventNameOf(event));
+    accepted.payloads.push(eventJson(event));
+  }
+  for (const r of batch.rejected) rejected.push(rejectedRow(r.messageId, r.reason, r.payload));
+  return { accepted, rejected };
+}
+
 /** What a rejected event's row says happened to it. */
 export function rejectedOutcome(reason: string): OutcomeDetail {
   return { state: 'rejected', reason, calls: [], warnings: [] };

@@ -1,6 +1,6 @@
 import type { AppendResult, IngestBatch } from '../ingest.ts';
 import { promiseFrom } from '../promise-from.ts';
-import { batchRows } from '../sql/append-rows.ts';
+import { batchColumns } from '../sql/append-rows.ts';
 import type { SqliteStoreContext } from './context.ts';
 import type { AppendRows } from './writes/append.ts';
 
@@ -16,7 +16,7 @@ export function append(ctx: SqliteStoreContext, batch: IngestBatch): Promise<App
 }
 
 function appendRowsOf(ctx: SqliteStoreContext, batch: IngestBatch): AppendRows {
-  const { accepted, rejected } = batchRows(batch);
+  const { accepted, rejected } = batchColumns(batch);
   return { destinationId: batch.destinationId, receivedAt: batch.receivedAt.getTime(), now: ctx.clock.now(), accepted, rejected };
 }
 

@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
 import type { AppendResult } from '../../ingest.ts';
-import { rejectedOutcome, type AcceptedRow, type RejectedRow } from '../../sql/append-rows.ts';
+import { rejectedOutcome, type AcceptedColumns, type RejectedRow } from '../../sql/append-rows.ts';
 
 /** Ingest's rows, on the writer. */
 
@@ -8,7 +8,7 @@ export interface AppendRows {
   destinationId: string;
   receivedAt: number;
   now: number;
-  accepted: AcceptedRow[];
+  accepted: AcceptedColumns;
   rejected: RejectedRow[];
 }
 
@@ -39,14 +39,16 @@ export function appendWrites(db: Database) {
       const lanes = new Map<string, number>();
       let stored = 0;
       let duplicates = 0;
-      for (const e of input.accepted) {
-        const result = insertEvent.run(destinationId, e.laneKey, e.anonymousId, e.messageId, e.type, e.eventName, e.payload, receivedAt, now);
+      const { laneKeys, anonymousIds, messageIds, types, eventNames, payloads } = input.accepted;
+      for (let i = 0; i < laneKeys.length; i++) {
+        const laneKey = laneKeys[i]!;
+        const result = insertEvent.run(destinationId, laneKey, anonymousIds[i], messageIds[i], types[i], eventNames[i], payloads[i], receivedAt, now);
         if (result.changes === 0) {
           duplicates++;
           continue;
         }
         stored++;
-        lanes.set(e.laneKey, (lanes.get(e.laneKey) ?? 0) + 1);
+        lanes.set(laneKey, (lanes.get(laneKey) ?? 0) + 1);
       }
       for (const r of input.rejected) {
         insertRejected.run({ destinationId, ...r, receivedAt, now, outcome: JSON.stringify(rejectedOutcome(r.reason)) });
