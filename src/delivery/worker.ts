@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Outcome } from '../destination/outcome.ts';
+import { withGateWaitListener, type GateWaitListener } from './gate-wait.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { isFinal, settledHead, type Delivered } from './lane-run.ts';
@@ -19,8 +20,15 @@ export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<Del
 export interface DeliveryWorkerOptions {
   store: LaneQueue;
   deliver: Deliver;
-  /** Lanes in flight at once. */
+  /** Lanes delivering at once, not counting those waiting in the rate gate (waitingLanes). */
   concurrency?: number;
+  /**
+   * Lanes that may wait in the rate gate for their endpoint's budget on top of `concurrency`,
+   * so that a lane waiting for one saturated endpoint does not hold a slot that a lane needing
+   * another could use. Lanes held at once: at most concurrency + waitingLanes. Default:
+   * `concurrency`.
+   */
+  waitingLanes?: number;
   /** How long a claimed lane stays ours without renewal; a dead worker's lanes return after it. */
   leaseMs?: number;
   /** Backstop for wake-ups that cannot reach us (other processes, retry times coming due). */
@@ -77,6 +85,8 @@ interface ActiveLane {
   /** The head events that claim read, for the loop to go on with. */
   reclaimed: QueuedEvent[];
   done: Promise<void>;
+  /** Requests of this lane now waiting in the rate gate (see waitingInGate). */
+  gateWaits: number;
 }
 
 /**
@@ -90,6 +100,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly store: LaneQueue;
   private readonly deliver: Deliver;
   private readonly concurrency: number;
+  private readonly waitingLanes: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly policy: RetryPolicy;
@@ -100,6 +111,12 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   /** Outage wakes still running (see wakeRetrying). */
   private readonly waking = new Set<Promise<void>>();
   private readonly active = new Map<string, ActiveLane>();
+  /**
+   * Lanes of `active` whose delivery is waiting in the rate gate for its endpoint's budget:
+   * they do not count against `concurrency` (decisions.md, "A lane waiting for its endpoint's
+   * budget gives up its slot"), only against concurrency + waitingLanes.
+   */
+  private readonly waitingInGate = new Set<ActiveLane>();
   /** Destinations found paused while lanes of theirs were in flight: those lanes stop early. */
   private readonly pausedHere = new Set<string>();
   private running = false;
@@ -116,6 +133,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.store = options.store;
     this.deliver = options.deliver;
     this.concurrency = options.concurrency ?? 32;
+    this.waitingLanes = Math.max(0, options.waitingLanes ?? this.concurrency);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.policy = options.retryPolicy ?? new RetryPolicy();
@@ -127,8 +145,14 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.settleDelayMs = options.settleDelayMs ?? 0;
   }
 
+  /** Lanes held: delivering or waiting in the rate gate. */
   get inFlight(): number {
     return this.active.size;
+  }
+
+  /** Lanes of inFlight waiting in the rate gate for their endpoint's budget. */
+  get waitingForBudget(): number {
+    return this.waitingInGate.size;
   }
 
   start(): void {
@@ -183,8 +207,10 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   }
 
   private async claimOnce(): Promise<void> {
-    // With every slot busy, a finishing lane wakes us again.
-    const free = this.concurrency - this.active.size;
+    // With every slot busy, a finishing lane (or one starting to wait in the rate gate) wakes us
+    // again. Lanes waiting in the gate leave their slot to another lane; they are bounded apart.
+    const delivering = this.active.size - this.waitingInGate.size;
+    const free = Math.min(this.concurrency - delivering, this.concurrency + this.waitingLanes - this.active.size);
     if (free <= 0) return;
     let lanes: LaneLease[];
     try {
@@ -218,7 +244,15 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       return;
     }
     const lane: LaneRef = { destinationId: lease.destinationId, laneKey: lease.laneKey };
-    const entry: ActiveLane = { lane, lost: false, validUntil: lease.leaseUntil.getTime(), claimedAgain: false, reclaimed: [], done: Promise.resolve() };
+    const entry: ActiveLane = {
+      lane,
+      lost: false,
+      validUntil: lease.leaseUntil.getTime(),
+      claimedAgain: false,
+      reclaimed: [],
+      done: Promise.resolve(),
+      gateWaits: 0,
+    };
     this.active.set(key, entry);
     entry.done = this.runLane(entry, lease.events)
       .catch((error: unknown) => {
@@ -226,6 +260,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       })
       .finally(() => {
         if (this.active.get(key) === entry) this.active.delete(key);
+        this.waitingInGate.delete(entry);
         this.wake();
       });
   }
@@ -279,19 +314,19 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         break;
       }
       if (run.length > 0 && performance.now() - t0 >= this.settleDelayMs) break;
-      const delivered = await this.deliverOne(head);
+      const delivered = await this.deliverOne(head, entry);
       run.push(delivered);
       if (!isFinal(delivered.settlement)) break;
     }
     return run;
   }
 
-  private async deliverOne(head: QueuedEvent): Promise<Delivered> {
+  private async deliverOne(head: QueuedEvent, entry: ActiveLane): Promise<Delivered> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     let outcome: DeliveryResult;
     try {
-      outcome = await this.deliver(head.destinationId, head);
+      outcome = await withGateWaitListener(this.gateWaitListenerOf(entry), () => this.deliver(head.destinationId, head));
     } catch (error) {
       // A bug or an unexpected throw must not lose the event or wedge the lane: retry it.
       outcome = { state: 'retry', reason: `delivery threw: ${errorMessage(error)}`, calls: [], warnings: [] };
@@ -300,6 +335,28 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     const settlement = this.settlementFor(head, outcome, startedAt);
     if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
     return { head, outcome, settlement, startedAt, durationMs };
+  }
+
+  /**
+   * Keeps waitingInGate: a lane is in it while any request of its delivery waits in the rate
+   * gate. Starting to wait frees its slot, so another lane is claimed; when let through, it
+   * delivers at once (its point is taken) even if that puts more than `concurrency` lanes
+   * delivering for a moment: the rate limit, not the slot, bounds what reaches Sailthru.
+   */
+  private gateWaitListenerOf(entry: ActiveLane): GateWaitListener {
+    return {
+      waiting: () => {
+        entry.gateWaits++;
+        // A request left behind by a delivery that has already returned counts for nothing.
+        if (this.active.get(laneId(entry.lane)) !== entry || this.waitingInGate.has(entry)) return;
+        this.waitingInGate.add(entry);
+        this.wake();
+      },
+      granted: () => {
+        entry.gateWaits = Math.max(0, entry.gateWaits - 1);
+        if (entry.gateWaits === 0) this.waitingInGate.delete(entry);
+      },
+    };
   }
 
   /** After a run's settle: outage recovery, and one `settled` event per head. */

@@ -87,6 +87,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
       store,
       deliver: registry.deliver,
       concurrency: config.concurrency,
+      waitingLanes: config.waitingLanes,
       leaseMs: config.leaseMs,
       window: config.deliveryWindow,
       settleDelayMs: config.settleDelayMs,
