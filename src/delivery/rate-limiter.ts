@@ -149,6 +149,16 @@ export class SailthruRateGate implements RequestGate {
     return this.budgetFor(method, endpoint).waiters.length;
   }
 
+  /**
+   * At least `atLeast` requests, and at least a second of the endpoint's budget, are already
+   * waiting in line (or the endpoint is held): one more request would add nothing to its rate,
+   * only to the wait.
+   */
+  crowded(method: HttpMethod, endpoint: string, atLeast = 1): boolean {
+    const budget = this.budgetFor(method, endpoint);
+    return budget.heldUntil > Date.now() || budget.waiters.length >= Math.max(1, atLeast, budget.limiter.points);
+  }
+
   private budgetFor(method: HttpMethod, rawEndpoint: string): EndpointBudget {
     const endpoint = normaliseEndpoint(rawEndpoint);
     const id = `${method} ${endpoint}`;

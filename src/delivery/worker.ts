@@ -29,6 +29,13 @@ export interface DeliveryWorkerOptions {
    * `concurrency`.
    */
   waitingLanes?: number;
+  /**
+   * Whether an event's endpoint is crowded (at least `atLeast` requests and a second of its
+   * budget already waiting in the rate gate): its lane then yields, released to the back of the
+   * due lanes, so that the worker can reach lanes that need other endpoints (decisions.md). The
+   * registry's `crowded`; without it no lane yields.
+   */
+  crowded?: (event: QueuedEvent, atLeast: number) => boolean;
   /** How long a claimed lane stays ours without renewal; a dead worker's lanes return after it. */
   leaseMs?: number;
   /** Backstop for wake-ups that cannot reach us (other processes, retry times coming due). */
@@ -87,7 +94,19 @@ interface ActiveLane {
   done: Promise<void>;
   /** Requests of this lane now waiting in the rate gate (see waitingInGate). */
   gateWaits: number;
+  /** The lane stopped before a head whose endpoint is crowded: it is given back (shouldYield). */
+  yielded: boolean;
+  /** The loop has ended (it may be giving the lane back): a claim now cannot join it. */
+  ending: boolean;
 }
+
+/**
+ * Yields a worker may make per event it settles for good (and at most `concurrency` saved up).
+ * A yield costs a release and a place in a later claim; when every due lane needs a crowded
+ * endpoint, yielding finds nothing, and this bounds what the search costs the store: at most one
+ * extra write per event delivered.
+ */
+const YIELDS_PER_SETTLED_EVENT = 1;
 
 /**
  * Claims due lanes and delivers each lane's events one at a time, strictly in id order. A
@@ -108,7 +127,20 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly recovery: OutageRecovery;
   private readonly window: number;
   private readonly settleDelayMs: number;
-  /** Outage wakes still running (see wakeRetrying). */
+  private readonly crowded: ((event: QueuedEvent, atLeast: number) => boolean) | null;
+  /**
+   * Lanes in one endpoint's line before it counts as crowded: half the lanes this worker may
+   * hold. Two endpoints that bind together then fill what it holds between them, and it stops
+   * claiming (and yielding) until one of them runs short; a lower mark would leave room that
+   * the claim loop fills with lanes only to give them back.
+   */
+  private readonly crowdAt: number;
+  /** Yields allowed now (YIELDS_PER_SETTLED_EVENT). */
+  private yieldCredit: number;
+  /** The last claim found as many lanes as it asked for: others may be waiting. */
+  private moreDue = true;
+  private yields = 0;
+  /** Outage wakes still running (see wakeRetrying), and give-backs of lanes claimed as their loop ended (startLane). */
   private readonly waking = new Set<Promise<void>>();
   private readonly active = new Map<string, ActiveLane>();
   /**
@@ -143,6 +175,14 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.window = Math.max(1, options.window ?? 16);
     this.settleDelayMs = options.settleDelayMs ?? 0;
+    this.crowded = options.crowded ?? null;
+    this.crowdAt = Math.max(1, Math.ceil((this.concurrency + this.waitingLanes) / 2));
+    this.yieldCredit = this.concurrency;
+  }
+
+  /** Lanes given back so far because their head's endpoint was crowded. */
+  get yielded(): number {
+    return this.yields;
   }
 
   /** Lanes held: delivering or waiting in the rate gate. */
@@ -219,6 +259,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       this.emit('problem', error);
       return;
     }
+    // Fewer lanes than asked for: none is left due, so a lane yielding would find no other.
+    this.moreDue = lanes.length >= free;
     const giveBack: Promise<void>[] = [];
     for (const lane of lanes) {
       // Claims only return lanes of unpaused destinations: a resume has happened.
@@ -233,6 +275,18 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private startLane(lease: LaneLease): void {
     const key = laneId(lease);
     const running = this.active.get(key);
+    if (running?.ending) {
+      // Claimed again (it was due at once) while its loop is giving it back: that release may
+      // come before or after this claim, so this lease is not one to deliver under. Once the
+      // loop is gone, give back what we may still hold, unless a loop of ours holds it again.
+      const giveBack = running.done.then(() => {
+        if (!this.active.has(key)) return this.release({ destinationId: lease.destinationId, laneKey: lease.laneKey });
+      });
+      // stop() waits for it, so it never reaches a store that has been closed.
+      this.waking.add(giveBack);
+      void giveBack.finally(() => this.waking.delete(giveBack));
+      return;
+    }
     if (running) {
       // We claimed again a lane whose loop is still running here (its lease ran out, or it just
       // handed the lane back for a retry that is already due): the claim is a fresh lease for
@@ -252,6 +306,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       reclaimed: [],
       done: Promise.resolve(),
       gateWaits: 0,
+      yielded: false,
+      ending: false,
     };
     this.active.set(key, entry);
     entry.done = this.runLane(entry, lease.events)
@@ -271,10 +327,12 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     let givenBack = false;
     try {
       while (events.length > 0) {
+        entry.yielded = false;
         const run = await this.deliverRun(events, entry);
+        // Nothing delivered (a yield, a stop, a pause): the lane is released below.
         if (run.length === 0) break;
         const last = run[run.length - 1]!.settlement;
-        const goOn = isFinal(last) && !this.stopping && !this.pausedHere.has(lane.destinationId);
+        const goOn = isFinal(last) && !this.stopping && !this.pausedHere.has(lane.destinationId) && !entry.yielded;
         // Only a claim made after this settle hands the lane back counts as claimed again.
         entry.claimedAgain = false;
         // Events of the window still to deliver: go on with them, no need to read more yet.
@@ -298,7 +356,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         events = then === 'continue' ? result.next : rest;
       }
     } finally {
-      // A claim that found no event (its window empty), a stop or a pause before any delivery.
+      entry.ending = true;
+      // A claim that found no event (its window empty), a stop, a pause or a yield before any delivery.
       if (!givenBack && !entry.lost) await this.release(lane);
     }
   }
@@ -314,6 +373,10 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         break;
       }
       if (run.length > 0 && performance.now() - t0 >= this.settleDelayMs) break;
+      if (this.shouldYield(head)) {
+        entry.yielded = true;
+        break;
+      }
       const delivered = await this.deliverOne(head, entry);
       run.push(delivered);
       if (!isFinal(delivered.settlement)) break;
@@ -359,8 +422,25 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     };
   }
 
+  /**
+   * A lane yields before a head whose endpoint is crowded when other lanes are due and the
+   * credit allows: it is released (not settled: the head is not attempted), and its place goes
+   * to a lane that may need another endpoint. Released lanes are due again at once but behind
+   * every lane already due (claims take the oldest due time first), so lanes take turns. The
+   * crowded endpoint loses nothing: a second of its budget is already waiting in line.
+   */
+  private shouldYield(head: QueuedEvent): boolean {
+    if (this.crowded === null || !this.moreDue || this.yieldCredit < 1) return false;
+    if (!this.crowded(head, this.crowdAt)) return false;
+    this.yieldCredit--;
+    this.yields++;
+    return true;
+  }
+
   /** After a run's settle: outage recovery, and one `settled` event per head. */
   private reportRun(run: Delivered[], applied: boolean[]): void {
+    const settled = run.filter((d) => isFinal(d.settlement)).length;
+    this.yieldCredit = Math.min(this.concurrency, this.yieldCredit + YIELDS_PER_SETTLED_EVENT * settled);
     run.forEach(({ head, outcome, settlement, durationMs }, i) => {
       if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) this.wakeRetrying(head.destinationId);
       this.emit('settled', {

@@ -98,6 +98,36 @@ describe('a lane waiting for one endpoint does not hold a slot another endpoint 
     }
   });
 
+  it('reaches an identify queued behind more custom lanes than it may hold: lanes whose endpoint is crowded yield', async () => {
+    // 40 lanes ahead, 8 held at most: only lanes giving theirs back let the worker reach the 41st.
+    await queueCustomLanes(40, 1);
+    await afterThisMillisecond();
+    const identify: SegmentEvent = { type: 'identify', messageId: 'deep-identify', userId: 'deep-user', traits: { email: 'deep@example.com' } };
+    await store.append(batchOf('main', [identify]));
+
+    const w = new DeliveryWorker({ store, deliver: registry.deliver, crowded: registry.crowded, concurrency: 4, waitingLanes: 4, pollMs: 20 });
+    worker = w;
+    w.start();
+    const customs = () => emulator.requests({ method: 'POST', path: '/event' }).filter((r) => r.status === 200);
+    const identifies = () => emulator.requests({ method: 'POST', path: '/user' }).filter((r) => r.status === 200);
+    await until(() => identifies().length > 0 || customs().length === 40, 10);
+
+    const [user] = identifies();
+    expect(user, 'the identify was delivered').toBeDefined();
+    // Without yielding, the 8 lanes held are custom lanes until 32 of them are through. Each
+    // event delivered earns one yield (4 to start with), so about 14 go out before the worker
+    // has passed the 40 lanes ahead (delivered + yielded + held ≥ 40).
+    expect(customs().filter((r) => r.seq < user!.seq).length).toBeLessThan(26);
+    expect(w.yielded).toBeGreaterThan(0);
+    expect(emulator.requests({ method: 'POST' }).filter((r) => r.status === 429)).toEqual([]);
+    // Yielded lanes were released, not settled: every custom event is still delivered, once.
+    await until(() => customs().length === 40, 10);
+    await until(async () => (await store.backlog()) === 0, 10);
+    const ids = customs().map((r) => (r.payload as { id: string }).id);
+    expect(new Set(ids).size).toBe(40);
+    expect(await store.search({ status: ['failed', 'retrying'] })).toMatchObject({ events: [] });
+  });
+
   it('holds at most concurrency + waitingLanes lanes, however many lanes wait for the endpoint', async () => {
     await queueCustomLanes(12, 1);
     /** Lanes held plus lanes asked for, at each claim: what the worker could hold after it. */
