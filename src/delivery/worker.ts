@@ -423,14 +423,16 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   }
 
   /**
-   * A lane yields before a head whose endpoint is crowded when other lanes are due and the
-   * credit allows: it is released (not settled: the head is not attempted), and its place goes
+   * A lane yields before a head whose endpoint is crowded when this worker holds all the lanes it
+   * may, other lanes are due and the credit allows: it is released (not settled: the head is not attempted), and its place goes
    * to a lane that may need another endpoint. Released lanes are due again at once but behind
    * every lane already due (claims take the oldest due time first), so lanes take turns. The
    * crowded endpoint loses nothing: a second of its budget is already waiting in line.
    */
   private shouldYield(head: QueuedEvent): boolean {
     if (this.crowded === null || !this.moreDue || this.yieldCredit < 1) return false;
+    // With room to claim, a lane waiting in the gate keeps no other lane out: no need to yield.
+    if (this.active.size < this.concurrency + this.waitingLanes) return false;
     if (!this.crowded(head, this.crowdAt)) return false;
     this.yieldCredit--;
     this.yields++;
