@@ -7,6 +7,7 @@
  *
  *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--users 2000] [--workers 1,2,3] [--reps 2]
  *                             [--peer graphile|none] [--no-shared] [--settle-delay-ms N] [--redis]
+ *                             [--cpu-prof DIR]
  *
  * --database (default postgres://postgres@127.0.0.1:5432/test) names the server; the bench
  * creates a database of its own there (so pg_stat_database counts only this bench), and each
@@ -15,7 +16,8 @@
  * resumed and the time to settle the whole backlog is measured. graphile-worker gets the same
  * events as jobs (queue = userId), added before its processes start. Throughputs are compared
  * between 10% and 90% done, so neither side's start-up counts. `--redis` puts the shared budget
- * in REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL.
+ * in REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL. `--cpu-prof DIR` runs our
+ * workers under `node --cpu-prof` into DIR (summarise with bench/lib/profile-summary.ts).
  */
 import pg from 'pg';
 import { Pool } from 'undici';
@@ -23,7 +25,7 @@ import { standardMix, TrafficGenerator } from '../src/cli/traffic.ts';
 import { parseArgs } from './lib/args.ts';
 import { startEmulatorHost } from './lib/emulator-host.ts';
 import { printTable, printTargets, round, writeResult, type TargetCheck } from './lib/report.ts';
-import { deltaOf, sampleDb, type DbDelta } from './lib/pg-stats.ts';
+import { backendCpu, backendCpuDelta, deltaOf, sampleDb, type DbDelta } from './lib/pg-stats.ts';
 import { cpuSecondsOf, startCli, startScript, sumSamples, type ServiceProcess } from './lib/service-process.ts';
 import { basicAuth, BENCH_CREDENTIALS, BENCH_WRITE_KEY, serviceEnv } from './lib/stack.ts';
 import { sleep } from './lib/stats.ts';
@@ -49,6 +51,7 @@ const poolMax = args.number('pool-max', 10);
 const useRedis = args.has('redis');
 const redisUrl = args.get('redis-url') ?? 'redis://127.0.0.1:6379';
 const seed = args.number('seed', 1);
+const cpuProfDir = args.get('cpu-prof');
 const ADMIN_TOKEN = 'bench-admin-token';
 const HIGH = 100_000;
 
@@ -126,7 +129,7 @@ async function prepare(label: string, workers: number, events: Array<Record<stri
   const ingest = await startCli(['serve', '--no-delivery'], envFor(schema), { timeoutMs: 120_000 });
   await adminCall(ingest.url, '/destinations/default/pause');
   await queue(ingest.url, events);
-  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000 })));
+  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] } : {}) })));
   return { schema, ingest, workers: started };
 }
 
@@ -147,6 +150,9 @@ interface LevelFigures {
   workerCores: number[];
   rep: number;
   db: DbDelta;
+  /** CPU seconds over the drain: the bench database's PostgreSQL backends, and the emulator. */
+  postgresCpuSeconds: number;
+  emulatorCpuSeconds: number;
 }
 
 interface PeerFigures {
@@ -157,6 +163,7 @@ interface PeerFigures {
   steadyJobsPerSecond: number;
   workerCores: number[];
   db: DbDelta;
+  postgresCpuSeconds: number;
 }
 
 /** Our workers draining `events` (queued while paused), with PostgreSQL's counts over the drain. */
@@ -166,6 +173,8 @@ async function measureOurs(k: number, rep: number, events: Array<Record<string, 
   try {
     const before = await sampleDb(admin, run.schema);
     const cpuBefore = run.workers.map((w) => cpuSecondsOf(w.pid) ?? Number.NaN);
+    const pgCpuBefore = await backendCpu(admin);
+    const emulatorCpuBefore = cpuSecondsOf(emulator.process.pid) ?? Number.NaN;
     const start = Date.now();
     const firstSecond = Math.floor(start / 1000);
     await adminCall(run.ingest.url, '/destinations/default/resume');
@@ -179,6 +188,8 @@ async function measureOurs(k: number, rep: number, events: Array<Record<string, 
     }
     const end = Date.now();
     const workerCores = run.workers.map((w, i) => ((cpuSecondsOf(w.pid) ?? Number.NaN) - cpuBefore[i]!) / ((end - start) / 1000));
+    const postgresCpuSeconds = backendCpuDelta(pgCpuBefore, await backendCpu(admin));
+    const emulatorCpuSeconds = (cpuSecondsOf(emulator.process.pid) ?? Number.NaN) - emulatorCpuBefore;
     const db = await deltaOf(admin, before, await sampleDb(admin, run.schema));
     await emulator.flush();
     const seconds = (end - start) / 1000;
@@ -197,6 +208,8 @@ async function measureOurs(k: number, rep: number, events: Array<Record<string, 
       callsPerSecond: calls / seconds,
       workerCores,
       db,
+      postgresCpuSeconds,
+      emulatorCpuSeconds,
     };
     process.stdout.write(`ours, ${k} worker(s), rep ${rep}: ${eventCount} events in ${round(seconds, 1)} s, ${round(figures.steadyEventsPerSecond, 0)}/s steady, ${round(db.xacts / eventCount, 3)} transactions per event\n`);
     return figures;
@@ -228,6 +241,7 @@ async function measureGraphile(k: number, rep: number, events: Array<Record<stri
     );
   }
   const before = await sampleDb(admin, schema);
+  const pgCpuBefore = await backendCpu(admin);
   const start = Date.now();
   const workers = await Promise.all(
     Array.from({ length: k }, () =>
@@ -253,8 +267,9 @@ async function measureGraphile(k: number, rep: number, events: Array<Record<stri
     }
     const end = Date.now();
     const workerCores = workers.map((w, i) => ((cpuSecondsOf(w.pid) ?? Number.NaN) - cpuBefore[i]!) / ((end - ranFrom) / 1000));
+    const postgresCpuSeconds = backendCpuDelta(pgCpuBefore, await backendCpu(admin));
     const db = await deltaOf(admin, before, await sampleDb(admin, schema));
-    const figures = { workers: k, rep, jobs: events.length, seconds: (end - start) / 1000, steadyJobsPerSecond: steadyRate(progress, events.length), workerCores, db };
+    const figures = { workers: k, rep, jobs: events.length, seconds: (end - start) / 1000, steadyJobsPerSecond: steadyRate(progress, events.length), workerCores, db, postgresCpuSeconds };
     process.stdout.write(`graphile-worker, ${k} worker(s), rep ${rep}: ${events.length} jobs in ${round(figures.seconds, 1)} s, ${round(figures.steadyJobsPerSecond, 0)}/s steady, ${round(db.xacts / events.length, 3)} transactions per job\n`);
     return figures;
   } finally {
@@ -342,6 +357,28 @@ printTable(
     ...peers.map((p) => ({ system: 'graphile-worker', workers: p.workers, rep: p.rep, ...perEvent(p.db, p.jobs) })),
   ],
   'PostgreSQL per delivered event (ours) or job (graphile-worker), over the drain (pg_stat_database, pg_stat_user_tables)',
+);
+printTable(
+  [
+    ...levels.map((l) => ({
+      system: 'ours',
+      workers: l.workers,
+      rep: l.rep,
+      'worker CPU ms/event': round((l.workerCores.reduce((a, b) => a + b, 0) * l.seconds * 1000) / l.events, 2),
+      'PostgreSQL CPU ms/event': round((l.postgresCpuSeconds * 1000) / l.events, 2),
+      'emulator CPU ms/event': round((l.emulatorCpuSeconds * 1000) / l.events, 2),
+    })),
+    ...peers.map((p) => ({
+      system: 'graphile-worker',
+      workers: p.workers,
+      rep: p.rep,
+      // Its workers' cores are measured from when they were ready (start-up left out).
+      'worker CPU ms/event': round((p.workerCores.reduce((a, b) => a + b, 0) * p.seconds * 1000) / p.jobs, 2),
+      'PostgreSQL CPU ms/event': round((p.postgresCpuSeconds * 1000) / p.jobs, 2),
+      'emulator CPU ms/event': '',
+    })),
+  ],
+  'CPU per delivered event (ours) or job (graphile-worker), over the drain: the processes share 2 cores',
 );
 /** Our steady rate ÷ graphile-worker's, per (workers, rep) measured in the same run. */
 const ratios = levels.flatMap((l) => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { cpuSecondsOf } from './service-process.ts';
 
 /**
  * What PostgreSQL did for a stretch of a benchmark: transactions and rows of one database
@@ -63,4 +64,26 @@ export async function deltaOf(client: pg.Client, before: DbSample, after: DbSamp
     walBytes: Number(rows[0]!.bytes),
     tables,
   };
+}
+
+/**
+ * CPU seconds used so far by each PostgreSQL backend of this client's database (the bench's own
+ * database, so only this bench's sessions), by pid, read from /proc: PostgreSQL must run on
+ * this machine and be readable by this user (else the map is empty).
+ */
+export async function backendCpu(client: pg.Client): Promise<Map<number, number>> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    const seconds = cpuSecondsOf(pid);
+    if (seconds !== null) cpu.set(pid, seconds);
+  }
+  return cpu;
+}
+
+/** CPU seconds the backends used between two samples (a backend new since the first counts from its start). */
+export function backendCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, seconds] of after) sum += seconds - (before.get(pid) ?? 0);
+  return sum;
 }

@@ -16,6 +16,8 @@ import type { MappingStats } from './mapping-stats.ts';
 /** What the registry needs of a built destination (src/destination's createDestination fits). */
 export interface DeliveringDestination {
   deliver(event: SegmentEvent): Promise<Outcome>;
+  /** The head of a lane with what coalesces with it (src/destination/index.ts); absent: one at a time. */
+  deliverGroup?(events: readonly SegmentEvent[]): Promise<Outcome[]>;
   close(): Promise<void>;
 }
 
@@ -136,6 +138,28 @@ export class DestinationRegistry {
       if (gate.crowded(method, path, atLeast)) return true;
     }
     return false;
+  };
+
+  /**
+   * The worker's `deliverGroup`: the lane's head with the queued events after it that its
+   * destination coalesces into one call (issue 19); at least the head's result.
+   */
+  readonly deliverGroup = async (destinationId: string, heads: readonly QueuedEvent[]): Promise<DeliveryResult[]> => {
+    const head = heads[0]!;
+    const entry = await this.entryFor(destinationId);
+    const instance = entry?.instance;
+    if (entry === null || entry === undefined || instance?.deliverGroup === undefined || heads.length < 2) return [await this.deliver(destinationId, head)];
+    let outcomes: Outcome[];
+    entry.inFlight++;
+    try {
+      outcomes = await instance.deliverGroup(heads.map((h) => h.payload));
+    } finally {
+      entry.inFlight--;
+      if (entry.retired) this.closeIfIdle(entry);
+    }
+    // A pause is decided on fresh settings (deliver's second try): the head alone goes through that.
+    if (outcomes.length === 0 || outcomes.some((o) => o.state === 'paused')) return [await this.deliver(destinationId, head)];
+    return outcomes.map((o) => ({ ...o, settingsVersion: entry.version }));
   };
 
   private async deliverWith(entry: CachedDestination | null, destinationId: string, event: QueuedEvent): Promise<DeliveryResult> {

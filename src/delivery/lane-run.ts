@@ -6,6 +6,12 @@ import type { QueuedEvent, SettledHead, Settlement } from './store.ts';
  * stored together in one settleLane (store.ts).
  */
 
+/**
+ * The destination's Outcome, plus (when known) the settings version that produced it, so a
+ * pause caused by settings an operator has since fixed does not stick.
+ */
+export type DeliveryResult = Outcome & { settingsVersion?: number };
+
 /** One delivered event of a run, before its settlement is stored. */
 export interface Delivered {
   head: QueuedEvent;

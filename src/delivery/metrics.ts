@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ownCallsOf } from '../destination/outcome.ts';
 import type { AppendResult, IngestSink } from './ingest.ts';
 import { promiseFrom } from './promise-from.ts';
 import type { RateLimitWait } from './rate-limiter.ts';
@@ -164,7 +165,8 @@ export class DeliveryMetrics {
       this.latency.observe({ destination, state: settled.settlement.state }, settled.latencyMs / 1000);
     }
     this.attemptDuration.observe({ destination }, settled.durationMs / 1000);
-    for (const call of settled.outcome.calls) {
+    // A coalesced group's one set of calls is in each of its events' outcomes: counted once.
+    for (const call of ownCallsOf(settled.outcome)) {
       this.calls.inc({ method: call.method, endpoint: call.endpoint, status: String(call.status) });
       this.callDuration.observe({ method: call.method, endpoint: call.endpoint }, call.durationMs / 1000);
     }

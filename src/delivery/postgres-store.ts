@@ -6,6 +6,7 @@ import type { PostgresStoreContext } from './postgres/context.ts';
 import { readLinks, writeLinks } from './postgres/identity-batches.ts';
 import { migratePostgres } from './postgres/migrate.ts';
 import * as operations from './postgres/operations.ts';
+import { deleteSentProfiles, readSentProfiles, writeSentProfiles } from './postgres/sent-profile-batches.ts';
 import { settleLanes } from './postgres/settle-lanes.ts';
 import { StatementGroup } from './postgres/statement-group.ts';
 import { channelFor, PgWorkSignal } from './postgres/work-signal.ts';
@@ -85,6 +86,9 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
       settles: new StatementGroup({ run: (inputs) => settleLanes(this.ctx, inputs), keyOf: laneOf, maxGroup: 256 }),
       identityReads: new StatementGroup({ run: (keys) => readLinks(this.ctx, keys), maxGroup: 500 }),
       identityWrites: new StatementGroup({ run: (links) => writeLinks(this.ctx, links), maxGroup: 500 }),
+      sentProfileReads: new StatementGroup({ run: (keys) => readSentProfiles(this.ctx, keys), maxGroup: 500 }),
+      sentProfileWrites: new StatementGroup({ run: (writes) => writeSentProfiles(this.ctx, writes), maxGroup: 500 }),
+      sentProfileForgets: new StatementGroup({ run: (forgets) => deleteSentProfiles(this.ctx, forgets), maxGroup: 100 }),
     };
     this.signal = this.makeSignal(options.schema ?? 'public');
   }
@@ -94,9 +98,17 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     return this.ctx.appends.commits;
   }
 
-  /** Statements sent for settles and identity ties so far (tests check that they were shared). */
-  get groupedStatements(): { settles: number; identityReads: number; identityWrites: number } {
-    return { settles: this.ctx.settles.statements, identityReads: this.ctx.identityReads.statements, identityWrites: this.ctx.identityWrites.statements };
+  /** Statements sent for settles, identity ties and sent profiles so far (tests check that they were shared). */
+  get groupedStatements(): { settles: number; identityReads: number; identityWrites: number; sentProfileReads: number; sentProfileWrites: number; sentProfileForgets: number } {
+    const { settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites, sentProfileForgets } = this.ctx;
+    return {
+      settles: settles.statements,
+      identityReads: identityReads.statements,
+      identityWrites: identityWrites.statements,
+      sentProfileReads: sentProfileReads.statements,
+      sentProfileWrites: sentProfileWrites.statements,
+      sentProfileForgets: sentProfileForgets.statements,
+    };
   }
 
   /** The schema the tables are in (the configured one, or the search_path's first). */
@@ -124,7 +136,8 @@ export class PostgresEventStore extends OperationStore<PostgresStoreContext> {
     if (this.closed) return;
     this.closed = true;
     await this.ctx.appends.close();
-    await Promise.all([this.ctx.settles.drained(), this.ctx.identityReads.drained(), this.ctx.identityWrites.drained()]);
+    const { settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites, sentProfileForgets } = this.ctx;
+    await Promise.all([settles, identityReads, identityWrites, sentProfileReads, sentProfileWrites, sentProfileForgets].map((group) => group.drained()));
     await this.signal.close();
     await this.pool.end();
   }

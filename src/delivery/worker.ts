@@ -5,14 +5,11 @@ import type { Outcome } from '../destination/outcome.ts';
 import { withGateWaitListener, type GateWaitListener } from './gate-wait.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
-import { isFinal, settledHead, type Delivered } from './lane-run.ts';
+import { deliverHeadGroup, type DeliverGroup } from './coalesce.ts';
+import { isFinal, settledHead, type Delivered, type DeliveryResult } from './lane-run.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
 
-/**
- * The destination's Outcome, plus (when known) the settings version that produced it, so a
- * pause caused by settings an operator has since fixed does not stick.
- */
-export type DeliveryResult = Outcome & { settingsVersion?: number };
+export type { DeliveryResult } from './lane-run.ts';
 
 /** Delivers one event to its destination; the destination module decides the outcome. */
 export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<DeliveryResult>;
@@ -20,6 +17,11 @@ export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<Del
 export interface DeliveryWorkerOptions {
   store: LaneQueue;
   deliver: Deliver;
+  /**
+   * Delivers a lane's head with the queued events after it that go in the same call (coalesce.ts);
+   * absent: one event at a time with `deliver`.
+   */
+  deliverGroup?: DeliverGroup;
   /** Lanes delivering at once, not counting those waiting in the rate gate (waitingLanes). */
   concurrency?: number;
   /**
@@ -118,6 +120,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   readonly workerId: string;
   private readonly store: LaneQueue;
   private readonly deliver: Deliver;
+  private readonly deliverGroup: DeliverGroup | undefined;
   private readonly concurrency: number;
   private readonly waitingLanes: number;
   private readonly leaseMs: number;
@@ -164,6 +167,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     super();
     this.store = options.store;
     this.deliver = options.deliver;
+    this.deliverGroup = options.deliverGroup;
     this.concurrency = options.concurrency ?? 32;
     this.waitingLanes = Math.max(0, options.waitingLanes ?? this.concurrency);
     this.leaseMs = options.leaseMs ?? 30_000;
@@ -366,7 +370,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private async deliverRun(events: QueuedEvent[], entry: ActiveLane): Promise<Delivered[]> {
     const run: Delivered[] = [];
     const t0 = performance.now();
-    for (const head of events) {
+    while (run.length < events.length) {
+      const head = events[run.length]!;
       if (this.stopping || entry.lost || this.pausedHere.has(head.destinationId)) break;
       if (this.clock.now() >= entry.validUntil) {
         entry.lost = true;
@@ -377,11 +382,23 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         entry.yielded = true;
         break;
       }
-      const delivered = await this.deliverOne(head, entry);
-      run.push(delivered);
-      if (!isFinal(delivered.settlement)) break;
+      const delivered = await this.deliverNext(events.slice(run.length), entry);
+      run.push(...delivered);
+      if (!isFinal(delivered[delivered.length - 1]!.settlement)) break;
     }
     return run;
+  }
+
+  /**
+   * The head alone, or with the queued events after it that coalesce with it (issue 19), under
+   * the lane's gate-wait listener (waiting in the rate gate frees its slot: gateWaitListenerOf).
+   */
+  private async deliverNext(heads: QueuedEvent[], entry: ActiveLane): Promise<Delivered[]> {
+    const deliverGroup = this.deliverGroup;
+    if (deliverGroup === undefined || heads.length < 2) return [await this.deliverOne(heads[0]!, entry)];
+    return withGateWaitListener(this.gateWaitListenerOf(entry), () =>
+      deliverHeadGroup(heads, deliverGroup, () => this.clock.now(), (head, outcome, startedAt, durationMs) => this.delivered(head, outcome, startedAt, durationMs)),
+    );
   }
 
   private async deliverOne(head: QueuedEvent, entry: ActiveLane): Promise<Delivered> {
@@ -394,7 +411,10 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       // A bug or an unexpected throw must not lose the event or wedge the lane: retry it.
       outcome = { state: 'retry', reason: `delivery threw: ${errorMessage(error)}`, calls: [], warnings: [] };
     }
-    const durationMs = performance.now() - t0;
+    return this.delivered(head, outcome, startedAt, performance.now() - t0);
+  }
+
+  private delivered(head: QueuedEvent, outcome: DeliveryResult, startedAt: number, durationMs: number): Delivered {
     const settlement = this.settlementFor(head, outcome, startedAt);
     if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
     return { head, outcome, settlement, startedAt, durationMs };

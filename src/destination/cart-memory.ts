@@ -16,8 +16,10 @@ export interface RememberedCart {
  * every cart event). A user's cart events follow each other in one lane, so while nothing else
  * writes that cart, what we posted last is what Sailthru holds and the next change needs no
  * `GET /user`. It is forgotten whenever something may have changed the cart behind it:
- * - a completed purchase (Sailthru clears the cart), for that user and for its email;
- * - an identify, alias or deletion of the user (a merge can bring another cart, the email can change);
+ * - a completed purchase (Sailthru clears the cart), for that user and for its email; once
+ *   Sailthru accepted it, the user's cart is remembered empty when it lived under that email;
+ * - an identify that merges an anonymous profile (it can bring another cart) or sends another
+ *   email than the cart's (the address moves); an alias or deletion of the user;
  * - a cart POST that failed or whose answer was lost (it may or may not have landed);
  * - after `ttlMs`, bounding how long a cart written by another system could be overlooked.
  * Only used where one process delivers every event (SQLite): with several workers another worker

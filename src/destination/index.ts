@@ -5,9 +5,10 @@ import type { CallRecord, RequestGate } from '../sailthru/types.ts';
 import type { ActionContext, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
 import { CartMemory } from './cart-memory.ts';
+import { deliverCoalesced } from './coalesce.ts';
 import { extidOf } from './identity.ts';
 import { MemoryIdentityLinks, withLinkedUser, type IdentityLinks } from './identity-links.ts';
-import type { ActionResult, Outcome } from './outcome.ts';
+import { outcomeOf, type ActionResult, type Outcome } from './outcome.ts';
 import { resolveEventSettings, skipReasonOf } from './overrides.ts';
 import { dropReasonOf } from './mappings/actions.ts';
 import { DEFAULT_MAPPINGS } from './mappings/defaults.ts';
@@ -53,6 +54,12 @@ export interface DestinationOptions {
 export interface Destination {
   /** Maps and delivers one event. Never rejects: every problem is an Outcome. */
   deliver(event: SegmentEvent): Promise<Outcome>;
+  /**
+   * Delivers the head of a lane's queue (oldest first): the first event alone, or with the events
+   * after it that coalesce with it into one call (coalesce.ts). One Outcome per event delivered,
+   * in order, at least one; the rest of `events` is left for later. Never rejects.
+   */
+  deliverGroup(events: readonly SegmentEvent[]): Promise<Outcome[]>;
   /** The Sailthru client (for `rateLimits()`). */
   readonly client: SailthruClient;
   close(): Promise<void>;
@@ -180,28 +187,31 @@ export function createDestination(settings: DestinationSettings, opts: Destinati
     return action.perform(ctx, mapped.texts, mapping.name);
   }
 
+  async function deliverGroup(events: readonly SegmentEvent[]): Promise<Outcome[]> {
+    if (events.length > 1 && settings.coalesceBacklog !== 'off') {
+      let group: Outcome[] | null = null;
+      try {
+        group = await deliverCoalesced(
+          { settings, mappings, memory, sailthru: opts.sailthru ?? client, now, redact, ...(opts.onMatched ? { onMatched: opts.onMatched } : {}) },
+          events,
+        );
+      } catch {
+        // A bug in grouping must not cost the events: the head goes alone, as without coalescing.
+        group = null;
+      }
+      if (group !== null) return group;
+    }
+    return [await deliver(events[0]!)];
+  }
+
   return {
     deliver,
+    deliverGroup,
     client,
     async close() {
       if (ownsClient) await client.close();
     },
   };
-}
-
-function outcomeOf(result: ActionResult, calls: CallRecord[], warnings: string[], redact: (text: string) => string): Outcome {
-  const w = warnings.map(redact);
-  switch (result.state) {
-    case 'delivered':
-      return { state: 'delivered', calls, warnings: w };
-    case 'retry': {
-      const outcome: Outcome = { state: 'retry', reason: redact(result.reason), calls, warnings: w };
-      if (result.retryAfterMs !== undefined) outcome.retryAfterMs = result.retryAfterMs;
-      return outcome;
-    }
-    default:
-      return { state: result.state, reason: redact(result.reason), calls, warnings: w };
-  }
 }
 
 /** Belt and braces: whatever an error message quotes, no secret setting reaches the delivery log. */

@@ -105,6 +105,16 @@ export const DestinationSettingsSchema = Type.Object({
     env: 'SAILTHRU_UNCHANGED_IDENTIFY_HOURS',
     default: UNCHANGED_IDENTIFY_DEFAULT_HOURS,
   })),
+  coalesceBacklog: Type.Optional(choice(['on', 'off'], {
+    title: 'Coalesce a backlog',
+    description: 'whether queued identifies, or cart changes, of one user go to Sailthru as one call',
+    help:
+      'on (default): when a lane holds several consecutive identifies, or cart changes, of one user already queued, they are delivered ' +
+      'with one call (identify: one POST /user with the traits merged, later wins; cart: one POST /purchase with every change applied ' +
+      'in order), each event logged with that call. off: one call per event.',
+    env: 'SAILTHRU_COALESCE_BACKLOG',
+    default: 'on',
+  })),
   deletionFromEvents: choice(['signed', 'write-key'], {
     title: 'Deletions from events',
     description: 'which events may delete a Sailthru profile',

@@ -86,6 +86,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     worker = new DeliveryWorker({
       store,
       deliver: registry.deliver,
+      deliverGroup: registry.deliverGroup,
       crowded: registry.crowded,
       concurrency: config.concurrency,
       waitingLanes: config.waitingLanes,

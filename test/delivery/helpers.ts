@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import type { IngestBatch } from '../../src/delivery/ingest.ts';
-import type { Clock } from '../../src/delivery/store.ts';
+import type { Clock, QueuedEvent } from '../../src/delivery/store.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
 
 /** A clock that moves only when told. */
@@ -67,3 +67,28 @@ export async function until(check: () => boolean | Promise<boolean>, stepMs = 5)
 
 /** Deterministic PRNG (mulberry32) so "random" failures replay the same way. */
 export { seededRandom as prng } from '../../src/emulator/prng.ts';
+
+/** `payload` as the worker hands it to a destination: at the head of its lane, never tried. */
+export function queuedEvent(payload: SegmentEvent, id: number, destinationId = 'main'): QueuedEvent {
+  const now = new Date();
+  return {
+    id,
+    destinationId,
+    laneKey: payload.userId ?? payload.anonymousId ?? '',
+    messageId: payload.messageId,
+    type: payload.type,
+    eventName: null,
+    payload,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: null,
+    firstAttemptAt: null,
+    lastError: null,
+    receivedAt: now,
+    updatedAt: now,
+    settledAt: null,
+    outcome: null,
+    droppedBy: null,
+    droppedAt: null,
+  };
+}

@@ -2,11 +2,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DestinationRegistry } from '../../src/delivery/destinations.ts';
 import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
-import type { EventStore, QueuedEvent } from '../../src/delivery/store.ts';
+import type { EventStore } from '../../src/delivery/store.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { tempDir } from './helpers.ts';
+import { queuedEvent, tempDir } from './helpers.ts';
 import { TestSchema } from './postgres-helpers.ts';
 
 /**
@@ -32,37 +32,13 @@ afterEach(async () => {
 });
 
 let seq = 0;
-function queued(payload: SegmentEvent): QueuedEvent {
-  seq += 1;
-  const now = new Date();
-  return {
-    id: seq,
-    destinationId: 'main',
-    laneKey: payload.userId ?? payload.anonymousId ?? '',
-    messageId: payload.messageId,
-    type: payload.type,
-    eventName: null,
-    payload,
-    status: 'pending',
-    attempts: 0,
-    nextAttemptAt: null,
-    firstAttemptAt: null,
-    lastError: null,
-    receivedAt: now,
-    updatedAt: now,
-    settledAt: null,
-    outcome: null,
-    droppedBy: null,
-    droppedAt: null,
-  };
-}
 const track = (anonymousId: string, name: string): SegmentEvent => ({ type: 'track', messageId: `m-${++seq}`, anonymousId, event: name });
 const identify: SegmentEvent = { type: 'identify', messageId: 'm-identify', userId: 'U1', anonymousId: 'A1', traits: { email: 'u1@example.com' } };
 
 async function deliverWith(store: EventStore, event: SegmentEvent) {
   const registry = new DestinationRegistry({ directory: store, identities: store });
   try {
-    return await registry.deliver('main', queued(event));
+    return await registry.deliver('main', queuedEvent(event, ++seq));
   } finally {
     await registry.close();
   }

@@ -42,6 +42,10 @@ vi.mock('../../src/destination/index.ts', async (importOriginal) => {
           }
           return built.deliver(event);
         },
+        // One event at a time, each recorded (the suite's deliveries replayed one by one).
+        async deliverGroup(events: readonly SegmentEvent[]) {
+          return [await this.deliver(events[0]!)];
+        },
       };
     },
   };

@@ -14,20 +14,22 @@ const BASE: DestinationSettings = {
   trackUrl: 'https://api.sail-track.com',
 };
 
+
+/** The credentials alone, with every default filled in. */
+const DEFAULTED = {
+  apiKey: 'key',
+  sharedSecret: 'secret',
+  optoutValue: 'none',
+  unchangedIdentifyHours: 24,
+  coalesceBacklog: 'on',
+  deletionFromEvents: 'signed',
+  apiUrl: 'https://api.sailthru.com',
+  trackUrl: 'https://api.sail-track.com',
+};
+
 describe('validateSettings (SPEC.md §1)', () => {
   it('fills the defaults', () => {
-    expect(validateSettings({ apiKey: 'key', sharedSecret: 'secret' })).toEqual({
-      ok: true,
-      settings: {
-        apiKey: 'key',
-        sharedSecret: 'secret',
-        optoutValue: 'none',
-        unchangedIdentifyHours: 24,
-        deletionFromEvents: 'signed',
-        apiUrl: 'https://api.sailthru.com',
-        trackUrl: 'https://api.sail-track.com',
-      },
-    });
+    expect(validateSettings({ apiKey: 'key', sharedSecret: 'secret' })).toEqual({ ok: true, settings: DEFAULTED });
   });
 
   it('accepts every setting, env-style text included', () => {
@@ -61,6 +63,7 @@ describe('validateSettings (SPEC.md §1)', () => {
         productBaseUrl: 'https://shop.example/p',
         cartExpiryHours: 48,
         unchangedIdentifyHours: 24,
+        coalesceBacklog: 'on',
         deletionFromEvents: 'write-key',
         apiUrl: 'http://127.0.0.1:4010',
         trackUrl: 'http://127.0.0.1:4010',
@@ -70,15 +73,7 @@ describe('validateSettings (SPEC.md §1)', () => {
 
   it('treats empty strings as not set', () => {
     const result = validateSettings({ apiKey: 'key', sharedSecret: 'secret', customerId: '', reminderTime: '  ', cartExpiryHours: '' });
-    expect(result.ok && result.settings).toEqual({
-      apiKey: 'key',
-      sharedSecret: 'secret',
-      optoutValue: 'none',
-      unchangedIdentifyHours: 24,
-      deletionFromEvents: 'signed',
-      apiUrl: 'https://api.sailthru.com',
-      trackUrl: 'https://api.sail-track.com',
-    });
+    expect(result.ok && result.settings).toEqual(DEFAULTED);
   });
 
   it('names every wrong field, and never repeats the secret', () => {

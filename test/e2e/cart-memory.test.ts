@@ -5,8 +5,10 @@ import { basic, postJson, startStack, waitForDrain, type Stack } from './harness
 /**
  * Remembered carts through the real service: one SQLite process delivers every event, so a
  * user's second cart change needs no GET /user; PostgreSQL workers share lanes, so each change
- * fetches the cart (another worker may have changed it since).
+ * fetches the cart (another worker may have changed it since). Coalescing is off here: queued
+ * together, the three changes would otherwise be one GET and one POST in both (issue 19).
  */
+const NO_COALESCING = { SAILTHRU_COALESCE_BACKLOG: 'off' };
 const SHOE = { product_id: 'shoe-1', name: 'Shoe', price: 10, url: 'https://shop.example/shoe-1' };
 const HAT = { product_id: 'hat-1', name: 'Hat', price: 5, url: 'https://shop.example/hat-1' };
 
@@ -35,7 +37,7 @@ describe('remembered carts in the service', () => {
   describe('SQLite (one delivering process)', () => {
     let stack: Stack;
     beforeAll(async () => {
-      stack = await startStack();
+      stack = await startStack({ env: NO_COALESCING });
     });
     afterAll(async () => {
       await stack?.stop();
@@ -51,7 +53,7 @@ describe('remembered carts in the service', () => {
     let schema: TestSchema;
     beforeAll(async () => {
       schema = new TestSchema();
-      stack = await startStack({ env: { DATABASE_URL: schema.url() } });
+      stack = await startStack({ env: { ...NO_COALESCING, DATABASE_URL: schema.url() } });
     });
     afterAll(async () => {
       await stack?.stop();

@@ -243,7 +243,10 @@ describe('Sailthru misbehaving: every event delivered exactly once after the fau
           ['sku-1', 3],
           ['sku-2', 1],
         ]);
-        expect(appliedPosts(since, '/purchase', (p) => p.email === u.emailOf(u.cart))).toBe(2);
+        // The two changes were queued together behind the fault: one POST for both (coalesced, issue
+        // 19), told by its sku-2 (the preparation's own POST may land just after `since` was read).
+        const carriesSku2 = (p: Record<string, unknown>) => Array.isArray(p.items) && p.items.some((i) => (i as { id?: unknown }).id === 'sku-2');
+        expect(appliedPosts(since, '/purchase', (p) => p.email === u.emailOf(u.cart) && carriesSku2(p))).toBe(1);
         expect(state(u.order).purchases.map((p) => p.purchase_keys?.extid)).toEqual([`${phase}-order-1`]);
         if (TWO_XX.includes(misbehaviour)) {
           // Known limit of SPEC.md §9: any 2xx is a page view's success, so this one was taken as

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { BacklogCache } from '../sql/backlog-cache.ts';
+import type { SentProfileRecord } from '../sent-profile-store.ts';
 import type { SettingsSeal } from '../settings-seal.ts';
 import type { Clock, LaneSettleResult, LaneSettlement } from '../store.ts';
 import type { PgAppendQueue } from './append.ts';
@@ -28,6 +29,16 @@ export interface PostgresStoreContext {
   /** Identity ties read and written together (identity-links.ts). */
   readonly identityReads: StatementGroup<IdentityKey, string | null>;
   readonly identityWrites: StatementGroup<IdentityKey & { userId: string }, void>;
+  /** What the last identify delivered per user, read and written together (sent-profiles.ts). */
+  readonly sentProfileReads: StatementGroup<SentProfileKey, SentProfileRecord | null>;
+  readonly sentProfileWrites: StatementGroup<SentProfileKey & { record: SentProfileRecord }, void>;
+  readonly sentProfileForgets: StatementGroup<{ destinationId: string; extids: string[] }, number>;
+}
+
+/** A user (Sailthru extid) of a destination. */
+export interface SentProfileKey {
+  destinationId: string;
+  extid: string;
 }
 
 /** An anonymousId of a destination. */

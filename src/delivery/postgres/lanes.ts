@@ -3,6 +3,7 @@ import { UNSETTLED } from '../sql/event-query.ts';
 import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
 import { inTransaction, pgText, queryRetrying } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
+import { PARKED_SQL } from './lane-parking.ts';
 
 /** The lane queue: claiming due lanes under a lease, the head of a lane, renewing and releasing. */
 
@@ -20,6 +21,9 @@ export async function claimLanes(ctx: PostgresStoreContext, workerId: string, li
     name: 'sd-claim-lanes',
     // SKIP LOCKED: concurrent claimers pass over each other's rows instead of waiting, and a
     // row another claim has just leased fails the re-check (next_run_at is now in the future).
+    // The range on next_run_at is the index (lanes_next_run); empty lanes are parked past any
+    // `now` (lane-parking.ts), so `pending > 0` only passes over a lane whose lease ran out
+    // after its last event, which pruning deletes.
     // Each lane comes with its head events, one row per event (a lane with none: one row of NULLs).
     text: `WITH due AS (
              SELECT l.destination_id, l.lane_key, l.next_run_at
@@ -113,9 +117,11 @@ export async function releaseLane(ctx: PostgresStoreContext, workerId: string, l
     // it is set right (one index probe, no count; settleLane keeps it exact otherwise).
     const { rows } = await client.query<{ pending: number }>({
       name: 'sd-release-lane',
-      text: `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = $3,
-               pending = CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.destination_id = $1 AND e.lane_key = $2 AND e.${UNSETTLED})
-                              THEN pending ELSE 0 END
+      // Given back with nothing left, the lane is parked (lane-parking.ts).
+      text: `UPDATE lanes SET leased_by = NULL, lease_until = NULL,
+               next_run_at = CASE WHEN left_.any AND pending > 0 THEN $3 ELSE ${PARKED_SQL} END,
+               pending = CASE WHEN left_.any THEN pending ELSE 0 END
+             FROM (SELECT EXISTS (SELECT 1 FROM events e WHERE e.destination_id = $1 AND e.lane_key = $2 AND e.${UNSETTLED}) AS any) left_
              WHERE destination_id = $1 AND lane_key = $2
              RETURNING pending`,
       values: [destinationId, laneKey, ctx.clock.now()],

@@ -190,4 +190,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (resolution_ms, bucket_start, process_id)
   );
   `,
+  // Issue 22: HOT updates of lanes. The claim index was partial on `pending > 0`, so every change
+  // of a lane's count re-entered it (never HOT). Now it holds every lane by next_run_at, and a lane
+  // with nothing queued and no lease is parked at the far end (lane-parking.ts; the literal is
+  // PARKED_AT): an append to a non-empty lane and a settle that keeps the lease touch no indexed
+  // column. fillfactor 70 (first migration) leaves the page room a HOT update needs.
+  `
+  DROP INDEX lanes_due;
+  UPDATE lanes SET next_run_at = 9007199254740991 WHERE pending = 0 AND leased_by IS NULL;
+  CREATE INDEX lanes_next_run ON lanes (next_run_at);
+  `,
 ];

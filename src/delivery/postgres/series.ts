@@ -1,11 +1,10 @@
 import type { SeriesBucket } from '../store.ts';
 import { inTransaction } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
+import type { BucketTable } from '../sql/bucket-table.ts';
 
 /** The charts' buckets (src/server/series-store.ts decides what they hold): each process writes its own rows. */
 
-/** The tables of per-process buckets: the charts' and the per-mapping cost figures (same shape). */
-export type BucketTable = 'series_buckets' | 'mapping_buckets';
 
 export async function saveSeriesBuckets(
   ctx: PostgresStoreContext,

@@ -4,6 +4,7 @@ import { settlementWrite } from '../sql/settlement.ts';
 import type { LaneSettlement, LaneSettleResult, QueuedEvent } from '../store.ts';
 import { pgText, queryRetrying } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
+import { PARKED_SQL } from './lane-parking.ts';
 
 /**
  * Settling runs of lanes' heads (sql/settlement.ts says what each settlement writes): the
@@ -74,13 +75,16 @@ const SETTLE_LANES = `WITH input AS (
     FOR UPDATE OF l
   ), lane AS (
     -- Handed back (BACK): by a retry (due at its time), a pause (due now; claims pass over it
-    -- while its destination is paused), a release, or a continue that found nothing more.
+    -- while its destination is paused), a release, or a continue that found nothing more; with
+    -- nothing left, parked (lane-parking.ts). Kept (not BACK): only the count changes, no indexed
+    -- column, so the update is HOT.
     UPDATE lanes l SET
       pending = greatest(l.pending - coalesce(f.n, 0), 0),
       leased_by = CASE WHEN ${BACK} THEN NULL ELSE l.leased_by END,
       lease_until = CASE WHEN ${BACK} THEN NULL ELSE l.lease_until END,
       next_run_at = CASE WHEN NOT ${BACK} THEN l.next_run_at
                          WHEN r.ending = 'retrying' THEN last.next_at
+                         WHEN l.pending - coalesce(f.n, 0) <= 0 THEN ${PARKED_SQL}
                          ELSE $19::bigint END
     FROM locked k JOIN run r ON r.destination_id = k.destination_id AND r.lane_key = k.lane_key
       LEFT JOIN finals f ON f.lane = r.lane LEFT JOIN last ON last.lane = r.lane

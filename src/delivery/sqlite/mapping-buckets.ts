@@ -1,6 +1,6 @@
 import type { SeriesBucket } from '../store.ts';
 import type { SqliteStoreContext } from './context.ts';
-import { readBuckets } from './series.ts';
+import { readBuckets, saveBuckets } from './series.ts';
 
 /** The per-mapping cost buckets (src/server/mapping-stats.ts decides what they hold). */
 
@@ -9,8 +9,7 @@ export async function saveMappingBuckets(
   rows: SeriesBucket[],
   pruneBefore: Array<{ resolutionMs: number; before: number }>,
 ): Promise<void> {
-  const plain = rows.map((r) => ({ ...r, data: JSON.stringify(r.data) }));
-  await ctx.write.call('saveMappingBuckets', plain, pruneBefore);
+  await saveBuckets(ctx, 'mapping_buckets', rows, pruneBefore);
 }
 
 export async function readMappingBuckets(ctx: SqliteStoreContext, resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]> {

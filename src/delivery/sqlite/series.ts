@@ -1,4 +1,5 @@
 import type { SeriesBucket } from '../store.ts';
+import type { BucketTable } from '../sql/bucket-table.ts';
 import type { SqliteStoreContext } from './context.ts';
 
 /** The charts' buckets (src/server/series-store.ts decides what they hold). */
@@ -8,12 +9,18 @@ export async function saveSeriesBuckets(
   rows: SeriesBucket[],
   pruneBefore: Array<{ resolutionMs: number; before: number }>,
 ): Promise<void> {
-  const plain = rows.map((r) => ({ ...r, data: JSON.stringify(r.data) }));
-  await ctx.write.call('saveSeriesBuckets', plain, pruneBefore);
+  await saveBuckets(ctx, 'series_buckets', rows, pruneBefore);
 }
 
-/** The tables of per-process buckets: the charts' and the per-mapping cost figures (same shape). */
-export type BucketTable = 'series_buckets' | 'mapping_buckets';
+export async function saveBuckets(
+  ctx: SqliteStoreContext,
+  table: BucketTable,
+  rows: SeriesBucket[],
+  pruneBefore: Array<{ resolutionMs: number; before: number }>,
+): Promise<void> {
+  const plain = rows.map((r) => ({ ...r, data: JSON.stringify(r.data) }));
+  await ctx.write.call('saveBuckets', table, plain, pruneBefore);
+}
 
 export async function readSeriesBuckets(ctx: SqliteStoreContext, resolutionMs: number, from: number, to: number): Promise<SeriesBucket[]> {
   return readBuckets(ctx, 'series_buckets', resolutionMs, from, to);

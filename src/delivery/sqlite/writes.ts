@@ -7,8 +7,7 @@ import { laneWrites } from './writes/lanes.ts';
 import { pruneWrites } from './writes/prune.ts';
 import { identityLinkWrites } from './writes/identity-links.ts';
 import { sentProfileWrites } from './writes/sent-profiles.ts';
-import { seriesWrites } from './writes/series.ts';
-import { mappingBucketWrites } from './writes/mapping-buckets.ts';
+import { bucketWrites } from './writes/series.ts';
 import { sessionWrites } from './writes/sessions.ts';
 import { probeWrites } from './writes/probe.ts';
 import { signInFailureWrites } from './writes/sign-in-failures.ts';
@@ -37,8 +36,7 @@ export function sqliteWrites(db: Database) {
     ...identityLinkWrites(db),
     ...sentProfileWrites(db),
     ...auditWrites(db),
-    ...seriesWrites(db),
-    ...mappingBucketWrites(db),
+    ...bucketWrites(db),
   };
 }
 

@@ -21,7 +21,7 @@ import { resultOfError } from '../sailthru-port.ts';
 export const USER_ID_REQUIRED = 'Product Added/Removed requires userId';
 export const NOTHING_TO_REMOVE = 'Nothing to remove from Incomplete Cart for this user.';
 
-type Change = 'add' | 'remove';
+export type Change = 'add' | 'remove';
 
 /** The change this event makes to a cart, decided before any call (pure). */
 type CartChange = (cart: Cart) => { cart: Cart } | { result: ActionResult };
@@ -96,50 +96,120 @@ function cartAction(change: Change, name: string): Action {
       'POST /purchase (incomplete: 1)',
     ],
     async perform(ctx) {
-      const userId = userIdOf(ctx.event);
-      if (userId === null) return failed(USER_ID_REQUIRED);
-      const planned = changeOf(ctx, change);
+      if (userIdOf(ctx.event) === null) return failed(USER_ID_REQUIRED);
+      const planned = planCartChange(ctx, change);
       if ('result' in planned) return planned.result;
-
-      const found = await cartProfileOf(ctx, userId, { attach: change === 'add' });
-      if (!found.ok) return found.result;
-      const { email, stored } = found.profile;
-
-      const messageId = textOf(ctx.event.messageId);
-      if (messageId !== undefined && alreadyApplied(stored, messageId)) {
-        ctx.warn(`the stored cart already carries this change (messageId ${messageId}): an earlier attempt's POST landed; not posted again`);
-        return delivered;
-      }
-      let cart = emptyCart();
-      if (isExpired(stored, ctx.now(), ctx.settings.cartExpiryHours)) {
-        ctx.warn(`the stored cart is older than ${ctx.settings.cartExpiryHours} hours and was treated as empty`);
-      } else {
-        const fetched = cartFromStored(stored);
-        ctx.warn(...fetched.warnings);
-        cart = fetched.cart;
-      }
-
-      if (change === 'remove' && cart.items.length === 0 && messageId !== undefined && ctx.memory.clearedCarts.has(messageId)) {
-        ctx.warn(`the cart is empty and an earlier attempt of this change (messageId ${messageId}) emptied it; not posted again`);
-        return delivered;
-      }
-      const changed = planned.apply(cart);
-      if ('result' in changed) return changed.result;
-      // Remembered before sending: the answer may be lost after Sailthru applied the change.
-      if (changed.cart.items.length === 0 && messageId !== undefined) ctx.memory.clearedCarts.set(messageId, true);
-
-      const reminders = remindersOf(ctx.eventSettings.reminderTemplate, ctx.eventSettings.reminderTime);
-      if (reminders.warning !== undefined) ctx.warn(reminders.warning);
-      const payload = cartPurchasePayload(email, changed.cart, messageId, reminders.fields);
-      // Until Sailthru confirms, nobody knows whether the change landed: fetch next time.
-      ctx.memory.carts?.forgetUser(userId);
-      const result = await ctx.sailthru.postPurchase(payload);
-      if (!result.ok) return resultOfError(result);
-      // Posted with the profile's own email, so it is that profile's cart now.
-      ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
-      return delivered;
+      const [result] = await performCartChanges(ctx, [planned], change === 'add');
+      return result!;
     },
   };
+}
+
+/** One cart event's change, planned before any call: its messageId (the marker) and how it changes a cart. */
+export interface PlannedCartChange {
+  messageId: string | undefined;
+  apply: CartChange;
+}
+
+/** The change an event of `ctx` makes (a failure result when the event cannot make one); pure. */
+export function planCartChange(ctx: ActionContext, change: Change): PlannedCartChange | { result: ActionResult } {
+  const planned = changeOf(ctx, change);
+  if ('result' in planned) return planned;
+  return { messageId: textOf(ctx.event.messageId), apply: planned.apply };
+}
+
+/**
+ * SPEC.md §6 for consecutive cart changes of `ctx`'s user (one, or a coalesced run of a lane's
+ * queued changes: issue 19): one GET /user (or the remembered cart), every change applied in
+ * order, one POST /purchase whose cart marker is the last applied change's messageId. Returns one
+ * result per change, in order. After a crash the fetched cart may carry the marker of any change
+ * of the run (the POST landed, its answer was lost, and the lane now holds more): those up to the
+ * last one it names are not applied again. `attach`: some change is an addition (cart-profile.ts).
+ */
+export async function performCartChanges(ctx: ActionContext, changes: readonly PlannedCartChange[], attach: boolean): Promise<ActionResult[]> {
+  const userId = userIdOf(ctx.event);
+  if (userId === null) return changes.map(() => failed(USER_ID_REQUIRED));
+  const found = await cartProfileOf(ctx, userId, { attach });
+  if (!found.ok) return changes.map(() => found.result);
+  const { email, stored } = found.profile;
+  const results: ActionResult[] = [];
+  const one = changes.length === 1;
+
+  const landed = lastIndexWhere(changes, (m) => alreadyApplied(stored, m));
+  if (landed >= 0) {
+    const id = changes[landed]!.messageId!;
+    ctx.warn(
+      one
+        ? `the stored cart already carries this change (messageId ${id}): an earlier attempt's POST landed; not posted again`
+        : `the stored cart already carries the changes up to messageId ${id}: an earlier attempt's POST landed; those are not applied again`,
+    );
+    for (let i = 0; i <= landed; i++) results.push(delivered);
+    if (results.length === changes.length) return results;
+  }
+  let cart = emptyCart();
+  if (isExpired(stored, ctx.now(), ctx.settings.cartExpiryHours)) {
+    ctx.warn(`the stored cart is older than ${ctx.settings.cartExpiryHours} hours and was treated as empty`);
+  } else {
+    const fetched = cartFromStored(stored);
+    ctx.warn(...fetched.warnings);
+    cart = fetched.cart;
+  }
+
+  if (cart.items.length === 0) {
+    // Only a removal can empty a cart, so for one change this is a removal's retry.
+    const cleared = lastIndexWhere(changes, (m) => ctx.memory.clearedCarts.has(m));
+    if (cleared >= results.length) {
+      const id = changes[cleared]!.messageId!;
+      ctx.warn(
+        one
+          ? `the cart is empty and an earlier attempt of this change (messageId ${id}) emptied it; not posted again`
+          : `the cart is empty and an earlier attempt of the changes up to messageId ${id} emptied it; those are not applied again`,
+      );
+      while (results.length <= cleared) results.push(delivered);
+      if (results.length === changes.length) return results;
+    }
+  }
+
+  const applied: number[] = [];
+  let marker: string | undefined;
+  for (let i = results.length; i < changes.length; i++) {
+    const changed = changes[i]!.apply(cart);
+    if ('result' in changed) {
+      results.push(changed.result);
+      continue;
+    }
+    cart = changed.cart;
+    marker = changes[i]!.messageId;
+    applied.push(i);
+    results.push(delivered);
+  }
+  if (applied.length === 0) return results;
+  // Remembered before sending: the answer may be lost after Sailthru applied the change.
+  if (cart.items.length === 0 && marker !== undefined) ctx.memory.clearedCarts.set(marker, true);
+
+  const reminders = remindersOf(ctx.eventSettings.reminderTemplate, ctx.eventSettings.reminderTime);
+  if (reminders.warning !== undefined) ctx.warn(reminders.warning);
+  const payload = cartPurchasePayload(email, cart, marker, reminders.fields);
+  // Until Sailthru confirms, nobody knows whether the change landed: fetch next time.
+  ctx.memory.carts?.forgetUser(userId);
+  const result = await ctx.sailthru.postPurchase(payload);
+  if (!result.ok) {
+    const error = resultOfError(result);
+    for (const i of applied) results[i] = error;
+    return results;
+  }
+  // Posted with the profile's own email, so it is that profile's cart now.
+  ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
+  return results;
+}
+
+/** The last change whose messageId `has` (-1: none). */
+function lastIndexWhere(changes: readonly PlannedCartChange[], has: (messageId: string) => boolean): number {
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const id = changes[i]!.messageId;
+    if (id !== undefined && has(id)) return i;
+  }
+  return -1;
 }
 
 export const productAdded = cartAction('add', 'Product Added');

@@ -8,7 +8,8 @@ import { recordLink } from '../identity-links.ts';
 import { listsOf } from '../lists.ts';
 import { optoutOf } from '../optout.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
-import { field, objectOf, omitKeys, type JsonObject } from '../read.ts';
+import { field, objectOf, omitKeys, stringOf, type JsonObject } from '../read.ts';
+import type { ActionResult } from '../outcome.ts';
 import { resultOfError } from '../sailthru-port.ts';
 import { forgetSent, profileHash, recordSent, unchangedReason, unchangedTtlMs } from '../unchanged-profiles.ts';
 
@@ -74,65 +75,91 @@ export const identify: Action = {
     'integrations.Sailthru.lists',
   ],
   sends: ['GET /user (anonymous profile, when userId and anonymousId differ)', 'POST /user'],
-  async perform(ctx) {
-    const userId = userIdOf(ctx.event);
-    const anonymousId = anonymousIdOf(ctx.event);
-    let mergeFrom: string | undefined;
-    let absent = false;
-    const merging = userId !== null && anonymousId !== null && anonymousId !== userId;
-    const known =
-      anonymousId !== null && (ctx.memory.mergedAnonymousIds.has(anonymousId) || ctx.memory.absentAnonymousIds.get(anonymousId) === userId);
-    // What the user's profile gets, addressed to it (a merge's payload addresses the anonymous one):
-    // what "unchanged" compares, before any lookup, so a repeated identify costs no call at all.
-    const sentHash = profileHash(identifyPayload(ctx.event, ctx.eventSettings).payload);
-    if (await mayBeUnchanged(ctx, merging, known, anonymousId, userId)) {
-      const unchanged = await unchangedReason(ctx, sentHash);
-      if (unchanged !== null) {
-        const email = eventEmailOf(ctx.event);
-        if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
-        return skipped(unchanged);
-      }
-    }
-    if (merging && !known && ctx.memory.knownProfiles.has(anonymousId)) {
-      // We created that profile ourselves (the visitor's anonymous events): no lookup needed.
-      mergeFrom = anonymousId;
-    } else if (merging && !known) {
-      const profile = await lookupAnonymousProfile(ctx, anonymousId);
-      if (profile.kind === 'error') return profile.result;
-      if (profile.kind === 'found') mergeFrom = anonymousId;
-      absent = profile.kind === 'absent';
-      if (profile.kind === 'unknown') {
-        ctx.warn(`could not look up the anonymous profile ${anonymousId} (${profile.reason}); identified by userId without merging`);
-      }
-    }
-
-    const { payload, warnings } = identifyPayload(ctx.event, ctx.eventSettings, mergeFrom);
-    ctx.warn(...warnings);
-    // A merge can bring the anonymous profile's cart, a new email moves where carts are posted.
-    if (userId !== null) ctx.memory.carts?.forgetUser(userId);
-    const result = await ctx.sailthru.postUser(payload);
-    if (!result.ok) return resultOfError(result);
-
-    if (userId === null) ctx.memory.knownProfiles.set(ctx.extid, true);
-    if (mergeFrom !== undefined) {
-      ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
-      ctx.memory.knownProfiles.delete(mergeFrom);
-      // The anonymous profile is gone into the user's.
-      const problem = await forgetSent(ctx, [mergeFrom]);
-      if (problem !== null) return { state: 'retry', reason: problem };
-    }
-    if (absent && anonymousId !== null && userId !== null) ctx.memory.absentAnonymousIds.set(anonymousId, userId);
-    // SPEC.md §0: merged or not, later events of the anonymousId alone go to the userId.
-    if (merging) {
-      const problem = await recordLink(ctx.memory.links, anonymousId, userId);
-      if (problem !== null) return { state: 'retry', reason: problem };
-    }
-    const email = eventEmailOf(ctx.event);
-    if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
-    if (!ctx.redirected) await recordSent(ctx, sentHash);
-    return delivered;
-  },
+  perform: (ctx) => performIdentify(ctx, (mergeFrom) => identifyPayload(ctx.event, ctx.eventSettings, mergeFrom)),
 };
+
+/**
+ * Builds the POST /user payload for `performIdentify`: of one event (identifyPayload) or of a
+ * coalesced run of them (coalesce-identify.ts), addressed to `mergeFrom` when merging.
+ */
+export type IdentifyPayloadOf = (mergeFrom?: string) => { payload: JsonObject; warnings: string[] };
+
+/**
+ * SPEC.md §2 for `ctx.event` (whose userId and anonymousId decide the merge), sending the payload
+ * `build` makes: the unchanged skip compares that payload, so a coalesced identify is skipped only
+ * when the merged update is what Sailthru last accepted.
+ */
+export async function performIdentify(ctx: ActionContext, build: IdentifyPayloadOf): Promise<ActionResult> {
+  const userId = userIdOf(ctx.event);
+  const anonymousId = anonymousIdOf(ctx.event);
+  let mergeFrom: string | undefined;
+  let absent = false;
+  const merging = userId !== null && anonymousId !== null && anonymousId !== userId;
+  const known =
+    anonymousId !== null && (ctx.memory.mergedAnonymousIds.has(anonymousId) || ctx.memory.absentAnonymousIds.get(anonymousId) === userId);
+  // What the user's profile gets, addressed to it (a merge's payload addresses the anonymous one):
+  // what "unchanged" compares, before any lookup, so a repeated identify costs no call at all.
+  const sentHash = profileHash(build().payload);
+  if (await mayBeUnchanged(ctx, merging, known, anonymousId, userId)) {
+    const unchanged = await unchangedReason(ctx, sentHash);
+    if (unchanged !== null) {
+      const email = emailOf(build().payload);
+      if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
+      return skipped(unchanged);
+    }
+  }
+  if (merging && !known && ctx.memory.knownProfiles.has(anonymousId)) {
+    // We created that profile ourselves (the visitor's anonymous events): no lookup needed.
+    mergeFrom = anonymousId;
+  } else if (merging && !known) {
+    const profile = await lookupAnonymousProfile(ctx, anonymousId);
+    if (profile.kind === 'error') return profile.result;
+    if (profile.kind === 'found') mergeFrom = anonymousId;
+    absent = profile.kind === 'absent';
+    if (profile.kind === 'unknown') {
+      ctx.warn(`could not look up the anonymous profile ${anonymousId} (${profile.reason}); identified by userId without merging`);
+    }
+  }
+
+  const { payload, warnings } = build(mergeFrom);
+  ctx.warn(...warnings);
+  // A merge can bring the anonymous profile's cart, a new email moves where carts are posted;
+  // an update that does neither leaves the remembered cart where it is.
+  if (userId !== null && (mergeFrom !== undefined || movesCart(ctx, userId, payload))) ctx.memory.carts?.forgetUser(userId);
+  const result = await ctx.sailthru.postUser(payload);
+  if (!result.ok) return resultOfError(result);
+
+  if (userId === null) ctx.memory.knownProfiles.set(ctx.extid, true);
+  if (mergeFrom !== undefined) {
+    ctx.memory.mergedAnonymousIds.set(mergeFrom, true);
+    ctx.memory.knownProfiles.delete(mergeFrom);
+    // The anonymous profile is gone into the user's.
+    const problem = await forgetSent(ctx, [mergeFrom]);
+    if (problem !== null) return { state: 'retry', reason: problem };
+  }
+  if (absent && anonymousId !== null && userId !== null) ctx.memory.absentAnonymousIds.set(anonymousId, userId);
+  // SPEC.md §0: merged or not, later events of the anonymousId alone go to the userId.
+  if (merging) {
+    const problem = await recordLink(ctx.memory.links, anonymousId, userId);
+    if (problem !== null) return { state: 'retry', reason: problem };
+  }
+  const email = emailOf(payload);
+  if (email !== undefined) ctx.memory.emails.set(ctx.extid, email);
+  if (!ctx.redirected) await recordSent(ctx, sentHash);
+  return delivered;
+}
+
+/** Whether the POST may change which address the user's remembered cart lives under. */
+function movesCart(ctx: ActionContext, userId: string, payload: JsonObject): boolean {
+  const cart = ctx.memory.carts?.get(userId);
+  const email = emailOf(payload);
+  return cart !== undefined && email !== undefined && email.toLowerCase() !== cart.email.toLowerCase();
+}
+
+/** The payload's `keys.email` (the event's email, as identifyPayload read it). */
+function emailOf(payload: JsonObject): string | undefined {
+  return stringOf(field(objectOf(payload.keys), 'email'));
+}
 
 /**
  * Whether the skip may apply. Not to an event sent under a userId it did not carry: it runs in

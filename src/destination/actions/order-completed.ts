@@ -113,9 +113,15 @@ export const orderCompleted: Action = {
     const email = await resolvePurchaseEmail(ctx);
     if (!email.ok) return email.result;
     // Sailthru clears the buyer's cart with a completed purchase (it is keyed by email).
+    const remembered = ctx.memory.carts?.get(ctx.extid);
     ctx.memory.carts?.forgetUser(ctx.extid);
     ctx.memory.carts?.forgetEmail(email.email);
     const result = await ctx.sailthru.postPurchase({ email: email.email, ...mapped.value });
-    return result.ok ? delivered : resultOfError(result);
+    if (!result.ok) return resultOfError(result);
+    // The cart we knew for this user lives under this email: Sailthru has just emptied it.
+    if (remembered !== undefined && remembered.email.toLowerCase() === email.email.toLowerCase()) {
+      ctx.memory.carts?.remember(ctx.extid, { email: remembered.email, stored: null });
+    }
+    return delivered;
   },
 };

@@ -1,0 +1,254 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DestinationRegistry } from '../../src/delivery/destinations.ts';
+import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
+import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
+import type { EventStore, StoredEvent } from '../../src/delivery/store.ts';
+import { DeliveryWorker } from '../../src/delivery/worker.ts';
+import { createDestination } from '../../src/destination/index.ts';
+import type { DestinationSettings } from '../../src/destination/settings.ts';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
+import type { SegmentEvent } from '../../src/segment/event.ts';
+import { batchOf, tempDir, until } from './helpers.ts';
+import { TestSchema } from './postgres-helpers.ts';
+
+/**
+ * Issue 19 item 2: a lane's queued identifies, or cart changes, of one user go to Sailthru with
+ * one call; every event is settled with that call in its log. Real emulator over HTTP, both stores.
+ */
+interface Kit {
+  store: EventStore;
+  close(): Promise<void>;
+}
+
+const STORES: Array<[string, () => Promise<Kit>]> = [
+  [
+    'SQLite',
+    async () => {
+      const tmp = tempDir('coalesce-');
+      const store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
+      return {
+        store,
+        close: async () => {
+          await store.close();
+          tmp.remove();
+        },
+      };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = new TestSchema();
+      const store = await schema.open();
+      return { store, close: () => schema.dispose() };
+    },
+  ],
+];
+
+let seq = 0;
+const id = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;
+const identify = (userId: string, traits: Record<string, unknown>): SegmentEvent => ({ type: 'identify', messageId: id('idf'), userId, traits });
+const track = (userId: string, event: string, properties: Record<string, unknown> = {}): SegmentEvent => ({
+  type: 'track',
+  messageId: id('trk'),
+  userId,
+  event,
+  properties,
+});
+const product = (sku: string) => ({ product_id: sku, name: `Product ${sku}`, price: 10, quantity: 1, url: `https://shop.example/${sku}` });
+
+describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
+  let emulator: RunningEmulator;
+  let kit: Kit;
+  let registry: DestinationRegistry;
+  let worker: DeliveryWorker;
+  let settings: DestinationSettings;
+
+  beforeEach(async () => {
+    emulator = await startEmulator({ port: 0 });
+    kit = await open();
+    settings = {
+      apiKey: emulator.credentials.apiKey,
+      sharedSecret: emulator.credentials.secret,
+      optoutValue: 'none',
+      deletionFromEvents: 'signed',
+      apiUrl: emulator.url,
+      trackUrl: emulator.url,
+    };
+    await kit.store.createDestination({ id: 'main', name: 'Main', settings });
+    registry = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store });
+    worker = new DeliveryWorker({
+      store: kit.store,
+      deliver: registry.deliver,
+      deliverGroup: registry.deliverGroup,
+      pollMs: 20,
+      retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 20 }),
+    });
+  });
+
+  afterEach(async () => {
+    await worker.stop();
+    await registry.close();
+    await kit.close();
+    await emulator.close();
+  });
+
+  /** Queues the events (nothing delivers yet: a backlog), then starts the worker and waits for the lane to empty. */
+  async function deliverBacklog(events: SegmentEvent[]): Promise<StoredEvent[]> {
+    await kit.store.append(batchOf('main', events));
+    worker.start();
+    await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    const all = (await kit.store.search({ destinationId: 'main', limit: 500 })).events;
+    return [...all].sort((a, b) => a.id - b.id);
+  }
+
+  const attemptsOf = async (e: StoredEvent) => (await kit.store.getEvent(e.id))!.attempts;
+
+  it('5 identifies, a track, 3 identifies of one user: 2 POST /user and 1 POST /event, in order, vars merged later-wins', async () => {
+    const user = id('u');
+    const first = [1, 2, 3, 4, 5].map((n) => identify(user, { email: `${user}@example.com`, step: n, [`k${n}`]: n }));
+    const between = track(user, 'Viewed Thing', { n: 6 });
+    const last = [7, 8, 9].map((n) => identify(user, { step: n, [`k${n}`]: n, plan: n === 8 ? 'gold' : undefined }));
+    const stored = await deliverBacklog([...first, between, ...last]);
+
+    const calls = emulator.requests().filter((r) => r.path === '/user' || r.path === '/event');
+    expect(calls.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['POST /user 200', 'POST /event 200', 'POST /user 200']);
+    const [firstPost, , lastPost] = calls.map((r) => r.payload as { vars?: Record<string, unknown>; keys?: Record<string, unknown> });
+    expect(firstPost!.vars).toEqual({ step: 5, k1: 1, k2: 2, k3: 3, k4: 4, k5: 5 });
+    expect(firstPost!.keys).toEqual({ email: `${user}@example.com` });
+    expect(lastPost!.vars).toEqual({ step: 9, k7: 7, k8: 8, k9: 9, plan: 'gold' });
+
+    expect(stored.map((e) => e.status)).toEqual(Array(9).fill('delivered'));
+    const groups = [stored.slice(0, 5), stored.slice(6, 9)];
+    for (const group of groups) {
+      const messageIds = group.map((e) => e.messageId!);
+      for (const [i, e] of group.entries()) {
+        const attempts = await attemptsOf(e);
+        expect(attempts).toHaveLength(1);
+        // The group's one call is in every event's log, with which events it was shared.
+        expect(attempts[0]!.calls.map((c) => `${c.method} ${c.endpoint} ${c.status}`)).toEqual(['POST /user 200']);
+        const note = attempts[0]!.warnings.find((w) => w.startsWith('coalesced:'));
+        expect(note).toContain(messageIds.join(', '));
+        expect(note).toContain(`${i + 1} of ${group.length}`);
+      }
+    }
+    expect((await attemptsOf(stored[5]!))[0]!.warnings.some((w) => w.startsWith('coalesced'))).toBe(false);
+  });
+
+  it('Product Added a, Product Added b, Product Removed a: one GET /user and one POST /purchase holding only b', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Removed', { product_id: 'a' })];
+    const stored = (await deliverBacklog(changes)).slice(1);
+
+    expect(emulator.requests({ path: '/user', method: 'GET' })).toHaveLength(1);
+    const purchases = emulator.requests({ path: '/purchase', method: 'POST' });
+    expect(purchases).toHaveLength(1);
+    const payload = purchases[0]!.payload as { incomplete: number; items: Array<{ id: string; vars?: Record<string, unknown> }>; vars?: Record<string, unknown> };
+    expect(payload.incomplete).toBe(1);
+    expect(payload.items.map((i) => i.id)).toEqual(['b']);
+    // The exactly-once marker is the last change's messageId.
+    expect(JSON.stringify(payload)).toContain(changes[2]!.messageId);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    for (const e of stored) {
+      expect((await attemptsOf(e))[0]!.calls.map((c) => `${c.method} ${c.endpoint}`)).toEqual(['GET /user', 'POST /purchase']);
+    }
+  });
+
+  it("the group's POST /user answered 500, then 200: every event pending until then, delivered once", async () => {
+    const user = id('u');
+    emulator.setFaults({ failRate: 1, failStatus: 500, endpoints: ['POST /user'], seed: 1 });
+    await kit.store.append(batchOf('main', [1, 2, 3].map((n) => identify(user, { step: n }))));
+    worker.start();
+    await until(() => emulator.requests({ path: '/user', method: 'POST' }).some((r) => r.status === 500), 10);
+    // While the call fails, the group's events are all still queued, in order.
+    const unsettled = await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] });
+    expect(unsettled.events).toHaveLength(3);
+    emulator.setFaults({});
+    await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+
+    const ok = emulator.requests({ path: '/user', method: 'POST' }).filter((r) => r.status === 200);
+    expect(ok).toHaveLength(1);
+    expect((ok[0]!.payload as { vars: unknown }).vars).toEqual({ step: 3 });
+    const stored = (await kit.store.search({ destinationId: 'main' })).events;
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+
+  it("a cart POST that landed but answered 500 is not posted again: the fetched marker names the group's last change", async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    emulator.setFaults({ applyThenFail: { 'POST /purchase': 1 } });
+    const stored = (await deliverBacklog([track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))])).slice(1);
+
+    const purchases = emulator.requests({ path: '/purchase', method: 'POST' });
+    expect(purchases.map((r) => r.status)).toEqual([500]);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered']);
+    const profile = emulator.state().profiles.find((p) => p.keys.email === `${user}@example.com`);
+    expect((profile?.cart?.items ?? []).map((i) => i.id)).toEqual(['a', 'b']);
+  });
+
+  it('a re-delivery whose stored cart already names the 2nd change of 3 applies only the 3rd', async () => {
+    const user = id('u');
+    const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Added', product('c'))];
+    // Before a crash: the first two were posted (one at a time here) but never settled.
+    const direct = createDestination(settings);
+    try {
+      expect((await direct.deliver(identify(user, { email: `${user}@example.com` }))).state).toBe('delivered');
+      expect((await direct.deliver(changes[0]!)).state).toBe('delivered');
+      expect((await direct.deliver(changes[1]!)).state).toBe('delivered');
+    } finally {
+      await direct.close();
+    }
+    const postsBefore = emulator.requests({ path: '/purchase', method: 'POST' }).length;
+    const stored = await deliverBacklog(changes);
+
+    const posts = emulator.requests({ path: '/purchase', method: 'POST' }).slice(postsBefore);
+    expect(posts).toHaveLength(1);
+    const items = (posts[0]!.payload as { items: Array<{ id: string; qty: number }> }).items;
+    // a and b once each (not added again), c added.
+    expect(items.map((i) => [i.id, i.qty])).toEqual([
+      ['a', 1],
+      ['b', 1],
+      ['c', 1],
+    ]);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered']);
+    const warnings = (await attemptsOf(stored[0]!))[0]!.warnings.join(' ');
+    expect(warnings).toContain(`already carries the changes up to messageId ${changes[1]!.messageId}`);
+  });
+
+  it('the unchanged skip applies to the merged payload: a backlog that ends where the profile is costs no call', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { plan: 'gold', points: 1 })]);
+    const stored = (await deliverBacklog([identify(user, { plan: 'silver' }), identify(user, { plan: 'gold' })])).slice(1);
+    // Merged {plan: gold} differs from the first POST ({plan: gold, points: 1}): sent.
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(2);
+    const again = (await deliverBacklog([identify(user, { plan: 'bronze' }), identify(user, { plan: 'gold' })])).slice(3);
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(2);
+    expect(again.map((e) => e.status)).toEqual(['skipped', 'skipped']);
+    expect(again.map((e) => e.outcome?.reason)).toEqual([expect.stringMatching(/^unchanged since /), expect.stringMatching(/^unchanged since /)]);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered']);
+  });
+
+  it("a permanent failure of the group's call fails every event of the group with its reason", async () => {
+    // An account that knows its templates refuses another (Sailthru's error 14): permanent.
+    await emulator.close();
+    emulator = await startEmulator({ port: 0, templates: ['abandoned-cart'] });
+    settings = { ...settings, apiKey: emulator.credentials.apiKey, sharedSecret: emulator.credentials.secret, apiUrl: emulator.url, trackUrl: emulator.url };
+    await kit.store.updateDestination('main', { settings: { ...settings, reminderTemplate: 'no-such-template', reminderTime: '2 hours' } });
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    const stored = (await deliverBacklog([track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))])).slice(1);
+
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
+    expect(stored.map((e) => e.status)).toEqual(['failed', 'failed']);
+    for (const e of stored) expect(e.lastError).toMatch(/POST \/purchase.*Unknown template: no-such-template/);
+  });
+
+  it('coalesceBacklog off: one call per event', async () => {
+    await kit.store.updateDestination('main', { settings: { ...settings, coalesceBacklog: 'off' } });
+    const user = id('u');
+    await deliverBacklog([1, 2, 3].map((n) => identify(user, { step: n })));
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(3);
+  });
+});
