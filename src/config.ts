@@ -43,6 +43,8 @@ export interface AppConfig {
   maxBacklog: number;
   /** Lanes delivered at once per process. */
   concurrency: number;
+  /** Lanes that may wait in the rate gate for their endpoint's budget on top of `concurrency`. */
+  waitingLanes: number;
   retryWindowHours: number;
   /** First retry delay; later ones double up to 5 minutes, with jitter. */
   retryBaseMs: number;
@@ -123,6 +125,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     destinations,
     maxBacklog: int(e, 'MAX_BACKLOG', 2_000_000, 1, Number.MAX_SAFE_INTEGER),
     concurrency: int(e, 'DELIVERY_CONCURRENCY', 64, 1, 10_000),
+    waitingLanes: int(e, 'DELIVERY_WAITING_LANES', int(e, 'DELIVERY_CONCURRENCY', 64, 1, 10_000), 0, 100_000),
     retryWindowHours: num(e, 'RETRY_WINDOW_HOURS', 4),
     retryBaseMs: int(e, 'RETRY_BASE_MS', 1000, 1, 3_600_000),
     sailthruTimeoutMs: int(e, 'SAILTHRU_TIMEOUT_MS', 10_000, 100, 300_000),

@@ -11,6 +11,13 @@ describe('configuration', () => {
     expect(c.destinations).toEqual([]);
   });
 
+  it('waits in the rate gate with as many lanes as DELIVERY_CONCURRENCY unless DELIVERY_WAITING_LANES says otherwise', () => {
+    expect(loadConfig({}).waitingLanes).toBe(64);
+    expect(loadConfig({ DELIVERY_CONCURRENCY: '8' }).waitingLanes).toBe(8);
+    expect(loadConfig({ DELIVERY_CONCURRENCY: '8', DELIVERY_WAITING_LANES: '0' }).waitingLanes).toBe(0);
+    expect(() => loadConfig({ DELIVERY_WAITING_LANES: '-1' })).toThrow(ConfigError);
+  });
+
   it('builds the default destination from SAILTHRU_* and WRITE_KEYS, flags overriding env', () => {
     const c = loadConfig(
       { SAILTHRU_API_KEY: 'k', SAILTHRU_SECRET: 's', SAILTHRU_CART_EXPIRY_HOURS: '12', WRITE_KEYS: 'a, b,,', PORT: '9000' },

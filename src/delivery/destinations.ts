@@ -6,6 +6,7 @@ import { validateMappings } from '../destination/mappings/validate.ts';
 import { validateSettings, type DestinationSettings } from '../destination/settings.ts';
 import type { SegmentEvent } from '../segment/event.ts';
 import type { RequestGate } from '../sailthru/types.ts';
+import { callsOfKind, endpointOf } from './backlog-forecast.ts';
 import { SailthruRateGate, type LimiterFactory, type RateLimits, type RateLimitWait } from './rate-limiter.ts';
 import type { SentProfiles } from '../destination/unchanged-profiles.ts';
 import type { Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent, SentProfileStore } from './store.ts';
@@ -79,6 +80,8 @@ interface CachedDestination {
   version: number;
   checkedAt: number;
   instance: DeliveringDestination | null;
+  /** The rate gate the instance spends from (null when it cannot deliver). */
+  gate: SailthruRateGate | null;
   /** Why it cannot deliver (invalid settings), when instance is null. */
   problem: string | null;
   /** Deliveries running on this instance: a replaced instance closes only when they are done. */
@@ -117,6 +120,24 @@ export class DestinationRegistry {
     const fresh = await this.entryFor(destinationId);
     if (fresh === null || fresh === cached) return outcome;
     return this.deliverWith(fresh, destinationId, event);
+  };
+
+  /**
+   * The worker's `crowded`: whether an event's calls would only queue behind `atLeast` requests
+   * and a second's worth of its endpoint's budget (SailthruRateGate.crowded), so that its lane may yield to lanes of
+   * other endpoints. The endpoints come from the event's kind as the default mapping sends it
+   * (backlog-forecast.ts callsOfKind); a custom mapping that sends elsewhere only makes this
+   * guess wrong, which costs scheduling, never correctness. Unknown until the destination is
+   * built: false.
+   */
+  readonly crowded = (event: QueuedEvent, atLeast: number): boolean => {
+    const gate = this.cache.get(event.destinationId)?.gate;
+    if (!gate) return false;
+    for (const key of Object.keys(callsOfKind(event.type, event.eventName))) {
+      const { method, path } = endpointOf(key);
+      if (gate.crowded(method, path, atLeast)) return true;
+    }
+    return false;
   };
 
   /**
@@ -213,7 +234,7 @@ export class DestinationRegistry {
   }
 
   private build(row: Destination, now: number): CachedDestination {
-    const base = { version: row.version, checkedAt: now, inFlight: 0, retired: false };
+    const base = { version: row.version, checkedAt: now, inFlight: 0, retired: false, gate: null };
     const validation = validateSettings(row.settings);
     if (!validation.ok) {
       return { ...base, instance: null, problem: `invalid settings: ${validation.errors.join('; ')}` };
@@ -225,7 +246,8 @@ export class DestinationRegistry {
       if (!checked.ok) return { ...base, instance: null, problem: `invalid mappings: ${checked.errors.join('; ')}` };
       mappings = checked.mappings;
     }
-    return { ...base, instance: this.factory(settings, this.buildOptionsFor(row.id, row.version, settings, mappings)), problem: null };
+    const instance = this.factory(settings, this.buildOptionsFor(row.id, row.version, settings, mappings));
+    return { ...base, instance, gate: this.gateFor(settings), problem: null };
   }
 
   private buildOptionsFor(destinationId: string, version: number, settings: DestinationSettings, mappings: Mapping[] | null): DestinationBuildOptions {

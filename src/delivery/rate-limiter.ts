@@ -1,5 +1,6 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { HttpMethod, RateLimitInfo, RequestGate } from '../sailthru/types.ts';
+import { currentGateWaitListener, type GateWaitListener } from './gate-wait.ts';
 import { SlidingWindowLimiter } from './sliding-window-limiter.ts';
 
 /**
@@ -65,6 +66,10 @@ const MIN_HOLD_MS = 1000;
 interface Waiter {
   resolve: () => void;
   since: number;
+  /** The delivery that made the request (gate-wait.ts), told once the request has to wait. */
+  listener: GateWaitListener | undefined;
+  /** Whether `listener.waiting()` has been called (then `granted()` is owed). */
+  reported: boolean;
 }
 
 /** One (method, endpoint) budget: a counter, a FIFO of waiting requests and an optional hold. */
@@ -72,6 +77,10 @@ class EndpointBudget {
   readonly waiters: Waiter[] = [];
   heldUntil = 0;
   pumping = false;
+  /** The pump is sleeping for a point (or a hold): every waiter now has to wait. */
+  sleeping = false;
+  /** Waiters with a listener not yet told they wait (saves a scan when there are none). */
+  unreported = 0;
   constructor(
     readonly method: HttpMethod,
     readonly endpoint: string,
@@ -100,8 +109,16 @@ export class SailthruRateGate implements RequestGate {
 
   acquire(method: HttpMethod, endpoint: string): Promise<void> {
     const budget = this.budgetFor(method, endpoint);
+    const listener = currentGateWaitListener();
     return new Promise<void>((resolve) => {
-      budget.waiters.push({ resolve, since: Date.now() });
+      const waiter: Waiter = { resolve, since: Date.now(), listener, reported: false };
+      budget.waiters.push(waiter);
+      // A request that finds the budget spent waits: say so now. One that may go at once is
+      // reported only if the pump then has to sleep before its turn (reportWaiting).
+      if (listener !== undefined) {
+        if (budget.sleeping) report(waiter);
+        else budget.unreported++;
+      }
       if (!budget.pumping) void this.pump(budget);
     });
   }
@@ -132,6 +149,16 @@ export class SailthruRateGate implements RequestGate {
     return this.budgetFor(method, endpoint).waiters.length;
   }
 
+  /**
+   * At least `atLeast` requests, and at least a second of the endpoint's budget, are already
+   * waiting in line (or the endpoint is held): one more request would add nothing to its rate,
+   * only to the wait.
+   */
+  crowded(method: HttpMethod, endpoint: string, atLeast = 1): boolean {
+    const budget = this.budgetFor(method, endpoint);
+    return budget.heldUntil > Date.now() || budget.waiters.length >= Math.max(1, atLeast, budget.limiter.points);
+  }
+
   private budgetFor(method: HttpMethod, rawEndpoint: string): EndpointBudget {
     const endpoint = normaliseEndpoint(rawEndpoint);
     const id = `${method} ${endpoint}`;
@@ -152,15 +179,17 @@ export class SailthruRateGate implements RequestGate {
       while (budget.waiters.length > 0) {
         const held = budget.heldUntil - Date.now();
         if (held > 0) {
-          await sleep(held);
+          await sleepWaiting(budget, held);
           continue;
         }
         const wait = await this.take(budget);
         if (wait > 0) {
-          await sleep(wait);
+          await sleepWaiting(budget, wait);
           continue;
         }
         const waiter = budget.waiters.shift()!;
+        if (waiter.reported) tell(() => waiter.listener!.granted());
+        else if (waiter.listener !== undefined) budget.unreported--;
         const waitedMs = Date.now() - waiter.since;
         if (waitedMs > 0) {
           this.options.onWait?.({ account: this.options.account, method: budget.method, endpoint: budget.endpoint, waitedMs });
@@ -190,6 +219,34 @@ export class SailthruRateGate implements RequestGate {
 function normaliseEndpoint(endpoint: string): string {
   const path = endpoint.split('?')[0]!.toLowerCase();
   return path.startsWith('/') ? path : `/${path}`;
+}
+
+/** Sleeps for the budget's next point, every waiter's delivery told it is waiting meanwhile. */
+async function sleepWaiting(budget: EndpointBudget, ms: number): Promise<void> {
+  if (budget.unreported > 0) {
+    for (const waiter of budget.waiters) if (waiter.listener !== undefined && !waiter.reported) report(waiter);
+    budget.unreported = 0;
+  }
+  budget.sleeping = true;
+  try {
+    await sleep(ms);
+  } finally {
+    budget.sleeping = false;
+  }
+}
+
+function report(waiter: Waiter): void {
+  waiter.reported = true;
+  tell(() => waiter.listener!.waiting());
+}
+
+/** A listener's mistake must not stop the pump (every later request of the endpoint would hang). */
+function tell(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // Only the worker's slot accounting misses one report; the request itself goes on.
+  }
 }
 
 function sleep(ms: number): Promise<void> {

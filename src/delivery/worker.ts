@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type { Outcome } from '../destination/outcome.ts';
+import { withGateWaitListener, type GateWaitListener } from './gate-wait.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { deliverHeadGroup, type DeliverGroup } from './coalesce.ts';
@@ -21,8 +22,22 @@ export interface DeliveryWorkerOptions {
    * absent: one event at a time with `deliver`.
    */
   deliverGroup?: DeliverGroup;
-  /** Lanes in flight at once. */
+  /** Lanes delivering at once, not counting those waiting in the rate gate (waitingLanes). */
   concurrency?: number;
+  /**
+   * Lanes that may wait in the rate gate for their endpoint's budget on top of `concurrency`,
+   * so that a lane waiting for one saturated endpoint does not hold a slot that a lane needing
+   * another could use. Lanes held at once: at most concurrency + waitingLanes. Default:
+   * `concurrency`.
+   */
+  waitingLanes?: number;
+  /**
+   * Whether an event's endpoint is crowded (at least `atLeast` requests and a second of its
+   * budget already waiting in the rate gate): its lane then yields, released to the back of the
+   * due lanes, so that the worker can reach lanes that need other endpoints (decisions.md). The
+   * registry's `crowded`; without it no lane yields.
+   */
+  crowded?: (event: QueuedEvent, atLeast: number) => boolean;
   /** How long a claimed lane stays ours without renewal; a dead worker's lanes return after it. */
   leaseMs?: number;
   /** Backstop for wake-ups that cannot reach us (other processes, retry times coming due). */
@@ -79,7 +94,21 @@ interface ActiveLane {
   /** The head events that claim read, for the loop to go on with. */
   reclaimed: QueuedEvent[];
   done: Promise<void>;
+  /** Requests of this lane now waiting in the rate gate (see waitingInGate). */
+  gateWaits: number;
+  /** The lane stopped before a head whose endpoint is crowded: it is given back (shouldYield). */
+  yielded: boolean;
+  /** The loop has ended (it may be giving the lane back): a claim now cannot join it. */
+  ending: boolean;
 }
+
+/**
+ * Yields a worker may make per event it settles for good (and at most `concurrency` saved up).
+ * A yield costs a release and a place in a later claim; when every due lane needs a crowded
+ * endpoint, yielding finds nothing, and this bounds what the search costs the store: at most one
+ * extra write per event delivered.
+ */
+const YIELDS_PER_SETTLED_EVENT = 1;
 
 /**
  * Claims due lanes and delivers each lane's events one at a time, strictly in id order. A
@@ -93,6 +122,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly deliver: Deliver;
   private readonly deliverGroup: DeliverGroup | undefined;
   private readonly concurrency: number;
+  private readonly waitingLanes: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly policy: RetryPolicy;
@@ -100,9 +130,28 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly recovery: OutageRecovery;
   private readonly window: number;
   private readonly settleDelayMs: number;
-  /** Outage wakes still running (see wakeRetrying). */
+  private readonly crowded: ((event: QueuedEvent, atLeast: number) => boolean) | null;
+  /**
+   * Lanes in one endpoint's line before it counts as crowded: half the lanes this worker may
+   * hold. Two endpoints that bind together then fill what it holds between them, and it stops
+   * claiming (and yielding) until one of them runs short; a lower mark would leave room that
+   * the claim loop fills with lanes only to give them back.
+   */
+  private readonly crowdAt: number;
+  /** Yields allowed now (YIELDS_PER_SETTLED_EVENT). */
+  private yieldCredit: number;
+  /** The last claim found as many lanes as it asked for: others may be waiting. */
+  private moreDue = true;
+  private yields = 0;
+  /** Outage wakes still running (see wakeRetrying), and give-backs of lanes claimed as their loop ended (startLane). */
   private readonly waking = new Set<Promise<void>>();
   private readonly active = new Map<string, ActiveLane>();
+  /**
+   * Lanes of `active` whose delivery is waiting in the rate gate for its endpoint's budget:
+   * they do not count against `concurrency` (decisions.md, "A lane waiting for its endpoint's
+   * budget gives up its slot"), only against concurrency + waitingLanes.
+   */
+  private readonly waitingInGate = new Set<ActiveLane>();
   /** Destinations found paused while lanes of theirs were in flight: those lanes stop early. */
   private readonly pausedHere = new Set<string>();
   private running = false;
@@ -120,6 +169,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.deliver = options.deliver;
     this.deliverGroup = options.deliverGroup;
     this.concurrency = options.concurrency ?? 32;
+    this.waitingLanes = Math.max(0, options.waitingLanes ?? this.concurrency);
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.policy = options.retryPolicy ?? new RetryPolicy();
@@ -129,10 +179,24 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.window = Math.max(1, options.window ?? 16);
     this.settleDelayMs = options.settleDelayMs ?? 0;
+    this.crowded = options.crowded ?? null;
+    this.crowdAt = Math.max(1, Math.ceil((this.concurrency + this.waitingLanes) / 2));
+    this.yieldCredit = this.concurrency;
   }
 
+  /** Lanes given back so far because their head's endpoint was crowded. */
+  get yielded(): number {
+    return this.yields;
+  }
+
+  /** Lanes held: delivering or waiting in the rate gate. */
   get inFlight(): number {
     return this.active.size;
+  }
+
+  /** Lanes of inFlight waiting in the rate gate for their endpoint's budget. */
+  get waitingForBudget(): number {
+    return this.waitingInGate.size;
   }
 
   start(): void {
@@ -187,8 +251,10 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   }
 
   private async claimOnce(): Promise<void> {
-    // With every slot busy, a finishing lane wakes us again.
-    const free = this.concurrency - this.active.size;
+    // With every slot busy, a finishing lane (or one starting to wait in the rate gate) wakes us
+    // again. Lanes waiting in the gate leave their slot to another lane; they are bounded apart.
+    const delivering = this.active.size - this.waitingInGate.size;
+    const free = Math.min(this.concurrency - delivering, this.concurrency + this.waitingLanes - this.active.size);
     if (free <= 0) return;
     let lanes: LaneLease[];
     try {
@@ -197,6 +263,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       this.emit('problem', error);
       return;
     }
+    // Fewer lanes than asked for: none is left due, so a lane yielding would find no other.
+    this.moreDue = lanes.length >= free;
     const giveBack: Promise<void>[] = [];
     for (const lane of lanes) {
       // Claims only return lanes of unpaused destinations: a resume has happened.
@@ -211,6 +279,18 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private startLane(lease: LaneLease): void {
     const key = laneId(lease);
     const running = this.active.get(key);
+    if (running?.ending) {
+      // Claimed again (it was due at once) while its loop is giving it back: that release may
+      // come before or after this claim, so this lease is not one to deliver under. Once the
+      // loop is gone, give back what we may still hold, unless a loop of ours holds it again.
+      const giveBack = running.done.then(() => {
+        if (!this.active.has(key)) return this.release({ destinationId: lease.destinationId, laneKey: lease.laneKey });
+      });
+      // stop() waits for it, so it never reaches a store that has been closed.
+      this.waking.add(giveBack);
+      void giveBack.finally(() => this.waking.delete(giveBack));
+      return;
+    }
     if (running) {
       // We claimed again a lane whose loop is still running here (its lease ran out, or it just
       // handed the lane back for a retry that is already due): the claim is a fresh lease for
@@ -222,7 +302,17 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       return;
     }
     const lane: LaneRef = { destinationId: lease.destinationId, laneKey: lease.laneKey };
-    const entry: ActiveLane = { lane, lost: false, validUntil: lease.leaseUntil.getTime(), claimedAgain: false, reclaimed: [], done: Promise.resolve() };
+    const entry: ActiveLane = {
+      lane,
+      lost: false,
+      validUntil: lease.leaseUntil.getTime(),
+      claimedAgain: false,
+      reclaimed: [],
+      done: Promise.resolve(),
+      gateWaits: 0,
+      yielded: false,
+      ending: false,
+    };
     this.active.set(key, entry);
     entry.done = this.runLane(entry, lease.events)
       .catch((error: unknown) => {
@@ -230,6 +320,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       })
       .finally(() => {
         if (this.active.get(key) === entry) this.active.delete(key);
+        this.waitingInGate.delete(entry);
         this.wake();
       });
   }
@@ -240,10 +331,12 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     let givenBack = false;
     try {
       while (events.length > 0) {
+        entry.yielded = false;
         const run = await this.deliverRun(events, entry);
+        // Nothing delivered (a yield, a stop, a pause): the lane is released below.
         if (run.length === 0) break;
         const last = run[run.length - 1]!.settlement;
-        const goOn = isFinal(last) && !this.stopping && !this.pausedHere.has(lane.destinationId);
+        const goOn = isFinal(last) && !this.stopping && !this.pausedHere.has(lane.destinationId) && !entry.yielded;
         // Only a claim made after this settle hands the lane back counts as claimed again.
         entry.claimedAgain = false;
         // Events of the window still to deliver: go on with them, no need to read more yet.
@@ -267,7 +360,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         events = then === 'continue' ? result.next : rest;
       }
     } finally {
-      // A claim that found no event (its window empty), a stop or a pause before any delivery.
+      entry.ending = true;
+      // A claim that found no event (its window empty), a stop, a pause or a yield before any delivery.
       if (!givenBack && !entry.lost) await this.release(lane);
     }
   }
@@ -284,25 +378,35 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         break;
       }
       if (run.length > 0 && performance.now() - t0 >= this.settleDelayMs) break;
-      const delivered = await this.deliverNext(events.slice(run.length));
+      if (this.shouldYield(head)) {
+        entry.yielded = true;
+        break;
+      }
+      const delivered = await this.deliverNext(events.slice(run.length), entry);
       run.push(...delivered);
       if (!isFinal(delivered[delivered.length - 1]!.settlement)) break;
     }
     return run;
   }
 
-  /** The head alone, or with the queued events after it that coalesce with it (issue 19). */
-  private async deliverNext(heads: QueuedEvent[]): Promise<Delivered[]> {
-    if (this.deliverGroup === undefined || heads.length < 2) return [await this.deliverOne(heads[0]!)];
-    return deliverHeadGroup(heads, this.deliverGroup, () => this.clock.now(), (head, outcome, startedAt, durationMs) => this.delivered(head, outcome, startedAt, durationMs));
+  /**
+   * The head alone, or with the queued events after it that coalesce with it (issue 19), under
+   * the lane's gate-wait listener (waiting in the rate gate frees its slot: gateWaitListenerOf).
+   */
+  private async deliverNext(heads: QueuedEvent[], entry: ActiveLane): Promise<Delivered[]> {
+    const deliverGroup = this.deliverGroup;
+    if (deliverGroup === undefined || heads.length < 2) return [await this.deliverOne(heads[0]!, entry)];
+    return withGateWaitListener(this.gateWaitListenerOf(entry), () =>
+      deliverHeadGroup(heads, deliverGroup, () => this.clock.now(), (head, outcome, startedAt, durationMs) => this.delivered(head, outcome, startedAt, durationMs)),
+    );
   }
 
-  private async deliverOne(head: QueuedEvent): Promise<Delivered> {
+  private async deliverOne(head: QueuedEvent, entry: ActiveLane): Promise<Delivered> {
     const startedAt = this.clock.now();
     const t0 = performance.now();
     let outcome: DeliveryResult;
     try {
-      outcome = await this.deliver(head.destinationId, head);
+      outcome = await withGateWaitListener(this.gateWaitListenerOf(entry), () => this.deliver(head.destinationId, head));
     } catch (error) {
       // A bug or an unexpected throw must not lose the event or wedge the lane: retry it.
       outcome = { state: 'retry', reason: `delivery threw: ${errorMessage(error)}`, calls: [], warnings: [] };
@@ -316,8 +420,49 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     return { head, outcome, settlement, startedAt, durationMs };
   }
 
+  /**
+   * Keeps waitingInGate: a lane is in it while any request of its delivery waits in the rate
+   * gate. Starting to wait frees its slot, so another lane is claimed; when let through, it
+   * delivers at once (its point is taken) even if that puts more than `concurrency` lanes
+   * delivering for a moment: the rate limit, not the slot, bounds what reaches Sailthru.
+   */
+  private gateWaitListenerOf(entry: ActiveLane): GateWaitListener {
+    return {
+      waiting: () => {
+        entry.gateWaits++;
+        // A request left behind by a delivery that has already returned counts for nothing.
+        if (this.active.get(laneId(entry.lane)) !== entry || this.waitingInGate.has(entry)) return;
+        this.waitingInGate.add(entry);
+        this.wake();
+      },
+      granted: () => {
+        entry.gateWaits = Math.max(0, entry.gateWaits - 1);
+        if (entry.gateWaits === 0) this.waitingInGate.delete(entry);
+      },
+    };
+  }
+
+  /**
+   * A lane yields before a head whose endpoint is crowded when this worker holds all the lanes it
+   * may, other lanes are due and the credit allows: it is released (not settled: the head is not attempted), and its place goes
+   * to a lane that may need another endpoint. Released lanes are due again at once but behind
+   * every lane already due (claims take the oldest due time first), so lanes take turns. The
+   * crowded endpoint loses nothing: a second of its budget is already waiting in line.
+   */
+  private shouldYield(head: QueuedEvent): boolean {
+    if (this.crowded === null || !this.moreDue || this.yieldCredit < 1) return false;
+    // With room to claim, a lane waiting in the gate keeps no other lane out: no need to yield.
+    if (this.active.size < this.concurrency + this.waitingLanes) return false;
+    if (!this.crowded(head, this.crowdAt)) return false;
+    this.yieldCredit--;
+    this.yields++;
+    return true;
+  }
+
   /** After a run's settle: outage recovery, and one `settled` event per head. */
   private reportRun(run: Delivered[], applied: boolean[]): void {
+    const settled = run.filter((d) => isFinal(d.settlement)).length;
+    this.yieldCredit = Math.min(this.concurrency, this.yieldCredit + YIELDS_PER_SETTLED_EVENT * settled);
     run.forEach(({ head, outcome, settlement, durationMs }, i) => {
       if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) this.wakeRetrying(head.destinationId);
       this.emit('settled', {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { withGateWaitListener } from '../../src/delivery/gate-wait.ts';
 import { SailthruRateGate, type LimiterFactory, type RateLimitWait } from '../../src/delivery/rate-limiter.ts';
 import type { HttpMethod } from '../../src/sailthru/types.ts';
 
@@ -127,6 +128,24 @@ describe('SailthruRateGate (fake clock)', () => {
       { account: 'acct', method: 'POST', endpoint: '/event', waitedMs: 1000 },
       { account: 'acct', method: 'POST', endpoint: '/event', waitedMs: 2000 },
     ]);
+  });
+
+  it('tells the delivery that made a request when it waits for its budget and when it is let through', async () => {
+    const gate = new SailthruRateGate({ account: 'acct', limits: { POST: 2 } });
+    const told: string[] = [];
+    const listenerFor = (name: string) => ({ waiting: () => told.push(`${name} waits`), granted: () => told.push(`${name} goes`) });
+    const deliveries = ['a', 'b', 'c', 'd'].map((name) =>
+      withGateWaitListener(listenerFor(name), async () => {
+        await gate.acquire('POST', '/event');
+        told.push(`${name} sent`);
+      }),
+    );
+    // A request outside any delivery waits too, and tells no one.
+    void gate.acquire('POST', '/event');
+    await vi.advanceTimersByTimeAsync(3000);
+    await Promise.all(deliveries);
+    // Two go at once without a word; the other two wait for the next window, then go in order.
+    expect(told).toEqual(['a sent', 'b sent', 'c waits', 'd waits', 'c goes', 'c sent', 'd goes', 'd sent']);
   });
 
   it('shares one budget between gates of the same account on a shared counter store', async () => {
