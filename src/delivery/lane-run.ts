@@ -1,4 +1,5 @@
 import type { Outcome } from '../destination/outcome.ts';
+import type { RetryPolicy } from './retry-policy.ts';
 import type { QueuedEvent, SettledHead, Settlement } from './store.ts';
 
 /**
@@ -31,4 +32,32 @@ export function settledHead({ head, settlement, outcome, startedAt, durationMs }
     settlement,
     attempt: { startedAt: new Date(startedAt), durationMs, calls: outcome.calls, warnings: outcome.warnings },
   };
+}
+
+/** What the queue records for one delivery's outcome: a retry becomes `retrying` or, when the policy says so, `failed`. */
+export function settlementOf(head: QueuedEvent, outcome: DeliveryResult, startedAt: number, policy: RetryPolicy, now: number): Settlement {
+  switch (outcome.state) {
+    case 'delivered':
+      return { state: 'delivered' };
+    case 'skipped':
+      return { state: 'skipped', reason: outcome.reason };
+    case 'failed':
+      return { state: 'failed', reason: outcome.reason };
+    case 'paused':
+      return outcome.settingsVersion === undefined
+        ? { state: 'paused', reason: outcome.reason }
+        : { state: 'paused', reason: outcome.reason, settingsVersion: outcome.settingsVersion };
+    case 'retry': {
+      const decision = policy.decide({
+        attempts: head.attempts + 1,
+        firstAttemptAt: head.firstAttemptAt ?? new Date(startedAt),
+        now: new Date(now),
+        retryAfterMs: outcome.retryAfterMs,
+        reason: outcome.reason,
+      });
+      return decision.retry
+        ? { state: 'retrying', reason: outcome.reason, nextAttemptAt: decision.at }
+        : { state: 'failed', reason: decision.reason };
+    }
+  }
 }

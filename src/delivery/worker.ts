@@ -1,114 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
-import type { Outcome } from '../destination/outcome.ts';
 import { withGateWaitListener, type GateWaitListener } from './gate-wait.ts';
 import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { deliverHeadGroup, type DeliverGroup } from './coalesce.ts';
-import { isFinal, settledHead, type Delivered, type DeliveryResult } from './lane-run.ts';
-import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent, type Settlement } from './store.ts';
+import { LaneSlots } from './lane-slots.ts';
+import { laneId, type ActiveLane } from './active-lane.ts';
+import { isFinal, settledHead, settlementOf, type Delivered, type DeliveryResult } from './lane-run.ts';
+import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent } from './store.ts';
+
+import type { Deliver, DeliveryWorkerEvents, DeliveryWorkerOptions } from './worker-options.ts';
 
 export type { DeliveryResult } from './lane-run.ts';
-
-/** Delivers one event to its destination; the destination module decides the outcome. */
-export type Deliver = (destinationId: string, event: QueuedEvent) => Promise<DeliveryResult>;
-
-export interface DeliveryWorkerOptions {
-  store: LaneQueue;
-  deliver: Deliver;
-  /**
-   * Delivers a lane's head with the queued events after it that go in the same call (coalesce.ts);
-   * absent: one event at a time with `deliver`.
-   */
-  deliverGroup?: DeliverGroup;
-  /** Lanes delivering at once, not counting those waiting in the rate gate (waitingLanes). */
-  concurrency?: number;
-  /**
-   * Lanes that may wait in the rate gate for their endpoint's budget on top of `concurrency`,
-   * so that a lane waiting for one saturated endpoint does not hold a slot that a lane needing
-   * another could use. Lanes held at once: at most concurrency + waitingLanes. Default:
-   * `concurrency`.
-   */
-  waitingLanes?: number;
-  /**
-   * Whether an event's endpoint is crowded (at least `atLeast` requests and a second of its
-   * budget already waiting in the rate gate): its lane then yields, released to the back of the
-   * due lanes, so that the worker can reach lanes that need other endpoints (decisions.md). The
-   * registry's `crowded`; without it no lane yields.
-   */
-  crowded?: (event: QueuedEvent, atLeast: number) => boolean;
-  /** How long a claimed lane stays ours without renewal; a dead worker's lanes return after it. */
-  leaseMs?: number;
-  /** Backstop for wake-ups that cannot reach us (other processes, retry times coming due). */
-  pollMs?: number;
-  retryPolicy?: RetryPolicy;
-  clock?: Clock;
-  workerId?: string;
-  /** Least time between two wakes of one destination's waiting lanes after an outage. Default 10 s. */
-  outageWakeIntervalMs?: number;
-  /** Head events read per lane with each claim or settle (one round trip for all). Default 16. */
-  window?: number;
-  /**
-   * Longest a delivered event waits for the next ones of its lane to be settled with it, ms: a
-   * run ends at the end of the window, at a retry or pause, or once this long has passed since
-   * it began. Default 0: each event is settled before its lane's next is delivered, so a crash
-   * sends again only what was in flight. More settles a lane's consecutive events together (one
-   * transaction), at the price of sending up to a run again after a crash.
-   */
-  settleDelayMs?: number;
-}
-
-/** What happened to one attempt, for metrics and logs. */
-export interface SettledEvent {
-  destinationId: string;
-  event: QueuedEvent;
-  outcome: Outcome;
-  /** What the queue recorded: `failed` also when retries ran out. */
-  settlement: Settlement;
-  /** False when the event had already been settled elsewhere (our lease had run out). */
-  applied: boolean;
-  durationMs: number;
-  /** From receipt to this final settlement; null while the event is still queued. */
-  latencyMs: number | null;
-}
-
-export interface DeliveryWorkerEvents {
-  settled: [SettledEvent];
-  /** The store failed under us; the worker carries on and the lease brings the lane back. */
-  problem: [unknown];
-  /** Sailthru answered again after an outage: lanes that were waiting out a retry were made due. */
-  recovered: [{ destinationId: string; lanes: number }];
-}
-
-interface ActiveLane {
-  lane: LaneRef;
-  lost: boolean;
-  /**
-   * Until when we can vouch for our lease (the claim's, then each successful renewal's). Past
-   * it, another worker may have the lane: finish the event in hand and stop.
-   */
-  validUntil: number;
-  /** This worker claimed the lane again while its loop was still running (see startLane). */
-  claimedAgain: boolean;
-  /** The head events that claim read, for the loop to go on with. */
-  reclaimed: QueuedEvent[];
-  done: Promise<void>;
-  /** Requests of this lane now waiting in the rate gate (see waitingInGate). */
-  gateWaits: number;
-  /** The lane stopped before a head whose endpoint is crowded: it is given back (shouldYield). */
-  yielded: boolean;
-  /** The loop has ended (it may be giving the lane back): a claim now cannot join it. */
-  ending: boolean;
-}
-
-/**
- * Yields a worker may make per event it settles for good (and at most `concurrency` saved up).
- * A yield costs a release and a place in a later claim; when every due lane needs a crowded
- * endpoint, yielding finds nothing, and this bounds what the search costs the store: at most one
- * extra write per event delivered.
- */
-const YIELDS_PER_SETTLED_EVENT = 1;
+export type { Deliver, DeliveryWorkerEvents, DeliveryWorkerOptions, SettledEvent } from './worker-options.ts';
 
 /**
  * Claims due lanes and delivers each lane's events one at a time, strictly in id order. A
@@ -121,8 +26,6 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly store: LaneQueue;
   private readonly deliver: Deliver;
   private readonly deliverGroup: DeliverGroup | undefined;
-  private readonly concurrency: number;
-  private readonly waitingLanes: number;
   private readonly leaseMs: number;
   private readonly pollMs: number;
   private readonly policy: RetryPolicy;
@@ -130,28 +33,11 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly recovery: OutageRecovery;
   private readonly window: number;
   private readonly settleDelayMs: number;
-  private readonly crowded: ((event: QueuedEvent, atLeast: number) => boolean) | null;
-  /**
-   * Lanes in one endpoint's line before it counts as crowded: half the lanes this worker may
-   * hold. Two endpoints that bind together then fill what it holds between them, and it stops
-   * claiming (and yielding) until one of them runs short; a lower mark would leave room that
-   * the claim loop fills with lanes only to give them back.
-   */
-  private readonly crowdAt: number;
-  /** Yields allowed now (YIELDS_PER_SETTLED_EVENT). */
-  private yieldCredit: number;
-  /** The last claim found as many lanes as it asked for: others may be waiting. */
-  private moreDue = true;
-  private yields = 0;
+  /** How many lanes this worker may hold, and when one yields (lane-slots.ts). */
+  private readonly slots: LaneSlots<ActiveLane>;
   /** Outage wakes still running (see wakeRetrying), and give-backs of lanes claimed as their loop ended (startLane). */
   private readonly waking = new Set<Promise<void>>();
   private readonly active = new Map<string, ActiveLane>();
-  /**
-   * Lanes of `active` whose delivery is waiting in the rate gate for its endpoint's budget:
-   * they do not count against `concurrency` (decisions.md, "A lane waiting for its endpoint's
-   * budget gives up its slot"), only against concurrency + waitingLanes.
-   */
-  private readonly waitingInGate = new Set<ActiveLane>();
   /** Destinations found paused while lanes of theirs were in flight: those lanes stop early. */
   private readonly pausedHere = new Set<string>();
   private running = false;
@@ -168,8 +54,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.store = options.store;
     this.deliver = options.deliver;
     this.deliverGroup = options.deliverGroup;
-    this.concurrency = options.concurrency ?? 32;
-    this.waitingLanes = Math.max(0, options.waitingLanes ?? this.concurrency);
+    const concurrency = options.concurrency ?? 32;
+    this.slots = new LaneSlots({ concurrency, waitingLanes: options.waitingLanes ?? concurrency, crowded: options.crowded ?? null });
     this.leaseMs = options.leaseMs ?? 30_000;
     this.pollMs = options.pollMs ?? 1000;
     this.policy = options.retryPolicy ?? new RetryPolicy();
@@ -179,14 +65,11 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.window = Math.max(1, options.window ?? 16);
     this.settleDelayMs = options.settleDelayMs ?? 0;
-    this.crowded = options.crowded ?? null;
-    this.crowdAt = Math.max(1, Math.ceil((this.concurrency + this.waitingLanes) / 2));
-    this.yieldCredit = this.concurrency;
   }
 
   /** Lanes given back so far because their head's endpoint was crowded. */
   get yielded(): number {
-    return this.yields;
+    return this.slots.yields;
   }
 
   /** Lanes held: delivering or waiting in the rate gate. */
@@ -196,7 +79,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
 
   /** Lanes of inFlight waiting in the rate gate for their endpoint's budget. */
   get waitingForBudget(): number {
-    return this.waitingInGate.size;
+    return this.slots.waiting;
   }
 
   start(): void {
@@ -253,8 +136,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private async claimOnce(): Promise<void> {
     // With every slot busy, a finishing lane (or one starting to wait in the rate gate) wakes us
     // again. Lanes waiting in the gate leave their slot to another lane; they are bounded apart.
-    const delivering = this.active.size - this.waitingInGate.size;
-    const free = Math.min(this.concurrency - delivering, this.concurrency + this.waitingLanes - this.active.size);
+    const free = this.slots.free(this.active.size);
     if (free <= 0) return;
     let lanes: LaneLease[];
     try {
@@ -263,8 +145,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       this.emit('problem', error);
       return;
     }
-    // Fewer lanes than asked for: none is left due, so a lane yielding would find no other.
-    this.moreDue = lanes.length >= free;
+    this.slots.claimed(free, lanes.length);
     const giveBack: Promise<void>[] = [];
     for (const lane of lanes) {
       // Claims only return lanes of unpaused destinations: a resume has happened.
@@ -320,7 +201,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       })
       .finally(() => {
         if (this.active.get(key) === entry) this.active.delete(key);
-        this.waitingInGate.delete(entry);
+        this.slots.stopWaiting(entry);
         this.wake();
       });
   }
@@ -415,13 +296,13 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   }
 
   private delivered(head: QueuedEvent, outcome: DeliveryResult, startedAt: number, durationMs: number): Delivered {
-    const settlement = this.settlementFor(head, outcome, startedAt);
+    const settlement = settlementOf(head, outcome, startedAt, this.policy, this.clock.now());
     if (settlement.state === 'paused') this.pausedHere.add(head.destinationId);
     return { head, outcome, settlement, startedAt, durationMs };
   }
 
   /**
-   * Keeps waitingInGate: a lane is in it while any request of its delivery waits in the rate
+   * Keeps the slots' waiting lanes: a lane is one while any request of its delivery waits in the rate
    * gate. Starting to wait frees its slot, so another lane is claimed; when let through, it
    * delivers at once (its point is taken) even if that puts more than `concurrency` lanes
    * delivering for a moment: the rate limit, not the slot, bounds what reaches Sailthru.
@@ -431,38 +312,30 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       waiting: () => {
         entry.gateWaits++;
         // A request left behind by a delivery that has already returned counts for nothing.
-        if (this.active.get(laneId(entry.lane)) !== entry || this.waitingInGate.has(entry)) return;
-        this.waitingInGate.add(entry);
+        if (this.active.get(laneId(entry.lane)) !== entry || !this.slots.startWaiting(entry)) return;
         this.wake();
       },
       granted: () => {
         entry.gateWaits = Math.max(0, entry.gateWaits - 1);
-        if (entry.gateWaits === 0) this.waitingInGate.delete(entry);
+        if (entry.gateWaits === 0) this.slots.stopWaiting(entry);
       },
     };
   }
 
   /**
-   * A lane yields before a head whose endpoint is crowded when this worker holds all the lanes it
-   * may, other lanes are due and the credit allows: it is released (not settled: the head is not attempted), and its place goes
-   * to a lane that may need another endpoint. Released lanes are due again at once but behind
-   * every lane already due (claims take the oldest due time first), so lanes take turns. The
-   * crowded endpoint loses nothing: a second of its budget is already waiting in line.
+   * A lane yields before a head whose endpoint is crowded (LaneSlots.shouldYield): it is released
+   * (not settled: the head is not attempted), and its place goes to a lane that may need another
+   * endpoint. Released lanes are due again at once but behind every lane already due (claims take
+   * the oldest due time first), so lanes take turns. The crowded endpoint loses nothing: a second
+   * of its budget is already waiting in line.
    */
   private shouldYield(head: QueuedEvent): boolean {
-    if (this.crowded === null || !this.moreDue || this.yieldCredit < 1) return false;
-    // With room to claim, a lane waiting in the gate keeps no other lane out: no need to yield.
-    if (this.active.size < this.concurrency + this.waitingLanes) return false;
-    if (!this.crowded(head, this.crowdAt)) return false;
-    this.yieldCredit--;
-    this.yields++;
-    return true;
+    return this.slots.shouldYield(head, this.active.size);
   }
 
   /** After a run's settle: outage recovery, and one `settled` event per head. */
   private reportRun(run: Delivered[], applied: boolean[]): void {
-    const settled = run.filter((d) => isFinal(d.settlement)).length;
-    this.yieldCredit = Math.min(this.concurrency, this.yieldCredit + YIELDS_PER_SETTLED_EVENT * settled);
+    this.slots.settled(run.filter((d) => isFinal(d.settlement)).length);
     run.forEach(({ head, outcome, settlement, durationMs }, i) => {
       if (this.recovery.record(head.destinationId, head.laneKey, availabilityOf(outcome))) this.wakeRetrying(head.destinationId);
       this.emit('settled', {
@@ -475,33 +348,6 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         latencyMs: isFinal(settlement) ? Math.max(0, this.clock.now() - head.receivedAt.getTime()) : null,
       });
     });
-  }
-
-  private settlementFor(head: QueuedEvent, outcome: DeliveryResult, startedAt: number): Settlement {
-    switch (outcome.state) {
-      case 'delivered':
-        return { state: 'delivered' };
-      case 'skipped':
-        return { state: 'skipped', reason: outcome.reason };
-      case 'failed':
-        return { state: 'failed', reason: outcome.reason };
-      case 'paused':
-        return outcome.settingsVersion === undefined
-          ? { state: 'paused', reason: outcome.reason }
-          : { state: 'paused', reason: outcome.reason, settingsVersion: outcome.settingsVersion };
-      case 'retry': {
-        const decision = this.policy.decide({
-          attempts: head.attempts + 1,
-          firstAttemptAt: head.firstAttemptAt ?? new Date(startedAt),
-          now: new Date(this.clock.now()),
-          retryAfterMs: outcome.retryAfterMs,
-          reason: outcome.reason,
-        });
-        return decision.retry
-          ? { state: 'retrying', reason: outcome.reason, nextAttemptAt: decision.at }
-          : { state: 'failed', reason: decision.reason };
-      }
-    }
   }
 
   private async renewLeases(): Promise<void> {
@@ -542,10 +388,6 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       this.emit('problem', error);
     }
   }
-}
-
-function laneId(lane: LaneRef): string {
-  return JSON.stringify([lane.destinationId, lane.laneKey]);
 }
 
 function errorMessage(error: unknown): string {

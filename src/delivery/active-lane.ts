@@ -1,0 +1,28 @@
+import type { LaneRef, QueuedEvent } from './store.ts';
+
+/** A lane a DeliveryWorker (worker.ts) holds, as its loop and the claim loop see it. */
+export interface ActiveLane {
+  lane: LaneRef;
+  lost: boolean;
+  /**
+   * Until when we can vouch for our lease (the claim's, then each successful renewal's). Past
+   * it, another worker may have the lane: finish the event in hand and stop.
+   */
+  validUntil: number;
+  /** This worker claimed the lane again while its loop was still running (see startLane). */
+  claimedAgain: boolean;
+  /** The head events that claim read, for the loop to go on with. */
+  reclaimed: QueuedEvent[];
+  done: Promise<void>;
+  /** Requests of this lane now waiting in the rate gate (see gateWaitListenerOf). */
+  gateWaits: number;
+  /** The lane stopped before a head whose endpoint is crowded: it is given back (shouldYield). */
+  yielded: boolean;
+  /** The loop has ended (it may be giving the lane back): a claim now cannot join it. */
+  ending: boolean;
+}
+
+/** A lane's key in the worker's maps. */
+export function laneId(lane: LaneRef): string {
+  return JSON.stringify([lane.destinationId, lane.laneKey]);
+}
