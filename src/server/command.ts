@@ -20,7 +20,8 @@ Configuration comes from the environment (flags override it):
   SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, …     one variable per destination setting (the table)
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
-  MAX_BACKLOG, DELIVERY_CONCURRENCY, RETRY_WINDOW_HOURS, RETRY_BASE_MS, RETENTION_DAYS,
+  MAX_BACKLOG, DELIVERY_CONCURRENCY, DELIVERY_WAITING_LANES (lanes waiting for a rate budget on top),
+  RETRY_WINDOW_HOURS, RETRY_BASE_MS, RETENTION_DAYS,
   LEASE_MS, DELIVERY_WINDOW, SETTLE_DELAY_MS, SAILTHRU_RATE_LIMITS (e.g. "POST /event=40,POST /user=300"), SAILTHRU_TIMEOUT_MS, LOG_LEVEL,
   HEAP_GROWING_PERCENT (50: lean memory; 0: V8's own heap growth, faster ingest),
   TRUST_PROXY (true, or the proxy addresses whose X-Forwarded-For to believe),
