@@ -7,6 +7,7 @@ import {
   PRODUCT_REMOVED_NAMES,
   USER_DELETED_NAME,
 } from '../destination/route.ts';
+import { nameMatcher } from '../destination/mappings/match.ts';
 import type { ActionId, Mapping } from '../destination/mappings/schema.ts';
 
 /**
@@ -99,13 +100,7 @@ export function callsOfKindMapped(mappings: readonly Mapping[] | null, type: str
   if (mappings === null) return callsOfKind(type, eventName);
   for (const m of mappings) {
     if (!m.enabled || type === null || !(m.trigger.types as readonly string[]).includes(type)) continue;
-    const e = m.trigger.event;
-    if (e !== undefined) {
-      if (eventName === null) continue;
-      if (e.equals !== undefined && e.equals !== eventName) continue;
-      if (e.oneOf !== undefined && !e.oneOf.includes(eventName)) continue;
-      if (e.startsWith !== undefined && !eventName.startsWith(e.startsWith)) continue;
-    }
+    if (!nameMatcher(m.trigger.event)(eventName)) continue;
     return ACTION_CALLS[m.action];
   }
   return {};

@@ -61,7 +61,8 @@ export function firstMatch(compiled: readonly CompiledMapping[], event: SegmentE
   return null;
 }
 
-function nameMatcher(match: EventNameMatch | undefined): (name: unknown) => boolean {
+/** A trigger's event-name test (equals, one of, starts with; none: any name) as a predicate. */
+export function nameMatcher(match: EventNameMatch | undefined): (name: unknown) => boolean {
   if (match === undefined) return () => true;
   if (match.equals !== undefined) {
     const equals = match.equals;
