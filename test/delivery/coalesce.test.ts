@@ -9,7 +9,7 @@ import { createDestination } from '../../src/destination/index.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { batchOf, tempDir, until } from './helpers.ts';
+import { batchOf, emulatorSettings, tempDir, until } from './helpers.ts';
 import { TestSchema } from './postgres-helpers.ts';
 
 /**
@@ -68,14 +68,7 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
   beforeEach(async () => {
     emulator = await startEmulator({ port: 0 });
     kit = await open();
-    settings = {
-      apiKey: emulator.credentials.apiKey,
-      sharedSecret: emulator.credentials.secret,
-      optoutValue: 'none',
-      deletionFromEvents: 'signed',
-      apiUrl: emulator.url,
-      trackUrl: emulator.url,
-    };
+    settings = emulatorSettings(emulator);
     await kit.store.createDestination({ id: 'main', name: 'Main', settings });
     registry = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store });
     worker = new DeliveryWorker({
@@ -234,7 +227,7 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     // An account that knows its templates refuses another (Sailthru's error 14): permanent.
     await emulator.close();
     emulator = await startEmulator({ port: 0, templates: ['abandoned-cart'] });
-    settings = { ...settings, apiKey: emulator.credentials.apiKey, sharedSecret: emulator.credentials.secret, apiUrl: emulator.url, trackUrl: emulator.url };
+    settings = emulatorSettings(emulator);
     await kit.store.updateDestination('main', { settings: { ...settings, reminderTemplate: 'no-such-template', reminderTime: '2 hours' } });
     const user = id('u');
     await deliverBacklog([identify(user, { email: `${user}@example.com` })]);

@@ -8,7 +8,7 @@ import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { batchOf, tempDir, trackEvent, until } from './helpers.ts';
+import { batchOf, emulatorSettings, tempDir, trackEvent, until } from './helpers.ts';
 
 /** The real chain: lane queue → registry → createDestination → Sailthru client → rate gate → emulator. */
 describe('delivery against the Sailthru emulator', () => {
@@ -24,15 +24,7 @@ describe('delivery against the Sailthru emulator', () => {
     emulator = await startEmulator({ faults: { failRate: 0.2, seed: 11 } });
     tmp = tempDir('delivery-emulator-');
     store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
-    settings = {
-      apiKey: emulator.credentials.apiKey,
-      sharedSecret: emulator.credentials.secret,
-      customerId: emulator.credentials.customerId,
-      optoutValue: 'none',
-      deletionFromEvents: 'signed',
-      apiUrl: emulator.url,
-      trackUrl: emulator.url,
-    };
+    settings = emulatorSettings(emulator);
     await store.createDestination({ id: 'main', name: 'Main', settings });
     metrics = new DeliveryMetrics({ log: store });
     registry = new DestinationRegistry({ directory: store, onRateLimitWait: (w) => metrics.recordRateLimitWait(w) });

@@ -6,7 +6,7 @@ import type { LaneQueue } from '../../src/delivery/store.ts';
 import { DeliveryWorker } from '../../src/delivery/worker.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { batchOf, tempDir, trackEvent, until } from './helpers.ts';
+import { batchOf, emulatorSettings, tempDir, trackEvent, until } from './helpers.ts';
 
 /**
  * A saturated endpoint must not starve the others (issue 19 item 3): a lane waiting in the rate
@@ -31,15 +31,7 @@ describe('a lane waiting for one endpoint does not hold a slot another endpoint 
     await store.createDestination({
       id: 'main',
       name: 'Main',
-      settings: {
-        apiKey: emulator.credentials.apiKey,
-        sharedSecret: emulator.credentials.secret,
-        customerId: emulator.credentials.customerId,
-        optoutValue: 'none',
-        deletionFromEvents: 'signed',
-        apiUrl: emulator.url,
-        trackUrl: emulator.url,
-      },
+      settings: emulatorSettings(emulator),
     });
     registry = new DestinationRegistry({ directory: store, rateLimits: { 'POST /event': EVENT_LIMIT } });
     worker = null;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
+import type { RunningEmulator } from '../../src/emulator/index.ts';
 import type { IngestBatch } from '../../src/delivery/ingest.ts';
 import type { Clock, QueuedEvent } from '../../src/delivery/store.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
@@ -90,5 +91,19 @@ export function queuedEvent(payload: SegmentEvent, id: number, destinationId = '
     outcome: null,
     droppedBy: null,
     droppedAt: null,
+  };
+}
+
+/** Settings that send to `emulator` (its credentials; both hosts at its URL), with `extra` over them. */
+export function emulatorSettings(emulator: RunningEmulator, extra: Partial<DestinationSettings> = {}): DestinationSettings {
+  return {
+    apiKey: emulator.credentials.apiKey,
+    sharedSecret: emulator.credentials.secret,
+    customerId: emulator.credentials.customerId,
+    optoutValue: 'none',
+    deletionFromEvents: 'signed',
+    apiUrl: emulator.url,
+    trackUrl: emulator.url,
+    ...extra,
   };
 }

@@ -6,7 +6,7 @@ import type { EventStore } from '../../src/delivery/store.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { queuedEvent, tempDir } from './helpers.ts';
+import { emulatorSettings, queuedEvent, tempDir } from './helpers.ts';
 import { TestSchema } from './postgres-helpers.ts';
 
 /**
@@ -17,15 +17,7 @@ let emulator: RunningEmulator;
 let settings: DestinationSettings;
 beforeEach(async () => {
   emulator = await startEmulator({ port: 0 });
-  settings = {
-    apiKey: emulator.credentials.apiKey,
-    sharedSecret: emulator.credentials.secret,
-    customerId: emulator.credentials.customerId,
-    optoutValue: 'none',
-    deletionFromEvents: 'signed',
-    apiUrl: emulator.url,
-    trackUrl: emulator.url,
-  };
+  settings = emulatorSettings(emulator);
 });
 afterEach(async () => {
   await emulator.close();

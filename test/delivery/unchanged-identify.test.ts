@@ -9,7 +9,7 @@ import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts
 import type { SegmentEvent } from '../../src/segment/event.ts';
 import { defaultMappings } from '../../src/destination/mappings/defaults.ts';
 import type { Mapping } from '../../src/destination/mappings/schema.ts';
-import { queuedEvent, tempDir } from './helpers.ts';
+import { emulatorSettings, queuedEvent, tempDir } from './helpers.ts';
 import { TestSchema } from './postgres-helpers.ts';
 
 /**
@@ -20,14 +20,7 @@ let emulator: RunningEmulator;
 let settings: DestinationSettings;
 beforeEach(async () => {
   emulator = await startEmulator({ port: 0 });
-  settings = {
-    apiKey: emulator.credentials.apiKey,
-    sharedSecret: emulator.credentials.secret,
-    optoutValue: 'none',
-    deletionFromEvents: 'signed',
-    apiUrl: emulator.url,
-    trackUrl: emulator.url,
-  };
+  settings = emulatorSettings(emulator);
 });
 afterEach(async () => {
   await emulator.close();
