@@ -1,12 +1,5 @@
 import type { HttpMethod } from '../sailthru/types.ts';
-import {
-  CART_SYNC_NAMES,
-  ORDER_COMPLETED_NAMES,
-  ORDER_REFUNDED_NAMES,
-  PRODUCT_ADDED_NAMES,
-  PRODUCT_REMOVED_NAMES,
-  USER_DELETED_NAME,
-} from '../destination/route.ts';
+import { DEFAULT_MAPPINGS } from '../destination/mappings/defaults.ts';
 import { nameMatcher } from '../destination/mappings/match.ts';
 import type { ActionId, Mapping } from '../destination/mappings/schema.ts';
 
@@ -39,41 +32,6 @@ export type CallsPerEvent = Record<string, number>;
 const POST_USER = 'POST /user';
 const GET_USER = 'GET /user';
 
-/**
- * What the mapping (src/destination/route.ts, each action's `sends`) calls for an event of a
- * kind. Lookups that memory often saves are counted as made (an upper bound on calls, so a
- * forecast errs long): cart changes read the cart (GET /user) every time. Cart Viewed and
- * Checkout Started are counted as cart syncs (POST /purchase) since the store does not say
- * whether they carry products; either way one 40/s POST.
- */
-export function callsOfKind(type: string | null, eventName: string | null): CallsPerEvent {
-  switch (type) {
-    case 'identify':
-      return { [POST_USER]: 1 };
-    case 'alias':
-      return { [GET_USER]: 1, [POST_USER]: 1 };
-    case 'page':
-      return { 'POST /v1/track/event/pageview': 1 };
-    case 'delete':
-      return { 'DELETE /user': 1 };
-    case 'track':
-      return trackCalls(eventName);
-    default:
-      // screen, group and unknown types are skipped or rejected without a call.
-      return {};
-  }
-}
-
-function trackCalls(name: string | null): CallsPerEvent {
-  if (name === null) return { 'POST /event': 1 };
-  if (ORDER_COMPLETED_NAMES.includes(name)) return { 'POST /purchase': 1 };
-  if (ORDER_REFUNDED_NAMES.includes(name)) return { 'POST /return': 1 };
-  if (CART_SYNC_NAMES.includes(name)) return { 'POST /purchase': 1 };
-  if (PRODUCT_ADDED_NAMES.includes(name) || PRODUCT_REMOVED_NAMES.includes(name)) return { [GET_USER]: 1, 'POST /purchase': 1 };
-  if (name === USER_DELETED_NAME) return { 'DELETE /user': 1 };
-  return { 'POST /event': 1 };
-}
-
 /** Calls one event needs under each mapping action (each action's `sends`, lookups counted as made). */
 const ACTION_CALLS: Record<ActionId, CallsPerEvent> = {
   'profile-update': { [POST_USER]: 1 },
@@ -91,19 +49,45 @@ const ACTION_CALLS: Record<ActionId, CallsPerEvent> = {
   drop: {},
 };
 
+/** A mapping reduced to what a forecast can test (type and event name) and the calls its action makes. */
+interface KindRule {
+  types: ReadonlySet<string>;
+  name: (name: unknown) => boolean;
+  calls: CallsPerEvent;
+}
+
+function kindRules(mappings: readonly Mapping[]): KindRule[] {
+  return mappings
+    .filter((m) => m.enabled)
+    .map((m) => ({ types: new Set<string>(m.trigger.types), name: nameMatcher(m.trigger.event), calls: ACTION_CALLS[m.action] }));
+}
+
+function callsUnder(rules: readonly KindRule[], type: string | null, eventName: string | null): CallsPerEvent {
+  if (type === null) return {};
+  return rules.find((r) => r.types.has(type) && r.name(eventName))?.calls ?? {};
+}
+
+/** Built once: callsOfKind runs before each head a worker may yield (destinations.ts, crowded). */
+const DEFAULT_RULES = kindRules(DEFAULT_MAPPINGS);
+
+/**
+ * What SPEC.md's mapping (the default mappings, each action's `sends`) calls for an event of a
+ * kind. Lookups that memory often saves are counted as made (an upper bound on calls, so a
+ * forecast errs long): cart changes read the cart (GET /user) every time. Cart Viewed and
+ * Checkout Started are counted as cart syncs (POST /purchase) since the store does not say
+ * whether they carry products; either way one 40/s POST. Screen, group and unknown types: none.
+ */
+export function callsOfKind(type: string | null, eventName: string | null): CallsPerEvent {
+  return callsUnder(DEFAULT_RULES, type, eventName);
+}
+
 /**
  * The calls a queued kind needs under a destination's mappings (docs/mappings.md): the first
  * enabled mapping whose types and event name it meets, its conditions assumed to hold (the store
  * counts kinds by type and name only); none: no call. `null` mappings: the defaults, callsOfKind.
  */
 export function callsOfKindMapped(mappings: readonly Mapping[] | null, type: string | null, eventName: string | null): CallsPerEvent {
-  if (mappings === null) return callsOfKind(type, eventName);
-  for (const m of mappings) {
-    if (!m.enabled || type === null || !(m.trigger.types as readonly string[]).includes(type)) continue;
-    if (!nameMatcher(m.trigger.event)(eventName)) continue;
-    return ACTION_CALLS[m.action];
-  }
-  return {};
+  return mappings === null ? callsOfKind(type, eventName) : callsUnder(kindRules(mappings), type, eventName);
 }
 
 export function endpointOf(key: string): Endpoint {

@@ -13,6 +13,15 @@ describe('backlog forecast arithmetic', () => {
     expect(callsOfKind('track', 'Product Added')).toEqual({ 'GET /user': 1, 'POST /purchase': 1 });
     expect(callsOfKind('page', 'Home')).toEqual({ 'POST /v1/track/event/pageview': 1 });
     expect(callsOfKind('screen', 'Home')).toEqual({});
+    // SPEC.md's other kinds (callsOfKind is derived from the default mappings: pinned here).
+    expect(callsOfKind('alias', null)).toEqual({ 'GET /user': 1, 'POST /user': 1 });
+    expect(callsOfKind('delete', null)).toEqual({ 'DELETE /user': 1 });
+    expect(callsOfKind('track', null)).toEqual({ 'POST /event': 1 });
+    expect(callsOfKind('track', 'Order Refunded')).toEqual({ 'POST /return': 1 });
+    expect(callsOfKind('track', 'Cart Viewed')).toEqual({ 'POST /purchase': 1 });
+    expect(callsOfKind('track', 'Removed Product')).toEqual({ 'GET /user': 1, 'POST /purchase': 1 });
+    expect(callsOfKind('track', 'User Deleted')).toEqual({ 'DELETE /user': 1 });
+    expect(callsOfKind('group', null)).toEqual({});
   });
 
   it('the slowest endpoint sets the time: max over endpoints of calls / limit', () => {
