@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/postgres.ts [--quick] [--events 20000] [--users 2000] [--workers 1,2,3] [--reps 2]
  *                             [--peer graphile|none] [--no-shared] [--settle-delay-ms N] [--redis]
- *                             [--cpu-prof DIR]
+ *                             [--cpu-prof DIR] [--count-queries]
  *
  * --database (default postgres://postgres@127.0.0.1:5432/test) names the server; the bench
  * creates a database of its own there (so pg_stat_database counts only this bench), and each
@@ -18,7 +18,13 @@
  * between 10% and 90% done, so neither side's start-up counts. `--redis` puts the shared budget
  * in REDIS_URL (default redis://127.0.0.1:6379) instead of PostgreSQL. `--cpu-prof DIR` runs our
  * workers under `node --cpu-prof` into DIR (summarise with bench/lib/profile-summary.ts).
+ * `--count-queries` preloads bench/lib/count-queries.cjs into our workers and prints the
+ * statements per event each level sent, by name.
  */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
 import { standardMix, TrafficGenerator } from '../src/cli/traffic.ts';
@@ -28,6 +34,8 @@ import { printTable, printTargets, round, writeResult, type TargetCheck } from '
 import { backendCpu, backendCpuDelta, deltaOf, sampleDb, type DbDelta } from './lib/pg-stats.ts';
 import { cpuSecondsOf, startCli, startScript, sumSamples, type ServiceProcess } from './lib/service-process.ts';
 import { basicAuth, BENCH_CREDENTIALS, BENCH_WRITE_KEY, serviceEnv } from './lib/stack.ts';
+import { spawn } from 'node:child_process';
+import { schedDelta, schedOfAll, type SchedSample } from './lib/sched-stats.ts';
 import { sleep } from './lib/stats.ts';
 
 const args = parseArgs();
@@ -52,6 +60,7 @@ const useRedis = args.has('redis');
 const redisUrl = args.get('redis-url') ?? 'redis://127.0.0.1:6379';
 const seed = args.number('seed', 1);
 const cpuProfDir = args.get('cpu-prof');
+const countQueries = args.has('count-queries');
 const ADMIN_TOKEN = 'bench-admin-token';
 const HIGH = 100_000;
 
@@ -69,6 +78,28 @@ emulator.onReport((r) => {
     perSecond.set(key, (perSecond.get(key) ?? 0) + n);
   }
 });
+
+/**
+ * The CPU yardstick (lib/cpu-probe.ts) running beside every level: its CPU time per unit of fixed
+ * work says how much the machine inflated CPU time over that level, whatever ran.
+ */
+const probe = spawn(process.execPath, ['--import', 'tsx', join(dirname(fileURLToPath(import.meta.url)), 'lib', 'cpu-probe.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+let probeBuffer = '';
+let probeLast = { units: 0, cpuMicros: 0 };
+probe.stdout.on('data', (chunk: Buffer) => {
+  probeBuffer += chunk.toString();
+  const lines = probeBuffer.split('\n');
+  probeBuffer = lines.pop() ?? '';
+  const line = lines.pop();
+  if (line) {
+    const [units, cpuMicros] = line.split(' ').map(Number);
+    probeLast = { units: units ?? 0, cpuMicros: cpuMicros ?? 0 };
+  }
+});
+/** The probe's CPU µs per unit between two of its samples. */
+function probeCost(before: { units: number; cpuMicros: number }, after: { units: number; cpuMicros: number }): number {
+  return (after.cpuMicros - before.cpuMicros) / Math.max(1, after.units - before.units);
+}
 
 const server = new pg.Client({ connectionString: serverUrl });
 await server.connect();
@@ -129,8 +160,27 @@ async function prepare(label: string, workers: number, events: Array<Record<stri
   const ingest = await startCli(['serve', '--no-delivery'], envFor(schema), { timeoutMs: 120_000 });
   await adminCall(ingest.url, '/destinations/default/pause');
   await queue(ingest.url, events);
-  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, workerEnv), { timeoutMs: 120_000, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] } : {}) })));
+  const counting: Record<string, string> = countQueries
+    ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(dirname(fileURLToPath(import.meta.url)), 'lib', 'count-queries.cjs')}`.trim(), COUNT_QUERIES_DIR: countDirOf(label) }
+    : {};
+  const started = await Promise.all(Array.from({ length: workers }, () => startCli(['worker'], envFor(schema, { ...workerEnv, ...counting }), { timeoutMs: 120_000, ...(cpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] } : {}) })));
   return { schema, ingest, workers: started };
+}
+
+function countDirOf(label: string): string {
+  const dir = join(tmpdir(), `sd-bench-counts-${process.pid}`, label);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Statements our workers of one level sent (written by count-queries.cjs as they stopped), by name. */
+function countedQueries(label: string): Record<string, number> {
+  const dir = countDirOf(label);
+  const sum: Record<string, number> = {};
+  for (const file of readdirSync(dir)) {
+    for (const [name, n] of Object.entries(JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, number>)) sum[name] = (sum[name] ?? 0) + n;
+  }
+  return sum;
 }
 
 async function teardown(run: Run): Promise<void> {
@@ -153,6 +203,14 @@ interface LevelFigures {
   /** CPU seconds over the drain: the bench database's PostgreSQL backends, and the emulator. */
   postgresCpuSeconds: number;
   emulatorCpuSeconds: number;
+  /** The scheduler's view over the drain (sched-stats.ts): our workers, and the bench database's backends. */
+  workerSched: SchedSample;
+  postgresSched: SchedSample;
+  postgresBackends: number;
+  /** The yardstick's CPU µs per unit over the drain (cpu-probe.ts). */
+  probeMicrosPerUnit: number;
+  /** With --count-queries: statements our workers sent over the whole run (start-up included), by name. */
+  statements?: Record<string, number>;
 }
 
 interface PeerFigures {
@@ -175,6 +233,9 @@ async function measureOurs(k: number, rep: number, events: Array<Record<string, 
     const cpuBefore = run.workers.map((w) => cpuSecondsOf(w.pid) ?? Number.NaN);
     const pgCpuBefore = await backendCpu(admin);
     const emulatorCpuBefore = cpuSecondsOf(emulator.process.pid) ?? Number.NaN;
+    const workerSchedBefore = schedOfAll(run.workers.map((w) => w.pid));
+    const pgSchedBefore = schedOfAll([...pgCpuBefore.keys()]);
+    const probeBefore = probeLast;
     const start = Date.now();
     const firstSecond = Math.floor(start / 1000);
     await adminCall(run.ingest.url, '/destinations/default/resume');
@@ -188,8 +249,11 @@ async function measureOurs(k: number, rep: number, events: Array<Record<string, 
     }
     const end = Date.now();
     const workerCores = run.workers.map((w, i) => ((cpuSecondsOf(w.pid) ?? Number.NaN) - cpuBefore[i]!) / ((end - start) / 1000));
-    const postgresCpuSeconds = backendCpuDelta(pgCpuBefore, await backendCpu(admin));
+    const pgCpuAfter = await backendCpu(admin);
+    const postgresCpuSeconds = backendCpuDelta(pgCpuBefore, pgCpuAfter);
     const emulatorCpuSeconds = (cpuSecondsOf(emulator.process.pid) ?? Number.NaN) - emulatorCpuBefore;
+    const workerSched = schedDelta(workerSchedBefore, schedOfAll(run.workers.map((w) => w.pid)));
+    const postgresSched = schedDelta(pgSchedBefore, schedOfAll([...pgCpuAfter.keys()]));
     const db = await deltaOf(admin, before, await sampleDb(admin, run.schema));
     await emulator.flush();
     const seconds = (end - start) / 1000;
@@ -210,12 +274,22 @@ async function measureOurs(k: number, rep: number, events: Array<Record<string, 
       db,
       postgresCpuSeconds,
       emulatorCpuSeconds,
+      workerSched,
+      postgresSched,
+      postgresBackends: pgCpuAfter.size,
+      probeMicrosPerUnit: probeCost(probeBefore, probeLast),
     };
     process.stdout.write(`ours, ${k} worker(s), rep ${rep}: ${eventCount} events in ${round(seconds, 1)} s, ${round(figures.steadyEventsPerSecond, 0)}/s steady, ${round(db.xacts / eventCount, 3)} transactions per event\n`);
     return figures;
   } finally {
     await teardown(run);
   }
+}
+
+/** Our workers draining `events`, and (with --count-queries) the statements they sent. */
+async function measureOursCounted(k: number, rep: number, events: Array<Record<string, unknown>>, workerEnv: Record<string, string>): Promise<LevelFigures> {
+  const figures = await measureOurs(k, rep, events, workerEnv);
+  return countQueries ? { ...figures, statements: countedQueries(`w${k}_r${rep}`) } : figures;
 }
 
 /** Between 10% and 90% done, so start-up and the tail do not count. */
@@ -286,7 +360,7 @@ try {
   const raised = { SAILTHRU_RATE_LIMITS: `POST=${HIGH},GET=${HIGH},DELETE=${HIGH},POST /user=${HIGH}` };
   for (let rep = 1; rep <= reps; rep++) {
     for (const k of workerLevels) {
-      levels.push(await measureOurs(k, rep, mixed, raised));
+      levels.push(await measureOursCounted(k, rep, mixed, raised));
       if (peer === 'graphile') peers.push(await measureGraphile(k, rep, mixed));
     }
   }
@@ -327,6 +401,7 @@ try {
   await server.query(`DROP DATABASE IF EXISTS ${benchDatabase}`).catch(() => {});
   await server.end();
   await emulator.stop();
+  probe.kill();
 }
 
 const perEvent = (db: DbDelta, n: number) => ({
@@ -380,6 +455,38 @@ printTable(
   ],
   'CPU per delivered event (ours) or job (graphile-worker), over the drain: the processes share 2 cores',
 );
+// Whether a level's CPU per event grew because its processes wake more often per event (voluntary
+// switches: each blocks and is woken per message) or because they were starved (run-queue wait).
+printTable(
+  levels.map((l) => ({
+    workers: l.workers,
+    rep: l.rep,
+    'worker wakes/event': round(l.workerSched.voluntary / l.events, 2),
+    'worker preempted/event': round(l.workerSched.involuntary / l.events, 2),
+    'worker run-queue wait ms/event': round((l.workerSched.waitSeconds * 1000) / l.events, 2),
+    'PostgreSQL backends': l.postgresBackends,
+    'PostgreSQL wakes/event': round(l.postgresSched.voluntary / l.events, 2),
+    'PostgreSQL run-queue wait ms/event': round((l.postgresSched.waitSeconds * 1000) / l.events, 2),
+    'yardstick CPU µs/unit': round(l.probeMicrosPerUnit, 0),
+  })),
+  'Scheduler, ours, over the drain (/proc/PID/task/*/schedstat and status; backends new since the start count whole)',
+);
+if (countQueries) {
+  const names = [...new Set(levels.flatMap((l) => Object.keys(l.statements ?? {})))]
+    .map((name) => ({ name, n: levels.reduce((s, l) => s + (l.statements?.[name] ?? 0), 0) }))
+    .sort((a, b) => b.n - a.n)
+    .slice(0, 14)
+    .map((x) => x.name);
+  printTable(
+    levels.map((l) => {
+      const st = l.statements ?? {};
+      const row: Record<string, string | number> = { workers: l.workers, rep: l.rep, all: round(Object.values(st).reduce((a, b) => a + b, 0) / l.events, 3) };
+      for (const name of names) row[name.slice(0, 28)] = round((st[name] ?? 0) / l.events, 3);
+      return row;
+    }),
+    'Statements per event our workers sent, whole run (start-up included), by name (--count-queries)',
+  );
+}
 /** Our steady rate ÷ graphile-worker's, per (workers, rep) measured in the same run. */
 const ratios = levels.flatMap((l) => {
   const p = peers.find((x) => x.workers === l.workers && x.rep === l.rep);
