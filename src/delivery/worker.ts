@@ -45,6 +45,14 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   /** The running claim loop, if any; wake() only asks it for one more round. */
   private claimLoop: Promise<void> | null = null;
   private claimRequested = false;
+  /**
+   * The last claim found fewer due lanes than it had slots for: nothing else was due then. A lane
+   * that then runs out of events does not claim again to fill its slot (every worker's finishing
+   * lanes would each send a claim that finds nothing, the tail of a drain most of all); new work
+   * wakes us by itself (appends and give-backs announce it, retries and lost leases come with the
+   * poll).
+   */
+  private dry = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -146,6 +154,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       return;
     }
     this.slots.claimed(free, lanes.length);
+    this.dry = lanes.length < free;
     const giveBack: Promise<void>[] = [];
     for (const lane of lanes) {
       // Claims only return lanes of unpaused destinations: a resume has happened.
@@ -195,18 +204,25 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
       ending: false,
     };
     this.active.set(key, entry);
+    let emptied = false;
     entry.done = this.runLane(entry, lease.events)
+      .then((result) => {
+        emptied = result === 'emptied';
+      })
       .catch((error: unknown) => {
         this.emit('problem', error);
       })
       .finally(() => {
         if (this.active.get(key) === entry) this.active.delete(key);
         this.slots.stopWaiting(entry);
-        this.wake();
+        // Its slot is free: look for another lane, unless nothing was due at the last look and
+        // this lane leaves nothing behind (see `dry`).
+        if (!(emptied && this.dry)) this.wake();
       });
   }
 
-  private async runLane(entry: ActiveLane, claimed: QueuedEvent[]): Promise<void> {
+  /** 'emptied': the lane was given back with every event settled for good, nothing left of it to do. */
+  private async runLane(entry: ActiveLane, claimed: QueuedEvent[]): Promise<'emptied' | 'other'> {
     const { lane } = entry;
     let events = claimed;
     let givenBack = false;
@@ -226,7 +242,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         const then = entry.lost ? 'keep' : !goOn ? 'release' : rest.length > 0 ? 'keep' : 'continue';
         const result = await this.store.settleLane({ lane, workerId: this.workerId, heads: run.map(settledHead), then, window: this.window });
         this.reportRun(run, result.applied);
-        if (entry.lost) return;
+        if (entry.lost) return 'other';
         if (result.released && entry.claimedAgain) {
           // Handed back and already claimed again by us (due at once): go on with that claim,
           // whose window starts at the head that handed it back (a retry). Only events settled
@@ -237,9 +253,12 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
           continue;
         }
         givenBack = result.released;
-        if (givenBack || !goOn) return;
+        // A continue that found no next head hands the lane back empty (the settle parks it).
+        if (givenBack && then === 'continue') return 'emptied';
+        if (givenBack || !goOn) return 'other';
         events = then === 'continue' ? result.next : rest;
       }
+      return 'other';
     } finally {
       entry.ending = true;
       // A claim that found no event (its window empty), a stop, a pause or a yield before any delivery.
