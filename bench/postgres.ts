@@ -477,11 +477,13 @@ if (countQueries) {
     .sort((a, b) => b.n - a.n)
     .slice(0, 14)
     .map((x) => x.name);
+  // Claims that found no lane due: the wake-ups that were for nothing.
+  if (!names.includes('sd-claim-lanes (no rows)')) names.push('sd-claim-lanes (no rows)');
   printTable(
     levels.map((l) => {
       const st = l.statements ?? {};
-      const row: Record<string, string | number> = { workers: l.workers, rep: l.rep, all: round(Object.values(st).reduce((a, b) => a + b, 0) / l.events, 3) };
-      for (const name of names) row[name.slice(0, 28)] = round((st[name] ?? 0) / l.events, 3);
+      const row: Record<string, string | number> = { workers: l.workers, rep: l.rep, all: round(Object.entries(st).reduce((a, [name, n]) => (name.endsWith('(no rows)') ? a : a + n), 0) / l.events, 3) };
+      for (const name of names) row[name === 'sd-claim-lanes (no rows)' ? 'empty claims' : name.slice(0, 28)] = round((st[name] ?? 0) / l.events, 3);
       return row;
     }),
     'Statements per event our workers sent, whole run (start-up included), by name (--count-queries)',

@@ -10,16 +10,25 @@ if (dir) {
   const pg = require(require.resolve('pg', { paths: [process.cwd(), __dirname] }));
   const counts = new Map();
   const query = pg.Client.prototype.query;
-  pg.Client.prototype.query = function countedQuery(config, values, callback) {
+  pg.Client.prototype.query = function countedQuery(...args) {
+    const config = args[0];
     const key = String(typeof config === 'string' ? config : (config && (config.name || config.text)) || '?').replace(/\s+/g, ' ').slice(0, 70);
     counts.set(key, (counts.get(key) || 0) + 1);
-    const result = query.call(this, config, values, callback);
-    // Statements that found nothing (a claim with no lane due) are counted apart as well.
-    if (result && typeof result.then === 'function') {
-      result.then((r) => {
-        if (r && r.rowCount === 0) counts.set(`${key} (no rows)`, (counts.get(`${key} (no rows)`) || 0) + 1);
-      }, () => {});
+    // Statements that found nothing (a claim with no lane due) are counted apart as well; pg-pool
+    // passes a callback, a client used directly returns a promise.
+    const empty = (r) => {
+      if (r && r.rowCount === 0) counts.set(`${key} (no rows)`, (counts.get(`${key} (no rows)`) || 0) + 1);
+    };
+    const last = args.length - 1;
+    if (typeof args[last] === 'function') {
+      const callback = args[last];
+      args[last] = (error, r) => {
+        if (!error) empty(r);
+        return callback(error, r);
+      };
     }
+    const result = query.apply(this, args);
+    if (result && typeof result.then === 'function') result.then(empty, () => {});
     return result;
   };
   const dump = () => fs.writeFileSync(path.join(dir, `${process.pid}.json`), JSON.stringify(Object.fromEntries(counts)));
