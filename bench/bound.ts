@@ -76,6 +76,8 @@ interface ScenarioResult {
   utilisation: Record<string, number>;
   /** Share of 20 ms samples in which lanes were waiting for POST /event while POST /user had none waiting and calls to spare. */
   gateSamples: { total: number; eventWaitingUserIdle: number; userWaitingEventIdle: number };
+  /** Dead letters left after the drain, by reason (e.g. "Nothing to remove…": a cart removal that overtook its add, decisions.md "Lanes are per id"). */
+  deadLetters: Record<string, number>;
 }
 
 async function runScenario(s: Scenario): Promise<ScenarioResult> {
@@ -99,6 +101,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
   let remaining = eventCount;
   let bound: Forecast;
   const gateSamples = { total: 0, eventWaitingUserIdle: 0, userWaitingEventIdle: 0 };
+  const deadLetters: Record<string, number> = {};
   try {
     await service.store.pauseDestination('default', 'benchmark: queueing the backlog before delivery starts');
     await ingestAll(service.url, events);
@@ -131,6 +134,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
       await sleep(20);
     }
     end = Date.now();
+    for (const d of await service.store.deadLetterReasons({ destinationId: 'default' })) deadLetters[d.reason ?? '(none)'] = d.count;
     await emulator.flush();
   } finally {
     await stack.stop();
@@ -169,6 +173,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     callsByEndpoint,
     utilisation,
     gateSamples,
+    deadLetters,
   };
 }
 
@@ -190,6 +195,7 @@ for (const s of selected) {
       `bound ${round(r.bound.boundEventsPerSecond, 2)}/s (${r.bound.bottleneck}) → ratio ${round(r.ratio, 3)}; ` +
       `bound from calls made ${round(r.observedBound.eventsPerSecond, 2)}/s → ${round(r.ratioToObserved, 3)}`,
   );
+  process.stdout.write(`[${r.scenario}] dead letters: ${JSON.stringify(r.deadLetters)}\n`);
 }
 
 const targets: TargetCheck[] = [];
