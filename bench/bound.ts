@@ -78,6 +78,8 @@ interface ScenarioResult {
   gateSamples: { total: number; eventWaitingUserIdle: number; userWaitingEventIdle: number };
   /** Dead letters left after the drain, by reason (e.g. "Nothing to remove…": a cart removal that overtook its add, decisions.md "Lanes are per id"). */
   deadLetters: Record<string, number>;
+  /** Heads held back for earlier events of their other id's lane (cross-lane-order.ts); null where the worker has no such event. */
+  crossLaneWaits: number | null;
 }
 
 async function runScenario(s: Scenario): Promise<ScenarioResult> {
@@ -102,6 +104,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
   let bound: Forecast;
   const gateSamples = { total: 0, eventWaitingUserIdle: 0, userWaitingEventIdle: 0 };
   const deadLetters: Record<string, number> = {};
+  let crossLaneWaits: number | null = null;
   try {
     await service.store.pauseDestination('default', 'benchmark: queueing the backlog before delivery starts');
     await ingestAll(service.url, events);
@@ -112,6 +115,8 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     if (!row) throw new Error('no default destination');
     const gate = service.registry.gateFor(row.settings);
     process.stdout.write(`\n[${s.name}] queued ${queued.total} events; bound ${round(bound.boundEventsPerSecond, 2)} events/s (${bound.bottleneck}); resuming\n`);
+    // By name, so this file runs unchanged on code without the event.
+    (service.worker as unknown as NodeJS.EventEmitter | null)?.on('waiting', () => (crossLaneWaits = (crossLaneWaits ?? 0) + 1));
     start = Date.now();
     await service.store.resumeDestination('default');
     let lastCheck = 0;
@@ -174,6 +179,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     utilisation,
     gateSamples,
     deadLetters,
+    crossLaneWaits,
   };
 }
 
@@ -195,7 +201,7 @@ for (const s of selected) {
       `bound ${round(r.bound.boundEventsPerSecond, 2)}/s (${r.bound.bottleneck}) → ratio ${round(r.ratio, 3)}; ` +
       `bound from calls made ${round(r.observedBound.eventsPerSecond, 2)}/s → ${round(r.ratioToObserved, 3)}`,
   );
-  process.stdout.write(`[${r.scenario}] dead letters: ${JSON.stringify(r.deadLetters)}\n`);
+  process.stdout.write(`[${r.scenario}] dead letters: ${JSON.stringify(r.deadLetters)}; heads held back for another lane: ${r.crossLaneWaits ?? 'n/a'}\n`);
 }
 
 const targets: TargetCheck[] = [];
