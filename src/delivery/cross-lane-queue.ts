@@ -1,11 +1,15 @@
-import type { LaneRef } from './store.ts';
-
 /**
  * What the lane queue offers for ordering one person's two lanes (decisions.md, "Lanes are per
  * id"): an event whose lane is its userId may carry an anonymousId (or an alias's previousId) whose
  * own lane still holds events received before it; cross-lane-order.ts holds it back until those
  * have settled. Both stores implement it; test/delivery/store-contract.ts checks them alike.
  */
+
+/** One lane: a user's events for one destination (store.ts re-exports it). */
+export interface LaneRef {
+  destinationId: string;
+  laneKey: string;
+}
 
 /** Unsettled events of one lane received before a given event (lower id). */
 export interface EarlierUnsettled {

@@ -1,16 +1,14 @@
 import type { CallRecord } from '../sailthru/types.ts';
-import type { DestinationSettings } from '../destination/settings.ts';
-import type { Mapping } from '../destination/mappings/schema.ts';
 import type { OutcomeState } from '../destination/outcome.ts';
 import type { SegmentEvent } from '../segment/event.ts';
-import type { IngestSink, WriteKeyDirectory } from './ingest.ts';
-import type { AuditLog, ConsoleSessionStore, MappingStatsStore, SeriesStore, SignInFailureStore } from './operator-store.ts';
+import type { IngestSink } from './ingest.ts';
+import type { ActivityCursor, AuditLog, ConsoleSessionStore, DeadLetterReason, MappingStatsStore, SeriesStore, SignInFailureStore } from './operator-store.ts';
 import type { SentProfileStore } from './sent-profile-store.ts';
-import type { DeliveryLog } from './delivery-log-types.ts';
-import type { CrossLaneQueue } from './cross-lane-queue.ts';
+import type { DestinationDirectory, WriteKeyStore } from './directory-types.ts';
+import type { CrossLaneQueue, LaneRef } from './cross-lane-queue.ts';
 export type * from './operator-store.ts';
 export type * from './sent-profile-store.ts';
-export type * from './delivery-log-types.ts';
+export type * from './directory-types.ts';
 export type * from './cross-lane-queue.ts';
 
 /**
@@ -91,11 +89,6 @@ export interface AttemptRecord {
   workerId: string;
 }
 
-export interface LaneRef {
-  destinationId: string;
-  laneKey: string;
-}
-
 export interface LaneLease extends LaneRef {
   pending: number;
   leaseUntil: Date;
@@ -169,63 +162,60 @@ export interface LaneSettleResult {
   released: boolean;
 }
 
-export interface Destination {
-  id: string;
-  name: string;
-  /** Includes the shared secret: never log or render it. */
-  settings: DestinationSettings;
-  paused: boolean;
-  pauseReason: string | null;
-  /**
-   * Which events reach Sailthru and as what (docs/mappings.md), as stored: null when none are
-   * configured (DEFAULT_MAPPINGS apply). Read as stored: validateMappings before use.
-   */
-  mappings: Mapping[] | null;
-  /** Bumped on every settings or mappings change, so caches of built destinations know when to rebuild. */
-  version: number;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export interface NewDestination {
-  /** Generated (UUID) when absent. */
-  id?: string;
-  name: string;
-  settings: DestinationSettings;
-  /** Absent or null: none configured (the defaults apply). */
-  mappings?: Mapping[] | null;
-}
-
-export interface DestinationPatch {
-  name?: string;
-  /** Replaces the settings; a change also resumes a paused destination (SPEC.md §9). */
-  settings?: DestinationSettings;
-  /** Replaces the mapping list (null: back to the defaults); bumps the version, the pause stays. */
-  mappings?: Mapping[] | null;
-  /**
-   * With `mappings` only: replace them only if the destination is still at this version, in the
-   * same statement; otherwise nothing is written and StaleVersionError (stale-version.ts) is thrown.
-   */
-  ifVersion?: number;
-}
-
-export interface WriteKeyRecord {
-  id: string;
+export interface DestinationBacklog {
   destinationId: string;
-  label: string;
-  /** The key's first characters (write-keys.ts: writeKeyPrefix); null when too short to show any. */
-  prefix: string | null;
-  createdAt: Date;
-  revokedAt: Date | null;
-  /** When ingest last accepted it (recorded about once a minute); null when never. */
-  lastUsedAt: Date | null;
+  /** pending + retrying */
+  unsettled: number;
+  retrying: number;
+  failed: number;
+  /** Age of the oldest unsettled event, ms; null when none. */
+  oldestUnsettledAgeMs: number | null;
 }
 
-export interface CreatedWriteKey {
-  /** The only time the plain key exists outside the client: the store keeps a SHA-256 of it. */
-  key: string;
-  record: WriteKeyRecord;
+/** Unsettled events of a destination by (type, event name); a sample's counts when `sampled`. */
+export interface QueuedKinds {
+  /** Unsettled events in all (pending and retrying). */
+  total: number;
+  kinds: Array<{ type: string | null; eventName: string | null; count: number }>;
+  /** The kinds count only a sample of the queue (its oldest and newest events), not all of it. */
+  sampled: boolean;
 }
+
+export interface EventFilter {
+  destinationId?: string;
+  /** userId or anonymousId: the lane key, or the anonymousId of an event whose lane is its userId. */
+  laneKey?: string;
+  messageId?: string;
+  /** A case-insensitive prefix of the track event or page/screen name (SQLite folds ASCII letters only). */
+  eventName?: string;
+  type?: string;
+  status?: EventStatus | EventStatus[];
+  receivedFrom?: Date;
+  /** exclusive */
+  receivedTo?: Date;
+}
+
+export interface EventQuery extends EventFilter {
+  /** Keyset paging, newest first: pass the previous page's nextBeforeId. */
+  beforeId?: number;
+  /** default 50, at most 500 */
+  limit?: number;
+}
+
+export interface EventPage {
+  events: StoredEvent[];
+  /** Pass as beforeId for the next (older) page; null when this was the last. */
+  nextBeforeId: number | null;
+}
+
+export interface EventDetail {
+  event: StoredEvent;
+  attempts: AttemptRecord[];
+}
+
+/** Which dead letters (status `failed`) an operator retries or drops. */
+export type DeadLetterSelector = { ids: number[] } | { filter: Omit<EventFilter, 'status'> };
+
 
 export interface PruneOptions {
   /** Final events received before this are deleted (with their attempts). */
@@ -272,37 +262,38 @@ export interface LaneQueue extends CrossLaneQueue {
   onWorkAvailable(listener: () => void): () => void;
 }
 
-export interface DestinationDirectory {
-  createDestination(input: NewDestination): Promise<Destination>;
-  getDestination(id: string): Promise<Destination | null>;
-  listDestinations(): Promise<Destination[]>;
-  /** Returns null when there is no such destination. */
-  updateDestination(id: string, patch: DestinationPatch): Promise<Destination | null>;
-  /** Deletes the destination, its write keys, lanes and events. Returns false when absent. */
-  deleteDestination(id: string): Promise<boolean>;
-  /** Stop delivering (events stay queued) and say why. */
-  pauseDestination(id: string, reason: string): Promise<void>;
-  resumeDestination(id: string): Promise<void>;
-  /**
-   * Re-seals every secret setting kept otherwise than the store's seal would keep it (plaintext,
-   * or under another key), leaving versions and pauses as they are; returns how many changed.
-   */
-  resealSecrets(): Promise<number>;
+/** What happened in the log after a cursor: events stored and attempts recorded, oldest first. */
+export interface LogActivity {
+  events: StoredEvent[];
+  attempts: Array<{ id: number; attempt: AttemptRecord; event: StoredEvent }>;
+  cursor: ActivityCursor;
 }
 
-export interface WriteKeyStore extends WriteKeyDirectory {
-  createWriteKey(destinationId: string, label: string): Promise<CreatedWriteKey>;
+/** The part the console, admin API, metrics and CLI use. */
+export interface DeliveryLog {
+  backlogByDestination(): Promise<DestinationBacklog[]>;
+  /** A destination's unsettled events by kind, reading at most `sample` event rows (the forecast's input). */
+  queuedKinds(destinationId: string, sample: number): Promise<QueuedKinds>;
+  search(query: EventQuery): Promise<EventPage>;
+  getEvent(id: number): Promise<EventDetail | null>;
+  /** Put dead letters back at the head of their lanes with a fresh retry window; returns how many. */
+  retryDeadLetters(selector: DeadLetterSelector): Promise<number>;
   /**
-   * Register a key chosen elsewhere (the WRITE_KEYS env var) for a destination; idempotent.
-   * Only its hash is stored.
+   * Mark dead letters `dropped` by `droppedBy` (an admin's name): they leave the dead letters but
+   * stay in the log, with their attempts, until retention prunes them. Returns how many.
    */
-  importWriteKey(destinationId: string, key: string, label: string): Promise<WriteKeyRecord>;
-  /** Returns false when there is no such key or it was already revoked. */
-  revokeWriteKey(id: string): Promise<boolean>;
-  listWriteKeys(destinationId?: string): Promise<WriteKeyRecord[]>;
-  /** Ingest accepted these keys at `at`: last-used times move forward only. */
-  recordWriteKeyUse(keys: string[], at: Date): Promise<void>;
+  dropDeadLetters(selector: DeadLetterSelector, droppedBy: string): Promise<number>;
+  /** Delete old final events in batches; returns how many. */
+  prune(options: PruneOptions): Promise<number>;
+  /** Dead letters matching the filter, counted by exact reason, most frequent first (at most 10 000 reasons). */
+  deadLetterReasons(filter: Omit<EventFilter, 'status'>): Promise<DeadLetterReason[]>;
+  /**
+   * Events stored and attempts recorded after `after`, oldest first, at most `limit` of each; with
+   * no cursor, the newest `limit` of each. The live view polls this.
+   */
+  recentActivity(after: ActivityCursor | null, limit: number): Promise<LogActivity>;
 }
+
 
 /**
  * Which userId an anonymousId was identified as, per destination (SPEC.md §0): written when an
