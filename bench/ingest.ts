@@ -10,6 +10,13 @@
  * its own messageIds), so the load generator spends no CPU on it. The no-op route keeps plain
  * bodies. It also times the body reader alone (src/server/ingest-body.ts), plain and gzipped.
  *
+ * `--delivery` runs the ingest server with delivery on (`serve`), against the emulator in its own
+ * process with every limit raised to --emulator-limit (default 100,000/s), ours too
+ * (SAILTHRU_RATE_LIMITS), and reports the events
+ * settled per second during each measured window beside the ingest rate (issue 19 item 5: what a
+ * settle costs the writer moves with the lane indexes). The backlog grows when ingest outruns
+ * delivery; the server CPU per event then counts delivery's CPU too.
+ *
  * `--cpu-prof` writes the server's V8 profiles to $TMPDIR/st-bench-profiles (summarise one with
  * `npx tsx bench/lib/profile-summary.ts FILE.cpuprofile`).
  *
@@ -25,8 +32,9 @@ import { batchBodies } from './lib/batch-bodies.ts';
 import { parseArgs } from './lib/args.ts';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { printTable, printTargets, round, writeResult, BENCH_DIR, type TargetCheck } from './lib/report.ts';
-import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, type ServiceProcess } from './lib/service-process.ts';
-import { basicAuth, scratchDir, serviceEnv, BENCH_WRITE_KEY } from './lib/stack.ts';
+import { startEmulatorHost, type EmulatorHost } from './lib/emulator-host.ts';
+import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, sumSamples, type ServiceProcess } from './lib/service-process.ts';
+import { basicAuth, scratchDir, serviceEnv, BENCH_CREDENTIALS, BENCH_WRITE_KEY } from './lib/stack.ts';
 import { openSqliteStore } from '../src/delivery/sqlite-store.ts';
 import { normalizeTrackingBody } from '../src/segment/normalize.ts';
 import { MAX_REQUEST_BYTES } from '../src/segment/limits.ts';
@@ -47,6 +55,9 @@ const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a
 const heapGrowth = process.env.HEAP_GROWING_PERCENT || undefined;
 const gzip = args.has('gzip');
 const gzipPoolSize = args.number('gzip-bodies', quick ? 2_000 : 12_000);
+const withDelivery = args.has('delivery');
+const emulatorLimit = args.number('emulator-limit', 100_000);
+const deliveryConcurrency = args.get('delivery-concurrency');
 
 interface LevelRun {
   server: 'ingest' | 'no-op';
@@ -56,10 +67,22 @@ interface LevelRun {
   serverPeakRssMb: number | null;
   /** Share of the run the server's main thread was runnable but waiting for a CPU (other load). */
   serverStarved: number | null;
+  /** With --delivery: events settled (delivered, skipped, failed) per second over the same window. */
+  settledPerSecond: number | null;
+}
+
+/** Events the server settled so far, from its /metrics. */
+async function settledCount(server: ServiceProcess): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return ['delivered', 'skipped', 'failed'].reduce((n, k) => n + sumSamples(text, `sailthru_destination_events_${k}_total`), 0);
 }
 
 async function measure(server: ServiceProcess, kind: LevelRun['server'], connections: number, firstRequest: number): Promise<LevelRun> {
   const compressed = gzip && kind === 'ingest';
+  const delivering = withDelivery && kind === 'ingest';
+  // Counted from the start of the warm-up: settles keep going while the load ramps, and the
+  // measured window is most of the run.
+  const settledBefore = delivering ? await settledCount(server) : 0;
   const cpuBefore = cpuSecondsOf(server.pid);
   const sched = schedMeter(server.pid);
   const wallBefore = performance.now();
@@ -81,7 +104,9 @@ async function measure(server: ServiceProcess, kind: LevelRun['server'], connect
   const cpuAfter = cpuSecondsOf(server.pid);
   const starved = sched.stop()?.starvedShare ?? null;
   const wall = (performance.now() - wallBefore) / 1000;
+  const settledPerSecond = delivering ? ((await settledCount(server)) - settledBefore) / wall : null;
   return {
+    settledPerSecond,
     server: kind,
     load,
     serverCores: cpuBefore !== null && cpuAfter !== null ? (cpuAfter - cpuBefore) / wall : null,
@@ -181,6 +206,13 @@ process.stdout.write(
 );
 
 const noop = await startScript(join(BENCH_DIR, 'lib', 'noop-server.ts'));
+const emulator: EmulatorHost | null = withDelivery
+  ? await startEmulatorHost(
+      { ...BENCH_CREDENTIALS, windowMs: 1000, limits: { 'GET *': emulatorLimit, 'POST *': emulatorLimit, 'DELETE *': emulatorLimit }, maxRequestLog: 1000, maxActivityLog: 1000 },
+      'per-second',
+      1000,
+    )
+  : null;
 const runs: LevelRun[] = [];
 try {
   for (const connections of connectionLevels) {
@@ -188,8 +220,17 @@ try {
     const scratch = scratchDir('ingest');
     const profileDir = join(tmpdir(), 'st-bench-profiles');
     const server = await startCli(
-      ['serve', '--no-delivery'],
-      serviceEnv({ emulatorUrl: 'http://127.0.0.1:9', databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}` }),
+      withDelivery ? ['serve'] : ['serve', '--no-delivery'],
+      serviceEnv({
+        emulatorUrl: emulator?.url ?? 'http://127.0.0.1:9',
+        databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}`,
+        extra: withDelivery
+          ? {
+              SAILTHRU_RATE_LIMITS: `POST=${emulatorLimit},GET=${emulatorLimit},DELETE=${emulatorLimit},POST /user=${emulatorLimit}`,
+              ...(deliveryConcurrency !== undefined ? { DELIVERY_CONCURRENCY: deliveryConcurrency } : {}),
+            }
+          : {},
+      }),
       { nodeArgs: [...serverNodeArgs, ...(cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] },
     );
     if (cpuProfile) process.stdout.write(`server profile goes to ${profileDir}\n`);
@@ -205,6 +246,7 @@ try {
   }
 } finally {
   await noop.stop();
+  await emulator?.stop();
 }
 
 function rowOf(r: LevelRun) {
@@ -219,6 +261,7 @@ function rowOf(r: LevelRun) {
     'server cores': r.serverCores === null ? null : round(r.serverCores, 2),
     'main thread starved': r.serverStarved === null ? null : `${round(100 * r.serverStarved, 0)}%`,
     'server CPU us/event': r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
+    ...(withDelivery ? { 'settled/s': r.settledPerSecond === null ? null : Math.round(r.settledPerSecond) } : {}),
   };
 }
 
@@ -284,7 +327,7 @@ printTargets(targets);
 
 const path = writeResult({
   // A run with another heap growth is kept beside the default one, not over it.
-  name: `${heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`}${gzip ? '-gzip' : ''}`,
+  name: `${heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`}${gzip ? '-gzip' : ''}${withDelivery ? '-delivery' : ''}`,
   quick,
   parameters: {
     eventsPerBatch: EVENTS_PER_BATCH,
@@ -300,6 +343,7 @@ const path = writeResult({
     loadGenerator: 'undici Pool, one request in flight per connection, in the parent process (same machine)',
     cpuProfile,
     gzip,
+    delivery: withDelivery ? { emulatorLimitPerSecond: emulatorLimit, deliveryConcurrency: deliveryConcurrency ?? 'default' } : false,
     ...(gzip ? { gzipPoolBodies: gzipPool.length, gzipWrappedRequests: gzipWrapped } : {}),
   },
   figures: {
@@ -326,6 +370,7 @@ const path = writeResult({
       serverCpuMicrosPerEvent: r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
       serverPeakRssMb: r.serverPeakRssMb === null ? null : round(r.serverPeakRssMb, 1),
       serverMainThreadStarvedShare: r.serverStarved === null ? null : round(r.serverStarved, 3),
+      settledPerSecond: r.settledPerSecond === null ? null : round(r.settledPerSecond, 0),
     })),
   },
   targets,
