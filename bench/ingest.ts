@@ -15,7 +15,12 @@
  * (SAILTHRU_RATE_LIMITS), and reports the events
  * settled per second during each measured window beside the ingest rate (issue 19 item 5: what a
  * settle costs the writer moves with the lane indexes). The backlog grows when ingest outruns
- * delivery; the server CPU per event then counts delivery's CPU too.
+ * delivery; the server CPU per event then counts delivery's CPU too. Then the load stops and
+ * delivery alone works on that backlog for --drain-seconds (default 15): settles per second and
+ * server CPU per settled event.
+ *
+ * `--servers-only` leaves out the in-process figures (store alone, body reader), for A/B runs of
+ * two builds (BENCH_BIN, bench/lib/service-process.ts).
  *
  * `--cpu-prof` writes the server's V8 profiles to $TMPDIR/st-bench-profiles (summarise one with
  * `npx tsx bench/lib/profile-summary.ts FILE.cpuprofile`).
@@ -58,6 +63,10 @@ const gzipPoolSize = args.number('gzip-bodies', quick ? 2_000 : 12_000);
 const withDelivery = args.has('delivery');
 const emulatorLimit = args.number('emulator-limit', 100_000);
 const deliveryConcurrency = args.get('delivery-concurrency');
+/** Only the two servers: no in-process store and body reader figures (A/B runs of two builds). */
+const serversOnly = args.has('servers-only');
+/** With --delivery: seconds of delivery alone after the load stops (the backlog it left). */
+const drainSeconds = args.number('drain-seconds', 15);
 
 interface LevelRun {
   server: 'ingest' | 'no-op';
@@ -69,6 +78,23 @@ interface LevelRun {
   serverStarved: number | null;
   /** With --delivery: events settled (delivered, skipped, failed) per second over the same window. */
   settledPerSecond: number | null;
+  /** With --delivery: after the load stops, events settled per second and server CPU per settled event. */
+  drain: { settledPerSecond: number; cpuMicrosPerSettled: number | null } | null;
+}
+
+/** Delivery alone for drainSeconds, the load stopped: settles per second and CPU per settle. */
+async function measureDrain(server: ServiceProcess): Promise<NonNullable<LevelRun['drain']>> {
+  const settledBefore = await settledCount(server);
+  const cpuBefore = cpuSecondsOf(server.pid);
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+  const settled = (await settledCount(server)) - settledBefore;
+  const cpuAfter = cpuSecondsOf(server.pid);
+  const wall = (performance.now() - start) / 1000;
+  return {
+    settledPerSecond: settled / wall,
+    cpuMicrosPerSettled: cpuBefore !== null && cpuAfter !== null && settled > 0 ? ((cpuAfter - cpuBefore) * 1e6) / settled : null,
+  };
 }
 
 /** Events the server settled so far, from its /metrics. */
@@ -107,6 +133,7 @@ async function measure(server: ServiceProcess, kind: LevelRun['server'], connect
   const settledPerSecond = delivering ? ((await settledCount(server)) - settledBefore) / wall : null;
   return {
     settledPerSecond,
+    drain: null,
     server: kind,
     load,
     serverCores: cpuBefore !== null && cpuAfter !== null ? (cpuAfter - cpuBefore) / wall : null,
@@ -236,7 +263,9 @@ try {
     if (cpuProfile) process.stdout.write(`server profile goes to ${profileDir}\n`);
     process.stdout.write(`ingest server pid ${server.pid}\n`);
     try {
-      runs.push(await measure(server, 'ingest', connections, 0));
+      const run = await measure(server, 'ingest', connections, 0);
+      if (withDelivery) run.drain = await measureDrain(server);
+      runs.push(run);
     } finally {
       await server.stop();
       scratch.dispose();
@@ -261,12 +290,18 @@ function rowOf(r: LevelRun) {
     'server cores': r.serverCores === null ? null : round(r.serverCores, 2),
     'main thread starved': r.serverStarved === null ? null : `${round(100 * r.serverStarved, 0)}%`,
     'server CPU us/event': r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
-    ...(withDelivery ? { 'settled/s': r.settledPerSecond === null ? null : Math.round(r.settledPerSecond) } : {}),
+    ...(withDelivery
+      ? {
+          'settled/s': r.settledPerSecond === null ? null : Math.round(r.settledPerSecond),
+          'drain settled/s': r.drain === null ? null : Math.round(r.drain.settledPerSecond),
+          'drain CPU us/settled': r.drain?.cpuMicrosPerSettled == null ? null : round(r.drain.cpuMicrosPerSettled, 0),
+        }
+      : {}),
   };
 }
 
-const storeAlone = await measureStoreAlone(32);
-printTable(
+const storeAlone = serversOnly ? null : await measureStoreAlone(32);
+if (storeAlone) printTable(
   [
     {
       'in flight': 32,
@@ -278,8 +313,8 @@ printTable(
   'SqliteEventStore.append alone (no HTTP), same events, in this process',
 );
 
-const bodyReader = await measureBodyReader();
-printTable(
+const bodyReader = serversOnly ? null : await measureBodyReader();
+if (bodyReader) printTable(
   [
     {
       'plain CPU us/event': round(bodyReader.plainMicrosPerEvent, 2),
@@ -337,6 +372,7 @@ const path = writeResult({
     secondsPerLevel: seconds,
     warmupSeconds,
     serverNodeArgs,
+    serverBin: process.env.BENCH_BIN ?? 'this checkout',
     heapGrowingPercent: heapGrowth ?? '50 (bin/sailthru-destination.js default)',
     store: 'SQLite file in os.tmpdir(), WAL, synchronous=FULL, group commit; serve --no-delivery in a child process',
     noop: 'fastify 5, POST /v1/batch parses the JSON body and answers 200, in a child process',
@@ -352,12 +388,20 @@ const path = writeResult({
     noopBestEventsPerSecond: round(bestNoop.load.unitsPerSecond, 0),
     noopBestConnections: bestNoop.load.connections,
     ratioToNoop: round(ratio, 3),
-    storeAloneEventsPerSecond: round(storeAlone.eventsPerSecond, 0),
-    storeAloneCpuMicrosPerEvent: round(storeAlone.cpuMicrosPerEvent, 1),
-    storeAloneBatchesPerCommit: round(storeAlone.batches / Math.max(1, storeAlone.commits), 2),
-    bodyReaderPlainCpuMicrosPerEvent: round(bodyReader.plainMicrosPerEvent, 2),
-    bodyReaderGzipCpuMicrosPerEvent: round(bodyReader.gzipMicrosPerEvent, 2),
-    gzipCompressionRatio: round(bodyReader.compressionRatio, 1),
+    ...(storeAlone
+      ? {
+          storeAloneEventsPerSecond: round(storeAlone.eventsPerSecond, 0),
+          storeAloneCpuMicrosPerEvent: round(storeAlone.cpuMicrosPerEvent, 1),
+          storeAloneBatchesPerCommit: round(storeAlone.batches / Math.max(1, storeAlone.commits), 2),
+        }
+      : {}),
+    ...(bodyReader
+      ? {
+          bodyReaderPlainCpuMicrosPerEvent: round(bodyReader.plainMicrosPerEvent, 2),
+          bodyReaderGzipCpuMicrosPerEvent: round(bodyReader.gzipMicrosPerEvent, 2),
+          gzipCompressionRatio: round(bodyReader.compressionRatio, 1),
+        }
+      : {}),
     levels: runs.map((r) => ({
       server: r.server,
       connections: r.load.connections,
@@ -371,6 +415,7 @@ const path = writeResult({
       serverPeakRssMb: r.serverPeakRssMb === null ? null : round(r.serverPeakRssMb, 1),
       serverMainThreadStarvedShare: r.serverStarved === null ? null : round(r.serverStarved, 3),
       settledPerSecond: r.settledPerSecond === null ? null : round(r.settledPerSecond, 0),
+      drain: r.drain === null ? null : { settledPerSecond: round(r.drain.settledPerSecond, 0), cpuMicrosPerSettled: r.drain.cpuMicrosPerSettled === null ? null : round(r.drain.cpuMicrosPerSettled, 0) },
     })),
   },
   targets,
