@@ -14,7 +14,8 @@ export async function claimLanes(ctx: SqliteStoreContext, workerId: string, limi
   return rows.map((r) => ({ ...r, leaseUntil: new Date(until), events: laneWindow(ctx, r, window) }));
 }
 
-const HEAD = `SELECT ${eventColumns()} FROM events WHERE id = (
+/** The head of a lane (exported for the index test, test/delivery/sqlite-indexes.test.ts). */
+export const HEAD = `SELECT ${eventColumns()} FROM events WHERE id = (
   SELECT min(id) FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED})`;
 
 export async function head(ctx: SqliteStoreContext, lane: LaneRef): Promise<QueuedEvent | null> {
