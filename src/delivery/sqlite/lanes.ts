@@ -35,7 +35,7 @@ export async function releaseLane(ctx: SqliteStoreContext, workerId: string, lan
 }
 
 // One range of the lane index (lane_key, destination_id, status, id) per unsettled status.
-const EARLIER = `SELECT count(*) AS n, min(id) AS oldest FROM events
+export const EARLIER = `SELECT count(*) AS n, min(id) AS oldest FROM events
   WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED} AND id < @beforeId`;
 
 export async function earlierUnsettled(ctx: SqliteStoreContext, destinationId: string, laneKeys: string[], beforeId: number): Promise<EarlierUnsettled[]> {
