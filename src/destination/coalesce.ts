@@ -4,7 +4,7 @@ import type { CallRecord } from '../sailthru/types.ts';
 import type { ActionContext, DestinationMemory } from './action.ts';
 import { performCartChanges, planCartChange, type PlannedCartChange } from './actions/cart-change.ts';
 import { identifyPayload, performIdentify } from './actions/identify.ts';
-import { anonymousIdOf, userIdOf } from './identity.ts';
+import { anonymousIdOf, eventEmailOf, userIdOf } from './identity.ts';
 import type { CompiledMapping } from './mappings/match.ts';
 import { firstMatch } from './mappings/match.ts';
 import { outcomeOf, type ActionResult, type Outcome } from './outcome.ts';
@@ -24,8 +24,8 @@ import type { DestinationSettings } from './settings.ts';
  *   in order, one POST /purchase marked with the last applied change's messageId
  *   (cart-change.ts: performCartChanges).
  * Only events that would make the same kind of call for the same user with the same settings
- * are grouped: another action, a drop, a skip, per-event overrides that differ, another userId
- * or anonymousId, or an event that fails before any call, ends the group (that event is then
+ * are grouped: another action, a drop, a skip, per-event overrides that differ, another userId,
+ * anonymousId or email, or an event that fails before any call, ends the group (that event is then
  * delivered on its own, in its turn). Events without a userId are never grouped (their identity
  * tie may redirect them).
  */
@@ -51,6 +51,8 @@ interface Member {
   kind: Kind;
   userId: string;
   anonymousId: string | null;
+  /** The email the event gives (identity.ts: eventEmailOf), if any. */
+  email: string | undefined;
   eventSettings: EventSettings;
   /** Its own settings key: events whose overrides differ make different calls. */
   settingsKey: string;
@@ -129,6 +131,11 @@ function groupAtHead(cx: CoalesceContext, events: readonly SegmentEvent[]): Memb
 
 function sameGroup(a: Member, b: Member): boolean {
   if (a.kind !== b.kind || a.userId !== b.userId || a.settingsKey !== b.settingsKey) return false;
+  // Events that give another email (or none where the first gives one) go on their own. An
+  // identify's address may belong to another profile, which its POST merges in (keysconflict)
+  // even when the next identify changes the address again; a cart change's address is attached
+  // to a profile that has none, and a change without one fails there alone.
+  if (a.email !== b.email) return false;
   // An identify's anonymousId decides its merge; a different mapping maps its traits otherwise.
   if (a.kind === 'identify') return a.anonymousId === b.anonymousId && a.compiled === b.compiled;
   return true;
@@ -155,6 +162,7 @@ function memberOf(cx: CoalesceContext, received: SegmentEvent): Member | null {
     kind,
     userId,
     anonymousId: anonymousIdOf(event),
+    email: eventEmailOf(event),
     eventSettings,
     settingsKey: JSON.stringify(eventSettings),
     warnings,
