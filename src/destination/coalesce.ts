@@ -107,7 +107,8 @@ export async function deliverCoalesced(cx: CoalesceContext, events: readonly Seg
 
   const messageIds = group.map((m) => textOf(m.received.messageId) ?? '(no messageId)');
   return group.map((m, index) => {
-    const note = `coalesced: ${group.length} queued events of this lane delivered with one Sailthru call (messageIds ${messageIds.join(', ')}; this event is ${index + 1} of ${group.length})`;
+    // Not "delivered": a member may be skipped or failed (a removal of a product not in the cart).
+    const note = `coalesced: ${group.length} queued events of this lane handled with one Sailthru call (messageIds ${messageIds.join(', ')}; this event is ${index + 1} of ${group.length})`;
     const warnings = [...ingestWarningsOf(m.received), ...m.warnings, ...shared, note];
     const outcome: Outcome = { ...outcomeOf(results[index]!, calls, warnings, cx.redact), coalesced: { messageIds, index } };
     // Per-mapping call counts count the group's calls once.
@@ -131,11 +132,13 @@ function groupAtHead(cx: CoalesceContext, events: readonly SegmentEvent[]): Memb
 
 function sameGroup(a: Member, b: Member): boolean {
   if (a.kind !== b.kind || a.userId !== b.userId || a.settingsKey !== b.settingsKey) return false;
-  // Events that give another email (or none where the first gives one) go on their own. An
-  // identify's address may belong to another profile, which its POST merges in (keysconflict)
-  // even when the next identify changes the address again; a cart change's address is attached
-  // to a profile that has none, and a change without one fails there alone.
-  if (a.email !== b.email) return false;
+  // Events that give another email go on their own (docs/decisions.md, "Coalescing a backlog").
+  // An identify's address may belong to another profile, which its POST merges in (keysconflict)
+  // even when the next identify changes the address again, or when an identify before it, without
+  // one, changed lists or optout that the merge then overrides; an identify without an email after
+  // the first gave one changes neither. A cart change's address is attached to a profile that has
+  // none, and a change without one fails there alone: carts need the same email (or none) in each.
+  if (a.email !== b.email && !(a.kind === 'identify' && b.email === undefined)) return false;
   // An identify's anonymousId decides its merge; a different mapping maps its traits otherwise.
   if (a.kind === 'identify') return a.anonymousId === b.anonymousId && a.compiled === b.compiled;
   return true;

@@ -140,6 +140,15 @@ describe.each(STORES)('coalescing leaves Sailthru as one-at-a-time delivery does
     expect(on.profiles).toHaveLength(1);
   });
 
+  it("an identify leaving a list and opting out, then one whose address belongs to a profile in that list: the merge lands between, as one at a time", async () => {
+    const user = mid('u');
+    const other = mid('p');
+    await same(
+      [identify(other, { email: `${other}@example.com`, lists: { news: 1 }, optout_email: 'basic' }), identify(user, { lists: { news: 1 } })],
+      [identify(user, { lists: { news: 0 }, optout_email: 'none', a: 1 }), identify(user, { email: `${other}@example.com`, b: 2 })],
+    );
+  });
+
   it('a cart group whose first addition has no email and no profile email: it fails alone, the next attaches its address', async () => {
     const user = mid('u');
     const { on } = await same(
@@ -249,6 +258,15 @@ describe.each(STORES)('coalescing, scenarios that held up (%s)', (_name, open) =
         identify(user, { d: 1 }, { anonymousId: anon2 }),
         identify(user, { e: 1 }),
       ],
+    );
+  });
+
+  it('identifies giving an email, then none: one group, as one at a time (the address merges first either way)', async () => {
+    const user = mid('u');
+    const other = mid('p');
+    await same(
+      [identify(other, { email: `${other}@example.com`, lists: { news: 1 }, optout_email: 'basic', o: 1 }), identify(user, { seen: 1 })],
+      [identify(user, { email: `${other}@example.com`, a: 1 }), identify(user, { lists: { news: 0 }, optout_email: 'none', o: 2 }), identify(user, { b: 2 })],
     );
   });
 

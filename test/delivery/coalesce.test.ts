@@ -149,6 +149,17 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     }
   });
 
+  it('a removal of a product not in the cart, inside a group: skipped with its reason, its note not saying delivered', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    const stored = (await deliverBacklog([track(user, 'Product Added', product('a')), track(user, 'Product Removed', { product_id: 'zz' }), track(user, 'Product Added', product('b'))])).slice(1);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'skipped', 'delivered']);
+    expect(stored[1]!.outcome?.reason).toMatch(/not in the user's cart/);
+    const note = (await attemptsOf(stored[1]!))[0]!.warnings.find((w) => w.startsWith('coalesced:'));
+    expect(note).toContain('2 of 3');
+    expect(note).not.toMatch(/delivered/);
+  });
+
   it("the group's POST /user answered 500, then 200: every event pending until then, delivered once", async () => {
     const user = id('u');
     emulator.setFaults({ failRate: 1, failStatus: 500, endpoints: ['POST /user'], seed: 1 });
