@@ -138,6 +138,23 @@ export async function claimEmailBeforeProfileWrite(ctx: SentContext, email: stri
   }
 }
 
+/**
+ * A deleted user: the rows naming them as who last posted an address they are known to have
+ * (the deletion event's, the one this process remembers) go too. Null when done, else why.
+ */
+export async function forgetEmailClaims(ctx: SentContext, emails: ReadonlyArray<string | undefined>, extid: string): Promise<string | null> {
+  const keys = [...new Set(emails.filter((e): e is string => e !== undefined).map(emailClaimKey))];
+  try {
+    for (const key of keys) {
+      // Only a row that names this user: another's claim still has a user to forget.
+      if ((await ctx.memory.sentProfiles.lastSent(key))?.hash === extid) await ctx.memory.sentProfiles.forget([key]);
+    }
+    return null;
+  } catch (err) {
+    return `could not forget who posted the address last (${errorText(err)})`;
+  }
+}
+
 /** After a successful POST /user: a failure to remember it only costs a call next time. */
 export async function recordSent(ctx: SentContext, hash: string): Promise<void> {
   if (unchangedTtlMs(ctx) <= 0) return;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DestinationRegistry, type DestinationFactory } from '../../src/delivery/destinations.ts';
@@ -178,6 +179,17 @@ function suite(name: string, setUp: () => Promise<{ open: Open; done: () => Prom
         expect((await deliverWith(store, identify({ email: 'shared@example.com', plan: via }))).state, via).toBe('delivered');
         expect(profileOf('U1')?.vars, via).toMatchObject({ plan: via });
       }
+    });
+
+    it('a deletion forgets who posted its address last (the row keyed by the address hash)', async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings });
+      const claimKey = `email-sha256:${createHash('sha256').update('gone@example.com').digest('hex')}`;
+      expect((await deliverWith(store, identify({ email: 'Gone@example.com' }))).state).toBe('delivered');
+      expect((await store.lastSentProfile('main', claimKey))?.hash).toBe('U1');
+      const deletion = { type: 'delete', messageId: `m-${++seq}`, userId: 'U1', authenticatedBy: 'admin', context: { traits: { email: 'gone@example.com' } } };
+      expect((await deliverWith(store, deletion as SegmentEvent)).state).toBe('delivered');
+      expect(await store.lastSentProfile('main', claimKey)).toBeNull();
     });
 
     it('a failed POST /user records nothing', async () => {
