@@ -249,6 +249,46 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     for (const e of stored) expect(e.lastError).toMatch(/POST \/purchase.*Unknown template: no-such-template/);
   });
 
+  it('a worker that dies after its cart group POST landed, before settling: the next worker posts nothing again', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    await worker.stop();
+    const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Removed', { product_id: 'a' })];
+    await kit.store.append(batchOf('main', changes));
+    let landed = false;
+    // The dead worker: its group's calls are made, then it never settles and renews no lease.
+    const dead = new DeliveryWorker({
+      store: new Proxy(kit.store, {
+        // Dead: no lease renewed, and nothing claimed once its group has landed (never stopped: stop would wait for it).
+        get: (target, key) =>
+          key === 'renewLeases' || (key === 'claimLanes' && landed) ? async () => [] : Reflect.get(target, key, target),
+      }) as EventStore,
+      deliver: registry.deliver,
+      deliverGroup: async (destinationId, heads) => {
+        await registry.deliverGroup(destinationId, heads);
+        landed = true;
+        return new Promise(() => {});
+      },
+      pollMs: 20,
+      leaseMs: 300,
+      workerId: 'dead',
+    });
+    dead.start();
+    await until(() => landed, 10);
+    const next = new DeliveryWorker({ store: kit.store, deliver: registry.deliver, deliverGroup: registry.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' });
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+    }
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
+    const profile = emulator.state().profiles.find((p) => p.keys.email === `${user}@example.com`);
+    expect((profile?.cart?.items ?? []).map((i) => [i.id, i.qty])).toEqual([['b', 1]]);
+    const stored = (await kit.store.search({ destinationId: 'main', limit: 10 })).events.filter((e) => changes.some((c) => c.messageId === e.messageId));
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+
   it('coalesceBacklog off: one call per event', async () => {
     await kit.store.updateDestination('main', { settings: { ...settings, coalesceBacklog: 'off' } });
     const user = id('u');
