@@ -88,7 +88,9 @@ export async function deliverCoalesced(cx: CoalesceContext, events: readonly Seg
   if (lead.kind === 'identify') {
     // The last identify addresses the profile (all share its userId and anonymousId).
     const ctx = ctxOf(members[members.length - 1]!, warnShared);
-    const result = await performIdentify(ctx, (mergeFrom) => mergedIdentifyPayload(members, mergeFrom));
+    // Each event's own warnings (an implausible email, a list or optout ignored) on that event only.
+    for (const m of members) m.warnings.push(...identifyPayload(m.event, m.eventSettings).warnings);
+    const result = await performIdentify(ctx, (mergeFrom) => ({ payload: mergedIdentifyPayload(members, mergeFrom).payload, warnings: [] }));
     results = members.map(() => result);
   } else {
     // A change that cannot be made (no product id, a bad quantity) ends the group before it.

@@ -160,6 +160,15 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     expect(note).not.toMatch(/delivered/);
   });
 
+  it("an identify group: each event's own warnings on that event only", async () => {
+    const user = id('u');
+    const stored = await deliverBacklog([identify(user, { email: `${user}@example.com`, a: 1 }), identify(user, { email: 'not-an-email', b: 2 })]);
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(1);
+    const [first, second] = await Promise.all(stored.map(async (e) => (await attemptsOf(e))[0]!.warnings.join(' | ')));
+    expect(second).toMatch(/not-an-email.*not a plausible email address/);
+    expect(first).not.toMatch(/not-an-email/);
+  });
+
   it("the group's POST /user answered 500, then 200: every event pending until then, delivered once", async () => {
     const user = id('u');
     emulator.setFaults({ failRate: 1, failStatus: 500, endpoints: ['POST /user'], seed: 1 });
