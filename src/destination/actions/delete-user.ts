@@ -16,7 +16,15 @@ import type { DestinationSettings } from '../settings.ts';
  */
 export const deleteUser: Action = {
   name: 'user deletion',
-  reads: ['userId', 'anonymousId (when there is no userId)', 'authenticatedBy (set by ingest)'],
+  reads: [
+    'userId',
+    'anonymousId (when there is no userId)',
+    'authenticatedBy (set by ingest)',
+    // Only to forget who last posted that address (unchanged-profiles.ts): nothing is sent with it.
+    'traits.email',
+    'context.traits.email',
+    'properties.email',
+  ],
   sends: ['DELETE /user'],
   async perform(ctx) {
     const untrusted = untrustedDeletion(ctx.event, ctx.settings);
