@@ -76,6 +76,10 @@ interface ScenarioResult {
   utilisation: Record<string, number>;
   /** Share of 20 ms samples in which lanes were waiting for POST /event while POST /user had none waiting and calls to spare. */
   gateSamples: { total: number; eventWaitingUserIdle: number; userWaitingEventIdle: number };
+  /** Dead letters left after the drain, by reason (e.g. "Nothing to remove…": a cart removal that overtook its add, decisions.md "Lanes are per id"). */
+  deadLetters: Record<string, number>;
+  /** Heads held back for earlier events of their other id's lane (cross-lane-order.ts); null where the worker has no such event. */
+  crossLaneWaits: number | null;
 }
 
 async function runScenario(s: Scenario): Promise<ScenarioResult> {
@@ -99,6 +103,8 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
   let remaining = eventCount;
   let bound: Forecast;
   const gateSamples = { total: 0, eventWaitingUserIdle: 0, userWaitingEventIdle: 0 };
+  const deadLetters: Record<string, number> = {};
+  let crossLaneWaits: number | null = null;
   try {
     await service.store.pauseDestination('default', 'benchmark: queueing the backlog before delivery starts');
     await ingestAll(service.url, events);
@@ -109,6 +115,8 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     if (!row) throw new Error('no default destination');
     const gate = service.registry.gateFor(row.settings);
     process.stdout.write(`\n[${s.name}] queued ${queued.total} events; bound ${round(bound.boundEventsPerSecond, 2)} events/s (${bound.bottleneck}); resuming\n`);
+    // By name, so this file runs unchanged on code without the event.
+    (service.worker as unknown as NodeJS.EventEmitter | null)?.on('waiting', () => (crossLaneWaits = (crossLaneWaits ?? 0) + 1));
     start = Date.now();
     await service.store.resumeDestination('default');
     let lastCheck = 0;
@@ -131,6 +139,7 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
       await sleep(20);
     }
     end = Date.now();
+    for (const d of await service.store.deadLetterReasons({ destinationId: 'default' })) deadLetters[d.reason ?? '(none)'] = d.count;
     await emulator.flush();
   } finally {
     await stack.stop();
@@ -169,6 +178,8 @@ async function runScenario(s: Scenario): Promise<ScenarioResult> {
     callsByEndpoint,
     utilisation,
     gateSamples,
+    deadLetters,
+    crossLaneWaits,
   };
 }
 
@@ -190,6 +201,7 @@ for (const s of selected) {
       `bound ${round(r.bound.boundEventsPerSecond, 2)}/s (${r.bound.bottleneck}) → ratio ${round(r.ratio, 3)}; ` +
       `bound from calls made ${round(r.observedBound.eventsPerSecond, 2)}/s → ${round(r.ratioToObserved, 3)}`,
   );
+  process.stdout.write(`[${r.scenario}] dead letters: ${JSON.stringify(r.deadLetters)}; heads held back for another lane: ${r.crossLaneWaits ?? 'n/a'}\n`);
 }
 
 const targets: TargetCheck[] = [];

@@ -10,6 +10,18 @@
  * its own messageIds), so the load generator spends no CPU on it. The no-op route keeps plain
  * bodies. It also times the body reader alone (src/server/ingest-body.ts), plain and gzipped.
  *
+ * `--delivery` runs the ingest server with delivery on (`serve`), against the emulator in its own
+ * process with every limit raised to --emulator-limit (default 100,000/s), ours too
+ * (SAILTHRU_RATE_LIMITS), and reports the events
+ * settled per second during each measured window beside the ingest rate (issue 19 item 5: what a
+ * settle costs the writer moves with the lane indexes). The backlog grows when ingest outruns
+ * delivery; the server CPU per event then counts delivery's CPU too. Then the load stops and
+ * delivery alone works on that backlog for --drain-seconds (default 15): settles per second and
+ * server CPU per settled event.
+ *
+ * `--servers-only` leaves out the in-process figures (store alone, body reader), for A/B runs of
+ * two builds (BENCH_BIN, bench/lib/service-process.ts).
+ *
  * `--cpu-prof` writes the server's V8 profiles to $TMPDIR/st-bench-profiles (summarise one with
  * `npx tsx bench/lib/profile-summary.ts FILE.cpuprofile`).
  *
@@ -25,8 +37,9 @@ import { batchBodies } from './lib/batch-bodies.ts';
 import { parseArgs } from './lib/args.ts';
 import { runLoad, type LoadResult } from './lib/load.ts';
 import { printTable, printTargets, round, writeResult, BENCH_DIR, type TargetCheck } from './lib/report.ts';
-import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, type ServiceProcess } from './lib/service-process.ts';
-import { basicAuth, scratchDir, serviceEnv, BENCH_WRITE_KEY } from './lib/stack.ts';
+import { startEmulatorHost, type EmulatorHost } from './lib/emulator-host.ts';
+import { cpuSecondsOf, memoryOf, schedMeter, startCli, startScript, sumSamples, type ServiceProcess } from './lib/service-process.ts';
+import { basicAuth, scratchDir, serviceEnv, BENCH_CREDENTIALS, BENCH_WRITE_KEY } from './lib/stack.ts';
 import { openSqliteStore } from '../src/delivery/sqlite-store.ts';
 import { normalizeTrackingBody } from '../src/segment/normalize.ts';
 import { MAX_REQUEST_BYTES } from '../src/segment/limits.ts';
@@ -47,6 +60,13 @@ const serverNodeArgs = (args.get('server-node-args') ?? '').split(' ').filter((a
 const heapGrowth = process.env.HEAP_GROWING_PERCENT || undefined;
 const gzip = args.has('gzip');
 const gzipPoolSize = args.number('gzip-bodies', quick ? 2_000 : 12_000);
+const withDelivery = args.has('delivery');
+const emulatorLimit = args.number('emulator-limit', 100_000);
+const deliveryConcurrency = args.get('delivery-concurrency');
+/** Only the two servers: no in-process store and body reader figures (A/B runs of two builds). */
+const serversOnly = args.has('servers-only');
+/** With --delivery: seconds of delivery alone after the load stops (the backlog it left). */
+const drainSeconds = args.number('drain-seconds', 15);
 
 interface LevelRun {
   server: 'ingest' | 'no-op';
@@ -56,10 +76,39 @@ interface LevelRun {
   serverPeakRssMb: number | null;
   /** Share of the run the server's main thread was runnable but waiting for a CPU (other load). */
   serverStarved: number | null;
+  /** With --delivery: events settled (delivered, skipped, failed) per second over the same window. */
+  settledPerSecond: number | null;
+  /** With --delivery: after the load stops, events settled per second and server CPU per settled event. */
+  drain: { settledPerSecond: number; cpuMicrosPerSettled: number | null } | null;
+}
+
+/** Delivery alone for drainSeconds, the load stopped: settles per second and CPU per settle. */
+async function measureDrain(server: ServiceProcess): Promise<NonNullable<LevelRun['drain']>> {
+  const settledBefore = await settledCount(server);
+  const cpuBefore = cpuSecondsOf(server.pid);
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, drainSeconds * 1000));
+  const settled = (await settledCount(server)) - settledBefore;
+  const cpuAfter = cpuSecondsOf(server.pid);
+  const wall = (performance.now() - start) / 1000;
+  return {
+    settledPerSecond: settled / wall,
+    cpuMicrosPerSettled: cpuBefore !== null && cpuAfter !== null && settled > 0 ? ((cpuAfter - cpuBefore) * 1e6) / settled : null,
+  };
+}
+
+/** Events the server settled so far, from its /metrics. */
+async function settledCount(server: ServiceProcess): Promise<number> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  return ['delivered', 'skipped', 'failed'].reduce((n, k) => n + sumSamples(text, `sailthru_destination_events_${k}_total`), 0);
 }
 
 async function measure(server: ServiceProcess, kind: LevelRun['server'], connections: number, firstRequest: number): Promise<LevelRun> {
   const compressed = gzip && kind === 'ingest';
+  const delivering = withDelivery && kind === 'ingest';
+  // Counted from the start of the warm-up: settles keep going while the load ramps, and the
+  // measured window is most of the run.
+  const settledBefore = delivering ? await settledCount(server) : 0;
   const cpuBefore = cpuSecondsOf(server.pid);
   const sched = schedMeter(server.pid);
   const wallBefore = performance.now();
@@ -81,7 +130,10 @@ async function measure(server: ServiceProcess, kind: LevelRun['server'], connect
   const cpuAfter = cpuSecondsOf(server.pid);
   const starved = sched.stop()?.starvedShare ?? null;
   const wall = (performance.now() - wallBefore) / 1000;
+  const settledPerSecond = delivering ? ((await settledCount(server)) - settledBefore) / wall : null;
   return {
+    settledPerSecond,
+    drain: null,
     server: kind,
     load,
     serverCores: cpuBefore !== null && cpuAfter !== null ? (cpuAfter - cpuBefore) / wall : null,
@@ -181,6 +233,13 @@ process.stdout.write(
 );
 
 const noop = await startScript(join(BENCH_DIR, 'lib', 'noop-server.ts'));
+const emulator: EmulatorHost | null = withDelivery
+  ? await startEmulatorHost(
+      { ...BENCH_CREDENTIALS, windowMs: 1000, limits: { 'GET *': emulatorLimit, 'POST *': emulatorLimit, 'DELETE *': emulatorLimit }, maxRequestLog: 1000, maxActivityLog: 1000 },
+      'per-second',
+      1000,
+    )
+  : null;
 const runs: LevelRun[] = [];
 try {
   for (const connections of connectionLevels) {
@@ -188,14 +247,25 @@ try {
     const scratch = scratchDir('ingest');
     const profileDir = join(tmpdir(), 'st-bench-profiles');
     const server = await startCli(
-      ['serve', '--no-delivery'],
-      serviceEnv({ emulatorUrl: 'http://127.0.0.1:9', databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}` }),
+      withDelivery ? ['serve'] : ['serve', '--no-delivery'],
+      serviceEnv({
+        emulatorUrl: emulator?.url ?? 'http://127.0.0.1:9',
+        databaseUrl: `sqlite:${join(scratch.path, 'ingest.db')}`,
+        extra: withDelivery
+          ? {
+              SAILTHRU_RATE_LIMITS: `POST=${emulatorLimit},GET=${emulatorLimit},DELETE=${emulatorLimit},POST /user=${emulatorLimit}`,
+              ...(deliveryConcurrency !== undefined ? { DELIVERY_CONCURRENCY: deliveryConcurrency } : {}),
+            }
+          : {},
+      }),
       { nodeArgs: [...serverNodeArgs, ...(cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] },
     );
     if (cpuProfile) process.stdout.write(`server profile goes to ${profileDir}\n`);
     process.stdout.write(`ingest server pid ${server.pid}\n`);
     try {
-      runs.push(await measure(server, 'ingest', connections, 0));
+      const run = await measure(server, 'ingest', connections, 0);
+      if (withDelivery) run.drain = await measureDrain(server);
+      runs.push(run);
     } finally {
       await server.stop();
       scratch.dispose();
@@ -205,6 +275,7 @@ try {
   }
 } finally {
   await noop.stop();
+  await emulator?.stop();
 }
 
 function rowOf(r: LevelRun) {
@@ -219,11 +290,18 @@ function rowOf(r: LevelRun) {
     'server cores': r.serverCores === null ? null : round(r.serverCores, 2),
     'main thread starved': r.serverStarved === null ? null : `${round(100 * r.serverStarved, 0)}%`,
     'server CPU us/event': r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
+    ...(withDelivery
+      ? {
+          'settled/s': r.settledPerSecond === null ? null : Math.round(r.settledPerSecond),
+          'drain settled/s': r.drain === null ? null : Math.round(r.drain.settledPerSecond),
+          'drain CPU us/settled': r.drain?.cpuMicrosPerSettled == null ? null : round(r.drain.cpuMicrosPerSettled, 0),
+        }
+      : {}),
   };
 }
 
-const storeAlone = await measureStoreAlone(32);
-printTable(
+const storeAlone = serversOnly ? null : await measureStoreAlone(32);
+if (storeAlone) printTable(
   [
     {
       'in flight': 32,
@@ -235,8 +313,8 @@ printTable(
   'SqliteEventStore.append alone (no HTTP), same events, in this process',
 );
 
-const bodyReader = await measureBodyReader();
-printTable(
+const bodyReader = serversOnly ? null : await measureBodyReader();
+if (bodyReader) printTable(
   [
     {
       'plain CPU us/event': round(bodyReader.plainMicrosPerEvent, 2),
@@ -284,7 +362,7 @@ printTargets(targets);
 
 const path = writeResult({
   // A run with another heap growth is kept beside the default one, not over it.
-  name: `${heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`}${gzip ? '-gzip' : ''}`,
+  name: `${heapGrowth === undefined ? 'ingest' : `ingest-heap-growing-${heapGrowth}`}${gzip ? '-gzip' : ''}${withDelivery ? '-delivery' : ''}`,
   quick,
   parameters: {
     eventsPerBatch: EVENTS_PER_BATCH,
@@ -294,12 +372,14 @@ const path = writeResult({
     secondsPerLevel: seconds,
     warmupSeconds,
     serverNodeArgs,
+    serverBin: process.env.BENCH_BIN ?? 'this checkout',
     heapGrowingPercent: heapGrowth ?? '50 (bin/sailthru-destination.js default)',
     store: 'SQLite file in os.tmpdir(), WAL, synchronous=FULL, group commit; serve --no-delivery in a child process',
     noop: 'fastify 5, POST /v1/batch parses the JSON body and answers 200, in a child process',
     loadGenerator: 'undici Pool, one request in flight per connection, in the parent process (same machine)',
     cpuProfile,
     gzip,
+    delivery: withDelivery ? { emulatorLimitPerSecond: emulatorLimit, deliveryConcurrency: deliveryConcurrency ?? 'default' } : false,
     ...(gzip ? { gzipPoolBodies: gzipPool.length, gzipWrappedRequests: gzipWrapped } : {}),
   },
   figures: {
@@ -308,12 +388,20 @@ const path = writeResult({
     noopBestEventsPerSecond: round(bestNoop.load.unitsPerSecond, 0),
     noopBestConnections: bestNoop.load.connections,
     ratioToNoop: round(ratio, 3),
-    storeAloneEventsPerSecond: round(storeAlone.eventsPerSecond, 0),
-    storeAloneCpuMicrosPerEvent: round(storeAlone.cpuMicrosPerEvent, 1),
-    storeAloneBatchesPerCommit: round(storeAlone.batches / Math.max(1, storeAlone.commits), 2),
-    bodyReaderPlainCpuMicrosPerEvent: round(bodyReader.plainMicrosPerEvent, 2),
-    bodyReaderGzipCpuMicrosPerEvent: round(bodyReader.gzipMicrosPerEvent, 2),
-    gzipCompressionRatio: round(bodyReader.compressionRatio, 1),
+    ...(storeAlone
+      ? {
+          storeAloneEventsPerSecond: round(storeAlone.eventsPerSecond, 0),
+          storeAloneCpuMicrosPerEvent: round(storeAlone.cpuMicrosPerEvent, 1),
+          storeAloneBatchesPerCommit: round(storeAlone.batches / Math.max(1, storeAlone.commits), 2),
+        }
+      : {}),
+    ...(bodyReader
+      ? {
+          bodyReaderPlainCpuMicrosPerEvent: round(bodyReader.plainMicrosPerEvent, 2),
+          bodyReaderGzipCpuMicrosPerEvent: round(bodyReader.gzipMicrosPerEvent, 2),
+          gzipCompressionRatio: round(bodyReader.compressionRatio, 1),
+        }
+      : {}),
     levels: runs.map((r) => ({
       server: r.server,
       connections: r.load.connections,
@@ -326,6 +414,8 @@ const path = writeResult({
       serverCpuMicrosPerEvent: r.serverCores === null ? null : round((r.serverCores * 1e6) / r.load.unitsPerSecond, 1),
       serverPeakRssMb: r.serverPeakRssMb === null ? null : round(r.serverPeakRssMb, 1),
       serverMainThreadStarvedShare: r.serverStarved === null ? null : round(r.serverStarved, 3),
+      settledPerSecond: r.settledPerSecond === null ? null : round(r.settledPerSecond, 0),
+      drain: r.drain === null ? null : { settledPerSecond: round(r.drain.settledPerSecond, 0), cpuMicrosPerSettled: r.drain.cpuMicrosPerSettled === null ? null : round(r.drain.cpuMicrosPerSettled, 0) },
     })),
   },
   targets,

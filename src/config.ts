@@ -159,6 +159,10 @@ function destinationFromEnv(e: Env): DeclaredDestination | null {
   };
 }
 
+/**
+ * Every problem of every destination is reported at once (one line each, naming the file and the
+ * field), so a config file is mended in one pass rather than one start per mistake.
+ */
 function destinationsFromFile(path: string): DeclaredDestination[] {
   let parsed: unknown;
   try {
@@ -168,33 +172,45 @@ function destinationsFromFile(path: string): DeclaredDestination[] {
   }
   const list = (parsed as { destinations?: unknown })?.destinations;
   if (!Array.isArray(list)) throw new ConfigError(`${path}: expected {"destinations": [...]}`);
-  return list.map((raw, i) => {
-    const d = raw as Record<string, unknown>;
-    const where = `${path}: destinations[${i}]`;
-    if (typeof d.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(d.id)) {
-      throw new ConfigError(`${where}.id must be 1-64 letters, digits, "-" or "_"`);
-    }
-    if (d.settings !== undefined && (typeof d.settings !== 'object' || d.settings === null || Array.isArray(d.settings))) {
-      throw new ConfigError(`${where}.settings must be an object`);
-    }
-    if (d.writeKeys !== undefined && (!Array.isArray(d.writeKeys) || d.writeKeys.some((k) => typeof k !== 'string' || k === ''))) {
-      throw new ConfigError(`${where}.writeKeys must be an array of non-empty strings`);
-    }
-    let mappings: Mapping[] | undefined;
-    if (d.mappings !== undefined) {
-      const checked = validateMappings(d.mappings, `${where}.mappings`);
-      if (!checked.ok) throw new ConfigError(checked.errors.join('\n'));
-      mappings = checked.mappings;
-    }
-    return {
-      id: d.id,
-      name: typeof d.name === 'string' ? d.name : d.id,
-      settings: (d.settings as Record<string, unknown>) ?? {},
-      writeKeys: (d.writeKeys as string[]) ?? [],
-      ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
-      ...(mappings !== undefined ? { mappings } : {}),
-    };
-  });
+  const problems: string[] = [];
+  const declared = list.map((raw, i) => declaredDestination(raw, `${path}: destinations[${i}]`, problems));
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+  return declared.filter((d): d is DeclaredDestination => d !== null);
+}
+
+/** One entry of CONFIG_FILE's list, or null with its problems added to `problems`. */
+function declaredDestination(raw: unknown, where: string, problems: string[]): DeclaredDestination | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    problems.push(`${where} must be an object`);
+    return null;
+  }
+  const d = raw as Record<string, unknown>;
+  const found = problems.length;
+  if (typeof d.id !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(d.id)) {
+    problems.push(`${where}.id must be 1-64 letters, digits, "-" or "_"`);
+  }
+  if (d.settings !== undefined && (typeof d.settings !== 'object' || d.settings === null || Array.isArray(d.settings))) {
+    problems.push(`${where}.settings must be an object`);
+  }
+  if (d.writeKeys !== undefined && (!Array.isArray(d.writeKeys) || d.writeKeys.some((k) => typeof k !== 'string' || k === ''))) {
+    problems.push(`${where}.writeKeys must be an array of non-empty strings`);
+  }
+  let mappings: Mapping[] | undefined;
+  if (d.mappings !== undefined) {
+    const checked = validateMappings(d.mappings, `${where}.mappings`);
+    if (checked.ok) mappings = checked.mappings;
+    else problems.push(...checked.errors);
+  }
+  if (problems.length > found) return null;
+  const id = d.id as string;
+  return {
+    id,
+    name: typeof d.name === 'string' ? d.name : id,
+    settings: (d.settings as Record<string, unknown>) ?? {},
+    writeKeys: (d.writeKeys as string[]) ?? [],
+    ...(typeof d.webhookSecret === 'string' ? { webhookSecret: d.webhookSecret } : {}),
+    ...(mappings !== undefined ? { mappings } : {}),
+  };
 }
 
 function admins(e: Env): AdminCredential[] {

@@ -115,4 +115,33 @@ describe('configuration', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('names every problem of a config file at once, and a list entry that is not an object', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-config-'));
+    try {
+      const file = join(dir, 'c.json');
+      const destinations = [
+        { id: 'bad id!', writeKeys: [''] },
+        null,
+        { id: 'ok', settings: [], mappings: [{ id: 'm', name: 'M', enabled: true, action: 'teleport', trigger: { types: ['track'] } }] },
+      ];
+      writeFileSync(file, JSON.stringify({ destinations }));
+      let message = '';
+      try {
+        loadConfig({ CONFIG_FILE: file });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        message = (err as Error).message;
+      }
+      expect(message.split('\n')).toEqual([
+        `${file}: destinations[0].id must be 1-64 letters, digits, "-" or "_"`,
+        `${file}: destinations[0].writeKeys must be an array of non-empty strings`,
+        `${file}: destinations[1] must be an object`,
+        `${file}: destinations[2].settings must be an object`,
+        expect.stringMatching(/^.*: destinations\[2\]\.mappings\[0\]\.action: must be one of /),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

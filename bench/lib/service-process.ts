@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_DIR } from './report.ts';
 
-const BIN = join(REPO_DIR, 'bin', 'sailthru-destination.js');
+/**
+ * The CLI under test: this checkout's, or another build's (BENCH_BIN, e.g. a worktree of main
+ * with its own dist/), so A/B runs drive both with the same benchmark code.
+ */
+const BIN = process.env.BENCH_BIN ?? join(REPO_DIR, 'bin', 'sailthru-destination.js');
 
 /**
  * A `serve`, `worker` or `emulator` process started as an operator would (the real CLI), so the

@@ -1,3 +1,5 @@
+import type { GateWaitListener } from './gate-wait.ts';
+import type { LaneSlots } from './lane-slots.ts';
 import type { LaneRef, QueuedEvent } from './store.ts';
 
 /** A lane a DeliveryWorker (worker.ts) holds, as its loop and the claim loop see it. */
@@ -25,4 +27,26 @@ export interface ActiveLane {
 /** A lane's key in the worker's maps. */
 export function laneId(lane: LaneRef): string {
   return JSON.stringify([lane.destinationId, lane.laneKey]);
+}
+
+/**
+ * Keeps the slots' waiting lanes: a lane is one while any request of its delivery waits in the rate
+ * gate. Starting to wait frees its slot, so another lane is claimed (`wake`); when let through, it
+ * delivers at once (its point is taken) even if that puts more than `concurrency` lanes
+ * delivering for a moment: the rate limit, not the slot, bounds what reaches Sailthru.
+ * `isHeld`: the entry is still the worker's for its lane.
+ */
+export function gateWaitListenerOf(entry: ActiveLane, slots: LaneSlots<ActiveLane>, isHeld: () => boolean, wake: () => void): GateWaitListener {
+  return {
+    waiting: () => {
+      entry.gateWaits++;
+      // A request left behind by a delivery that has already returned counts for nothing.
+      if (!isHeld() || !slots.startWaiting(entry)) return;
+      wake();
+    },
+    granted: () => {
+      entry.gateWaits = Math.max(0, entry.gateWaits - 1);
+      if (entry.gateWaits === 0) slots.stopWaiting(entry);
+    },
+  };
 }

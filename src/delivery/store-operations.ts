@@ -56,6 +56,12 @@ export abstract class OperationStore<C> implements S.EventStore {
   releaseLane(workerId: string, lane: S.LaneRef): Promise<void> {
     return this.operations.releaseLane(this.ctx, workerId, lane);
   }
+  earlierUnsettled(destinationId: string, laneKeys: string[], beforeId: number): Promise<S.EarlierUnsettled[]> {
+    return this.operations.earlierUnsettled(this.ctx, destinationId, laneKeys, beforeId);
+  }
+  deferLane(workerId: string, lane: S.LaneRef, dueAt: number): Promise<void> {
+    return this.operations.deferLane(this.ctx, workerId, lane, dueAt);
+  }
   wakeRetryingLanes(destinationId: string): Promise<number> {
     return this.operations.wakeRetryingLanes(this.ctx, destinationId);
   }

@@ -1,5 +1,6 @@
 import type { Outcome } from '../destination/outcome.ts';
 import type { DeliverGroup } from './coalesce.ts';
+import type { LaneWait } from './cross-lane-order.ts';
 import type { DeliveryResult } from './lane-run.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { Clock, LaneQueue, QueuedEvent, Settlement } from './store.ts';
@@ -74,4 +75,6 @@ export interface DeliveryWorkerEvents {
   problem: [unknown];
   /** Sailthru answered again after an outage: lanes that were waiting out a retry were made due. */
   recovered: [{ destinationId: string; lanes: number }];
+  /** A lane's head was held back for earlier events of its other id's lane (cross-lane-order.ts). */
+  waiting: [LaneWait];
 }

@@ -6,7 +6,8 @@ import { availabilityOf, OutageRecovery } from './outage-recovery.ts';
 import { RetryPolicy } from './retry-policy.ts';
 import { deliverHeadGroup, type DeliverGroup } from './coalesce.ts';
 import { LaneSlots } from './lane-slots.ts';
-import { laneId, type ActiveLane } from './active-lane.ts';
+import { gateWaitListenerOf, laneId, type ActiveLane } from './active-lane.ts';
+import { CrossLaneOrder, type LaneWait } from './cross-lane-order.ts';
 import { isFinal, settledHead, settlementOf, type Delivered, type DeliveryResult } from './lane-run.ts';
 import { systemClock, type Clock, type LaneLease, type LaneQueue, type LaneRef, type QueuedEvent } from './store.ts';
 
@@ -33,6 +34,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   private readonly recovery: OutageRecovery;
   private readonly window: number;
   private readonly settleDelayMs: number;
+  /** Holds back a head whose other id's lane has earlier events unsettled (cross-lane-order.ts). */
+  private readonly order: CrossLaneOrder;
   /** How many lanes this worker may hold, and when one yields (lane-slots.ts). */
   private readonly slots: LaneSlots<ActiveLane>;
   /** Outage wakes still running (see wakeRetrying), and give-backs of lanes claimed as their loop ended (startLane). */
@@ -73,6 +76,8 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.window = Math.max(1, options.window ?? 16);
     this.settleDelayMs = options.settleDelayMs ?? 0;
+    const report = { onWait: (wait: LaneWait) => this.emit('waiting', wait), onProblem: (error: unknown) => this.emit('problem', error) };
+    this.order = new CrossLaneOrder({ store: this.store, workerId: this.workerId, now: () => this.clock.now(), wake: () => this.wake(), ...report });
   }
 
   /** Lanes given back so far because their head's endpoint was crowded. */
@@ -226,8 +231,16 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     const { lane } = entry;
     let events = claimed;
     let givenBack = false;
+    // Whether `events` passed the cross-lane check (a window's rest did, a fresh window has not).
+    let checked = false;
     try {
       while (events.length > 0) {
+        if (!checked) {
+          // Those before a head held back go first; the next window starts at it (cross-lane-order.ts).
+          ({ events, givenBack } = await this.order.admit(events));
+          if (events.length === 0) return 'other';
+          checked = true;
+        }
         entry.yielded = false;
         const run = await this.deliverRun(events, entry);
         // Nothing delivered (a yield, a stop, a pause): the lane is released below.
@@ -250,6 +263,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
           const settled = new Set(run.filter((d) => isFinal(d.settlement)).map((d) => d.head.id));
           events = entry.reclaimed.filter((e) => !settled.has(e.id));
           entry.claimedAgain = false;
+          checked = false;
           continue;
         }
         givenBack = result.released;
@@ -257,6 +271,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
         if (givenBack && then === 'continue') return 'emptied';
         if (givenBack || !goOn) return 'other';
         events = then === 'continue' ? result.next : rest;
+        checked = then !== 'continue';
       }
       return 'other';
     } finally {
@@ -320,25 +335,9 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     return { head, outcome, settlement, startedAt, durationMs };
   }
 
-  /**
-   * Keeps the slots' waiting lanes: a lane is one while any request of its delivery waits in the rate
-   * gate. Starting to wait frees its slot, so another lane is claimed; when let through, it
-   * delivers at once (its point is taken) even if that puts more than `concurrency` lanes
-   * delivering for a moment: the rate limit, not the slot, bounds what reaches Sailthru.
-   */
+  /** The lane's gate-wait listener (active-lane.ts): waiting in the rate gate frees its slot. */
   private gateWaitListenerOf(entry: ActiveLane): GateWaitListener {
-    return {
-      waiting: () => {
-        entry.gateWaits++;
-        // A request left behind by a delivery that has already returned counts for nothing.
-        if (this.active.get(laneId(entry.lane)) !== entry || !this.slots.startWaiting(entry)) return;
-        this.wake();
-      },
-      granted: () => {
-        entry.gateWaits = Math.max(0, entry.gateWaits - 1);
-        if (entry.gateWaits === 0) this.slots.stopWaiting(entry);
-      },
-    };
+    return gateWaitListenerOf(entry, this.slots, () => this.active.get(laneId(entry.lane)) === entry, () => this.wake());
   }
 
   /**

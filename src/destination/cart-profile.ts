@@ -4,7 +4,7 @@ import type { ActionResult } from './outcome.ts';
 import { noEmailReason } from './profile-lookup.ts';
 import { field, objectOf, stringOf } from './read.ts';
 import { isUserNotFound, resultOfError } from './sailthru-port.ts';
-import { forgetBeforeProfileWrite } from './unchanged-profiles.ts';
+import { claimEmailBeforeProfileWrite, forgetBeforeProfileWrite } from './unchanged-profiles.ts';
 
 /** The profile a cart event changes: the address its cart lives under and the cart stored there. */
 export interface CartProfile {
@@ -64,7 +64,7 @@ export async function cartProfileOf(
   // keysconflict merge, as identify does: a profile that already holds this address (an earlier
   // purchase by email) joins the userId's profile rather than failing the cart change.
   // keysconflict merge may bring another profile's vars in: the next identify is sent whatever it holds.
-  const forgotten = await forgetBeforeProfileWrite(ctx, [userId]);
+  const forgotten = (await forgetBeforeProfileWrite(ctx, [userId])) ?? (await claimEmailBeforeProfileWrite(ctx, eventEmail, userId));
   if (forgotten !== null) return { ok: false, result: { state: 'retry', reason: forgotten } };
   const attached = await ctx.sailthru.postUser({ id: userId, key: 'extid', keys: { email: eventEmail }, keysconflict: 'merge' });
   if (!attached.ok) return { ok: false, result: resultOfError(attached) };

@@ -4,7 +4,7 @@ import type { CallRecord } from '../sailthru/types.ts';
 import type { ActionContext, DestinationMemory } from './action.ts';
 import { performCartChanges, planCartChange, type PlannedCartChange } from './actions/cart-change.ts';
 import { identifyPayload, performIdentify } from './actions/identify.ts';
-import { anonymousIdOf, userIdOf } from './identity.ts';
+import { anonymousIdOf, eventEmailOf, userIdOf } from './identity.ts';
 import type { CompiledMapping } from './mappings/match.ts';
 import { firstMatch } from './mappings/match.ts';
 import { outcomeOf, type ActionResult, type Outcome } from './outcome.ts';
@@ -24,8 +24,8 @@ import type { DestinationSettings } from './settings.ts';
  *   in order, one POST /purchase marked with the last applied change's messageId
  *   (cart-change.ts: performCartChanges).
  * Only events that would make the same kind of call for the same user with the same settings
- * are grouped: another action, a drop, a skip, per-event overrides that differ, another userId
- * or anonymousId, or an event that fails before any call, ends the group (that event is then
+ * are grouped: another action, a drop, a skip, per-event overrides that differ, another userId,
+ * anonymousId or email, or an event that fails before any call, ends the group (that event is then
  * delivered on its own, in its turn). Events without a userId are never grouped (their identity
  * tie may redirect them).
  */
@@ -51,6 +51,8 @@ interface Member {
   kind: Kind;
   userId: string;
   anonymousId: string | null;
+  /** The email the event gives (identity.ts: eventEmailOf), if any. */
+  email: string | undefined;
   eventSettings: EventSettings;
   /** Its own settings key: events whose overrides differ make different calls. */
   settingsKey: string;
@@ -86,7 +88,9 @@ export async function deliverCoalesced(cx: CoalesceContext, events: readonly Seg
   if (lead.kind === 'identify') {
     // The last identify addresses the profile (all share its userId and anonymousId).
     const ctx = ctxOf(members[members.length - 1]!, warnShared);
-    const result = await performIdentify(ctx, (mergeFrom) => mergedIdentifyPayload(members, mergeFrom));
+    // Each event's own warnings (an implausible email, a list or optout ignored) on that event only.
+    for (const m of members) m.warnings.push(...identifyPayload(m.event, m.eventSettings).warnings);
+    const result = await performIdentify(ctx, (mergeFrom) => ({ payload: mergedIdentifyPayload(members, mergeFrom).payload, warnings: [] }));
     results = members.map(() => result);
   } else {
     // A change that cannot be made (no product id, a bad quantity) ends the group before it.
@@ -105,7 +109,8 @@ export async function deliverCoalesced(cx: CoalesceContext, events: readonly Seg
 
   const messageIds = group.map((m) => textOf(m.received.messageId) ?? '(no messageId)');
   return group.map((m, index) => {
-    const note = `coalesced: ${group.length} queued events of this lane delivered with one Sailthru call (messageIds ${messageIds.join(', ')}; this event is ${index + 1} of ${group.length})`;
+    // Not "delivered": a member may be skipped or failed (a removal of a product not in the cart).
+    const note = `coalesced: ${group.length} queued events of this lane handled with one Sailthru call (messageIds ${messageIds.join(', ')}; this event is ${index + 1} of ${group.length})`;
     const warnings = [...ingestWarningsOf(m.received), ...m.warnings, ...shared, note];
     const outcome: Outcome = { ...outcomeOf(results[index]!, calls, warnings, cx.redact), coalesced: { messageIds, index } };
     // Per-mapping call counts count the group's calls once.
@@ -129,6 +134,13 @@ function groupAtHead(cx: CoalesceContext, events: readonly SegmentEvent[]): Memb
 
 function sameGroup(a: Member, b: Member): boolean {
   if (a.kind !== b.kind || a.userId !== b.userId || a.settingsKey !== b.settingsKey) return false;
+  // Events that give another email go on their own (docs/decisions.md, "Coalescing a backlog").
+  // An identify's address may belong to another profile, which its POST merges in (keysconflict)
+  // even when the next identify changes the address again, or when an identify before it, without
+  // one, changed lists or optout that the merge then overrides; an identify without an email after
+  // the first gave one changes neither. A cart change's address is attached to a profile that has
+  // none, and a change without one fails there alone: carts need the same email (or none) in each.
+  if (a.email !== b.email && !(a.kind === 'identify' && b.email === undefined)) return false;
   // An identify's anonymousId decides its merge; a different mapping maps its traits otherwise.
   if (a.kind === 'identify') return a.anonymousId === b.anonymousId && a.compiled === b.compiled;
   return true;
@@ -155,6 +167,7 @@ function memberOf(cx: CoalesceContext, received: SegmentEvent): Member | null {
     kind,
     userId,
     anonymousId: anonymousIdOf(event),
+    email: eventEmailOf(event),
     eventSettings,
     settingsKey: JSON.stringify(eventSettings),
     warnings,

@@ -108,6 +108,53 @@ export async function forgetBeforeProfileWrite(ctx: SentContext, extids: string[
   return forgetSent(ctx, extids);
 }
 
+/** The memory's row naming who last posted an address (its SHA-256: never the address itself). */
+function emailClaimKey(email: string): string {
+  return `email-sha256:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
+}
+
+/**
+ * Before a POST /user that sets `email` with `keysconflict: merge` for `claimant` (an identify, an
+ * alias, a cart's email attached): Sailthru merges the profile that holds that address into the
+ * one addressed and deletes it, so what was sent to another user whose profile held it no longer
+ * describes any profile of theirs (their next identify, naively sent, would recreate it). The
+ * memory keeps, under a row keyed by the address's hash, who last posted it; another claimant
+ * forgets that user first. Before the call, like forgetBeforeProfileWrite; null when done, else
+ * why (to retry). A user whose address came to their profile some other way (an import, the
+ * site's own tag) is not known here: the TTL bounds that.
+ */
+export async function claimEmailBeforeProfileWrite(ctx: SentContext, email: string | undefined, claimant: string): Promise<string | null> {
+  if (email === undefined || unchangedTtlMs(ctx) <= 0) return null;
+  const key = emailClaimKey(email);
+  try {
+    // The row's "hash" is the extid of who posted the address last (an id, already a key here).
+    const last = await ctx.memory.sentProfiles.lastSent(key);
+    if (last?.hash === claimant) return null;
+    if (last !== null) await ctx.memory.sentProfiles.forget([last.hash]);
+    await ctx.memory.sentProfiles.record(key, claimant, ctx.now());
+    return null;
+  } catch (err) {
+    return `could not record who posted the address last (${errorText(err)})`;
+  }
+}
+
+/**
+ * A deleted user: the rows naming them as who last posted an address they are known to have
+ * (the deletion event's, the one this process remembers) go too. Null when done, else why.
+ */
+export async function forgetEmailClaims(ctx: SentContext, emails: ReadonlyArray<string | undefined>, extid: string): Promise<string | null> {
+  const keys = [...new Set(emails.filter((e): e is string => e !== undefined).map(emailClaimKey))];
+  try {
+    for (const key of keys) {
+      // Only a row that names this user: another's claim still has a user to forget.
+      if ((await ctx.memory.sentProfiles.lastSent(key))?.hash === extid) await ctx.memory.sentProfiles.forget([key]);
+    }
+    return null;
+  } catch (err) {
+    return `could not forget who posted the address last (${errorText(err)})`;
+  }
+}
+
 /** After a successful POST /user: a failure to remember it only costs a call next time. */
 export async function recordSent(ctx: SentContext, hash: string): Promise<void> {
   if (unchangedTtlMs(ctx) <= 0) return;

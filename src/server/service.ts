@@ -100,6 +100,10 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     worker.on('recovered', ({ destinationId, lanes }) => {
       logger.info({ destination: destinationId, lanes }, 'Sailthru answers again after an outage: lanes waiting out a retry are due now');
     });
+    // The event's id, which of its ids, and a count: never the ids' values (users).
+    worker.on('waiting', (w) => {
+      logger.debug({ destination: w.lane.destinationId, event: w.eventId, field: w.field, earlier: w.earlier, waits: w.waits }, w.note);
+    });
     worker.on('settled', (s) => {
       if (s.settlement.state === 'paused') {
         logger.warn({ destination: s.destinationId, reason: s.settlement.reason }, 'destination paused');

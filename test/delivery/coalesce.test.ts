@@ -149,6 +149,26 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     }
   });
 
+  it('a removal of a product not in the cart, inside a group: skipped with its reason, its note not saying delivered', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    const stored = (await deliverBacklog([track(user, 'Product Added', product('a')), track(user, 'Product Removed', { product_id: 'zz' }), track(user, 'Product Added', product('b'))])).slice(1);
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'skipped', 'delivered']);
+    expect(stored[1]!.outcome?.reason).toMatch(/not in the user's cart/);
+    const note = (await attemptsOf(stored[1]!))[0]!.warnings.find((w) => w.startsWith('coalesced:'));
+    expect(note).toContain('2 of 3');
+    expect(note).not.toMatch(/delivered/);
+  });
+
+  it("an identify group: each event's own warnings on that event only", async () => {
+    const user = id('u');
+    const stored = await deliverBacklog([identify(user, { email: `${user}@example.com`, a: 1 }), identify(user, { email: 'not-an-email', b: 2 })]);
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toHaveLength(1);
+    const [first, second] = await Promise.all(stored.map(async (e) => (await attemptsOf(e))[0]!.warnings.join(' | ')));
+    expect(second).toMatch(/not-an-email.*not a plausible email address/);
+    expect(first).not.toMatch(/not-an-email/);
+  });
+
   it("the group's POST /user answered 500, then 200: every event pending until then, delivered once", async () => {
     const user = id('u');
     emulator.setFaults({ failRate: 1, failStatus: 500, endpoints: ['POST /user'], seed: 1 });
@@ -236,6 +256,46 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
     expect(stored.map((e) => e.status)).toEqual(['failed', 'failed']);
     for (const e of stored) expect(e.lastError).toMatch(/POST \/purchase.*Unknown template: no-such-template/);
+  });
+
+  it('a worker that dies after its cart group POST landed, before settling: the next worker posts nothing again', async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    await worker.stop();
+    const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Removed', { product_id: 'a' })];
+    await kit.store.append(batchOf('main', changes));
+    let landed = false;
+    // The dead worker: its group's calls are made, then it never settles and renews no lease.
+    const dead = new DeliveryWorker({
+      store: new Proxy(kit.store, {
+        // Dead: no lease renewed, and nothing claimed once its group has landed (never stopped: stop would wait for it).
+        get: (target, key) =>
+          key === 'renewLeases' || (key === 'claimLanes' && landed) ? async () => [] : Reflect.get(target, key, target),
+      }) as EventStore,
+      deliver: registry.deliver,
+      deliverGroup: async (destinationId, heads) => {
+        await registry.deliverGroup(destinationId, heads);
+        landed = true;
+        return new Promise(() => {});
+      },
+      pollMs: 20,
+      leaseMs: 300,
+      workerId: 'dead',
+    });
+    dead.start();
+    await until(() => landed, 10);
+    const next = new DeliveryWorker({ store: kit.store, deliver: registry.deliver, deliverGroup: registry.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' });
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+    }
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
+    const profile = emulator.state().profiles.find((p) => p.keys.email === `${user}@example.com`);
+    expect((profile?.cart?.items ?? []).map((i) => [i.id, i.qty])).toEqual([['b', 1]]);
+    const stored = (await kit.store.search({ destinationId: 'main', limit: 10 })).events.filter((e) => changes.some((c) => c.messageId === e.messageId));
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered']);
   });
 
   it('coalesceBacklog off: one call per event', async () => {

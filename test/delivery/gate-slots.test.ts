@@ -138,6 +138,8 @@ describe('a lane waiting for one endpoint does not hold a slot another endpoint 
       settleLane: (input) => store.settleLane(input),
       renewLeases: (workerId, lanes, leaseMs) => store.renewLeases(workerId, lanes, leaseMs),
       releaseLane: (workerId, lane) => store.releaseLane(workerId, lane),
+      earlierUnsettled: (destinationId, laneKeys, beforeId) => store.earlierUnsettled(destinationId, laneKeys, beforeId),
+      deferLane: (workerId, lane, dueAt) => store.deferLane(workerId, lane, dueAt),
       wakeRetryingLanes: (destinationId) => store.wakeRetryingLanes(destinationId),
       onWorkAvailable: (listener) => store.onWorkAvailable(listener),
     };

@@ -224,6 +224,47 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u2']);
       });
 
+      it('counts a lane’s unsettled events received before an id, leased ones too, dead letters not', async () => {
+        const a1 = trackEvent('A', { userId: undefined, anonymousId: 'A' });
+        const a2 = trackEvent('A', { userId: undefined, anonymousId: 'A' });
+        await store.append(batchOf(DEST, [a1, a2, trackEvent('B')], { receivedAt: received() }));
+        await store.append(batchOf(OTHER, [trackEvent('A')], { receivedAt: received() }));
+        const u = trackEvent('U', { anonymousId: 'A' });
+        await store.append(batchOf(DEST, [u, trackEvent('A', { userId: undefined, anonymousId: 'A' })], { receivedAt: received() }));
+        const [first, second] = (await store.search({ destinationId: DEST, laneKey: 'A', limit: 10 })).events.reverse();
+        const uId = (await store.head(lane('U')))!.id;
+        // Only events of that destination's lane, received before uId; lanes with none left out.
+        const both = await store.earlierUnsettled(DEST, ['A', 'B', 'nobody'], uId);
+        expect(both.sort((x, y) => x.laneKey.localeCompare(y.laneKey))).toEqual([
+          { laneKey: 'A', count: 2, oldestId: first!.id },
+          { laneKey: 'B', count: 1, oldestId: expect.any(Number) },
+        ]);
+        // Leased (in flight) still counts; settled, and dead-lettered, no more.
+        await store.claimLanes('w1', 10, 30_000);
+        expect((await store.earlierUnsettled(DEST, ['A'], uId))[0]?.count).toBe(2);
+        await settle((await store.head(lane('A')))!, { state: 'delivered' });
+        expect(await store.earlierUnsettled(DEST, ['A'], uId)).toEqual([{ laneKey: 'A', count: 1, oldestId: second!.id }]);
+        await settle((await store.head(lane('A')))!, { state: 'failed', reason: 'dead' });
+        expect(await store.earlierUnsettled(DEST, ['A'], uId)).toEqual([]);
+        expect(await store.earlierUnsettled(DEST, [], uId)).toEqual([]);
+      });
+
+      it('a deferred lane is due again at its time, not before; only its holder can defer it', async () => {
+        await store.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u2')], { receivedAt: received() }));
+        await store.claimLanes('w1', 10, 30_000);
+        await store.deferLane('w2', lane('u1'), clock.now() + 500);
+        await store.deferLane('w1', lane('u1'), clock.now() + 500);
+        await store.releaseLane('w1', lane('u2'));
+        expect((await store.claimLanes('w2', 10, 30_000)).map((l) => l.laneKey)).toEqual(['u2']);
+        clock.advance(499);
+        expect(await store.claimLanes('w2', 10, 30_000)).toEqual([]);
+        clock.advance(1);
+        const [again] = await store.claimLanes('w2', 10, 30_000);
+        expect(again).toMatchObject({ laneKey: 'u1', pending: 1 });
+        // Nothing was settled: the head is the same event, never attempted.
+        expect((await store.head(lane('u1')))!.attempts).toBe(0);
+      });
+
       it('an event appended to a leased lane neither breaks the lease nor gets lost', async () => {
         await store.append(batchOf(DEST, [trackEvent('u1')], { receivedAt: received() }));
         await store.claimLanes('w1', 10, 30_000);

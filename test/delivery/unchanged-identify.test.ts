@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DestinationRegistry, type DestinationFactory } from '../../src/delivery/destinations.ts';
@@ -146,6 +147,49 @@ function suite(name: string, setUp: () => Promise<{ open: Open; done: () => Prom
       expect(lastPost).toMatchObject({ id: 'U1', vars: { plan: 'silver' } });
       // U1's profile holds silver now: gold again must be sent.
       expect((await deliverWith(store, identify({ plan: 'gold' }))).state).toBe('delivered');
+    });
+
+    it("another user's POST /user with this user's email merges this profile away: the user's next identify is sent", async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings });
+      const profileOf = (extid: string) => emulator.state().profiles.find((p) => p.keys.extid === extid);
+      for (const [via, second] of [
+        ['identify', identify({ email: 'shared@example.com' }, 'U2')],
+        ['alias', { type: 'alias', messageId: `m-${++seq}`, userId: 'U3', previousId: 'P3', traits: { email: 'shared@example.com' } } as SegmentEvent],
+        [
+          'cart',
+          {
+            type: 'track',
+            messageId: `m-${++seq}`,
+            userId: 'U4',
+            event: 'Product Added',
+            properties: { product_id: 'a', name: 'A', price: 1, quantity: 1, url: 'https://shop.example/a' },
+            context: { traits: { email: 'shared@example.com' } },
+          } as SegmentEvent,
+        ],
+      ] as const) {
+        // The alias merges P3's profile: it has to exist.
+        if (via === 'alias') expect((await deliverWith(store, identify({ seen: 1 }, 'P3'))).state).toBe('delivered');
+        expect((await deliverWith(store, identify({ email: 'shared@example.com', plan: via }))).state, via).toBe('delivered');
+        expect(profileOf('U1'), via).toBeDefined();
+        // keysconflict merge: U1's profile (it holds the address) is merged into the other one, U1's extid gone.
+        expect((await deliverWith(store, second)).state, via).toBe('delivered');
+        expect(profileOf('U1'), via).toBeUndefined();
+        // What one-at-a-time delivery does: the identify puts a profile under U1 back.
+        expect((await deliverWith(store, identify({ email: 'shared@example.com', plan: via }))).state, via).toBe('delivered');
+        expect(profileOf('U1')?.vars, via).toMatchObject({ plan: via });
+      }
+    });
+
+    it('a deletion forgets who posted its address last (the row keyed by the address hash)', async () => {
+      const store = await open();
+      await store.createDestination({ id: 'main', name: 'Main', settings });
+      const claimKey = `email-sha256:${createHash('sha256').update('gone@example.com').digest('hex')}`;
+      expect((await deliverWith(store, identify({ email: 'Gone@example.com' }))).state).toBe('delivered');
+      expect((await store.lastSentProfile('main', claimKey))?.hash).toBe('U1');
+      const deletion = { type: 'delete', messageId: `m-${++seq}`, userId: 'U1', authenticatedBy: 'admin', context: { traits: { email: 'gone@example.com' } } };
+      expect((await deliverWith(store, deletion as SegmentEvent)).state).toBe('delivered');
+      expect(await store.lastSentProfile('main', claimKey)).toBeNull();
     });
 
     it('a failed POST /user records nothing', async () => {

@@ -128,7 +128,20 @@ function scenarios(action: Action): Scenario[] {
         { event: event({ type: 'page', anonymousId: anon, context: { page: { url: 'https://shop.example/b' } }, properties: { tags: 'a,b' } }), settings: { customerId: CREDENTIALS.customerId } },
       ];
     case deleteUser:
-      return [{ event: event({ type: 'delete', userId: id, authenticatedBy: 'admin' }) }, { event: event({ type: 'track', event: 'User Deleted', anonymousId: anon, authenticatedBy: 'webhook-signature' }) }];
+      // The deletion reads the event's email (the first plausible one) only to forget who last posted it.
+      return [
+        {
+          event: event({
+            type: 'delete',
+            userId: id,
+            authenticatedBy: 'admin',
+            traits: { email: 'not an address' },
+            context: { traits: { email: 'nor this' } },
+            properties: { email: `${id}@example.com` },
+          }),
+        },
+        { event: event({ type: 'track', event: 'User Deleted', anonymousId: anon, authenticatedBy: 'webhook-signature', traits: { email: `${anon}@example.com` } }) },
+      ];
     case trackEvent:
       return [{ event: event({ type: 'track', event: 'Signed Up', userId: id, properties: { plan: 'pro' } }) }, { event: event({ type: 'track', event: 'Viewed', anonymousId: anon }) }];
     case orderCompleted:

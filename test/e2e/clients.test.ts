@@ -29,12 +29,10 @@ const profile = (extid: string) => stack.emulator.state().profiles.find((p) => p
 describe('@segment/analytics-node pointed at the server', () => {
   it('identify, track, page, purchase and cart events reach Sailthru', async () => {
     const analytics = new Analytics({ writeKey: stack.writeKey, host: stack.service.url, flushAt: 20, flushInterval: 50 });
-    // Delivered before the merging identify: the two are in different lanes (anon-visitor-1 and
-    // user-42), which are not ordered with each other, so a merge can only take a profile that
-    // already exists. Sent together, the merge's lookup can overtake the first POST (see
-    // docs/decisions.md, "Lanes are per id").
-    await new Promise<void>((resolve) => analytics.identify({ userId: 'anon-visitor-1', traits: { seen: true } }, () => resolve()));
-    await waitForDrain(stack.service);
+    // Sent together with the merging identify: the two are in different lanes (anon-visitor-1 and
+    // user-42); the merge waits for the earlier identify of its anonymousId's lane
+    // (docs/decisions.md, "Lanes are per id"), so it finds the profile that one created.
+    analytics.identify({ userId: 'anon-visitor-1', traits: { seen: true } });
     analytics.identify({
       userId: 'user-42',
       anonymousId: 'anon-visitor-1',

@@ -1,6 +1,6 @@
 import { eventColumns, PARSED_JSON_ROWS, type EventRow } from '../sql/rows.ts';
 import { UNSETTLED } from '../sql/event-query.ts';
-import type { LaneLease, LaneRef, QueuedEvent } from '../store.ts';
+import type { EarlierUnsettled, LaneLease, LaneRef, QueuedEvent } from '../store.ts';
 import { inTransaction, pgText, queryRetrying } from './connection.ts';
 import type { PostgresStoreContext } from './context.ts';
 import { PARKED_SQL } from './lane-parking.ts';
@@ -103,6 +103,17 @@ export async function renewLeases(ctx: PostgresStoreContext, workerId: string, l
 }
 
 export async function releaseLane(ctx: PostgresStoreContext, workerId: string, lane: LaneRef): Promise<void> {
+  const now = ctx.clock.now();
+  if (await releaseLaneAt(ctx, workerId, lane, now)) ctx.announce();
+}
+
+/** No announce: the lane is not due now (the worker that deferred it wakes itself at dueAt; others poll). */
+export async function deferLane(ctx: PostgresStoreContext, workerId: string, lane: LaneRef, dueAt: number): Promise<void> {
+  await releaseLaneAt(ctx, workerId, lane, dueAt);
+}
+
+/** Gives the lane back due at `dueAt`; returns whether this worker held it and it still has events. */
+async function releaseLaneAt(ctx: PostgresStoreContext, workerId: string, lane: LaneRef, dueAt: number): Promise<boolean> {
   const destinationId = pgText(lane.destinationId);
   const laneKey = pgText(lane.laneKey);
   const pending = await inTransaction(ctx.pool, async (client) => {
@@ -124,11 +135,30 @@ export async function releaseLane(ctx: PostgresStoreContext, workerId: string, l
              FROM (SELECT EXISTS (SELECT 1 FROM events e WHERE e.destination_id = $1 AND e.lane_key = $2 AND e.${UNSETTLED}) AS any) left_
              WHERE destination_id = $1 AND lane_key = $2
              RETURNING pending`,
-      values: [destinationId, laneKey, ctx.clock.now()],
+      values: [destinationId, laneKey, dueAt],
     });
     return rows[0]?.pending ?? 0;
   });
-  if (pending !== null && pending > 0) ctx.announce();
+  return pending !== null && pending > 0;
+}
+
+export async function earlierUnsettled(ctx: PostgresStoreContext, destinationId: string, laneKeys: string[], beforeId: number): Promise<EarlierUnsettled[]> {
+  if (laneKeys.length === 0) return [];
+  // Keys as the column holds them (pgText), answered under the caller's spelling.
+  const asGiven = new Map(laneKeys.map((k) => [pgText(k), k]));
+  const { rows } = await ctx.pool.query<{ lane_key: string; n: number; oldest: number }>({
+    name: 'sd-earlier-unsettled',
+    // Per lane, one range of events_lane_head (destination_id, lane_key, id), unsettled rows only.
+    text: `SELECT k.lane_key, e.n, e.oldest
+           FROM unnest($2::text[]) AS k(lane_key)
+           CROSS JOIN LATERAL (
+             SELECT count(*)::int AS n, min(ev.id) AS oldest FROM events ev
+             WHERE ev.destination_id = $1 AND ev.lane_key = k.lane_key AND ev.${UNSETTLED} AND ev.id < $3
+           ) e
+           WHERE e.n > 0`,
+    values: [pgText(destinationId), [...asGiven.keys()], beforeId],
+  });
+  return rows.map((r) => ({ laneKey: asGiven.get(r.lane_key) ?? r.lane_key, count: r.n, oldestId: r.oldest }));
 }
 
 export async function wakeRetryingLanes(ctx: PostgresStoreContext, destinationId: string): Promise<number> {

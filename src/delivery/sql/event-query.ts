@@ -14,6 +14,8 @@ export const WORK_BATCH = 1000;
 
 /** Unsettled events (SPEC.md §9): the head of a lane is the oldest of these. */
 export const UNSETTLED = "status IN ('pending', 'retrying')";
+/** The rest; SQLite indexes a lane's settled events apart from its unsettled ones. */
+export const SETTLED = "status NOT IN ('pending', 'retrying')";
 
 /**
  * The expression each schema indexes event names by, folded to lower case: ASCII letters only,
@@ -76,7 +78,7 @@ export interface EventRange {
  * is a lane key, or the anonymousId of an event whose lane is its userId (anonymous_id is stored
  * only then, so the two never select the same row).
  */
-export function eventSelects(filter: EventFilter, clauses: string[], range: EventRange, param: Placeholder): string[] {
+export function eventSelects(filter: EventFilter, clauses: string[], range: EventRange, param: Placeholder, laneSplit = false): string[] {
   const all = [...clauses];
   if (range.beforeId !== undefined) all.push(`id < ${param(range.beforeId)}`);
   if (range.afterId !== undefined) all.push(`id > ${param(range.afterId)}`);
@@ -93,10 +95,9 @@ export function eventSelects(filter: EventFilter, clauses: string[], range: Even
   }
   if (filter.laneKey !== undefined) {
     const user = param(filter.laneKey);
-    alternatives = alternatives.flatMap((a) => [
-      [...a, `lane_key = ${user}`],
-      [...a, `anonymous_id = ${user}`],
-    ]);
+    // laneSplit (SQLite): a lane's events are in two partial indexes, one SELECT for each.
+    const byLane = laneSplit ? [[`lane_key = ${user}`, UNSETTLED], [`lane_key = ${user}`, SETTLED]] : [[`lane_key = ${user}`]];
+    alternatives = alternatives.flatMap((a) => [...byLane.map((lane) => [...a, ...lane]), [...a, `anonymous_id = ${user}`]]);
   }
   return alternatives.map(select);
 }

@@ -27,7 +27,7 @@ export function selectEvents(ctx: SqliteStoreContext, filter: EventFilter, range
     const toId = firstIdReceivedAtOrAfter(ctx, filter.receivedTo.getTime() + ID_TIME_SLACK_MS);
     if (toId !== null) clauses.push(`id < ${param(toId)}`);
   }
-  const rows = eventSelects(filter, clauses, range, param).flatMap((sql) => ctx.read(sql).all(params) as Array<EventRow<string>>);
+  const rows = eventSelects(filter, clauses, range, param, true).flatMap((sql) => ctx.read(sql).all(params) as Array<EventRow<string>>);
   return mergeEvents(rows, range);
 }
 
@@ -50,7 +50,8 @@ function firstIdReceivedAtOrAfter(ctx: SqliteStoreContext, ms: number): number |
   return first?.id ?? null;
 }
 
-const WINDOW = `SELECT ${eventColumns()} FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED}
+/** A lane's oldest unsettled events (exported for the index test). */
+export const WINDOW = `SELECT ${eventColumns()} FROM events WHERE lane_key = @laneKey AND destination_id = @destinationId AND ${UNSETTLED}
   ORDER BY id LIMIT @limit`;
 
 /** The lane's oldest unsettled events, up to `limit`. */

@@ -200,4 +200,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (resolution_ms, bucket_start, process_id)
   );
   `,
+  // Issue 19 item 5: events_lane (migration 2) took a random page write per ingested event, and
+  // status in its key moved every settle and retry within it. Split by settlement: ingest inserts
+  // into the head index alone, which holds only the backlog (small and hot while delivery keeps
+  // up); a retry changes neither index; a settle moves the row from the head index to the log
+  // index. The delivery log's user search reads both (one SELECT each, see eventSelects), and
+  // the status literals match UNSETTLED so the planner can use them (test/delivery/sqlite-indexes.test.ts).
+  `
+  DROP INDEX events_lane;
+  CREATE INDEX events_lane_head ON events (lane_key, destination_id, id) WHERE status IN ('pending', 'retrying');
+  CREATE INDEX events_lane_settled ON events (lane_key, id) WHERE status NOT IN ('pending', 'retrying');
+  `,
 ];

@@ -4,8 +4,8 @@ import { eventEmailOf, userIdOf } from '../identity.ts';
 import { recordLink } from '../identity-links.ts';
 import type { ActionResult } from '../outcome.ts';
 import { lookupAnonymousProfile } from '../profile-lookup.ts';
-import { textOf, type JsonObject } from '../read.ts';
-import { forgetSent } from '../unchanged-profiles.ts';
+import { field, objectOf, stringOf, textOf, type JsonObject } from '../read.ts';
+import { claimEmailBeforeProfileWrite, forgetSent } from '../unchanged-profiles.ts';
 import { resultOfError } from '../sailthru-port.ts';
 
 /** SPEC.md §4 + §2.3: the previous id's profile takes the userId as extid and merges. Pure. */
@@ -45,9 +45,11 @@ export const alias: Action = {
     // Both profiles change: the next identify of either is sent whatever it holds. Forgotten
     // before the call: after a merge Sailthru applied but we did not see (timeout, crash), the
     // retry finds no profile to merge and would not come back here.
-    const problem = await forgetSent(ctx, [previousId, userId]);
+    const payload = aliasPayload(ctx.event, previousId, userId, (message) => ctx.warn(message));
+    // A third profile holding the event's address is merged in too (keysconflict: merge).
+    const problem = (await forgetSent(ctx, [previousId, userId])) ?? (await claimEmailBeforeProfileWrite(ctx, stringOf(field(objectOf(payload.keys), 'email')), userId));
     if (problem !== null) return { state: 'retry', reason: problem };
-    const result = await ctx.sailthru.postUser(aliasPayload(ctx.event, previousId, userId, (message) => ctx.warn(message)));
+    const result = await ctx.sailthru.postUser(payload);
     if (!result.ok) return resultOfError(result);
     ctx.memory.mergedAnonymousIds.set(previousId, true);
     ctx.memory.knownProfiles.delete(previousId);

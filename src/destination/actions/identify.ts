@@ -11,7 +11,7 @@ import { lookupAnonymousProfile } from '../profile-lookup.ts';
 import { field, objectOf, omitKeys, stringOf, type JsonObject } from '../read.ts';
 import type { ActionResult } from '../outcome.ts';
 import { resultOfError } from '../sailthru-port.ts';
-import { checkUnchanged, forgetBeforeProfileWrite, forgetSent, profileHash, recordSent, unchangedTtlMs } from '../unchanged-profiles.ts';
+import { checkUnchanged, claimEmailBeforeProfileWrite, forgetBeforeProfileWrite, forgetSent, profileHash, recordSent, unchangedTtlMs } from '../unchanged-profiles.ts';
 
 /** Traits that are identity or settings, not profile vars (SPEC.md §2.1). */
 const NOT_VARS = ['email', 'id', 'userId', 'anonymousId', 'defaultListName', 'optoutValue', 'optout_email', 'lists'] as const;
@@ -132,6 +132,9 @@ export async function performIdentify(ctx: ActionContext, build: IdentifyPayload
     const problem = await forgetBeforeProfileWrite(ctx, [ctx.extid]);
     if (problem !== null) return { state: 'retry', reason: problem };
   }
+  // Another user's profile holding this address is merged away (keysconflict: merge).
+  const claimed = await claimEmailBeforeProfileWrite(ctx, emailOf(payload), ctx.extid);
+  if (claimed !== null) return { state: 'retry', reason: claimed };
   // A merge can bring the anonymous profile's cart, a new email moves where carts are posted;
   // an update that does neither leaves the remembered cart where it is.
   if (userId !== null && (mergeFrom !== undefined || movesCart(ctx, userId, payload))) ctx.memory.carts?.forgetUser(userId);

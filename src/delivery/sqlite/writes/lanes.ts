@@ -14,10 +14,15 @@ export interface ClaimedLaneRow {
  * A count that says events are left when none is would keep an empty lane due forever: release
  * sets it right (one index probe, no count; settles keep it exact otherwise).
  */
-export const RELEASE_LANE = `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = @now,
+export const RELEASE_LANE = releaseAt('@now');
+
+/** RELEASE_LANE, due again at `at` (a parameter): now, or later for a lane deferred (cross-lane-queue.ts). */
+function releaseAt(at: string): string {
+  return `UPDATE lanes SET leased_by = NULL, lease_until = NULL, next_run_at = ${at},
   pending = CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.lane_key = @laneKey AND e.destination_id = @destinationId AND e.${UNSETTLED})
                  THEN pending ELSE 0 END
   WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`;
+}
 
 export function laneWrites(db: Database) {
   const claim = db.prepare(
@@ -35,6 +40,7 @@ export function laneWrites(db: Database) {
      WHERE destination_id = @destinationId AND lane_key = @laneKey AND leased_by = @worker`,
   );
   const release = db.prepare(RELEASE_LANE);
+  const defer = db.prepare(releaseAt('@dueAt'));
   const wakeLanes = db.prepare(
     `UPDATE lanes SET next_run_at = @now
      WHERE destination_id = @destinationId AND leased_by IS NULL AND pending > 0 AND next_run_at > @now`,
@@ -59,6 +65,11 @@ export function laneWrites(db: Database) {
     /** Returns whether this worker held the lane (and so whether it is due again). */
     releaseLane(workerId: string, lane: LaneRef, now: number): boolean {
       return release.run({ ...lane, worker: workerId, now }).changes > 0;
+    },
+
+    /** Releases the lane due again at `dueAt`; returns whether this worker held it. */
+    deferLane(workerId: string, lane: LaneRef, dueAt: number): boolean {
+      return defer.run({ ...lane, worker: workerId, dueAt }).changes > 0;
     },
 
     /**

@@ -7,6 +7,9 @@ import { RELEASE_LANE } from './lanes.ts';
 
 /** Settling the head of a lane, on the writer (sql/settlement.ts says what each settlement writes). */
 
+/** Whether a lane has anything left to deliver (exported for the index test). */
+export const HAS_UNSETTLED = `SELECT 1 FROM events WHERE lane_key = ? AND destination_id = ? AND ${UNSETTLED} LIMIT 1`;
+
 export interface SettleWrite {
   eventId: number;
   destinationId: string;
@@ -54,7 +57,7 @@ export function settleWrites(db: Database) {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const holder = db.prepare('SELECT leased_by FROM lanes WHERE destination_id = ? AND lane_key = ?');
-  const hasUnsettled = db.prepare(`SELECT 1 FROM events WHERE lane_key = ? AND destination_id = ? AND ${UNSETTLED} LIMIT 1`);
+  const hasUnsettled = db.prepare(HAS_UNSETTLED);
   const settleOne = (input: SettleWrite): { applied: boolean; final: boolean } => {
       const { settlement, destinationId, laneKey, workerId, now } = input;
       const { eventId: id, startedAt: started } = input;

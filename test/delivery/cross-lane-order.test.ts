@@ -1,0 +1,174 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DestinationRegistry } from '../../src/delivery/destinations.ts';
+import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
+import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
+import type { EventStore, StoredEvent } from '../../src/delivery/store.ts';
+import { DeliveryWorker } from '../../src/delivery/worker.ts';
+import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
+import type { SegmentEvent } from '../../src/segment/event.ts';
+import { batchOf, emulatorSettings, tempDir, until } from './helpers.ts';
+import { TestSchema } from './postgres-helpers.ts';
+
+/**
+ * One person's two lanes (decisions.md, "Lanes are per id"): an event of userId U that carries
+ * anonymousId A waits for the events of A's lane received before it, whichever store, through the
+ * real chain (worker → registry → Sailthru client → emulator over HTTP). A's lane is held back in
+ * each case (faults, or a lease another worker holds) so that U's lane, unordered, would overtake it.
+ */
+
+interface Kit {
+  store: EventStore;
+  close: () => Promise<void>;
+}
+
+const kits: Array<[string, () => Promise<Kit>]> = [
+  [
+    'SQLite',
+    async () => {
+      const tmp = tempDir('cross-lane-');
+      const store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
+      return {
+        store,
+        close: async () => {
+          await store.close();
+          tmp.remove();
+        },
+      };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const schema = new TestSchema();
+      const store = await schema.open();
+      return { store, close: () => schema.dispose() };
+    },
+  ],
+];
+
+const ANON = 'anon-7';
+const USER = 'user-7';
+let seq = 0;
+const msg = () => `x-${process.pid}-${++seq}`;
+const product = { product_id: 'sku-1', name: 'Monopoly', price: 19.99, quantity: 1, url: 'https://shop.example.com/p/1' };
+// Cart events need a userId (SPEC.md §6): the visitor's id is sent as one before login, as case (a) of decisions.md.
+const added = (): SegmentEvent => ({
+  type: 'track',
+  messageId: msg(),
+  userId: ANON,
+  event: 'Product Added',
+  properties: product,
+  context: { traits: { email: 'ada@example.com' } },
+});
+const mergingIdentify = (traits: Record<string, unknown>): SegmentEvent => ({ type: 'identify', messageId: msg(), userId: USER, anonymousId: ANON, traits });
+const removed = (): SegmentEvent => ({
+  type: 'track',
+  messageId: msg(),
+  userId: USER,
+  anonymousId: ANON,
+  event: 'Product Removed',
+  properties: { product_id: 'sku-1', quantity: 1 },
+});
+
+describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
+  let emulator: RunningEmulator;
+  let kit: Kit;
+  let store: EventStore;
+  let registry: DestinationRegistry;
+  let worker: DeliveryWorker | null = null;
+  let waits = 0;
+
+  beforeEach(async () => {
+    emulator = await startEmulator({ port: 0 });
+    kit = await makeKit();
+    store = kit.store;
+    await store.createDestination({ id: 'main', name: 'Main', settings: emulatorSettings(emulator) });
+    registry = new DestinationRegistry({ directory: store, identities: store, sentProfiles: store });
+    waits = 0;
+  });
+
+  afterEach(async () => {
+    await worker?.stop();
+    worker = null;
+    await registry.close();
+    await kit.close();
+    await emulator.close();
+  });
+
+  function startWorker(retry = new RetryPolicy({ baseMs: 5, capMs: 40 })): void {
+    worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8, pollMs: 20, retryPolicy: retry });
+    worker.on('waiting', () => waits++);
+    worker.start();
+  }
+
+  const eventOf = async (messageId: string): Promise<StoredEvent> => (await store.search({ messageId, limit: 1 })).events[0]!;
+  const settled = async (messageId: string) => !['pending', 'retrying'].includes((await eventOf(messageId)).status);
+  const drained = async () => (await store.search({ status: ['pending', 'retrying'], limit: 1 })).events.length === 0;
+  const okPurchases = () => emulator.requests({ path: '/purchase', method: 'POST' }).filter((r) => r.status === 200);
+
+  it('a removal after login waits for the anonymous add that is retrying: no "Nothing to remove" dead letter', async () => {
+    const add = added();
+    await store.append(batchOf('main', [add]));
+    const identify = mergingIdentify({ email: 'ada@example.com' });
+    const removal = removed();
+    await store.append(batchOf('main', [identify, removal]));
+    // A's add fails while U's lane runs: unordered, U's removal finds no cart and is dead-lettered.
+    emulator.setFaults({ failRate: 1, endpoints: ['POST /purchase'] });
+    startWorker();
+    const retrying = async () => (await eventOf(add.messageId!)).status === 'retrying';
+    await until(async () => (waits > 0 && (await retrying())) || (await settled(removal.messageId!)), 10);
+    emulator.setFaults({});
+    await until(drained, 20);
+
+    expect(await store.search({ status: 'failed' })).toMatchObject({ events: [] });
+    expect(await eventOf(removal.messageId!)).toMatchObject({ status: 'delivered' });
+    expect((await eventOf(add.messageId!)).attempts).toBeGreaterThan(1);
+    // The add reached Sailthru first, then the removal emptied the merged cart.
+    const purchases = okPurchases().map((r) => (r.payload as { items?: unknown[] }).items?.length ?? 0);
+    expect(purchases).toEqual([1, 0]);
+  });
+
+  it('a merging identify waits for the other id’s identify in flight, and merges the profile it created', async () => {
+    const first: SegmentEvent = { type: 'identify', messageId: msg(), userId: ANON, traits: { email: 'ada@example.com', seen: true } };
+    await store.append(batchOf('main', [first]));
+    // Another worker holds A's lane: its identify is in flight there.
+    expect((await store.claimLanes('other-worker', 10, 60_000)).map((l) => l.laneKey)).toEqual([ANON]);
+    const merging = mergingIdentify({ name: 'Ada' });
+    await store.append(batchOf('main', [merging]));
+    startWorker();
+    await until(async () => waits > 0 || (await settled(merging.messageId!)), 10);
+    await store.releaseLane('other-worker', { destinationId: 'main', laneKey: ANON });
+    await until(drained, 20);
+
+    const profiles = emulator.state().profiles;
+    const user = profiles.find((p) => p.keys.extid === USER);
+    expect(user?.keys.email).toBe('ada@example.com');
+    expect(user?.vars).toMatchObject({ seen: true, name: 'Ada' });
+    expect(profiles.find((p) => p.keys.extid === ANON)).toBeUndefined();
+  });
+
+  it('an older event that ends as a dead letter releases the lanes waiting for it: no deadlock, no starvation', async () => {
+    const add = added();
+    await store.append(batchOf('main', [add]));
+    const identify = mergingIdentify({ email: 'ada@example.com' });
+    await store.append(batchOf('main', [identify]));
+    // A's add never gets through: retried until its short window runs out, then dead-lettered.
+    emulator.setFaults({ failRate: 1, endpoints: ['POST /purchase'] });
+    startWorker(new RetryPolicy({ baseMs: 5, capMs: 40, windowMs: 400 }));
+    await until(drained, 20);
+
+    expect(await eventOf(add.messageId!)).toMatchObject({ status: 'failed' });
+    expect(await eventOf(identify.messageId!)).toMatchObject({ status: 'delivered' });
+    // The identify went out only once the add was settled for good.
+    const lastAddTry = Math.max(...emulator.requests({ path: '/purchase', method: 'POST' }).map((r) => r.seq));
+    const posts = emulator.requests({ path: '/user', method: 'POST' });
+    const identifyPost = posts.find((r) => {
+      const payload = r.payload as { id?: string; keys?: { extid?: string } };
+      return payload.id === USER || payload.keys?.extid === USER;
+    });
+    expect(identifyPost).toBeDefined();
+    expect(identifyPost!.seq).toBeGreaterThan(lastAddTry);
+    expect(waits).toBeGreaterThan(0);
+  });
+});
