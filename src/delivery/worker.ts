@@ -48,13 +48,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
   /** The running claim loop, if any; wake() only asks it for one more round. */
   private claimLoop: Promise<void> | null = null;
   private claimRequested = false;
-  /**
-   * The last claim found fewer due lanes than it had slots for: nothing else was due then. A lane
-   * that then runs out of events does not claim again to fill its slot (every worker's finishing
-   * lanes would each send a claim that finds nothing, the tail of a drain most of all); new work
-   * wakes us by itself (appends and give-backs announce it, retries and lost leases come with the
-   * poll).
-   */
+  /** The last claim found fewer due lanes than it had room for: a lane emptied then claims no more (decisions.md, issue 22). */
   private dry = false;
   private pollTimer: NodeJS.Timeout | null = null;
   private leaseTimer: NodeJS.Timeout | null = null;
@@ -211,22 +205,16 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
     this.active.set(key, entry);
     let emptied = false;
     entry.done = this.runLane(entry, lease.events)
-      .then((result) => {
-        emptied = result === 'emptied';
-      })
-      .catch((error: unknown) => {
-        this.emit('problem', error);
-      })
+      .then((result) => void (emptied = result === 'emptied'), (error: unknown) => void this.emit('problem', error))
       .finally(() => {
         if (this.active.get(key) === entry) this.active.delete(key);
         this.slots.stopWaiting(entry);
-        // Its slot is free: look for another lane, unless nothing was due at the last look and
-        // this lane leaves nothing behind (see `dry`).
+        // Its slot is free: look again, unless nothing was due at the last look and it leaves nothing.
         if (!(emptied && this.dry)) this.wake();
       });
   }
 
-  /** 'emptied': the lane was given back with every event settled for good, nothing left of it to do. */
+  /** 'emptied': a continue found no next head, so the settle handed the lane back with nothing left (parked). */
   private async runLane(entry: ActiveLane, claimed: QueuedEvent[]): Promise<'emptied' | 'other'> {
     const { lane } = entry;
     let events = claimed;
@@ -267,9 +255,7 @@ export class DeliveryWorker extends EventEmitter<DeliveryWorkerEvents> {
           continue;
         }
         givenBack = result.released;
-        // A continue that found no next head hands the lane back empty (the settle parks it).
-        if (givenBack && then === 'continue') return 'emptied';
-        if (givenBack || !goOn) return 'other';
+        if (givenBack || !goOn) return givenBack && then === 'continue' ? 'emptied' : 'other';
         events = then === 'continue' ? result.next : rest;
         checked = then !== 'continue';
       }
