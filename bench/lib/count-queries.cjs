@@ -3,6 +3,7 @@
 // them to $COUNT_QUERIES_DIR/<pid>.json every second and at exit. CommonJS, so --require loads it
 // before the CLI and patches the same `pg` module the store imports.
 'use strict';
+/* eslint-disable @typescript-eslint/no-require-imports -- a NODE_OPTIONS=--require preload is CommonJS: require is the only import it has */
 const fs = require('node:fs');
 const path = require('node:path');
 const dir = process.env.COUNT_QUERIES_DIR;
