@@ -306,6 +306,9 @@ function sentProfilesOf(store: SentProfileStore, destinationId: string, settings
     forget: async (extids) => {
       await store.forgetSentProfiles(destinationId, extids);
     },
+    forgetUser: async (extid) => {
+      await store.forgetSentProfilesOfUser(destinationId, extid);
+    },
   };
 }
 

@@ -19,4 +19,10 @@ export interface SentProfileStore {
   recordSentProfile(destinationId: string, extid: string, record: SentProfileRecord): Promise<void>;
   /** The users were deleted or merged: their next identify is sent whatever it holds. Returns how many were remembered. */
   forgetSentProfiles(destinationId: string, extids: string[]): Promise<number>;
+  /**
+   * A deleted user: the row keyed by their extid and every row keyed by an address's hash whose
+   * value names them as who last posted it (unchanged-profiles.ts, EMAIL_CLAIM_PREFIX), any
+   * settings version. By index in both stores (`sent_profiles_email_claims`). Returns how many rows went.
+   */
+  forgetSentProfilesOfUser(destinationId: string, extid: string): Promise<number>;
 }

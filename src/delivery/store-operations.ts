@@ -218,6 +218,9 @@ export abstract class OperationStore<C> implements S.EventStore {
   forgetSentProfiles(destinationId: string, extids: string[]): Promise<number> {
     return this.operations.forgetSentProfiles(this.ctx, destinationId, extids);
   }
+  forgetSentProfilesOfUser(destinationId: string, extid: string): Promise<number> {
+    return this.operations.forgetSentProfilesOfUser(this.ctx, destinationId, extid);
+  }
 
   // ── audit log ────────────────────────────────────────────────────────
 

@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import { UNCHANGED_IDENTIFY_DEFAULT_HOURS, type DestinationSettings } from './settings.ts';
 
 /**
+ * How the key of a row naming who last posted an address begins. The stores' partial indexes
+ * (`sent_profiles_email_claims`, both schemas) and their deletion by extid spell it as a literal.
+ */
+export const EMAIL_CLAIM_PREFIX = 'email-sha256:';
+
+/**
  * Unchanged identifies cost nothing (issue 19; docs/decisions.md, "Unchanged identifies").
  * analytics.js sites identify on every page load with the same traits: when the POST /user an
  * identify would make is the one Sailthru last accepted for that user, within the destination's
@@ -16,6 +22,11 @@ export interface SentProfiles {
   record(extid: string, hash: string, sentAt: number): Promise<void>;
   /** Deleted or merged users: whatever their next identify holds is sent. */
   forget(extids: string[]): Promise<void>;
+  /**
+   * A deleted user: their row and every row naming them as who last posted an address (found by
+   * the extid, so whether or not the address is known): nothing of theirs is left.
+   */
+  forgetUser(extid: string): Promise<void>;
 }
 
 /** The part of an action's context these read (action.ts's ActionContext fits; it imports this module). */
@@ -45,6 +56,12 @@ export class MemorySentProfiles implements SentProfiles {
 
   async forget(extids: string[]): Promise<void> {
     for (const extid of extids) this.sent.delete(extid);
+  }
+
+  async forgetUser(extid: string): Promise<void> {
+    this.sent.delete(extid);
+    // A walk of at most maxEntries, once per deletion (rare); the stores use an index.
+    for (const [key, value] of this.sent) if (key.startsWith(EMAIL_CLAIM_PREFIX) && value.hash === extid) this.sent.delete(key);
   }
 }
 
@@ -110,7 +127,7 @@ export async function forgetBeforeProfileWrite(ctx: SentContext, extids: string[
 
 /** The memory's row naming who last posted an address (its SHA-256: never the address itself). */
 function emailClaimKey(email: string): string {
-  return `email-sha256:${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
+  return `${EMAIL_CLAIM_PREFIX}${createHash('sha256').update(email.trim().toLowerCase()).digest('hex')}`;
 }
 
 /**
@@ -139,19 +156,16 @@ export async function claimEmailBeforeProfileWrite(ctx: SentContext, email: stri
 }
 
 /**
- * A deleted user: the rows naming them as who last posted an address they are known to have
- * (the deletion event's, the one this process remembers) go too. Null when done, else why.
+ * A deleted user: what was sent for them, and every row naming them as who last posted an
+ * address, whether the deletion carries the address or not (a row tying the address's hash to
+ * their extid would outlive the deletion). Null when done, else why (to retry).
  */
-export async function forgetEmailClaims(ctx: SentContext, emails: ReadonlyArray<string | undefined>, extid: string): Promise<string | null> {
-  const keys = [...new Set(emails.filter((e): e is string => e !== undefined).map(emailClaimKey))];
+export async function forgetDeletedUser(ctx: SentContext, extid: string): Promise<string | null> {
   try {
-    for (const key of keys) {
-      // Only a row that names this user: another's claim still has a user to forget.
-      if ((await ctx.memory.sentProfiles.lastSent(key))?.hash === extid) await ctx.memory.sentProfiles.forget([key]);
-    }
+    await ctx.memory.sentProfiles.forgetUser(extid);
     return null;
   } catch (err) {
-    return `could not forget who posted the address last (${errorText(err)})`;
+    return `could not forget what was sent for ${extid}: ${errorText(err)}`;
   }
 }
 

@@ -972,6 +972,23 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
         expect(await store.deleteDestination(OTHER)).toBe(true);
         expect(await store.lastSentProfile(OTHER, 'user-1')).toBeNull();
       });
+
+      it('forgets a deleted user: their row and every address row naming them, in any settings version, and nothing else', async () => {
+        const claim = (n: number) => `email-sha256:${String(n).repeat(64)}`;
+        await store.recordSentProfile(DEST, 'user-1', { hash: 'a'.repeat(64), settingsVersion: 1, sentAt: 1000 });
+        await store.recordSentProfile(DEST, claim(1), { hash: 'user-1', settingsVersion: 1, sentAt: 1000 });
+        await store.recordSentProfile(DEST, claim(2), { hash: 'user-1', settingsVersion: 7, sentAt: 1000 });
+        await store.recordSentProfile(DEST, claim(3), { hash: 'user-2', settingsVersion: 1, sentAt: 1000 });
+        await store.recordSentProfile(OTHER, claim(1), { hash: 'user-1', settingsVersion: 1, sentAt: 1000 });
+        // An identify's row whose hash happens to equal the extid is not an address row.
+        await store.recordSentProfile(DEST, 'user-3', { hash: 'user-1', settingsVersion: 1, sentAt: 1000 });
+        expect(await store.forgetSentProfilesOfUser(DEST, 'user-1')).toBe(3);
+        for (const key of ['user-1', claim(1), claim(2)]) expect(await store.lastSentProfile(DEST, key)).toBeNull();
+        expect((await store.lastSentProfile(DEST, claim(3)))?.hash).toBe('user-2');
+        expect((await store.lastSentProfile(DEST, 'user-3'))?.hash).toBe('user-1');
+        expect((await store.lastSentProfile(OTHER, claim(1)))?.hash).toBe('user-1');
+        expect(await store.forgetSentProfilesOfUser(DEST, 'user-1')).toBe(0);
+      });
     });
   });
 }

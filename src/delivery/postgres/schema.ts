@@ -200,4 +200,11 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   UPDATE lanes SET next_run_at = 9007199254740991 WHERE pending = 0 AND leased_by IS NULL;
   CREATE INDEX lanes_next_run ON lanes (next_run_at);
   `,
+  // Issue 19, privacy: a deletion finds the rows naming the user as who posted an address last
+  // (see ../sqlite/schema.ts). Partial: identifies' rows are not in it. payload_hash becomes an
+  // indexed column, so an identify's re-record that changes its hash is no longer a HOT update
+  // (the table has no fillfactor room for HOT anyway; docs/decisions.md).
+  `
+  CREATE INDEX sent_profiles_email_claims ON sent_profiles (destination_id, payload_hash) WHERE extid LIKE 'email-sha256:%';
+  `,
 ];

@@ -1,5 +1,6 @@
 import type { SentProfileRecord } from '../sent-profile-store.ts';
 import type { PostgresStoreContext } from './context.ts';
+import { queryRetrying } from './connection.ts';
 
 /**
  * What the last identify delivered per user (sent-profile-store.ts), shared by every worker.
@@ -20,4 +21,17 @@ export function recordSentProfile(ctx: PostgresStoreContext, destinationId: stri
 export async function forgetSentProfiles(ctx: PostgresStoreContext, destinationId: string, extids: string[]): Promise<number> {
   if (extids.length === 0) return 0;
   return ctx.sentProfileForgets.submit({ destinationId, extids });
+}
+
+/**
+ * A deleted user (sent-profile-store.ts): one statement, not grouped (deletions are rare). The
+ * LIKE term is the partial index's own, so the planner can search sent_profiles_email_claims.
+ */
+export async function forgetSentProfilesOfUser(ctx: PostgresStoreContext, destinationId: string, extid: string): Promise<number> {
+  const { rowCount } = await queryRetrying(ctx.pool, {
+    name: 'sd-forget-sent-profiles-of-user',
+    text: `DELETE FROM sent_profiles WHERE destination_id = $1 AND (extid = $2 OR (payload_hash = $2 AND extid LIKE 'email-sha256:%'))`,
+    values: [destinationId, extid],
+  });
+  return rowCount ?? 0;
 }

@@ -211,4 +211,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_lane_head ON events (lane_key, destination_id, id) WHERE status IN ('pending', 'retrying');
   CREATE INDEX events_lane_settled ON events (lane_key, id) WHERE status NOT IN ('pending', 'retrying');
   `,
+  // Issue 19, privacy: a deletion removes every row naming the user, including the rows keyed by
+  // an address's hash (`email-sha256:…`) whose payload_hash holds the extid of who posted it last,
+  // when the deletion does not carry the address (sent-profile-store.ts). Partial: identifies'
+  // rows (nearly all) are not in it; the deletion repeats the LIKE term so the planner uses it.
+  `
+  CREATE INDEX sent_profiles_email_claims ON sent_profiles (destination_id, payload_hash) WHERE extid LIKE 'email-sha256:%';
+  `,
 ];

@@ -17,3 +17,7 @@ export async function recordSentProfile(ctx: SqliteStoreContext, destinationId: 
 export function forgetSentProfiles(ctx: SqliteStoreContext, destinationId: string, extids: string[]): Promise<number> {
   return ctx.write.call('forgetSentProfiles', destinationId, extids);
 }
+
+export function forgetSentProfilesOfUser(ctx: SqliteStoreContext, destinationId: string, extid: string): Promise<number> {
+  return ctx.write.call('forgetSentProfilesOfUser', destinationId, extid);
+}

@@ -1,8 +1,7 @@
 import type { SegmentEvent } from '../../segment/event.ts';
 import { delivered, skipped, type Action } from '../action.ts';
 import { isUserNotFound, resultOfError } from '../sailthru-port.ts';
-import { eventEmailOf } from '../identity.ts';
-import { forgetEmailClaims, forgetSent } from '../unchanged-profiles.ts';
+import { forgetDeletedUser } from '../unchanged-profiles.ts';
 import type { DestinationSettings } from '../settings.ts';
 
 /**
@@ -20,16 +19,11 @@ export const deleteUser: Action = {
     'userId',
     'anonymousId (when there is no userId)',
     'authenticatedBy (set by ingest)',
-    // Only to forget who last posted that address (unchanged-profiles.ts): nothing is sent with it.
-    'traits.email',
-    'context.traits.email',
-    'properties.email',
   ],
   sends: ['DELETE /user'],
   async perform(ctx) {
     const untrusted = untrustedDeletion(ctx.event, ctx.settings);
     if (untrusted !== null) return skipped(untrusted);
-    const knownEmail = ctx.memory.emails.get(ctx.extid);
     ctx.memory.emails.delete(ctx.extid);
     ctx.memory.knownProfiles.delete(ctx.extid);
     ctx.memory.carts?.forgetUser(ctx.extid);
@@ -41,8 +35,9 @@ export const deleteUser: Action = {
     } catch (err) {
       return { state: 'retry', reason: `could not forget the anonymousIds of ${ctx.extid}: ${err instanceof Error ? err.message : String(err)}` };
     }
-    // A profile created again after the deletion gets its first identify whole.
-    const problem = (await forgetSent(ctx, [ctx.extid])) ?? (await forgetEmailClaims(ctx, [eventEmailOf(ctx.event), knownEmail], ctx.extid));
+    // A profile created again after the deletion gets its first identify whole, and no row of the
+    // memory names the deleted user (by key, or as who last posted an address).
+    const problem = await forgetDeletedUser(ctx, ctx.extid);
     if (problem !== null) return { state: 'retry', reason: problem };
     return result.ok ? delivered : skipped(`Sailthru has no profile with extid ${ctx.extid}; nothing to delete`);
   },

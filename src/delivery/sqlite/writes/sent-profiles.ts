@@ -8,6 +8,9 @@ export function sentProfileWrites(db: Database) {
      ON CONFLICT (destination_id, extid) DO UPDATE SET payload_hash = excluded.payload_hash, settings_version = excluded.settings_version, sent_at = excluded.sent_at`,
   );
   const forget = db.prepare('DELETE FROM sent_profiles WHERE destination_id = ? AND extid = ?');
+  // `extid LIKE 'email-sha256:%'` is the partial index's own term (migration 26), so the planner
+  // searches sent_profiles_email_claims (test/delivery/sent-profiles-deletion.test.ts checks the plan).
+  const forgetClaims = db.prepare("DELETE FROM sent_profiles WHERE destination_id = ? AND payload_hash = ? AND extid LIKE 'email-sha256:%'");
   return {
     recordSentProfile(destinationId: string, extid: string, hash: string, settingsVersion: number, sentAt: number): void {
       upsert.run(destinationId, extid, hash, settingsVersion, sentAt);
@@ -17,6 +20,10 @@ export function sentProfileWrites(db: Database) {
       let forgotten = 0;
       for (const extid of extids) forgotten += forget.run(destinationId, extid).changes;
       return forgotten;
+    },
+
+    forgetSentProfilesOfUser(destinationId: string, extid: string): number {
+      return forget.run(destinationId, extid).changes + forgetClaims.run(destinationId, extid).changes;
     },
   };
 }
