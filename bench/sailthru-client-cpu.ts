@@ -86,6 +86,13 @@ printTable(
   builds.map((b) => ({ build: b.name, 'CPU µs/call (median)': round(median(perBuild.get(b.name)!), 1) })),
   'Median',
 );
+if (builds.length === 2) {
+  // Paired: each round's two builds ran back to back, so their ratio sheds the minute's load.
+  const [mine, base] = builds.map((b) => perBuild.get(b.name)!);
+  const ratios = mine!.map((m, i) => m / base![i]!);
+  const lower = ratios.filter((r) => r < 1).length;
+  console.log(`this checkout ÷ base, per round: median ${round(median(ratios), 3)} (lower in ${lower} of ${ratios.length} rounds)`);
+}
 const [load1] = (await import('node:os')).loadavg();
 console.log(`load average (1 min): ${load1!.toFixed(2)}, ${new Date().toISOString()}`);
 for (const b of builds) await b.client.close();
