@@ -40,17 +40,18 @@ export function recordedAnswer(value: unknown, secrets: readonly string[]): unkn
 }
 
 /** The request payload as the delivery log keeps it (bounded like an answer, more generously). */
-export function recordedPayload(value: unknown): unknown {
+export function recordedPayload(value: unknown, json?: string): unknown {
   // Events are at most 64 levels deep (segment/limits.ts); flattened vars are flat.
-  return recordedJson(value, [], 'payload', MAX_RECORDED_PAYLOAD_BYTES, 2 * MAX_RECORDED_ANSWER_DEPTH + 8);
+  return recordedJson(value, [], 'payload', MAX_RECORDED_PAYLOAD_BYTES, 2 * MAX_RECORDED_ANSWER_DEPTH + 8, json);
 }
 
-function recordedJson(value: unknown, secrets: readonly string[], what: string, maxBytes: number, maxDepth: number): unknown {
+/** `json`, when given, is JSON.stringify(value) already made (the client signed it): not made again. */
+function recordedJson(value: unknown, secrets: readonly string[], what: string, maxBytes: number, maxDepth: number, json?: string): unknown {
   if (deeperThan(value, maxDepth)) {
     // Not serialisable by JSON.stringify without risking the stack: no excerpt of it either.
     return { cut: `the ${what} nests deeper than ${maxDepth} levels; not kept`, excerpt: '' } satisfies CutAnswer;
   }
-  const original = JSON.stringify(value) ?? 'null';
+  const original = json ?? JSON.stringify(value) ?? 'null';
   const text = maskSecrets(original, secrets);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes <= maxBytes) {

@@ -106,10 +106,10 @@ export function errorEnvelope(body: unknown): { code: number; message: string } 
 
 /** Everything an exchange can end in, told in words a person can act on. */
 export function classifyExchange(call: SailthruCall, exchange: Exchange, ctx: ExchangeContext): Verdict {
+  // An answer's verdict names no host: the URL (a GET's carries the whole signed query) is parsed only for the others.
+  if (exchange.kind === 'answered') return classifyAnswer(call, exchange.status, exchange.headers, exchange.body, ctx);
   const host = hostOf(ctx.url);
   switch (exchange.kind) {
-    case 'answered':
-      return classifyAnswer(call, exchange.status, exchange.headers, exchange.body, ctx);
     case 'too-large': {
       const size = exchange.announced !== null ? `Content-Length ${exchange.announced}` : `more than ${ctx.maxBytes} bytes`;
       const message = `The answer from ${host} is over the ${megabytes(ctx.maxBytes)} limit (${size}); cut off`;

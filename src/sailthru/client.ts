@@ -38,6 +38,8 @@ interface Prepared {
   url: string;
   headers: Record<string, string>;
   body?: string;
+  /** JSON.stringify(payload), when already made for the request: the delivery log's copy reuses it. */
+  payloadJson?: string;
   /** This request's signature: masked wherever the answer is quoted. */
   sig?: string;
 }
@@ -112,12 +114,14 @@ export class SailthruClient {
         this.failWithoutRequest('POST', PAGEVIEW_ENDPOINT, body, 'customerId is required for page calls'),
       );
     }
+    const json = JSON.stringify(body);
     return this.send({
       call: `POST ${PAGEVIEW_ENDPOINT}`,
       payload: body,
       url: this.trackUrl + PAGEVIEW_ENDPOINT,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${customerId}` },
-      body: JSON.stringify(body),
+      body: json,
+      payloadJson: json,
     });
   }
 
@@ -142,7 +146,8 @@ export class SailthruClient {
     }
     const encoded = new URLSearchParams(params as unknown as Record<string, string>).toString();
     const url = this.apiUrl + endpoint;
-    const base = { call, payload, sig: params.sig };
+    // JSON.stringify(payload ?? {}) is JSON.stringify(payload) only for a payload that is there.
+    const base = { call, payload, sig: params.sig, ...(payload !== null && payload !== undefined ? { payloadJson: params.json } : {}) };
     if (method === 'POST') {
       return this.send<T>({ ...base, url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: encoded });
     }
@@ -203,7 +208,7 @@ export class SailthruClient {
 
 function record(req: Prepared, status: number, durationMs: number, extra: Partial<CallRecord>): CallRecord {
   const [method, endpoint] = splitCall(req.call);
-  return { method, endpoint, payload: recordedPayload(req.payload), status, durationMs, ...extra };
+  return { method, endpoint, payload: recordedPayload(req.payload, req.payloadJson), status, durationMs, ...extra };
 }
 
 function trimSlash(url: string): string {

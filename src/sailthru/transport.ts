@@ -1,4 +1,5 @@
 import { request, errors as undiciErrors, type Dispatcher } from 'undici';
+import { targetOf } from './target.ts';
 import type { HttpMethod } from './types.ts';
 
 /**
@@ -53,13 +54,11 @@ export async function exchange(dispatcher: Dispatcher, req: OutgoingRequest, tim
   try {
     let res: Dispatcher.ResponseData;
     try {
-      res = await request(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-        dispatcher,
-        signal: deadline.signal,
-      });
+      const options = { method: req.method, headers: req.headers, body: req.body, signal: deadline.signal };
+      // The origin and path undici would take from the URL, without parsing it on every call
+      // (target.ts); a URL it cannot vouch for goes to undici whole, as before.
+      const target = targetOf(req.url);
+      res = target ? await dispatcher.request({ ...options, ...target }) : await request(req.url, { ...options, dispatcher });
     } catch (err) {
       if (timedOut || isTimeout(err)) return { kind: 'timed-out', stage: 'headers' };
       if (isParserError(err)) return { kind: 'not-http', code: parserReasonOf(err) };
@@ -73,26 +72,67 @@ export async function exchange(dispatcher: Dispatcher, req: OutgoingRequest, tim
       res.body.destroy();
       return { kind: 'too-large', status, headers, bytesRead: 0, announced };
     }
-    const chunks: Buffer[] = [];
-    let bytesRead = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        bytesRead += chunk.length;
-        if (bytesRead > maxBytes) {
-          res.body.destroy();
-          return { kind: 'too-large', status, headers, bytesRead, announced };
-        }
-        chunks.push(chunk);
-      }
-    } catch (err) {
-      if (timedOut || isTimeout(err)) return { kind: 'timed-out', stage: 'body', status, bytesRead };
-      return { kind: 'cut', status, bytesRead, code: codeOf(err) };
+    const read = await readBody(res.body, maxBytes);
+    if (read.kind === 'too-large') return { kind: 'too-large', status, headers, bytesRead: read.bytesRead, announced };
+    if (read.kind === 'failed') {
+      if (timedOut || isTimeout(read.err)) return { kind: 'timed-out', stage: 'body', status, bytesRead: read.bytesRead };
+      return { kind: 'cut', status, bytesRead: read.bytesRead, code: codeOf(read.err) };
     }
-    return { kind: 'answered', status, headers, body: Buffer.concat(chunks, bytesRead) };
+    return { kind: 'answered', status, headers, body: read.body };
   } finally {
     clearTimeout(timer);
   }
 }
+
+type BodyRead =
+  | { kind: 'whole'; body: Buffer }
+  | { kind: 'too-large'; bytesRead: number }
+  | { kind: 'failed'; bytesRead: number; err: unknown };
+
+/**
+ * The body, at most `maxBytes` of it, read with plain listeners: an async iterator over the
+ * stream costs a promise per chunk and an end-of-stream watcher per call (issue 22's profile),
+ * for answers that are one small chunk. The outcomes are the iterator's: whole at 'end'; over
+ * the cap, the stream destroyed (closing the connection); an 'error' (the deadline's abort, a
+ * reset); a 'close' before 'end' is a premature close, as the iterator reported it.
+ */
+function readBody(body: Dispatcher.ResponseData['body'], maxBytes: number): Promise<BodyRead> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let bytesRead = 0;
+    let done = false;
+    const finish = (outcome: BodyRead): void => {
+      if (done) return;
+      done = true;
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('close', onClose);
+      // Left on: an error emitted after we are done (a late reset) must not go unhandled.
+      body.on('error', ignore);
+      body.off('error', onError);
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer): void => {
+      bytesRead += chunk.length;
+      if (bytesRead > maxBytes) {
+        finish({ kind: 'too-large', bytesRead });
+        body.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    };
+    // Copied, as before: a chunk is a view into the socket's read buffer.
+    const onEnd = (): void => finish({ kind: 'whole', body: Buffer.concat(chunks, bytesRead) });
+    const onError = (err: unknown): void => finish({ kind: 'failed', bytesRead, err });
+    const onClose = (): void => finish({ kind: 'failed', bytesRead, err: Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }) });
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
+}
+
+function ignore(): void {}
 
 function isTimeout(err: unknown): boolean {
   return (
