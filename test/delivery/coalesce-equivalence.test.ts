@@ -1,16 +1,13 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DestinationRegistry } from '../../src/delivery/destinations.ts';
 import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
-import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
-import type { EventStore } from '../../src/delivery/store.ts';
 import { DeliveryWorker } from '../../src/delivery/worker.ts';
 import { createDestination } from '../../src/destination/index.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { batchOf, emulatorSettings, tempDir, until } from './helpers.ts';
-import { TestSchema } from './postgres-helpers.ts';
+import { batchOf, emulatorSettings, until } from './helpers.ts';
+import { bothStores, type StoreKit } from './store-kits.ts';
 
 /**
  * Issue 19 item 2, attacked: a backlog delivered with coalescing must leave Sailthru (the real
@@ -19,35 +16,9 @@ import { TestSchema } from './postgres-helpers.ts';
  * emulator and store, and the final profiles (keys, vars, lists, optout, cart) and event
  * statuses are compared.
  */
-interface Kit {
-  store: EventStore;
-  close(): Promise<void>;
-}
+type Kit = StoreKit;
 
-const STORES: Array<[string, () => Promise<Kit>]> = [
-  [
-    'SQLite',
-    async () => {
-      const tmp = tempDir('coalesce-eq-');
-      const store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
-      return {
-        store,
-        close: async () => {
-          await store.close();
-          tmp.remove();
-        },
-      };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = new TestSchema();
-      const store = await schema.open();
-      return { store, close: () => schema.dispose() };
-    },
-  ],
-];
+const STORES = bothStores('coalesce-eq-');
 
 let seq = 0;
 const mid = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;

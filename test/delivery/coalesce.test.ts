@@ -1,50 +1,22 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DestinationRegistry } from '../../src/delivery/destinations.ts';
 import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
-import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import type { EventStore, StoredEvent } from '../../src/delivery/store.ts';
 import { DeliveryWorker } from '../../src/delivery/worker.ts';
 import { createDestination } from '../../src/destination/index.ts';
 import type { DestinationSettings } from '../../src/destination/settings.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { batchOf, emulatorSettings, tempDir, until } from './helpers.ts';
-import { TestSchema } from './postgres-helpers.ts';
+import { batchOf, emulatorSettings, until } from './helpers.ts';
+import { bothStores, type StoreKit } from './store-kits.ts';
 
 /**
  * Issue 19 item 2: a lane's queued identifies, or cart changes, of one user go to Sailthru with
  * one call; every event is settled with that call in its log. Real emulator over HTTP, both stores.
  */
-interface Kit {
-  store: EventStore;
-  close(): Promise<void>;
-}
+type Kit = StoreKit;
 
-const STORES: Array<[string, () => Promise<Kit>]> = [
-  [
-    'SQLite',
-    async () => {
-      const tmp = tempDir('coalesce-');
-      const store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
-      return {
-        store,
-        close: async () => {
-          await store.close();
-          tmp.remove();
-        },
-      };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = new TestSchema();
-      const store = await schema.open();
-      return { store, close: () => schema.dispose() };
-    },
-  ],
-];
+const STORES = bothStores('coalesce-');
 
 let seq = 0;
 const id = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;

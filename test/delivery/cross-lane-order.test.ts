@@ -1,14 +1,12 @@
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DestinationRegistry } from '../../src/delivery/destinations.ts';
 import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
-import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import type { EventStore, StoredEvent } from '../../src/delivery/store.ts';
 import { DeliveryWorker } from '../../src/delivery/worker.ts';
 import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
 import type { SegmentEvent } from '../../src/segment/event.ts';
-import { batchOf, emulatorSettings, tempDir, until } from './helpers.ts';
-import { TestSchema } from './postgres-helpers.ts';
+import { batchOf, emulatorSettings, until } from './helpers.ts';
+import { bothStores, type StoreKit } from './store-kits.ts';
 
 /**
  * One person's two lanes (decisions.md, "Lanes are per id"): an event of userId U that carries
@@ -17,35 +15,9 @@ import { TestSchema } from './postgres-helpers.ts';
  * each case (faults, or a lease another worker holds) so that U's lane, unordered, would overtake it.
  */
 
-interface Kit {
-  store: EventStore;
-  close: () => Promise<void>;
-}
+type Kit = StoreKit;
 
-const kits: Array<[string, () => Promise<Kit>]> = [
-  [
-    'SQLite',
-    async () => {
-      const tmp = tempDir('cross-lane-');
-      const store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
-      return {
-        store,
-        close: async () => {
-          await store.close();
-          tmp.remove();
-        },
-      };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const schema = new TestSchema();
-      const store = await schema.open();
-      return { store, close: () => schema.dispose() };
-    },
-  ],
-];
+const kits = bothStores('cross-lane-');
 
 const ANON = 'anon-7';
 const USER = 'user-7';
