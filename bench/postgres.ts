@@ -562,7 +562,7 @@ const path = writeResult({
     reps,
     peer: peer === 'graphile' ? { name: 'graphile-worker 0.16.6', task: 'no-op', queue: 'one per userId', concurrencyPerProcess: graphileConcurrency, poolMaxPerProcess: graphileConcurrency + 1 } : null,
     deliveryConcurrencyPerWorker: concurrency,
-    settleDelayMs: settleDelayMs ?? 'default (1000)',
+    settleDelayMs: settleDelayMs ?? 'default (0)',
     poolMax,
     sharedBudgetStore: useRedis ? 'Redis' : 'PostgreSQL',
     sharedLimit: { 'POST /event': sharedLimit, seconds: sharedSeconds, events: sharedLimit * sharedSeconds, workers: 3 },
