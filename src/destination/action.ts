@@ -33,7 +33,7 @@ export interface DestinationMemory {
   absentAnonymousIds: BoundedCache<string, string>;
   /** messageIds of cart changes whose POST emptied the cart (how their retries know they landed). */
   clearedCarts: BoundedCache<string, true>;
-  /** messageIds this destination posted as a cart's marker, confirmed: events already in the past of their lane (cart-markers.ts). */
+  /** messageIds of cart changes this destination posted, confirmed (their carts' markers): events already in the past of their lane (cart-markers.ts). */
   postedMarkers: BoundedCache<string, true>;
   /** Where a cart marker stands in its lane (the service's store); null: not known, never looked up. */
   cartMarkers: CartMarkers | null;

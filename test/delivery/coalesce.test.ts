@@ -317,9 +317,17 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
   // docs/decisions.md, "Coalescing a backlog": the group re-formed after a crash is shorter than
   // the one whose POST landed, so the cart's marker names an event queued after it.
   it.each([
-    ['the window shrinks to 2', { window: 2 }, {}],
-    ['coalesceBacklog is turned off', {}, { coalesceBacklog: 'off' }],
-  ] as const)('a worker dies after its 4-change cart group POST landed, then %s: nothing is applied twice', async (_case, workerOptions, settingsPatch) => {
+    ['the window shrinks to 2', { window: 2 }, {}, true],
+    ['coalesceBacklog is turned off', {}, { coalesceBacklog: 'off' }, true],
+    // Sailthru does not document a cart's purchase-level vars as returned: the items' markers tell.
+    ['the window shrinks to 2 (no purchase vars returned)', { window: 2 }, {}, false],
+  ] as const)('a worker dies after its 4-change cart group POST landed, then %s: nothing is applied twice', async (_case, workerOptions, settingsPatch, cartVarsReturned) => {
+    if (!cartVarsReturned) {
+      await emulator.close();
+      emulator = await startEmulator({ port: 0, cartVarsReturned });
+      settings = emulatorSettings(emulator);
+      await kit.store.updateDestination('main', { settings });
+    }
     const user = id('u');
     await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
     await worker.stop();
@@ -365,15 +373,58 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     expect(warnings).toContain(`the stored cart carries messageId ${later}, a change queued after`);
   });
 
-  it("a cart whose marker names an earlier, settled change of the lane: the group is applied (no false skip)", async () => {
+  it('SETTLE_DELAY_MS, coalescing off: a worker that dies mid-run after two POSTs of one product, before settling them, has nothing applied twice', async () => {
+    await kit.store.updateDestination('main', { settings: { ...settings, coalesceBacklog: 'off' } });
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    await worker.stop();
+    const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('a'))];
+    await kit.store.append(batchOf('main', changes));
+    let delivered = 0;
+    const old = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
+    // A run settles its events together (settleDelayMs): this worker delivers both, one at a time, and dies before settling.
+    const dead = new DeliveryWorker({
+      store: new Proxy(kit.store, {
+        get: (target, key) =>
+          key === 'renewLeases' || (key === 'claimLanes' && delivered >= 2) ? async () => [] : key === 'settleLane' || key === 'settle' ? () => new Promise(() => {}) : Reflect.get(target, key, target),
+      }) as EventStore,
+      deliver: async (destinationId, head) => {
+        const outcome = await old.deliver(destinationId, head);
+        delivered++;
+        return outcome;
+      },
+      pollMs: 20,
+      leaseMs: 300,
+      settleDelayMs: 60_000,
+      workerId: 'dead',
+    });
+    dead.start();
+    await until(() => delivered >= 2, 10);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
+    const fresh = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
+    const next = new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' });
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await fresh.close();
+    }
+    expect(quantities(user)).toEqual([['a', 2]]);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
+  });
+
+  it("a cart whose marker names an earlier, settled change of the lane: the group is applied (no false skip); a marker this process posted is not looked up", async () => {
     const user = id('u');
     await deliverBacklog([identify(user, { email: `${user}@example.com` }), track(user, 'Product Added', product('a'))]);
     await worker.stop();
     const counting = countingLookups();
     // Another process takes the lane: it did not post the cart's marker itself, so it asks the store.
     const other = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: counting.store });
-    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other' });
-    await kit.store.append(batchOf('main', [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))]));
+    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', window: 2 });
+    // Window 2: the second group's cart carries the first group's marker, which this process posted itself.
+    const backlog = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Added', product('c')), track(user, 'Product Added', product('a'))];
+    await kit.store.append(batchOf('main', backlog));
     next.start();
     try {
       await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
@@ -382,11 +433,48 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
       await other.close();
     }
     expect(counting.lookups).toEqual([null]);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(3);
+    expect(quantities(user)).toEqual([
+      ['a', 3],
+      ['b', 1],
+      ['c', 1],
+    ]);
+  });
+
+  it("a store that cannot place the cart's marker: the group retries, nothing posted, then goes through", async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` }), track(user, 'Product Added', product('a'))]);
+    await worker.stop();
+    let failures = 1;
+    const flaky = new Proxy(kit.store, {
+      get: (target, key) =>
+        key === 'pendingAfterInLane' && failures > 0
+          ? async () => {
+              failures--;
+              throw new Error('connection reset');
+            }
+          : Reflect.get(target, key, target),
+    }) as EventStore;
+    const other = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: flaky });
+    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 20 }) });
+    const backlog = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))];
+    await kit.store.append(batchOf('main', backlog));
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await other.close();
+    }
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
     expect(quantities(user)).toEqual([
       ['a', 2],
       ['b', 1],
     ]);
+    const stored = (await kit.store.search({ destinationId: 'main', limit: 10 })).events.filter((e) => backlog.some((c) => c.messageId === e.messageId));
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered']);
+    const head = stored.find((e) => e.messageId === backlog[0]!.messageId)!;
+    expect((await attemptsOf(head))[0]).toMatchObject({ state: 'retry', error: expect.stringContaining("could not look up the cart's marker in the queue: connection reset") });
   });
 
   it('coalesceBacklog off: one call per event', async () => {

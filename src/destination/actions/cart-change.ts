@@ -208,8 +208,12 @@ export async function performCartChanges(ctx: ActionContext, changes: readonly P
     for (const i of applied) results[i] = error;
     return results;
   }
-  // Confirmed: that event is settled before any later change of its lane (cart-markers.ts).
-  if (marker !== undefined) ctx.memory.postedMarkers.set(marker, true);
+  // Confirmed: these events are settled before any later change of their lane (cart-markers.ts).
+  // Each, not just the last: the items they touched carry their messageIds.
+  for (const i of applied) {
+    const id = changes[i]!.messageId;
+    if (id !== undefined) ctx.memory.postedMarkers.set(id, true);
+  }
   // Posted with the profile's own email, so it is that profile's cart now.
   ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
   return results;
