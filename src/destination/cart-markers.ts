@@ -20,7 +20,13 @@ export interface CartMarkers {
   queuedAfter(markers: readonly string[], messageId: string): Promise<string | null>;
 }
 
-/** Every marker the stored cart carries: the purchase's, then each item's, each once. */
+/**
+ * Markers looked up at most: a cart's changes touch few items, and a huge cart in an answer must
+ * not become a huge query.
+ */
+export const MAX_MARKERS = 64;
+
+/** The markers the stored cart carries: the purchase's, then the items', last first, each once, at most MAX_MARKERS. */
 export function markersOf(stored: unknown): string[] {
   const cart = objectOf(stored);
   const found = new Set<string>();
@@ -30,7 +36,8 @@ export function markersOf(stored: unknown): string[] {
   };
   add(field(cart, 'vars'));
   const items = field(cart, 'items');
-  if (Array.isArray(items)) for (const item of items) add(field(objectOf(item), 'vars'));
+  // A change appends a new product at the end: the latest changes' markers are likelier there.
+  if (Array.isArray(items)) for (let i = items.length - 1; i >= 0 && found.size < MAX_MARKERS; i--) add(field(objectOf(items[i]), 'vars'));
   return [...found];
 }
 
