@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createDestination, type IdentityLinks } from '../destination/index.ts';
+import { createDestination, type CartMarkers, type IdentityLinks } from '../destination/index.ts';
 import type { Outcome } from '../destination/outcome.ts';
 import type { Mapping } from '../destination/mappings/schema.ts';
 import { validateMappings } from '../destination/mappings/validate.ts';
@@ -9,7 +9,7 @@ import type { RequestGate } from '../sailthru/types.ts';
 import { callsOfKind, endpointOf } from './backlog-forecast.ts';
 import { SailthruRateGate, type LimiterFactory, type RateLimits, type RateLimitWait } from './rate-limiter.ts';
 import type { SentProfiles } from '../destination/unchanged-profiles.ts';
-import type { Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent, SentProfileStore } from './store.ts';
+import type { CartMarkerStore, Destination, DestinationDirectory, IdentityLinkStore, QueuedEvent, SentProfileStore } from './store.ts';
 import type { DeliveryResult } from './worker.ts';
 import type { MappingStats } from './mapping-stats.ts';
 
@@ -31,6 +31,8 @@ export interface DestinationBuildOptions {
   identityLinks?: IdentityLinks;
   /** What identifies last sent per user, in the store, for this settings version (issue 19). */
   sentProfiles?: SentProfiles;
+  /** Where a cart's marker stands in its lane, in the store (src/destination/cart-markers.ts). */
+  cartMarkers?: CartMarkers;
   /** Its mappings, validated; null: none configured (the defaults). */
   mappings: Mapping[] | null;
   /** Hears which mapping each delivery took (the per-mapping cost figures). */
@@ -46,6 +48,7 @@ export const defaultDestinationFactory: DestinationFactory = (settings, options)
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     ...(options.identityLinks !== undefined ? { identityLinks: options.identityLinks } : {}),
     ...(options.sentProfiles !== undefined ? { sentProfiles: options.sentProfiles } : {}),
+    ...(options.cartMarkers !== undefined ? { cartMarkers: options.cartMarkers } : {}),
     mappings: options.mappings,
     ...(options.onMatched !== undefined ? { onMatched: options.onMatched } : {}),
   });
@@ -56,6 +59,8 @@ export interface DestinationRegistryOptions {
   identities?: IdentityLinkStore;
   /** Where what identifies last sent is kept, shared by every worker; in each destination's memory when absent. */
   sentProfiles?: SentProfileStore;
+  /** Where the lanes' events are, to place a cart's marker (src/destination/cart-markers.ts); never looked up when absent. */
+  cartMarkers?: CartMarkerStore;
   factory?: DestinationFactory;
   /** Per-second limits per endpoint, over DEFAULT_RATE_LIMITS. */
   rateLimits?: RateLimits;
@@ -255,6 +260,7 @@ export class DestinationRegistry {
     const identities = this.options.identities;
     const sent = this.options.sentProfiles;
     const stats = this.options.mappingStats;
+    const markers = this.options.cartMarkers;
     return {
       mappings,
       ...(stats !== undefined ? { onMatched: (mapping: Mapping | null, outcome: Outcome) => stats.record(destinationId, mapping?.id ?? null, outcome) } : {}),
@@ -263,6 +269,7 @@ export class DestinationRegistry {
       ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
       ...(identities !== undefined ? { identityLinks: identityLinksOf(identities, destinationId) } : {}),
       ...(sent !== undefined ? { sentProfiles: sentProfilesOf(sent, destinationId, version) } : {}),
+      ...(markers !== undefined ? { cartMarkers: { queuedAfter: (found, messageId) => markers.pendingAfterInLane(destinationId, [...found], messageId) } } : {}),
     };
   }
 

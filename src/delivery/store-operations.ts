@@ -222,6 +222,12 @@ export abstract class OperationStore<C> implements S.EventStore {
     return this.operations.forgetSentProfilesOfUser(this.ctx, destinationId, extid);
   }
 
+  // ── cart markers ─────────────────────────────────────────────────────
+
+  pendingAfterInLane(destinationId: string, markers: string[], afterMessageId: string): Promise<string | null> {
+    return this.operations.pendingAfterInLane(this.ctx, destinationId, markers, afterMessageId);
+  }
+
   // ── audit log ────────────────────────────────────────────────────────
 
   recordAudit(input: S.AuditRecordInput): Promise<S.AuditRecord> {

@@ -307,8 +307,17 @@ export interface IdentityLinkStore {
   forgetIdentities(destinationId: string, userId: string): Promise<number>;
 }
 
+/** Where a cart's marker stands in its lane (src/destination/cart-markers.ts). */
+export interface CartMarkerStore {
+  /**
+   * Of `markers` (messageIds), one that names an event of the destination still pending in the
+   * lane of the event `afterMessageId`, queued after it; null when none does.
+   */
+  pendingAfterInLane(destinationId: string, markers: string[], afterMessageId: string): Promise<string | null>;
+}
+
 export interface EventStore
-  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, SentProfileStore, AuditLog, SeriesStore, MappingStatsStore {
+  extends IngestSink, LaneQueue, DeliveryLog, DestinationDirectory, WriteKeyStore, ConsoleSessionStore, SignInFailureStore, IdentityLinkStore, SentProfileStore, CartMarkerStore, AuditLog, SeriesStore, MappingStatsStore {
   /**
    * Resolves when an append would be taken now: the write lock can be had, the disk has room, the
    * database is not read-only; rejects naming what stands in the way (what /readyz asks).

@@ -1,5 +1,6 @@
 import type { SegmentEvent } from '../segment/event.ts';
 import type { BoundedCache } from './bounded-cache.ts';
+import type { CartMarkers } from './cart-markers.ts';
 import type { CartMemory } from './cart-memory.ts';
 import type { IdentityLinks } from './identity-links.ts';
 import type { ActionResult } from './outcome.ts';
@@ -32,6 +33,10 @@ export interface DestinationMemory {
   absentAnonymousIds: BoundedCache<string, string>;
   /** messageIds of cart changes whose POST emptied the cart (how their retries know they landed). */
   clearedCarts: BoundedCache<string, true>;
+  /** messageIds of cart changes this destination posted, confirmed (their carts' markers): events already in the past of their lane (cart-markers.ts). */
+  postedMarkers: BoundedCache<string, true>;
+  /** Where a cart marker stands in its lane (the service's store); null: not known, never looked up. */
+  cartMarkers: CartMarkers | null;
   /** extids whose profile one of our POSTs created (an identify merging them needs no lookup). */
   knownProfiles: BoundedCache<string, true>;
   /** userId → the cart last read or written; null where several processes deliver (see CartMemory). */

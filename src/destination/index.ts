@@ -4,6 +4,7 @@ import { SailthruClient } from '../sailthru/client.ts';
 import type { CallRecord, RequestGate } from '../sailthru/types.ts';
 import type { ActionContext, DestinationMemory } from './action.ts';
 import { BoundedCache } from './bounded-cache.ts';
+import type { CartMarkers } from './cart-markers.ts';
 import { CartMemory } from './cart-memory.ts';
 import { deliverCoalesced } from './coalesce.ts';
 import { extidOf } from './identity.ts';
@@ -39,6 +40,8 @@ export interface DestinationOptions {
   identityLinks?: IdentityLinks;
   /** What identifies last sent per user (the service's store); in memory when absent. */
   sentProfiles?: SentProfiles;
+  /** Where a cart's marker stands in its lane (the service's store); absent: never looked up (cart-markers.ts). */
+  cartMarkers?: CartMarkers;
   now?: () => number;
   /** Where the calls go instead of the client (planCalls: a dry run that sends nothing). */
   sailthru?: SailthruPort;
@@ -89,6 +92,8 @@ export function destinationMemory(opts: DestinationOptions, now: () => number): 
     mergedAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, MERGED_TTL_MS, now),
     absentAnonymousIds: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, ABSENT_ANONYMOUS_TTL_MS, now),
     clearedCarts: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
+    postedMarkers: new BoundedCache(DEFAULT_CACHE_SIZE, CLEARED_CART_TTL_MS, now),
+    cartMarkers: opts.cartMarkers ?? null,
     knownProfiles: new BoundedCache(opts.mergedIdsSize ?? DEFAULT_CACHE_SIZE, KNOWN_PROFILE_TTL_MS, now),
     carts: opts.rememberCarts === true ? new CartMemory(DEFAULT_CACHE_SIZE, CART_MEMORY_TTL_MS, now) : null,
     links: opts.identityLinks ?? new MemoryIdentityLinks(),
@@ -227,6 +232,7 @@ export { validateSettings } from './settings.ts';
 export type { DestinationSettings, SettingsValidation } from './settings.ts';
 export type { Outcome } from './outcome.ts';
 export type { IdentityLinks } from './identity-links.ts';
+export type { CartMarkers } from './cart-markers.ts';
 export { resolveEventSettings, skipReasonOf } from './overrides.ts';
 export { flatten } from './flatten.ts';
 export type { Mapping } from './mappings/schema.ts';

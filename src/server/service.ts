@@ -73,6 +73,7 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     directory: store,
     identities: store,
     sentProfiles: store,
+    cartMarkers: store,
     rateLimits: config.rateLimits,
     limiterFactory: limiter.factory,
     // One SQLite process delivers every event; PostgreSQL workers share lanes between them.

@@ -59,7 +59,7 @@ async function run(open: () => Promise<Kit>, coalesce: 'on' | 'off', setup: Segm
   }
   const before = emulator.requests().length;
   await kit.store.createDestination({ id: 'main', name: 'Main', settings });
-  const registry = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store });
+  const registry = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
   const worker = new DeliveryWorker({
     store: kit.store,
     deliver: registry.deliver,

@@ -42,7 +42,7 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     kit = await open();
     settings = emulatorSettings(emulator);
     await kit.store.createDestination({ id: 'main', name: 'Main', settings });
-    registry = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store });
+    registry = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
     worker = new DeliveryWorker({
       store: kit.store,
       deliver: registry.deliver,
@@ -268,6 +268,213 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     expect((profile?.cart?.items ?? []).map((i) => [i.id, i.qty])).toEqual([['b', 1]]);
     const stored = (await kit.store.search({ destinationId: 'main', limit: 10 })).events.filter((e) => changes.some((c) => c.messageId === e.messageId));
     expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered']);
+  });
+
+  /**
+   * A worker that posts the cart group at the head of the queue, then dies: it never settles and
+   * renews no lease (never stopped: stop would wait for it), so its lease lapses.
+   */
+  async function dieAfterGroupPost(): Promise<void> {
+    let landed = false;
+    const dead = new DeliveryWorker({
+      store: new Proxy(kit.store, {
+        get: (target, key) =>
+          key === 'renewLeases' || (key === 'claimLanes' && landed) ? async () => [] : Reflect.get(target, key, target),
+      }) as EventStore,
+      deliver: registry.deliver,
+      deliverGroup: async (destinationId, heads) => {
+        await registry.deliverGroup(destinationId, heads);
+        landed = true;
+        return new Promise(() => {});
+      },
+      pollMs: 20,
+      leaseMs: 300,
+      workerId: 'dead',
+    });
+    dead.start();
+    await until(() => landed, 10);
+  }
+
+  /** The store, counting the cart-marker lookups made through it. */
+  function countingLookups(): { store: EventStore; lookups: Array<string | null> } {
+    const lookups: Array<string | null> = [];
+    const store = new Proxy(kit.store, {
+      get: (target, key) =>
+        key === 'pendingAfterInLane'
+          ? async (...args: Parameters<EventStore['pendingAfterInLane']>) => {
+              const found = await target.pendingAfterInLane(...args);
+              lookups.push(found);
+              return found;
+            }
+          : Reflect.get(target, key, target),
+    }) as EventStore;
+    return { store, lookups };
+  }
+
+  const quantities = (user: string) =>
+    (emulator.state().profiles.find((p) => p.keys.email === `${user}@example.com`)?.cart?.items ?? []).map((i) => [i.id, i.qty]).sort();
+
+  // docs/decisions.md, "Coalescing a backlog": the group re-formed after a crash is shorter than
+  // the one whose POST landed, so the cart's marker names an event queued after it.
+  it.each([
+    ['the window shrinks to 2', { window: 2 }, {}, true],
+    ['coalesceBacklog is turned off', {}, { coalesceBacklog: 'off' }, true],
+    // Sailthru does not document a cart's purchase-level vars as returned: the items' markers tell.
+    ['the window shrinks to 2 (no purchase vars returned)', { window: 2 }, {}, false],
+  ] as const)('a worker dies after its 4-change cart group POST landed, then %s: nothing is applied twice', async (_case, workerOptions, settingsPatch, cartVarsReturned) => {
+    if (!cartVarsReturned) {
+      await emulator.close();
+      emulator = await startEmulator({ port: 0, cartVarsReturned });
+      settings = emulatorSettings(emulator);
+      await kit.store.updateDestination('main', { settings });
+    }
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    await worker.stop();
+    const changes = [
+      track(user, 'Product Added', { ...product('a'), quantity: 1 }),
+      track(user, 'Product Added', { ...product('a'), quantity: 2 }),
+      track(user, 'Product Added', product('b')),
+      track(user, 'Product Added', { ...product('a'), quantity: 1 }),
+    ];
+    await kit.store.append(batchOf('main', changes));
+    await dieAfterGroupPost();
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
+    expect(quantities(user)).toEqual([
+      ['a', 4],
+      ['b', 1],
+    ]);
+
+    await kit.store.updateDestination('main', { settings: { ...settings, ...settingsPatch } });
+    const counting = countingLookups();
+    // A fresh process: what the dead one remembered is gone.
+    const fresh = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: counting.store });
+    const next = new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next', ...workerOptions });
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await fresh.close();
+    }
+    // What one-at-a-time delivery leaves: a 1+2+1, b 1; and no POST after the one that landed.
+    expect(quantities(user)).toEqual([
+      ['a', 4],
+      ['b', 1],
+    ]);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
+    const stored = (await kit.store.search({ destinationId: 'main', limit: 10 })).events.filter((e) => changes.some((c) => c.messageId === e.messageId));
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered', 'delivered', 'delivered']);
+    // The cart's markers name the 3rd (on item b) and the 4th (purchase vars, item a): either is queued after.
+    const later = counting.lookups.find((m) => m !== null);
+    expect([changes[2]!.messageId, changes[3]!.messageId]).toContain(later);
+    const first = stored.find((e) => e.messageId === changes[0]!.messageId)!;
+    const warnings = (await attemptsOf(first)).at(-1)!.warnings.join(' ');
+    expect(warnings).toContain(`the stored cart carries messageId ${later}, a change queued after`);
+  });
+
+  it('SETTLE_DELAY_MS, coalescing off: a worker that dies mid-run after two POSTs of one product, before settling them, has nothing applied twice', async () => {
+    await kit.store.updateDestination('main', { settings: { ...settings, coalesceBacklog: 'off' } });
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` })]);
+    await worker.stop();
+    const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('a'))];
+    await kit.store.append(batchOf('main', changes));
+    let delivered = 0;
+    const old = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
+    // A run settles its events together (settleDelayMs): this worker delivers both, one at a time, and dies before settling.
+    const dead = new DeliveryWorker({
+      store: new Proxy(kit.store, {
+        get: (target, key) =>
+          key === 'renewLeases' || (key === 'claimLanes' && delivered >= 2) ? async () => [] : key === 'settleLane' || key === 'settle' ? () => new Promise(() => {}) : Reflect.get(target, key, target),
+      }) as EventStore,
+      deliver: async (destinationId, head) => {
+        const outcome = await old.deliver(destinationId, head);
+        delivered++;
+        return outcome;
+      },
+      pollMs: 20,
+      leaseMs: 300,
+      settleDelayMs: 60_000,
+      workerId: 'dead',
+    });
+    dead.start();
+    await until(() => delivered >= 2, 10);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
+    const fresh = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
+    const next = new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' });
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await fresh.close();
+    }
+    expect(quantities(user)).toEqual([['a', 2]]);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
+  });
+
+  it("a cart whose marker names an earlier, settled change of the lane: the group is applied (no false skip); a marker this process posted is not looked up", async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` }), track(user, 'Product Added', product('a'))]);
+    await worker.stop();
+    const counting = countingLookups();
+    // Another process takes the lane: it did not post the cart's marker itself, so it asks the store.
+    const other = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: counting.store });
+    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', window: 2 });
+    // Window 2: the second group's cart carries the first group's marker, which this process posted itself.
+    const backlog = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Added', product('c')), track(user, 'Product Added', product('a'))];
+    await kit.store.append(batchOf('main', backlog));
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await other.close();
+    }
+    expect(counting.lookups).toEqual([null]);
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(3);
+    expect(quantities(user)).toEqual([
+      ['a', 3],
+      ['b', 1],
+      ['c', 1],
+    ]);
+  });
+
+  it("a store that cannot place the cart's marker: the group retries, nothing posted, then goes through", async () => {
+    const user = id('u');
+    await deliverBacklog([identify(user, { email: `${user}@example.com` }), track(user, 'Product Added', product('a'))]);
+    await worker.stop();
+    let failures = 1;
+    const flaky = new Proxy(kit.store, {
+      get: (target, key) =>
+        key === 'pendingAfterInLane' && failures > 0
+          ? async () => {
+              failures--;
+              throw new Error('connection reset');
+            }
+          : Reflect.get(target, key, target),
+    }) as EventStore;
+    const other = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: flaky });
+    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 20 }) });
+    const backlog = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))];
+    await kit.store.append(batchOf('main', backlog));
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await other.close();
+    }
+    expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
+    expect(quantities(user)).toEqual([
+      ['a', 2],
+      ['b', 1],
+    ]);
+    const stored = (await kit.store.search({ destinationId: 'main', limit: 10 })).events.filter((e) => backlog.some((c) => c.messageId === e.messageId));
+    expect(stored.map((e) => e.status)).toEqual(['delivered', 'delivered']);
+    const head = stored.find((e) => e.messageId === backlog[0]!.messageId)!;
+    expect((await attemptsOf(head))[0]).toMatchObject({ state: 'retry', error: expect.stringContaining("could not look up the cart's marker in the queue: connection reset") });
   });
 
   it('coalesceBacklog off: one call per event', async () => {

@@ -6,6 +6,7 @@ import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
 import { WINDOW } from '../../src/delivery/sqlite/event-select.ts';
 import { EARLIER, HEAD } from '../../src/delivery/sqlite/lanes.ts';
 import { migrateSqlite } from '../../src/delivery/sqlite/migrate.ts';
+import { PENDING_AFTER } from '../../src/delivery/sqlite/cart-markers.ts';
 import { SQLITE_MIGRATIONS } from '../../src/delivery/sqlite/schema.ts';
 import { RELEASE_LANE } from '../../src/delivery/sqlite/writes/lanes.ts';
 import { HAS_UNSETTLED } from '../../src/delivery/sqlite/writes/settle.ts';
@@ -65,6 +66,12 @@ describe('SQLite lane indexes', () => {
         'SEARCH events USING INDEX events_anonymous_id',
       ]);
     }
+  });
+
+  it("a cart marker's place in its lane: both events found by the dedupe index", () => {
+    const plan = planOf(db, PENDING_AFTER);
+    expectNoEventsScan(plan);
+    expect(plan.filter((step) => /^SEARCH (g|m) USING INDEX events_message \(message_id=\? AND destination_id=\?( AND rowid>\?)?\)/.test(step)), plan.join('; ')).toHaveLength(2);
   });
 
   it('ingest inserts into the head index only, and a settle moves the row to the settled index', () => {

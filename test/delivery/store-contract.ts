@@ -430,6 +430,31 @@ export function storeContract(name: string, makeHarness: () => Promise<StoreHarn
       });
     });
 
+    describe('cart markers (src/destination/cart-markers.ts)', () => {
+      it('finds a marker naming an event still pending in the same lane after the given one, and nothing else', async () => {
+        const [e0, e1, e2, e3] = [trackEvent('u1'), trackEvent('u1'), trackEvent('u1'), trackEvent('u1')];
+        const other = trackEvent('u2');
+        await store.append(batchOf(DEST, [e0!, e1!, other, e2!, e3!], { receivedAt: received() }));
+        await store.append(batchOf(OTHER, [e1!, e3!], { receivedAt: received() }));
+        const after = (markers: string[], messageId: string, destinationId = DEST) => store.pendingAfterInLane(destinationId, markers, messageId);
+        expect(await after([e3!.messageId], e1!.messageId)).toBe(e3!.messageId);
+        expect(await after(['no-such-event', e2!.messageId], e1!.messageId)).toBe(e2!.messageId);
+        // Earlier, the same event, another lane, unknown, an unknown reference event: none.
+        expect(await after([e0!.messageId, e1!.messageId, other.messageId, 'no-such-event'], e1!.messageId)).toBeNull();
+        expect(await after([e3!.messageId], 'no-such-event')).toBeNull();
+        expect(await after([], e1!.messageId)).toBeNull();
+        // Another destination's events are its own: OTHER holds e1 and e3 in lane u1 too.
+        expect(await after([e3!.messageId], e1!.messageId, OTHER)).toBe(e3!.messageId);
+        expect(await after([e2!.messageId], e1!.messageId, OTHER)).toBeNull();
+        // A settled event is no longer queued, later or not.
+        await store.claimLanes('w1', 10, 30_000);
+        await settle((await store.head(lane('u1')))!, { state: 'delivered' });
+        await settle((await store.head(lane('u1')))!, { state: 'delivered' });
+        expect(await after([e1!.messageId], e0!.messageId)).toBeNull();
+        expect(await after([e3!.messageId], e0!.messageId)).toBe(e3!.messageId);
+      });
+    });
+
     describe('pause and resume', () => {
       it('a paused outcome pauses the destination, keeps its events and spares the others', async () => {
         await store.append(batchOf(DEST, [trackEvent('u1'), trackEvent('u2')], { receivedAt: received() }));

@@ -20,3 +20,4 @@ export * from './log-activity.ts';
 export * from './series.ts';
 export * from './queued-kinds.ts';
 export * from './mapping-buckets.ts';
+export * from './cart-markers.ts';

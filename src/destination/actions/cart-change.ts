@@ -12,6 +12,7 @@ import {
   removeFromCart,
   type Cart,
 } from '../cart.ts';
+import { laterMarkerOf } from '../cart-markers.ts';
 import { cartProfileOf } from '../cart-profile.ts';
 import { userIdOf } from '../identity.ts';
 import { itemFromProduct, productIdOf, quantityOf } from '../products.ts';
@@ -146,6 +147,15 @@ export async function performCartChanges(ctx: ActionContext, changes: readonly P
     for (let i = 0; i <= landed; i++) results.push(delivered);
     if (results.length === changes.length) return results;
   }
+  // The rare case (cart-markers.ts): a marker naming none of these changes but one queued after them.
+  const later = await laterMarkerOf(ctx.memory.cartMarkers, ctx.memory.postedMarkers, stored, changes.map((c) => c.messageId));
+  if ('result' in later) return changes.map((_, i) => results[i] ?? later.result);
+  if (later.marker !== null) {
+    ctx.warn(
+      `the stored cart carries messageId ${later.marker}, a change queued after ${one ? 'this one' : 'these'}: an earlier attempt's POST, which carried the whole cart, landed; ${one ? 'not posted again' : 'these are not applied again'}`,
+    );
+    return changes.map(() => delivered);
+  }
   let cart = emptyCart();
   if (isExpired(stored, ctx.now(), ctx.settings.cartExpiryHours)) {
     ctx.warn(`the stored cart is older than ${ctx.settings.cartExpiryHours} hours and was treated as empty`);
@@ -197,6 +207,12 @@ export async function performCartChanges(ctx: ActionContext, changes: readonly P
     const error = resultOfError(result);
     for (const i of applied) results[i] = error;
     return results;
+  }
+  // Confirmed: these events are settled before any later change of their lane (cart-markers.ts).
+  // Each, not just the last: the items they touched carry their messageIds.
+  for (const i of applied) {
+    const id = changes[i]!.messageId;
+    if (id !== undefined) ctx.memory.postedMarkers.set(id, true);
   }
   // Posted with the profile's own email, so it is that profile's cart now.
   ctx.memory.carts?.remember(userId, { email, stored: storedFormOf(payload, ctx.now()) });
