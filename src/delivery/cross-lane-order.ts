@@ -99,8 +99,20 @@ export class CrossLaneOrder {
       return { events: [], givenBack: false };
     }
     this.options.onWait(wait);
-    setTimeout(() => this.options.wake(), Math.max(0, wait.dueAt - this.now())).unref();
+    this.wakeAt(wait.dueAt);
     return { events: [], givenBack: true };
+  }
+
+  /**
+   * Wakes the worker once its clock (the one claims compare next_run_at with) says `dueAt` has
+   * come. A timer counts another clock: it may fire a millisecond before Date.now() gets there,
+   * or long before after the wall clock is stepped back; a claim then finds the lane not due,
+   * and nothing but the poll would look again.
+   */
+  private wakeAt(dueAt: number): void {
+    const left = dueAt - this.now();
+    if (left <= 0) this.options.wake();
+    else setTimeout(() => this.wakeAt(dueAt), left).unref();
   }
 
   /**

@@ -19,6 +19,9 @@ type Kit = StoreKit;
 
 const kits = bothStores('cross-lane-');
 
+/** The wall clock the stores and workers read; a test may step it back, as NTP may. */
+const wall = { offset: 0, now: () => Date.now() + wall.offset };
+
 const ANON = 'anon-7';
 const USER = 'user-7';
 let seq = 0;
@@ -53,7 +56,8 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
 
   beforeEach(async () => {
     emulator = await startEmulator({ port: 0 });
-    kit = await makeKit();
+    wall.offset = 0;
+    kit = await makeKit(wall);
     store = kit.store;
     await store.createDestination({ id: 'main', name: 'Main', settings: emulatorSettings(emulator) });
     registry = new DestinationRegistry({ directory: store, identities: store, sentProfiles: store });
@@ -119,6 +123,29 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
     expect(user?.vars).toMatchObject({ seen: true, name: 'Ada' });
     expect(profiles.find((p) => p.keys.extid === ANON)).toBeUndefined();
   });
+
+  it('a lane held back comes back when the clock says it is due, though its timer fired before (a clock stepped back)', async () => {
+    const first: SegmentEvent = { type: 'identify', messageId: msg(), userId: ANON, traits: { email: 'ada@example.com' } };
+    await store.append(batchOf('main', [first]));
+    expect((await store.claimLanes('other-worker', 10, 60_000)).map((l) => l.laneKey)).toEqual([ANON]);
+    const merging = mergingIdentify({ name: 'Ada' });
+    await store.append(batchOf('main', [merging]));
+    // No poll to fall back on: only the held-back lane's own timer brings it back.
+    worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8, pollMs: 60_000, clock: wall });
+    worker.on('waiting', () => {
+      waits++;
+      // The wall clock is stepped back once the lane is deferred: its timer (which counts real
+      // time, as a timer may also fire a millisecond before Date.now() reaches it) fires before
+      // the store's clock says the lane is due.
+      if (waits === 1) queueMicrotask(() => (wall.offset -= 300));
+    });
+    worker.start();
+    await until(() => waits > 0);
+    await store.releaseLane('other-worker', { destinationId: 'main', laneKey: ANON });
+    const t0 = Date.now();
+    await until(async () => (await drained()) || Date.now() - t0 > 8_000, 20);
+    expect(await eventOf(merging.messageId!)).toMatchObject({ status: 'delivered' });
+  }, 20_000);
 
   it('an older event that ends as a dead letter releases the lanes waiting for it: no deadlock, no starvation', async () => {
     const add = added();
