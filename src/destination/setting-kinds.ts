@@ -120,8 +120,17 @@ export function checkSetting(schema: SettingSchema, raw: unknown): SettingCheck 
   }
   // Something else where text is expected: the kind's sentence would mislead.
   if ((Type.IsString(schema) || Type.IsEnum(schema)) && typeof given !== 'string') return { ok: false, problem: 'must be a string' };
-  const got = schema.secret ? '' : ` (got ${JSON.stringify(numeric ? raw : given)})`;
+  const shown = schema.format === HTTP_URL && typeof given === 'string' ? withoutUserinfo(given) : numeric ? raw : given;
+  const got = schema.secret ? '' : ` (got ${JSON.stringify(shown)})`;
   return { ok: false, problem: `${schema.problem ?? 'is not valid'}${got}` };
+}
+
+/**
+ * A URL as a problem may quote it: a user name and password before the host (`https://user:pw@…`)
+ * are credentials, and a URL refused for another reason (a bad port) still carries them.
+ */
+function withoutUserinfo(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:[\\/]*)[^/\\?#]*@/, '$1***@');
 }
 
 function isNumeric(schema: TSchema): boolean {
