@@ -160,6 +160,14 @@ export class CrossLaneOrder {
   }
 }
 
+/**
+ * Whether a wait is one to tell an operator of: the 16th of an event (with the default delays,
+ * about a minute held back), then every 75th (about five minutes more). The others are routine.
+ */
+export function longWait(waits: number): boolean {
+  return waits >= 16 && (waits - 16) % 75 === 0;
+}
+
 /** The lanes an event's other ids name: its anonymousId (or userId, or an alias's previousId) when not its own lane. */
 export function linkedLanes(event: QueuedEvent): Array<{ field: LinkedIdField; laneKey: string }> {
   const out: Array<{ field: LinkedIdField; laneKey: string }> = [];

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { longWait } from '../../src/delivery/cross-lane-order.ts';
 import { DestinationRegistry } from '../../src/delivery/destinations.ts';
+import { DeliveryMetrics } from '../../src/delivery/metrics.ts';
 import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
 import type { EventStore, StoredEvent } from '../../src/delivery/store.ts';
 import { DeliveryWorker } from '../../src/delivery/worker.ts';
@@ -53,6 +55,7 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
   let registry: DestinationRegistry;
   let worker: DeliveryWorker | null = null;
   let waits = 0;
+  let metrics: DeliveryMetrics;
 
   beforeEach(async () => {
     emulator = await startEmulator({ port: 0 });
@@ -62,6 +65,7 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
     await store.createDestination({ id: 'main', name: 'Main', settings: emulatorSettings(emulator) });
     registry = new DestinationRegistry({ directory: store, identities: store, sentProfiles: store });
     waits = 0;
+    metrics = new DeliveryMetrics();
   });
 
   afterEach(async () => {
@@ -75,6 +79,7 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
   function startWorker(retry = new RetryPolicy({ baseMs: 5, capMs: 40 })): void {
     worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8, pollMs: 20, retryPolicy: retry });
     worker.on('waiting', () => waits++);
+    metrics.attachWorker(worker);
     worker.start();
   }
 
@@ -122,6 +127,14 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
     expect(user?.keys.email).toBe('ada@example.com');
     expect(user?.vars).toMatchObject({ seen: true, name: 'Ada' });
     expect(profiles.find((p) => p.keys.extid === ANON)).toBeUndefined();
+    // An operator sees the waits (operating.md, metrics).
+    const counted = (await metrics.registry.getSingleMetric('sailthru_destination_cross_lane_waits_total')?.get())?.values ?? [];
+    expect(counted).toEqual([expect.objectContaining({ labels: { destination: 'main' }, value: waits })]);
+    expect(waits).toBeGreaterThan(0);
+  });
+
+  it('a long wait is told at warn level after about a minute, then every five', () => {
+    expect(Array.from({ length: 200 }, (_, i) => i + 1).filter(longWait)).toEqual([16, 91, 166]);
   });
 
   it('a lane held back comes back when the clock says it is due, though its timer fired before (a clock stepped back)', async () => {
