@@ -133,6 +133,22 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
     expect(waits).toBeGreaterThan(0);
   });
 
+  it('two lanes whose events name each other, ids interleaved, deliver in id order: no deadlock, no livelock', async () => {
+    // P: 1, 3, 5 (3 and 5 name Q); Q: 2, 4, 6 (each names P). Each waits for the one before it.
+    const events = Array.from({ length: 6 }, (_, i): SegmentEvent => {
+      const [own, other] = i % 2 === 0 ? ['lane-p', 'lane-q'] : ['lane-q', 'lane-p'];
+      return { type: 'track', messageId: msg(), userId: own, ...(i > 0 ? { anonymousId: other } : {}), event: 'Viewed', properties: { n: i + 1 } };
+    });
+    for (const e of events) await store.append(batchOf('main', [e]));
+    startWorker();
+    await until(drained, 20);
+    expect(await store.search({ status: 'failed' })).toMatchObject({ events: [] });
+    const sent = emulator.requests({ path: '/event', method: 'POST' }).filter((r) => r.status === 200);
+    expect(sent.map((r) => (r.payload as { vars?: { n?: number } }).vars?.n)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(waits).toBeGreaterThan(0);
+    expect(waits).toBeLessThan(40);
+  });
+
   it('a long wait is told at warn level after about a minute, then every five', () => {
     expect(Array.from({ length: 200 }, (_, i) => i + 1).filter(longWait)).toEqual([16, 91, 166]);
   });
