@@ -149,6 +149,31 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
     expect(waits).toBeLessThan(40);
   });
 
+  it('a destination paused while a lane is held back delivers nothing meanwhile, and in order once resumed', async () => {
+    const first: SegmentEvent = { type: 'identify', messageId: msg(), userId: ANON, traits: { email: 'ada@example.com', seen: true } };
+    await store.append(batchOf('main', [first]));
+    expect((await store.claimLanes('other-worker', 10, 60_000)).map((l) => l.laneKey)).toEqual([ANON]);
+    const merging = mergingIdentify({ name: 'Ada' });
+    await store.append(batchOf('main', [merging]));
+    worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8 });
+    worker.on('waiting', () => waits++);
+    worker.start();
+    await until(() => waits > 0);
+    await store.pauseDestination('main', 'operator');
+    await store.releaseLane('other-worker', { destinationId: 'main', laneKey: ANON });
+    // Past the held-back lane's timer and a poll: nothing goes while paused.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toEqual([]);
+    await store.resumeDestination('main');
+    const t0 = Date.now();
+    await until(drained, 20);
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    const posts = emulator.requests({ path: '/user', method: 'POST' }).filter((r) => r.status === 200);
+    // A's identify first, then U's, which merges A's profile into U.
+    expect(posts.map((r) => (r.payload as { keys?: { extid?: string } }).keys?.extid ?? null)).toEqual([null, USER]);
+    expect(emulator.state().profiles.find((p) => p.keys.extid === USER)?.vars).toMatchObject({ seen: true, name: 'Ada' });
+  }, 20_000);
+
   it('a long wait is told at warn level after about a minute, then every five', () => {
     expect(Array.from({ length: 200 }, (_, i) => i + 1).filter(longWait)).toEqual([16, 91, 166]);
   });
