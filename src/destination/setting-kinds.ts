@@ -49,14 +49,24 @@ const HTTP_URL = 'sailthru-destination/http-url';
 const RELATIVE_TIME = 'sailthru-destination/relative-time';
 
 
-Format.Set(HTTP_URL, (value) => {
+Format.Set(HTTP_URL, (value) => httpUrlProblem(value) === null);
+
+/**
+ * Why a value is not an http(s) URL to which a path is appended, or null. A query or fragment is
+ * refused: the client appends `/user` (the item URLs `/<product id>`) to the text, so
+ * `https://h/p?x=1` would send every call to `/p` with the endpoint in its query, and after a `#`
+ * the signed query would never be sent.
+ */
+function httpUrlProblem(value: string): string | null {
+  let protocol: string;
   try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
+    ({ protocol } = new URL(value));
   } catch {
-    return false;
+    return 'must be an http(s) URL';
   }
-});
+  if (protocol !== 'http:' && protocol !== 'https:') return 'must be an http(s) URL';
+  return /[?#]/.test(value) ? 'must be an http(s) URL without a query or fragment (? or #): paths are appended to it' : null;
+}
 // The reminder grammar shared with the per-event check (reminder-time.ts).
 Format.Set(RELATIVE_TIME, (value) => reminderTimeTerms(value) !== undefined);
 
@@ -122,7 +132,8 @@ export function checkSetting(schema: SettingSchema, raw: unknown): SettingCheck 
   if ((Type.IsString(schema) || Type.IsEnum(schema)) && typeof given !== 'string') return { ok: false, problem: 'must be a string' };
   const shown = schema.format === HTTP_URL && typeof given === 'string' ? withoutUserinfo(given) : numeric ? raw : given;
   const got = schema.secret ? '' : ` (got ${JSON.stringify(shown)})`;
-  return { ok: false, problem: `${schema.problem ?? 'is not valid'}${got}` };
+  const problem = schema.format === HTTP_URL && typeof given === 'string' ? httpUrlProblem(given) : null;
+  return { ok: false, problem: `${problem ?? schema.problem ?? 'is not valid'}${got}` };
 }
 
 /**

@@ -111,6 +111,11 @@ describe('validateSettings (SPEC.md §1)', () => {
     ]);
   });
 
+  it.each(['https://api.example.com/p?x=1', 'https://api.example.com/p#x', 'https://api.example.com?'])('refuses an API URL with a query or fragment: %j', (apiUrl) => {
+    const result = validateSettings({ apiKey: 'k', sharedSecret: 's', apiUrl });
+    expect(result).toEqual({ ok: false, errors: [`apiUrl must be an http(s) URL without a query or fragment (? or #): paths are appended to it (got ${JSON.stringify(apiUrl)})`] });
+  });
+
   it('refuses something that is not an object', () => {
     expect(validateSettings(null)).toEqual({ ok: false, errors: ['settings must be an object'] });
     expect(validateSettings([])).toEqual({ ok: false, errors: ['settings must be an object'] });
