@@ -99,8 +99,20 @@ export class CrossLaneOrder {
       return { events: [], givenBack: false };
     }
     this.options.onWait(wait);
-    setTimeout(() => this.options.wake(), Math.max(0, wait.dueAt - this.now())).unref();
+    this.wakeAt(wait.dueAt);
     return { events: [], givenBack: true };
+  }
+
+  /**
+   * Wakes the worker once its clock (the one claims compare next_run_at with) says `dueAt` has
+   * come. A timer counts another clock: it may fire a millisecond before Date.now() gets there,
+   * or long before after the wall clock is stepped back; a claim then finds the lane not due,
+   * and nothing but the poll would look again.
+   */
+  private wakeAt(dueAt: number): void {
+    const left = dueAt - this.now();
+    if (left <= 0) this.options.wake();
+    else setTimeout(() => this.wakeAt(dueAt), left).unref();
   }
 
   /**
@@ -146,6 +158,14 @@ export class CrossLaneOrder {
     this.waits.set(eventId, waits);
     if (this.waits.size > MAX_REMEMBERED) this.waits.delete(this.waits.keys().next().value!);
   }
+}
+
+/**
+ * Whether a wait is one to tell an operator of: the 16th of an event (with the default delays,
+ * about a minute held back), then every 75th (about five minutes more). The others are routine.
+ */
+export function longWait(waits: number): boolean {
+  return waits >= 16 && (waits - 16) % 75 === 0;
 }
 
 /** The lanes an event's other ids name: its anonymousId (or userId, or an alias's previousId) when not its own lane. */

@@ -41,6 +41,7 @@ export class DeliveryMetrics {
   private readonly paused: Counter<'destination'>;
   private readonly outageWakes: Counter<'destination'>;
   private readonly lanesWoken: Counter<'destination'>;
+  private readonly crossLaneWaits: Counter<'destination'>;
   private readonly latency: Histogram<'destination' | 'state'>;
   private readonly attemptDuration: Histogram<'destination'>;
   private readonly calls: Counter<'method' | 'endpoint' | 'status'>;
@@ -64,6 +65,10 @@ export class DeliveryMetrics {
     this.paused = perDestination('destination_pauses_total', 'Attempts that paused their destination (account-wide error).');
     this.outageWakes = perDestination('outage_wakes_total', 'Times Sailthru answered again after an outage and waiting lanes were made due.');
     this.lanesWoken = perDestination('lanes_woken_total', 'Lanes made due at once by those wakes instead of waiting out their backoff.');
+    this.crossLaneWaits = perDestination(
+      'cross_lane_waits_total',
+      "Times a lane's head was held back for older unsettled events of the lane its anonymousId (or previousId) names.",
+    );
     this.latency = new Histogram({
       name: `${p}delivery_latency_seconds`,
       help: 'From receipt at ingest to the final settlement of an event.',
@@ -183,6 +188,7 @@ export class DeliveryMetrics {
       this.outageWakes.inc({ destination: destinationId });
       this.lanesWoken.inc({ destination: destinationId }, lanes);
     });
+    worker.on('waiting', (wait) => this.crossLaneWaits.inc({ destination: wait.lane.destinationId }));
   }
 
   /**

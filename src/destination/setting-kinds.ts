@@ -49,14 +49,24 @@ const HTTP_URL = 'sailthru-destination/http-url';
 const RELATIVE_TIME = 'sailthru-destination/relative-time';
 
 
-Format.Set(HTTP_URL, (value) => {
+Format.Set(HTTP_URL, (value) => httpUrlProblem(value) === null);
+
+/**
+ * Why a value is not an http(s) URL to which a path is appended, or null. A query or fragment is
+ * refused: the client appends `/user` (the item URLs `/<product id>`) to the text, so
+ * `https://h/p?x=1` would send every call to `/p` with the endpoint in its query, and after a `#`
+ * the signed query would never be sent.
+ */
+function httpUrlProblem(value: string): string | null {
+  let protocol: string;
   try {
-    const { protocol } = new URL(value);
-    return protocol === 'http:' || protocol === 'https:';
+    ({ protocol } = new URL(value));
   } catch {
-    return false;
+    return 'must be an http(s) URL';
   }
-});
+  if (protocol !== 'http:' && protocol !== 'https:') return 'must be an http(s) URL';
+  return /[?#]/.test(value) ? 'must be an http(s) URL without a query or fragment (? or #): paths are appended to it' : null;
+}
 // The reminder grammar shared with the per-event check (reminder-time.ts).
 Format.Set(RELATIVE_TIME, (value) => reminderTimeTerms(value) !== undefined);
 
@@ -120,8 +130,18 @@ export function checkSetting(schema: SettingSchema, raw: unknown): SettingCheck 
   }
   // Something else where text is expected: the kind's sentence would mislead.
   if ((Type.IsString(schema) || Type.IsEnum(schema)) && typeof given !== 'string') return { ok: false, problem: 'must be a string' };
-  const got = schema.secret ? '' : ` (got ${JSON.stringify(numeric ? raw : given)})`;
-  return { ok: false, problem: `${schema.problem ?? 'is not valid'}${got}` };
+  const shown = schema.format === HTTP_URL && typeof given === 'string' ? withoutUserinfo(given) : numeric ? raw : given;
+  const got = schema.secret ? '' : ` (got ${JSON.stringify(shown)})`;
+  const problem = schema.format === HTTP_URL && typeof given === 'string' ? httpUrlProblem(given) : null;
+  return { ok: false, problem: `${problem ?? schema.problem ?? 'is not valid'}${got}` };
+}
+
+/**
+ * A URL as a problem may quote it: a user name and password before the host (`https://user:pw@…`)
+ * are credentials, and a URL refused for another reason (a bad port) still carries them.
+ */
+function withoutUserinfo(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:[\\/]*)[^/\\?#]*@/, '$1***@');
 }
 
 function isNumeric(schema: TSchema): boolean {

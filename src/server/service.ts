@@ -11,6 +11,7 @@ import type { SharedLimiter } from '../delivery/shared-rate-limit.ts';
 import { RetryPolicy } from '../delivery/retry-policy.ts';
 import type { EventStore } from '../delivery/store.ts';
 import { DeliveryWorker } from '../delivery/worker.ts';
+import { longWait } from '../delivery/cross-lane-order.ts';
 import { buildApp } from './app.ts';
 import type { WebhookSecret } from './ingest.ts';
 import { createLogger } from './logger.ts';
@@ -103,7 +104,11 @@ export async function startService(config: AppConfig, role: ServiceRole, options
     });
     // The event's id, which of its ids, and a count: never the ids' values (users).
     worker.on('waiting', (w) => {
-      logger.debug({ destination: w.lane.destinationId, event: w.eventId, field: w.field, earlier: w.earlier, waits: w.waits }, w.note);
+      const fields = { destination: w.lane.destinationId, event: w.eventId, field: w.field, earlier: w.earlier, waits: w.waits };
+      // Held back about a minute (the 16th look), then every five: an operator should see a lane
+      // stalled behind another's backlog or retries without turning debug on.
+      if (longWait(w.waits)) logger.warn(fields, `event held back a long time: ${w.note}`);
+      else logger.debug(fields, w.note);
     });
     worker.on('settled', (s) => {
       if (s.settlement.state === 'paused') {

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { longWait } from '../../src/delivery/cross-lane-order.ts';
 import { DestinationRegistry } from '../../src/delivery/destinations.ts';
+import { DeliveryMetrics } from '../../src/delivery/metrics.ts';
 import { RetryPolicy } from '../../src/delivery/retry-policy.ts';
 import type { EventStore, StoredEvent } from '../../src/delivery/store.ts';
 import { DeliveryWorker } from '../../src/delivery/worker.ts';
@@ -18,6 +20,9 @@ import { bothStores, type StoreKit } from './store-kits.ts';
 type Kit = StoreKit;
 
 const kits = bothStores('cross-lane-');
+
+/** The wall clock the stores and workers read; a test may step it back, as NTP may. */
+const wall = { offset: 0, now: () => Date.now() + wall.offset };
 
 const ANON = 'anon-7';
 const USER = 'user-7';
@@ -50,14 +55,17 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
   let registry: DestinationRegistry;
   let worker: DeliveryWorker | null = null;
   let waits = 0;
+  let metrics: DeliveryMetrics;
 
   beforeEach(async () => {
     emulator = await startEmulator({ port: 0 });
-    kit = await makeKit();
+    wall.offset = 0;
+    kit = await makeKit(wall);
     store = kit.store;
     await store.createDestination({ id: 'main', name: 'Main', settings: emulatorSettings(emulator) });
     registry = new DestinationRegistry({ directory: store, identities: store, sentProfiles: store });
     waits = 0;
+    metrics = new DeliveryMetrics();
   });
 
   afterEach(async () => {
@@ -71,6 +79,7 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
   function startWorker(retry = new RetryPolicy({ baseMs: 5, capMs: 40 })): void {
     worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8, pollMs: 20, retryPolicy: retry });
     worker.on('waiting', () => waits++);
+    metrics.attachWorker(worker);
     worker.start();
   }
 
@@ -118,7 +127,79 @@ describe.each(kits)('cross-lane order (%s)', (_name, makeKit) => {
     expect(user?.keys.email).toBe('ada@example.com');
     expect(user?.vars).toMatchObject({ seen: true, name: 'Ada' });
     expect(profiles.find((p) => p.keys.extid === ANON)).toBeUndefined();
+    // An operator sees the waits (operating.md, metrics).
+    const counted = (await metrics.registry.getSingleMetric('sailthru_destination_cross_lane_waits_total')?.get())?.values ?? [];
+    expect(counted).toEqual([expect.objectContaining({ labels: { destination: 'main' }, value: waits })]);
+    expect(waits).toBeGreaterThan(0);
   });
+
+  it('two lanes whose events name each other, ids interleaved, deliver in id order: no deadlock, no livelock', async () => {
+    // P: 1, 3, 5 (3 and 5 name Q); Q: 2, 4, 6 (each names P). Each waits for the one before it.
+    const events = Array.from({ length: 6 }, (_, i): SegmentEvent => {
+      const [own, other] = i % 2 === 0 ? ['lane-p', 'lane-q'] : ['lane-q', 'lane-p'];
+      return { type: 'track', messageId: msg(), userId: own, ...(i > 0 ? { anonymousId: other } : {}), event: 'Viewed', properties: { n: i + 1 } };
+    });
+    for (const e of events) await store.append(batchOf('main', [e]));
+    startWorker();
+    await until(drained, 20);
+    expect(await store.search({ status: 'failed' })).toMatchObject({ events: [] });
+    const sent = emulator.requests({ path: '/event', method: 'POST' }).filter((r) => r.status === 200);
+    expect(sent.map((r) => (r.payload as { vars?: { n?: number } }).vars?.n)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(waits).toBeGreaterThan(0);
+    expect(waits).toBeLessThan(40);
+  });
+
+  it('a destination paused while a lane is held back delivers nothing meanwhile, and in order once resumed', async () => {
+    const first: SegmentEvent = { type: 'identify', messageId: msg(), userId: ANON, traits: { email: 'ada@example.com', seen: true } };
+    await store.append(batchOf('main', [first]));
+    expect((await store.claimLanes('other-worker', 10, 60_000)).map((l) => l.laneKey)).toEqual([ANON]);
+    const merging = mergingIdentify({ name: 'Ada' });
+    await store.append(batchOf('main', [merging]));
+    worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8 });
+    worker.on('waiting', () => waits++);
+    worker.start();
+    await until(() => waits > 0);
+    await store.pauseDestination('main', 'operator');
+    await store.releaseLane('other-worker', { destinationId: 'main', laneKey: ANON });
+    // Past the held-back lane's timer and a poll: nothing goes while paused.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(emulator.requests({ path: '/user', method: 'POST' })).toEqual([]);
+    await store.resumeDestination('main');
+    const t0 = Date.now();
+    await until(drained, 20);
+    expect(Date.now() - t0).toBeLessThan(6_000);
+    const posts = emulator.requests({ path: '/user', method: 'POST' }).filter((r) => r.status === 200);
+    // A's identify first, then U's, which merges A's profile into U.
+    expect(posts.map((r) => (r.payload as { keys?: { extid?: string } }).keys?.extid ?? null)).toEqual([null, USER]);
+    expect(emulator.state().profiles.find((p) => p.keys.extid === USER)?.vars).toMatchObject({ seen: true, name: 'Ada' });
+  }, 20_000);
+
+  it('a long wait is told at warn level after about a minute, then every five', () => {
+    expect(Array.from({ length: 200 }, (_, i) => i + 1).filter(longWait)).toEqual([16, 91, 166]);
+  });
+
+  it('a lane held back comes back when the clock says it is due, though its timer fired before (a clock stepped back)', async () => {
+    const first: SegmentEvent = { type: 'identify', messageId: msg(), userId: ANON, traits: { email: 'ada@example.com' } };
+    await store.append(batchOf('main', [first]));
+    expect((await store.claimLanes('other-worker', 10, 60_000)).map((l) => l.laneKey)).toEqual([ANON]);
+    const merging = mergingIdentify({ name: 'Ada' });
+    await store.append(batchOf('main', [merging]));
+    // No poll to fall back on: only the held-back lane's own timer brings it back.
+    worker = new DeliveryWorker({ store, deliver: registry.deliver, concurrency: 8, pollMs: 60_000, clock: wall });
+    worker.on('waiting', () => {
+      waits++;
+      // The wall clock is stepped back once the lane is deferred: its timer (which counts real
+      // time, as a timer may also fire a millisecond before Date.now() reaches it) fires before
+      // the store's clock says the lane is due.
+      if (waits === 1) queueMicrotask(() => (wall.offset -= 300));
+    });
+    worker.start();
+    await until(() => waits > 0);
+    await store.releaseLane('other-worker', { destinationId: 'main', laneKey: ANON });
+    const t0 = Date.now();
+    await until(async () => (await drained()) || Date.now() - t0 > 8_000, 20);
+    expect(await eventOf(merging.messageId!)).toMatchObject({ status: 'delivered' });
+  }, 20_000);
 
   it('an older event that ends as a dead letter releases the lanes waiting for it: no deadlock, no starvation', async () => {
     const add = added();

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/delivery/sqlite-store.ts';
-import type { EventStore } from '../../src/delivery/store.ts';
+import type { Clock, EventStore } from '../../src/delivery/store.ts';
 import { tempDir } from './helpers.ts';
 import { TestSchema } from './postgres-helpers.ts';
 
@@ -12,15 +12,15 @@ export interface StoreKit {
 
 /**
  * Both stores, for `describe.each`: a new SQLite file (in a temp dir named by `prefix`) or a new
- * PostgreSQL schema per call, so a test runs the same against each.
+ * PostgreSQL schema per call, so a test runs the same against each. A test may hand each its clock.
  */
-export function bothStores(prefix: string): Array<[string, () => Promise<StoreKit>]> {
+export function bothStores(prefix: string): Array<[string, (clock?: Clock) => Promise<StoreKit>]> {
   return [
     [
       'SQLite',
-      async () => {
+      async (clock?: Clock) => {
         const tmp = tempDir(prefix);
-        const store = await openSqliteStore({ path: join(tmp.dir, 'q.db') });
+        const store = await openSqliteStore({ path: join(tmp.dir, 'q.db'), ...(clock ? { clock } : {}) });
         return {
           store,
           close: async () => {
@@ -32,9 +32,9 @@ export function bothStores(prefix: string): Array<[string, () => Promise<StoreKi
     ],
     [
       'PostgreSQL',
-      async () => {
+      async (clock?: Clock) => {
         const schema = new TestSchema();
-        const store = await schema.open();
+        const store = await schema.open(clock ? { clock } : {});
         return { store, close: () => schema.dispose() };
       },
     ],

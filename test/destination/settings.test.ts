@@ -101,6 +101,21 @@ describe('validateSettings (SPEC.md §1)', () => {
     if (!secretCheck.ok) expect(secretCheck.errors[0]).toBe('sharedSecret is required (the Sailthru API secret, under Settings → API & Postbacks)');
   });
 
+  it('quotes a refused URL without the user name and password it carries', () => {
+    const result = validateSettings({ apiKey: 'k', sharedSecret: 's', apiUrl: 'https://ops:hunter2@proxy.example:99999', trackUrl: 'http://a:b@c@ho st/' });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toEqual([
+      'apiUrl must be an http(s) URL (got "https://***@proxy.example:99999")',
+      'trackUrl must be an http(s) URL (got "http://***@ho st/")',
+    ]);
+  });
+
+  it.each(['https://api.example.com/p?x=1', 'https://api.example.com/p#x', 'https://api.example.com?'])('refuses an API URL with a query or fragment: %j', (apiUrl) => {
+    const result = validateSettings({ apiKey: 'k', sharedSecret: 's', apiUrl });
+    expect(result).toEqual({ ok: false, errors: [`apiUrl must be an http(s) URL without a query or fragment (? or #): paths are appended to it (got ${JSON.stringify(apiUrl)})`] });
+  });
+
   it('refuses something that is not an object', () => {
     expect(validateSettings(null)).toEqual({ ok: false, errors: ['settings must be an object'] });
     expect(validateSettings([])).toEqual({ ok: false, errors: ['settings must be an object'] });
