@@ -18,6 +18,7 @@ Configuration comes from the environment (flags override it):
   SAILTHRU_API_KEY, SAILTHRU_SECRET, SAILTHRU_CUSTOMER_ID
   SAILTHRU_API_URL, SAILTHRU_TRACK_URL          (point them at the emulator to try it out)
   SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, …     one variable per destination setting (the table)
+  DESTINATION_ID, DESTINATION_NAME              id and name of the destination these declare (default, Sailthru)
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
   MAX_BACKLOG, DELIVERY_CONCURRENCY, DELIVERY_WAITING_LANES (lanes waiting for a rate budget on top),
