@@ -148,7 +148,7 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
   };
 
   // Each path also with a trailing slash: analytics-java's endpoint("https://host") posts to
-  // /v1/import/, and a webhook URL is typed by hand (docs/decisions.md, "Ingest paths").
+  // /v1/import/, and a webhook URL is typed by hand (docs/decisions.md, "Ingest paths take a trailing slash").
   const withSlash = (path: string): string[] => [path, `${path}/`];
   for (const trackingPath of TRACKING_PATHS) {
     for (const path of withSlash(trackingPath.path)) {
