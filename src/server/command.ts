@@ -115,6 +115,7 @@ export function serveCommand(): Command {
 export function workerCommand(): Command {
   return common(new Command('worker'))
     .description('Deliver queued events to Sailthru (no ingest). Several workers share one PostgreSQL database.')
+    .addHelpText('after', 'A worker serves only /healthz, /readyz and /metrics on PORT: ADMIN_TOKEN(S), CORS_ORIGINS and TRUST_PROXY do not apply to it.')
     .action((flags: CommonFlags) => run(flags, { ingest: false, delivery: true }));
 }
 
