@@ -24,4 +24,16 @@ program.addCommand(deleteUserCommand());
 program.addCommand(backfillCommand());
 program.addCommand(mapCommand());
 
+/**
+ * Commander's own usage errors (a missing argument, an unknown option, a value a flag refuses)
+ * exit 2 like the commands' own: the status `--help` gives for a usage error, and the one the
+ * systemd unit does not restart on (docs/operating.md). Settings are not inherited by added
+ * commands, hence every level.
+ */
+function exitTwoOnUsageErrors(command: Command): void {
+  command.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+  for (const sub of command.commands) exitTwoOnUsageErrors(sub);
+}
+exitTwoOnUsageErrors(program);
+
 await program.parseAsync(process.argv);

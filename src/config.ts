@@ -3,6 +3,7 @@ import { AdminTokensError, parseAdminTokens, type AdminCredential } from './admi
 import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './delivery/open-store.ts';
 import { parseSecretsKey } from './delivery/settings-seal.ts';
 import { fromEnvText } from './destination/setting-kinds.ts';
+import { LOG_LEVELS } from './log-levels.ts';
 import type { Mapping } from './destination/mappings/schema.ts';
 import { validateMappings } from './destination/mappings/validate.ts';
 import { SETTINGS } from './destination/settings.ts';
@@ -135,7 +136,7 @@ export function loadConfig(env: Env = process.env, overrides: Partial<Record<str
     rateLimits: rateLimits(e.SAILTHRU_RATE_LIMITS),
     backlogWarnHorizonHours: num(e, 'BACKLOG_WARN_HORIZON_HOURS', DEFAULT_BACKLOG_WARN_HORIZON_HOURS),
     retentionDays: num(e, 'RETENTION_DAYS', 7),
-    logLevel: e.LOG_LEVEL || 'info',
+    logLevel: logLevel(e.LOG_LEVEL),
     trustProxy: trustProxy(e.TRUST_PROXY),
     corsOrigins: corsOrigins(e.CORS_ORIGINS),
     secretsKey: secretsKey(e.SECRETS_KEY),
@@ -230,6 +231,13 @@ function databaseUrl(url: string): string {
     throw new ConfigError(err instanceof Error ? err.message : String(err));
   }
   return url;
+}
+
+/** Checked here so that a typo stops the start with one line, as other variables do, not pino's stack trace. */
+function logLevel(v: string | undefined): string {
+  if (v === undefined || v === '') return 'info';
+  if (!LOG_LEVELS.includes(v)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${v}")`);
+  return v;
 }
 
 function trustProxy(v: string | undefined): boolean | string {

@@ -92,6 +92,12 @@ describe('configuration', () => {
     expect(loadConfig({ TRUST_PROXY: '127.0.0.1,10.0.0.1' }).trustProxy).toBe('127.0.0.1,10.0.0.1');
   });
 
+  it('takes the LOG_LEVEL names operating.md lists and refuses another with one line', () => {
+    for (const level of ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(() => loadConfig({ LOG_LEVEL: 'verbose' })).toThrow(new ConfigError('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'));
+  });
+
   it('names the variable and the range of a bad number', () => {
     expect(() => loadConfig({ PORT: 'eighty' })).toThrow('PORT must be a whole number from 0 to 65535 (got "eighty")');
     expect(() => loadConfig({ RETRY_WINDOW_HOURS: '-1' })).toThrow(/RETRY_WINDOW_HOURS must be a positive number/);

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { LOG_LEVELS } from '../log-levels.ts';
 import type { DemoFlags } from './demo-run.ts';
 import { integerOption, positiveNumberOption, runAction } from './options.ts';
 
@@ -25,7 +26,7 @@ export function demoCommand(): Command {
     .addOption(new Option('--no-traffic', 'start the emulator and server only; send your own events'))
     .addOption(new Option('--fail-rate <share>', 'share of Sailthru calls the emulator fails with HTTP 500, to show retries').default(0.02).argParser(share))
     .addOption(new Option('--database <url>', 'keep the data: sqlite:PATH or postgres://… (default: a temporary SQLite file, removed on exit)'))
-    .addOption(new Option('--log-level <level>', 'server log level (logs go to stderr)').default('warn'))
+    .addOption(new Option('--log-level <level>', 'server log level (logs go to stderr)').choices([...LOG_LEVELS]).default('warn'))
     .addHelpText(
       'after',
       `

@@ -18,6 +18,7 @@ Configuration comes from the environment (flags override it):
   SAILTHRU_API_KEY, SAILTHRU_SECRET, SAILTHRU_CUSTOMER_ID
   SAILTHRU_API_URL, SAILTHRU_TRACK_URL          (point them at the emulator to try it out)
   SAILTHRU_OPTOUT, SAILTHRU_DEFAULT_LIST, …     one variable per destination setting (the table)
+  DESTINATION_ID, DESTINATION_NAME              id and name of the destination these declare (default, Sailthru)
   WEBHOOK_SECRET             shared secret of a Segment Webhooks destination (X-Signature)
   CONFIG_FILE                JSON file defining several destinations
   MAX_BACKLOG, DELIVERY_CONCURRENCY, DELIVERY_WAITING_LANES (lanes waiting for a rate budget on top),
@@ -114,6 +115,7 @@ export function serveCommand(): Command {
 export function workerCommand(): Command {
   return common(new Command('worker'))
     .description('Deliver queued events to Sailthru (no ingest). Several workers share one PostgreSQL database.')
+    .addHelpText('after', 'A worker serves only /healthz, /readyz and /metrics on PORT: ADMIN_TOKEN(S), CORS_ORIGINS and TRUST_PROXY do not apply to it.')
     .action((flags: CommonFlags) => run(flags, { ingest: false, delivery: true }));
 }
 

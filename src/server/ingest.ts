@@ -147,25 +147,32 @@ export async function ingestRoutes(app: FastifyInstance, options: IngestRoutesOp
     await reply.code(204).send();
   };
 
+  // Each path also with a trailing slash: analytics-java's endpoint("https://host") posts to
+  // /v1/import/, and a webhook URL is typed by hand (docs/decisions.md, "Ingest paths take a trailing slash").
+  const withSlash = (path: string): string[] => [path, `${path}/`];
   for (const trackingPath of TRACKING_PATHS) {
-    app.options(trackingPath.path, preflight);
-    app.post(trackingPath.path, routeOptions, async (request, reply) => {
-      const receivedAt = new Date(now());
-      const { body, text, value } = readBody(request);
-      const destinationId = await trackingDestination(request, value, trackingPath);
-      const facts = { ...sizeFacts(body, text), authenticatedBy: 'write-key' } as const;
-      return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
-    });
+    for (const path of withSlash(trackingPath.path)) {
+      app.options(path, preflight);
+      app.post(path, routeOptions, async (request, reply) => {
+        const receivedAt = new Date(now());
+        const { body, text, value } = readBody(request);
+        const destinationId = await trackingDestination(request, value, trackingPath);
+        const facts = { ...sizeFacts(body, text), authenticatedBy: 'write-key' } as const;
+        return store(reply, destinationId, normalizeTrackingBody(value, trackingPath.route, receivedAt, facts), receivedAt);
+      });
+    }
   }
 
-  app.options(WEBHOOK_PATH, preflight);
-  app.post(WEBHOOK_PATH, routeOptions, async (request, reply) => {
-    const receivedAt = new Date(now());
-    const { body, text, value } = readBody(request);
-    const facts = { ...sizeFacts(body, text), ...(await webhookDestination(request, body, text)) };
-    const { destinationId } = facts;
-    return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
-  });
+  for (const path of withSlash(WEBHOOK_PATH)) {
+    app.options(path, preflight);
+    app.post(path, routeOptions, async (request, reply) => {
+      const receivedAt = new Date(now());
+      const { body, text, value } = readBody(request);
+      const facts = { ...sizeFacts(body, text), ...(await webhookDestination(request, body, text)) };
+      const { destinationId } = facts;
+      return store(reply, destinationId, normalizeWebhookBody(value, receivedAt, facts), receivedAt);
+    });
+  }
 
   /**
    * Checks the backlog and hands the events to the sink. The parsed request is reachable only

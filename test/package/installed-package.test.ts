@@ -194,6 +194,25 @@ describe('the packed package', () => {
   }, 180_000);
 });
 
+describe('docs/library.md as shipped', () => {
+  it('its TypeScript examples, read in order as one file, type-check against the installed types', () => {
+    // A user copies these blocks; they must compile as written (strict, the package's own
+    // declarations checked), not only the consumer above that resembles them.
+    const doc = readFileSync(join(app, 'node_modules/sailthru-destination/docs/library.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    writeFileSync(join(app, 'library-doc.ts'), blocks.join('\n'));
+    writeFileSync(
+      join(app, 'tsconfig.library-doc.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: false, types: ['node'], typeRoots: [join(ROOT, 'node_modules/@types')] },
+        files: ['library-doc.ts'],
+      }),
+    );
+    sh(process.execPath, [TSC, '-p', 'tsconfig.library-doc.json'], app);
+  }, 120_000);
+});
+
 /** A consumer as docs/library.md shows one: the imports are the package's name, nothing deeper. */
 const CONSUMER = `
 import {

@@ -175,6 +175,21 @@ describe('the paths clients use', () => {
     expect(wrong.json()).toMatchObject({ rejected: [{ reason: 'type "track" does not match the /v1/identify route' }] });
   });
 
+  it("takes analytics-java's /v1/import/ and every ingest path with a trailing slash", async () => {
+    // analytics-java's Builder.endpoint("https://host") posts to "https://host/v1/import/".
+    const { app, sink } = await start();
+    const auth = { authorization: basic(WRITE_KEY) };
+    expect((await send(app, '/v1/import/', batchOf(track('java')), auth)).status).toBe(200);
+    expect((await send(app, '/v1/batch/', batchOf(track('batch')), auth)).status).toBe(200);
+    expect((await send(app, '/v1/track/', JSON.stringify(track('one')), auth)).status).toBe(200);
+    expect((await send(app, `/beacon/v1/batch/?writeKey=${WRITE_KEY}`, batchOf(track('beacon')), { 'content-type': 'text/plain' })).status).toBe(200);
+    const signed = JSON.stringify(track('hook'));
+    expect((await send(app, '/v1/webhook/', signed, { 'x-signature': hmac(signed) })).status).toBe(200);
+    const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/import/', headers: { origin: 'https://shop.example.com', 'access-control-request-method': 'POST' } });
+    expect(preflight.statusCode).toBe(204);
+    expect(sink.accepted.map((e) => e.messageId)).toEqual(['java', 'batch', 'one', 'beacon', 'hook']);
+  });
+
   it("takes RudderStack's beacon with the write key in the query string, and nowhere else", async () => {
     const { app, sink } = await start();
     const beacon = await send(app, `/beacon/v1/batch?writeKey=${WRITE_KEY}`, batchOf(track('beacon')), { 'content-type': 'text/plain;charset=UTF-8' });

@@ -126,9 +126,15 @@ export class ThreadWriteChannel implements WriteChannel {
     // Anything asked from now on would reach a thread that has stopped listening.
     this.stopped = new Error('the event store is closed');
     await closing;
+    // The close reply unref'd the thread, so the cap is what holds the event loop until it
+    // exits: unref'd too, a process with nothing else pending (migrate, a refused start) ended
+    // mid-await with status 13, printing nothing.
     await new Promise<void>((resolve) => {
-      this.worker.once('exit', () => resolve());
-      setTimeout(resolve, 1000).unref();
+      const cap = setTimeout(resolve, 1000);
+      this.worker.once('exit', () => {
+        clearTimeout(cap);
+        resolve();
+      });
     });
   }
 
