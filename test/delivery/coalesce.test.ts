@@ -236,33 +236,8 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     await worker.stop();
     const changes = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Removed', { product_id: 'a' })];
     await kit.store.append(batchOf('main', changes));
-    let landed = false;
-    // The dead worker: its group's calls are made, then it never settles and renews no lease.
-    const dead = new DeliveryWorker({
-      store: new Proxy(kit.store, {
-        // Dead: no lease renewed, and nothing claimed once its group has landed (never stopped: stop would wait for it).
-        get: (target, key) =>
-          key === 'renewLeases' || (key === 'claimLanes' && landed) ? async () => [] : Reflect.get(target, key, target),
-      }) as EventStore,
-      deliver: registry.deliver,
-      deliverGroup: async (destinationId, heads) => {
-        await registry.deliverGroup(destinationId, heads);
-        landed = true;
-        return new Promise(() => {});
-      },
-      pollMs: 20,
-      leaseMs: 300,
-      workerId: 'dead',
-    });
-    dead.start();
-    await until(() => landed, 10);
-    const next = new DeliveryWorker({ store: kit.store, deliver: registry.deliver, deliverGroup: registry.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' });
-    next.start();
-    try {
-      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
-    } finally {
-      await next.stop();
-    }
+    await dieAfterGroupPost();
+    await drain(new DeliveryWorker({ store: kit.store, deliver: registry.deliver, deliverGroup: registry.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' }));
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(1);
     const profile = emulator.state().profiles.find((p) => p.keys.email === `${user}@example.com`);
     expect((profile?.cart?.items ?? []).map((i) => [i.id, i.qty])).toEqual([['b', 1]]);
@@ -293,6 +268,17 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     });
     dead.start();
     await until(() => landed, 10);
+  }
+
+  /** Runs `next` until nothing of the destination is pending or retrying, then stops it (and closes `registry`). */
+  async function drain(next: DeliveryWorker, registry?: DestinationRegistry): Promise<void> {
+    next.start();
+    try {
+      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
+    } finally {
+      await next.stop();
+      await registry?.close();
+    }
   }
 
   /** The store, counting the cart-marker lookups made through it. */
@@ -349,14 +335,7 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     const counting = countingLookups();
     // A fresh process: what the dead one remembered is gone.
     const fresh = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: counting.store });
-    const next = new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next', ...workerOptions });
-    next.start();
-    try {
-      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
-    } finally {
-      await next.stop();
-      await fresh.close();
-    }
+    await drain(new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next', ...workerOptions }), fresh);
     // What one-at-a-time delivery leaves: a 1+2+1, b 1; and no POST after the one that landed.
     expect(quantities(user)).toEqual([
       ['a', 4],
@@ -402,14 +381,7 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     await until(() => delivered >= 2, 10);
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
     const fresh = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: kit.store });
-    const next = new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' });
-    next.start();
-    try {
-      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
-    } finally {
-      await next.stop();
-      await fresh.close();
-    }
+    await drain(new DeliveryWorker({ store: kit.store, deliver: fresh.deliver, deliverGroup: fresh.deliverGroup, pollMs: 20, leaseMs: 300, workerId: 'next' }), fresh);
     expect(quantities(user)).toEqual([['a', 2]]);
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
   });
@@ -421,17 +393,10 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
     const counting = countingLookups();
     // Another process takes the lane: it did not post the cart's marker itself, so it asks the store.
     const other = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: counting.store });
-    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', window: 2 });
     // Window 2: the second group's cart carries the first group's marker, which this process posted itself.
     const backlog = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b')), track(user, 'Product Added', product('c')), track(user, 'Product Added', product('a'))];
     await kit.store.append(batchOf('main', backlog));
-    next.start();
-    try {
-      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
-    } finally {
-      await next.stop();
-      await other.close();
-    }
+    await drain(new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', window: 2 }), other);
     expect(counting.lookups).toEqual([null]);
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(3);
     expect(quantities(user)).toEqual([
@@ -456,16 +421,9 @@ describe.each(STORES)('coalescing a backlog (%s)', (_name, open) => {
           : Reflect.get(target, key, target),
     }) as EventStore;
     const other = new DestinationRegistry({ directory: kit.store, identities: kit.store, sentProfiles: kit.store, cartMarkers: flaky });
-    const next = new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 20 }) });
     const backlog = [track(user, 'Product Added', product('a')), track(user, 'Product Added', product('b'))];
     await kit.store.append(batchOf('main', backlog));
-    next.start();
-    try {
-      await until(async () => (await kit.store.search({ destinationId: 'main', status: ['pending', 'retrying'] })).events.length === 0, 20);
-    } finally {
-      await next.stop();
-      await other.close();
-    }
+    await drain(new DeliveryWorker({ store: kit.store, deliver: other.deliver, deliverGroup: other.deliverGroup, pollMs: 20, workerId: 'other', retryPolicy: new RetryPolicy({ baseMs: 5, capMs: 20 }) }), other);
     expect(emulator.requests({ path: '/purchase', method: 'POST' })).toHaveLength(2);
     expect(quantities(user)).toEqual([
       ['a', 2],
